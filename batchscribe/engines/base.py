@@ -1,0 +1,118 @@
+"""The Engine protocol and the transcript data model every engine returns.
+
+An engine turns one recording (or one channel of it) into a ``Transcript``. It reports progress
+in audio seconds through ``on_progress`` and stops promptly when ``cancel`` is set. Failures are
+raised as ``TransientEngineError`` / ``PermanentEngineError`` / ``FatalEngineError`` (see
+``batchscribe.errors``) or ``AudioError`` when the recording itself is unreadable.
+
+Times are kept as 100-ns ticks, the unit of the Speech service and of Azure's batch output.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from batchscribe.audio import AudioInfo
+
+TICKS_PER_SECOND = 10_000_000
+
+ProgressCallback = Callable[[float], None]
+"""Called with the number of audio seconds the engine has finished with so far."""
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    offset_ticks: int
+    duration_ticks: int
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One recognized phrase, as Azure's ``recognizedPhrases`` entries describe it."""
+
+    offset_ticks: int
+    duration_ticks: int
+    display: str
+    lexical: str = ""
+    itn: str = ""
+    masked_itn: str = ""
+    confidence: float | None = None
+    words: tuple[Word, ...] = ()
+    channel: int = 0
+    speaker: int | None = None
+    locale: str | None = None
+    status: str = "Success"
+
+    @property
+    def end_ticks(self) -> int:
+        return self.offset_ticks + self.duration_ticks
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """Everything an engine learned about one recording."""
+
+    phrases: tuple[Phrase, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return " ".join(p.display for p in self.phrases if p.display)
+
+
+@dataclass(frozen=True)
+class RecognitionOptions:
+    """Settings that change what the service returns; they are part of a transcript's identity."""
+
+    language: str = "en-US"
+    languages: tuple[str, ...] = ()  # continuous language identification instead of `language`
+    detailed: bool = True
+    word_timestamps: bool = False
+    profanity: str = "masked"  # masked | removed | raw
+    phrases: tuple[str, ...] = ()  # phrase list for names and jargon
+    endpoint_id: str = ""  # custom speech model
+    diarize: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "language": self.language,
+            "languages": list(self.languages),
+            "format": "detailed" if self.detailed else "simple",
+            "word_timestamps": self.word_timestamps,
+            "profanity": self.profanity,
+            "phrases": len(self.phrases),
+            "endpoint_id": self.endpoint_id,
+            "diarize": self.diarize,
+        }
+
+
+@dataclass(frozen=True)
+class RecognitionRequest:
+    """One recognition session: a recording, or one channel of it."""
+
+    path: Path
+    audio: AudioInfo
+    channel: int | None = None  # None: mix all channels down to mono
+    label: str = field(default="", compare=False)  # for logs: the path relative to its root
+
+
+class Engine(Protocol):
+    """Turns a recording into a Transcript. Implementations must be thread-safe."""
+
+    name: str
+
+    def transcribe(
+        self,
+        request: RecognitionRequest,
+        *,
+        on_progress: ProgressCallback,
+        cancel: threading.Event,
+    ) -> Transcript: ...
+
+    def close(self) -> None: ...

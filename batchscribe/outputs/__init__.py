@@ -1,0 +1,1 @@
+"""Per-file outputs: Azure batch-transcription JSON, text and subtitles, written atomically."""

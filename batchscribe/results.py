@@ -1,0 +1,143 @@
+"""Frozen results of a run: one ``FileResult`` per recording, one ``RunResult`` per run.
+
+Per-file failures are recorded here, never raised; ``RunResult.exit_code`` turns the batch status
+into the CLI's exit code (see ARCHITECTURE.md: 0 ok, 1 some failed, 3 aborted, 130 interrupted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from batchscribe.audio import AudioInfo
+from batchscribe.errors import (
+    EXIT_ABORTED,
+    EXIT_FILES_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EngineError,
+    FileError,
+)
+
+FileStatus = Literal["succeeded", "failed", "cancelled"]
+AttemptOutcome = Literal["succeeded", "retried", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a recording failed, in words a person can act on. ``detail`` is already masked."""
+
+    code: str  # batchscribe's stable name, e.g. "throttled", "auth_failed", "not_media"
+    error_class: str  # transient | permanent | fatal
+    message: str
+    hint: str
+    sdk_code: str = ""
+    detail: str = ""
+
+    @classmethod
+    def from_error(cls, error: FileError) -> Failure:
+        sdk_code = error.sdk_code if isinstance(error, EngineError) else ""
+        detail = error.detail if isinstance(error, EngineError) else ""
+        return cls(
+            code=error.code,
+            error_class=error.error_class,
+            message=error.message,
+            hint=error.hint,
+            sdk_code=sdk_code,
+            detail=detail,
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at one recording, for the worker timeline."""
+
+    worker: int
+    started_at: float  # seconds since the run started
+    ended_at: float
+    outcome: AttemptOutcome
+    error_code: str = ""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    source: str  # path relative to its scanned root, with forward slashes
+    path: Path
+    status: FileStatus
+    audio: AudioInfo | None = None
+    attempts: int = 0
+    outputs: tuple[Path, ...] = ()
+    failure: Failure | None = None
+    warnings: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+    timeline: tuple[Attempt, ...] = ()
+    average_confidence: float | None = None
+
+    @property
+    def audio_seconds(self) -> float:
+        return self.audio.duration_s if self.audio else 0.0
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """What discovery and planning saw before anything ran."""
+
+    discovered: int = 0
+    skipped_done: int = 0
+    not_settled: int = 0
+    changed_during_run: int = 0
+    not_scheduled: int = 0  # left by a budget, a time window or an abort
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    started_at: datetime
+    ended_at: datetime
+    settings: dict[str, object]  # never a secret
+    files: tuple[FileResult, ...] = ()
+    counts: RunCounts = field(default_factory=RunCounts)
+    aborted: str = ""  # why the run was aborted (exit 3), empty if it was not
+    interrupted: bool = False
+    stop_reason: str = ""  # budget or time window reached: what was left undone and why
+
+    @property
+    def succeeded(self) -> tuple[FileResult, ...]:
+        return tuple(f for f in self.files if f.status == "succeeded")
+
+    @property
+    def failed(self) -> tuple[FileResult, ...]:
+        return tuple(f for f in self.files if f.status == "failed")
+
+    @property
+    def cancelled(self) -> tuple[FileResult, ...]:
+        return tuple(f for f in self.files if f.status == "cancelled")
+
+    @property
+    def retried(self) -> tuple[FileResult, ...]:
+        return tuple(f for f in self.files if f.attempts > 1)
+
+    @property
+    def audio_seconds(self) -> float:
+        return sum(f.audio_seconds for f in self.succeeded)
+
+    @property
+    def wall_seconds(self) -> float:
+        return max(0.0, (self.ended_at - self.started_at).total_seconds())
+
+    @property
+    def throughput(self) -> float:
+        """Audio seconds transcribed per wall-clock second."""
+        return self.audio_seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.aborted:
+            return EXIT_ABORTED
+        if self.failed:
+            return EXIT_FILES_FAILED
+        return EXIT_OK
