@@ -10,6 +10,7 @@ Every error batchscribe raises on purpose is a ``BatchscribeError``. Each carrie
     │   ├── LockHeldError               another run holds the output folder
     │   └── OutOfDiskError              no room to write outputs
     └── FileError                       one recording failed; recorded per file, never fatal
+        ├── FileCancelled               stopped by an interrupt, an abort or a time limit
         ├── AudioError                  the file cannot be read or decoded (permanent)
         └── EngineError                 the recognizer failed; carries the SDK code and text
             ├── TransientEngineError    retry it (throttling, network, stall, 5xx)
@@ -86,6 +87,16 @@ class FileError(BatchscribeError):
     def __init__(self, message: str, *, code: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.code = code
+
+
+class FileCancelled(FileError):
+    """The recording was not finished because the run was interrupted or stopped; not a failure."""
+
+    error_class = "cancelled"
+    default_hint = "run again to pick it up"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cancelled: {reason}", code="cancelled")
 
 
 class AudioError(FileError):

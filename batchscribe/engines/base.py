@@ -1,7 +1,7 @@
 """The Engine protocol and the transcript data model every engine returns.
 
 An engine turns one recording (or one channel of it) into a ``Transcript``. It reports progress
-in audio seconds through ``on_progress`` and stops promptly when ``cancel`` is set. Failures are
+in audio seconds through ``on_progress`` and stops promptly when ``cancel`` is cancelled. Failures are
 raised as ``TransientEngineError`` / ``PermanentEngineError`` / ``FatalEngineError`` (see
 ``batchscribe.errors``) or ``AudioError`` when the recording itself is unreadable.
 
@@ -10,13 +10,13 @@ Times are kept as 100-ns ticks, the unit of the Speech service and of Azure's ba
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from batchscribe.audio import AudioInfo
+from batchscribe.cancel import CancelToken
 
 TICKS_PER_SECOND = 10_000_000
 
@@ -112,7 +112,7 @@ class Engine(Protocol):
         request: RecognitionRequest,
         *,
         on_progress: ProgressCallback,
-        cancel: threading.Event,
+        cancel: CancelToken,
     ) -> Transcript: ...
 
     def close(self) -> None: ...

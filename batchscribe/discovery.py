@@ -1,0 +1,134 @@
+"""Find the recordings under the given files and folders, in a deterministic order.
+
+Recursive; audio and video by extension, case-insensitive; ``--include``/``--exclude`` globs;
+hidden files and folders (which covers macOS ``._*`` files) are skipped; symlinked folders are
+followed once, so a symlink loop cannot trap the scan; a file reached twice is listed once.
+
+Each recording gets a ``source``: its path relative to the scanned root, with forward slashes.
+It names the outputs (mirrored under ``--out``) and keys the state, so it must be unique: with
+several roots, each root's name prefixes its sources.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from batchscribe.errors import UsageError
+
+AUDIO_EXTENSIONS = frozenset(
+    {
+        ".wav", ".wave", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".webm", ".wma",
+        ".amr", ".awb", ".mp4", ".m4v", ".mov", ".mkv", ".mka", ".3gp", ".3ga", ".aif", ".aiff",
+        ".aifc", ".caf", ".au", ".snd", ".wv", ".ac3", ".mp2", ".mpga", ".avi", ".wmv", ".ts", ".spx",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    """A recording found by discovery, with what it looked like when it was found."""
+
+    path: Path  # absolute
+    source: str  # relative to its root, forward slashes; unique within a run
+    size: int
+    mtime_ns: int
+
+    @property
+    def extension(self) -> str:
+        return self.path.suffix.lower()
+
+
+@dataclass(frozen=True)
+class Discovered:
+    files: tuple[AudioFile, ...]
+    ignored: int  # non-audio, hidden or excluded files seen
+
+
+def is_audio_name(name: str) -> bool:
+    return Path(name).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def matches(source: str, patterns: Sequence[str]) -> bool:
+    """A glob without "/" matches the file name; with "/", the whole relative path."""
+    name = source.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(source if "/" in p else name, p) for p in patterns)
+
+
+def _walk(
+    folder: Path, rel: str, seen_dirs: set[tuple[int, int]]
+) -> Iterator[tuple[Path, str, os.stat_result]]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return  # unreadable folder: nothing to list (permissions, vanished)
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        child_rel = f"{rel}/{entry.name}" if rel else entry.name
+        try:
+            st = entry.stat(follow_symlinks=True)
+        except OSError:
+            continue  # dangling symlink or vanished
+        if stat.S_ISDIR(st.st_mode):
+            key = (st.st_dev, st.st_ino)
+            if key in seen_dirs:
+                continue  # symlink loop or a folder reached twice
+            seen_dirs.add(key)
+            yield from _walk(Path(entry.path), child_rel, seen_dirs)
+        elif stat.S_ISREG(st.st_mode):
+            yield Path(entry.path), child_rel, st
+
+
+def _root_prefixes(inputs: Sequence[Path]) -> list[str]:
+    """'' for a single input; otherwise each input's name, made unique."""
+    if len(inputs) == 1:
+        return [""]
+    prefixes: list[str] = []
+    for path in inputs:
+        name = path.resolve().name or "root"
+        candidate, n = name, 2
+        while candidate in prefixes:
+            candidate, n = f"{name}-{n}", n + 1
+        prefixes.append(candidate)
+    return prefixes
+
+
+def discover(
+    inputs: Sequence[Path], *, include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> Discovered:
+    """All recordings under ``inputs``, sorted by source. Missing inputs are a usage error."""
+    for path in inputs:
+        if not path.exists():
+            raise UsageError(f"{path} does not exist", hint="give existing files or folders to transcribe")
+    found: dict[tuple[int, int], AudioFile] = {}
+    ignored = 0
+    for path, prefix in zip(inputs, _root_prefixes(inputs), strict=True):
+        absolute = path.resolve()
+        if absolute.is_dir():
+            root_stat = absolute.stat()
+            candidates = _walk(absolute, "", {(root_stat.st_dev, root_stat.st_ino)})
+        else:
+            candidates = iter([(absolute, absolute.name, absolute.stat())])
+        for file_path, rel, st in candidates:
+            source = f"{prefix}/{rel}" if prefix else rel
+            if (
+                not is_audio_name(file_path.name)
+                or (include and not matches(rel, include))
+                or matches(rel, exclude)
+            ):
+                ignored += 1
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key not in found:
+                found[key] = AudioFile(
+                    path=file_path,
+                    source=source,
+                    size=st.st_size,
+                    mtime_ns=st.st_mtime_ns,
+                )
+    return Discovered(files=tuple(sorted(found.values(), key=lambda f: f.source)), ignored=ignored)

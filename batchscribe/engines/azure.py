@@ -1,0 +1,389 @@
+"""The Azure Speech engine: the only module that imports the Speech SDK.
+
+One continuous-recognition session per request. Completion is event-driven: SDK callbacks
+(wrapped so an exception in one is recorded and wakes the waiter instead of vanishing in the
+SDK's wrapper) set a ``threading.Event``; the waiting thread sleeps until that event, a
+cancellation, or the stall deadline. The deadline moves with every sign of life from the service,
+so a silent service costs ``stall_timeout`` seconds instead of the SDK's 250.
+
+Stopping a recognizer can take the SDK ~10 s (and its futures' ``get()`` has no timeout), so the
+stop-and-release work is handed to a daemon reaper thread: a worker slot is never held for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import azure.cognitiveservices.speech as speechsdk
+
+from batchscribe import audio
+from batchscribe.cancel import CancelToken
+from batchscribe.engines.base import (
+    TICKS_PER_SECOND,
+    Phrase,
+    ProgressCallback,
+    RecognitionOptions,
+    RecognitionRequest,
+    Transcript,
+    Word,
+)
+from batchscribe.errors import AudioError, EngineError, FileCancelled, PermanentEngineError
+from batchscribe.redact import Redactor
+from batchscribe.retry import classify_cancellation, stalled_error
+from batchscribe.settings import Endpoint
+
+log = logging.getLogger(__name__)
+
+_PROFANITY = {
+    "masked": speechsdk.ProfanityOption.Masked,
+    "removed": speechsdk.ProfanityOption.Removed,
+    "raw": speechsdk.ProfanityOption.Raw,
+}
+_REAP_TIMEOUT_S = 30.0
+
+
+def build_speech_config(
+    endpoint: Endpoint, options: RecognitionOptions, *, send_rate: float | None = None
+) -> speechsdk.SpeechConfig:
+    """A SpeechConfig for the endpoint and the transcript-affecting options."""
+    if endpoint.kind == "region":
+        config = speechsdk.SpeechConfig(subscription=endpoint.key, region=endpoint.region)
+    elif endpoint.kind == "endpoint":
+        config = speechsdk.SpeechConfig(subscription=endpoint.key, endpoint=endpoint.url)
+    elif endpoint.key:
+        config = speechsdk.SpeechConfig(host=endpoint.url, subscription=endpoint.key)
+    else:
+        config = speechsdk.SpeechConfig(host=endpoint.url)
+    if not options.languages:
+        config.speech_recognition_language = options.language
+    else:
+        config.set_property(speechsdk.PropertyId.SpeechServiceConnection_LanguageIdMode, "Continuous")
+    if options.detailed:
+        config.output_format = speechsdk.OutputFormat.Detailed
+    if options.word_timestamps:
+        config.request_word_level_timestamps()
+    config.set_profanity(_PROFANITY[options.profanity])
+    if options.endpoint_id:
+        config.endpoint_id = options.endpoint_id
+    if send_rate is not None:
+        # The SDK sends file audio at 2x real time after the first 5 s (SDK_FACTS.md).
+        percent = str(max(100, int(send_rate * 100)))
+        config.set_property_by_name("SPEECH-AudioThrottleAsPercentageOfRealTime", percent)
+        for name in ("SPEECH-TransmitLengthBeforThrottleMs", "SPEECH-TransmitLengthBeforeThrottleMs"):
+            config.set_property_by_name(name, "0")
+    return config
+
+
+class _PcmCallback(speechsdk.audio.PullAudioInputStreamCallback):  # type: ignore[misc]
+    """Feeds decoded PCM to the SDK as fast as it asks for it (back pressure), never faster."""
+
+    def __init__(self, reader: audio.PcmReader, cancel: CancelToken) -> None:
+        super().__init__()
+        self.reader = reader
+        self._cancel = cancel
+        self.error: AudioError | None = None
+
+    def read(self, buffer: memoryview) -> int:
+        if self._cancel.is_cancelled() or self.error is not None:
+            return 0
+        try:
+            data = self.reader.read(buffer.nbytes)
+        except AudioError as exc:
+            self.error = exc
+            return 0
+        except Exception as exc:  # never let a decoder bug escape into the SDK's thread
+            self.error = AudioError(f"decoding failed: {exc}", code="decode_failed")
+            return 0
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+@dataclass
+class _Session:
+    """What the callbacks of one recognition session record; read by the waiting thread."""
+
+    request: RecognitionRequest
+    options: RecognitionOptions
+    redact: Redactor
+    on_progress: ProgressCallback
+    done: threading.Event = field(default_factory=threading.Event)
+    phrases: list[Phrase] = field(default_factory=list)
+    error: EngineError | None = None
+    callback_error: BaseException | None = None
+    last_activity: float = field(default_factory=time.monotonic)
+
+    def guard(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+        """Wrap a callback: record any exception and wake the waiter (the SDK would drop it)."""
+
+        def guarded(evt: Any) -> None:
+            try:
+                self.last_activity = time.monotonic()
+                handler(evt)
+            except BaseException as exc:
+                self.callback_error = exc
+                self.done.set()
+
+        return guarded
+
+    def on_recognizing(self, evt: Any) -> None:
+        result = evt.result
+        self.on_progress((result.offset + result.duration) / TICKS_PER_SECOND)
+
+    def on_recognized(self, evt: Any) -> None:
+        result = evt.result
+        if result.reason not in (
+            speechsdk.ResultReason.RecognizedSpeech,
+            speechsdk.ResultReason.TranslatedSpeech,
+        ):
+            return  # NoMatch: silence or noise; nothing to keep
+        phrase = _phrase_from_result(result, self.request, self.options)
+        if phrase.display or phrase.lexical:
+            self.phrases.append(phrase)
+        self.on_progress(phrase.end_ticks / TICKS_PER_SECOND)
+
+    def on_canceled(self, evt: Any) -> None:
+        if evt.reason == speechsdk.CancellationReason.Error:
+            code = getattr(evt.error_code, "name", str(evt.error_code))
+            self.error = classify_cancellation(code, self.redact(evt.error_details or ""))
+            self.done.set()
+
+    def on_stopped(self, evt: Any) -> None:
+        self.done.set()
+
+
+def _speaker_number(speaker_id: str | None) -> int | None:
+    """The SDK says "Guest-2"; Azure's batch output says 2. "Unknown" is no speaker."""
+    if not speaker_id:
+        return None
+    tail = speaker_id.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def _phrase_from_result(result: Any, request: RecognitionRequest, options: RecognitionOptions) -> Phrase:
+    raw = result.json or "{}"
+    try:
+        data: dict[str, Any] = json.loads(raw)
+    except ValueError:
+        data = {}
+    nbest = data.get("NBest") or [{}]
+    best: dict[str, Any] = nbest[0] if isinstance(nbest[0], dict) else {}
+    words = tuple(
+        Word(
+            word=str(w.get("Word", "")),
+            offset_ticks=int(w.get("Offset", 0)),
+            duration_ticks=int(w.get("Duration", 0)),
+            confidence=w.get("Confidence"),
+        )
+        for w in best.get("Words") or ()
+        if isinstance(w, dict)
+    )
+    locale = None
+    if options.languages:
+        primary = data.get("PrimaryLanguage") or {}
+        locale = primary.get("Language") if isinstance(primary, dict) else None
+    speaker = _speaker_number(getattr(result, "speaker_id", None)) if options.diarize else None
+    confidence = best.get("Confidence")
+    return Phrase(
+        offset_ticks=int(result.offset),
+        duration_ticks=int(result.duration),
+        display=str(result.text or best.get("Display") or data.get("DisplayText") or ""),
+        lexical=str(best.get("Lexical", "")),
+        itn=str(best.get("ITN", "")),
+        masked_itn=str(best.get("MaskedITN", "")),
+        confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+        words=words if options.word_timestamps else (),
+        channel=request.channel if request.channel is not None else int(data.get("Channel", 0) or 0),
+        speaker=speaker,
+        locale=locale,
+    )
+
+
+class _Reaper:
+    """Stops and releases finished or abandoned recognizers on a daemon thread."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="batchscribe-reaper", daemon=True)
+        self._thread.start()
+
+    def release(self, stop: Callable[[], Any], *keep_alive: Any) -> None:
+        self._queue.put((stop, *keep_alive))
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            stop, recognizer, *_ = item
+            try:
+                _wait_for_future(stop(), _REAP_TIMEOUT_S)
+            except Exception:
+                log.debug("stopping a recognizer failed", exc_info=True)
+            finally:
+                _disconnect_signals(recognizer)
+            del item, stop, recognizer
+
+    def close(self, timeout: float = 15.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+
+def _wait_for_future(future: Any, timeout: float) -> bool:
+    """``ResultFuture.get()`` has no timeout: wait for it on a helper thread, at most ``timeout``."""
+    finished = threading.Event()
+
+    def wait() -> None:
+        try:
+            future.get()
+        finally:
+            finished.set()
+
+    threading.Thread(target=wait, name="batchscribe-stop-wait", daemon=True).start()
+    return finished.wait(timeout)
+
+
+_SIGNALS = (
+    "recognizing", "recognized", "transcribing", "transcribed", "canceled", "session_started",
+    "session_stopped", "speech_start_detected", "speech_end_detected",
+)  # fmt: skip
+
+
+def _disconnect_signals(recognizer: Any) -> None:
+    for name in _SIGNALS:
+        signal = getattr(recognizer, name, None)
+        if signal is not None:
+            signal.disconnect_all()
+
+
+class AzureEngine:
+    """Transcribes with the real Speech SDK against Azure, a container, or the emulator."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        options: RecognitionOptions,
+        *,
+        stall_timeout: float = 60.0,
+        send_rate: float | None = None,
+    ) -> None:
+        self.name = "emulator" if endpoint.kind == "emulator" else "azure"
+        self._endpoint = endpoint
+        self._options = options
+        self._stall_timeout = stall_timeout
+        self._send_rate = send_rate
+        self._redact = Redactor(endpoint.secrets)
+        self._reaper = _Reaper()
+
+    def transcribe(
+        self, request: RecognitionRequest, *, on_progress: ProgressCallback, cancel: CancelToken
+    ) -> Transcript:
+        session = _Session(request, self._options, self._redact, on_progress)
+        audio_config, pcm = self._audio_config(request, cancel)
+        recognizer = self._recognizer(audio_config)
+        self._connect(recognizer, session)
+        transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
+        start = (
+            recognizer.start_transcribing_async
+            if transcriber
+            else recognizer.start_continuous_recognition_async
+        )
+        stop = (
+            recognizer.stop_transcribing_async
+            if transcriber
+            else recognizer.stop_continuous_recognition_async
+        )
+        unregister = cancel.on_cancel(session.done.set)
+        try:
+            start()
+            stalled = not self._wait(session, cancel)
+        finally:
+            unregister()
+            self._reaper.release(stop, recognizer, pcm, audio_config)
+        if session.callback_error is not None:
+            raise PermanentEngineError(
+                f"internal error while handling a recognition event: {session.callback_error!r}",
+                code="internal_error",
+                hint="run again with --verbose and report it",
+            ) from session.callback_error
+        if pcm is not None and pcm.error is not None:
+            raise pcm.error
+        if cancel.is_cancelled():
+            raise FileCancelled(cancel.reason)
+        if stalled:
+            raise stalled_error(self._stall_timeout)
+        if session.error is not None:
+            raise session.error
+        return Transcript(phrases=tuple(session.phrases), warnings=tuple(_reader_warnings(pcm)))
+
+    def _wait(self, session: _Session, cancel: CancelToken) -> bool:
+        """Wait for the session's end; False when the service went silent for too long."""
+        while not cancel.is_cancelled():
+            remaining = session.last_activity + self._stall_timeout - time.monotonic()
+            if remaining <= 0:
+                return False
+            if session.done.wait(remaining):
+                return True
+        return True
+
+    def _audio_config(
+        self, request: RecognitionRequest, cancel: CancelToken
+    ) -> tuple[speechsdk.audio.AudioConfig, _PcmCallback | None]:
+        if request.audio.passthrough and request.channel is None:
+            return speechsdk.audio.AudioConfig(filename=str(request.path)), None
+        reader = audio.open_pcm(request.path, channel=request.channel)
+        callback = _PcmCallback(reader, cancel)
+        stream_format = speechsdk.audio.AudioStreamFormat(
+            samples_per_second=audio.SAMPLE_RATE, bits_per_sample=16, channels=1
+        )
+        stream = speechsdk.audio.PullAudioInputStream(callback, stream_format)
+        return speechsdk.audio.AudioConfig(stream=stream), callback
+
+    def _recognizer(self, audio_config: speechsdk.audio.AudioConfig) -> Any:
+        config = build_speech_config(self._endpoint, self._options, send_rate=self._send_rate)
+        if self._options.diarize:
+            return speechsdk.transcription.ConversationTranscriber(
+                speech_config=config, audio_config=audio_config
+            )
+        if self._options.languages:
+            auto = speechsdk.languageconfig.AutoDetectSourceLanguageConfig(
+                languages=list(self._options.languages)
+            )
+            return speechsdk.SpeechRecognizer(
+                speech_config=config,
+                auto_detect_source_language_config=auto,
+                audio_config=audio_config,
+            )
+        return speechsdk.SpeechRecognizer(speech_config=config, audio_config=audio_config)
+
+    def _connect(self, recognizer: Any, session: _Session) -> None:
+        transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
+        partial = recognizer.transcribing if transcriber else recognizer.recognizing
+        final = recognizer.transcribed if transcriber else recognizer.recognized
+        partial.connect(session.guard(session.on_recognizing))
+        final.connect(session.guard(session.on_recognized))
+        recognizer.canceled.connect(session.guard(session.on_canceled))
+        recognizer.session_stopped.connect(session.guard(session.on_stopped))
+        for signal in (
+            recognizer.session_started,
+            recognizer.speech_start_detected,
+            recognizer.speech_end_detected,
+        ):
+            signal.connect(session.guard(lambda evt: None))
+        if self._options.phrases:
+            grammar = speechsdk.PhraseListGrammar.from_recognizer(recognizer)
+            for phrase in self._options.phrases:
+                grammar.addPhrase(phrase)
+
+    def close(self) -> None:
+        self._reaper.close()
+
+
+def _reader_warnings(pcm: _PcmCallback | None) -> list[str]:
+    return list(getattr(pcm.reader, "warnings", []) or []) if pcm is not None else []
