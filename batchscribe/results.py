@@ -74,6 +74,7 @@ class FileResult:
     elapsed_s: float = 0.0
     timeline: tuple[Attempt, ...] = ()
     average_confidence: float | None = None
+    sha256: str = ""
 
     @property
     def audio_seconds(self) -> float:
@@ -85,6 +86,9 @@ class RunCounts:
     """What discovery and planning saw before anything ran."""
 
     discovered: int = 0
+    new: int = 0
+    changed: int = 0  # content or transcript settings changed since it was done, or outputs deleted
+    failed_before: int = 0
     skipped_done: int = 0
     not_settled: int = 0
     changed_during_run: int = 0

@@ -47,8 +47,14 @@ class WorkItem:
         return self.file.source
 
 
-WriteOutputs = Callable[[WorkItem, Transcript, int, float], tuple[Path, ...]]
-"""(item, transcript, attempts, elapsed_s) -> the output files written, JSON last."""
+@dataclass(frozen=True)
+class Written:
+    outputs: tuple[Path, ...]  # JSON last: its presence marks the file complete
+    sha256: str
+
+
+WriteOutputs = Callable[[WorkItem, Transcript, int, float], Written]
+"""(item, transcript, attempts, elapsed_s) -> what was written."""
 
 
 class RunEvents(Protocol):
@@ -202,14 +208,15 @@ class Runner:
                 with attempt:
                     attempts += 1
                     transcript = self._attempt(item, worker, attempts, timeline)
-            outputs = self._write(item, transcript, attempts, self._clock() - started)
+            written = self._write(item, transcript, attempts, self._clock() - started)
             return FileResult(
                 source=item.source,
                 path=item.file.path,
                 status="succeeded",
                 audio=item.audio,
                 attempts=attempts,
-                outputs=outputs,
+                outputs=written.outputs,
+                sha256=written.sha256,
                 warnings=transcript.warnings,
                 elapsed_s=self._clock() - started,
                 timeline=tuple(timeline),

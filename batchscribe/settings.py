@@ -147,6 +147,8 @@ class RunSettings:
     price_per_hour: float = DEFAULT_PRICE_PER_HOUR
     max_runtime_s: float | None = None
     sdk_send_rate: float | None = None  # lift the SDK's 2x real-time send throttle (advanced)
+    emulator_transcripts: Path | None = None  # --emulate: the emulator's scripted transcripts
+    emulator_speed: float | None = None  # --emulate: times real time; None answers as audio arrives
     job_name: str = ""
 
     def __post_init__(self) -> None:

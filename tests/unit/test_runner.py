@@ -19,7 +19,7 @@ from batchscribe.errors import (
     TransientEngineError,
 )
 from batchscribe.results import FileResult
-from batchscribe.runner import Budget, Runner, WorkItem
+from batchscribe.runner import Budget, Runner, WorkItem, Written
 
 
 class Events:
@@ -58,8 +58,8 @@ def item(tmp_path: Path, name: str, seconds: float = 5.0, channels: int = 1) -> 
     )
 
 
-def written(item: WorkItem, transcript: Transcript, attempts: int, elapsed: float) -> tuple[Path, ...]:
-    return (item.file.path.with_suffix(".json"),)
+def written(item: WorkItem, transcript: Transcript, attempts: int, elapsed: float) -> Written:
+    return Written((item.file.path.with_suffix(".json"),), sha256="0" * 64)
 
 
 def make_runner(engine: FakeEngine, events: Events, **kwargs: object) -> Runner:
