@@ -1,0 +1,60 @@
+"""Signs that a transcript deserves a human look, in words a reviewer understands.
+
+These are warnings, not errors: the file was transcribed. The runner can store them in
+``FileResult.warnings``; the per-file JSON carries them in ``batchscribe.warnings`` and the report
+lists them. Each warning starts with a stable phrase (the ``*_WARNING`` constants) so tools can
+group them.
+"""
+
+from __future__ import annotations
+
+from batchscribe.audio import AudioInfo
+from batchscribe.engines.base import TICKS_PER_SECOND, Transcript
+from batchscribe.outputs.timefmt import clock, ticks_from_seconds
+
+NO_SPEECH_WARNING = "no speech recognized"
+ENDS_EARLY_WARNING = "transcript ends long before the audio"
+LOW_CONFIDENCE_WARNING = "low average confidence"
+
+LOW_CONFIDENCE_BELOW = 0.5
+# Recordings often end in hold music or silence; only a long, large tail is suspicious.
+ENDS_EARLY_MIN_GAP_S = 60.0
+ENDS_EARLY_MIN_SHARE = 0.2
+
+
+def average_confidence(transcript: Transcript) -> float | None:
+    """Confidence weighted by phrase duration (a one-word 'uh' counts little); None if unknown."""
+    weighted = 0.0
+    total = 0
+    for phrase in transcript.phrases:
+        if phrase.confidence is None:
+            continue
+        weight = max(phrase.duration_ticks, 1)
+        weighted += phrase.confidence * weight
+        total += weight
+    return weighted / total if total else None
+
+
+def low_confidence_warning(confidence: float) -> str:
+    return f"{LOW_CONFIDENCE_WARNING} ({confidence:.2f})"
+
+
+def transcript_warnings(transcript: Transcript, audio: AudioInfo) -> tuple[str, ...]:
+    """The engine's own warnings, then ours: no speech, an early end, low confidence."""
+    warnings = list(transcript.warnings)
+    spoken = [p for p in transcript.phrases if p.display.strip()]
+    if not spoken:
+        warnings.append(NO_SPEECH_WARNING)
+    else:
+        last_end = max(p.end_ticks for p in spoken)
+        audio_ticks = ticks_from_seconds(audio.duration_s)
+        gap_s = (audio_ticks - last_end) / TICKS_PER_SECOND
+        if gap_s >= ENDS_EARLY_MIN_GAP_S and gap_s >= ENDS_EARLY_MIN_SHARE * audio.duration_s:
+            warnings.append(
+                f"{ENDS_EARLY_WARNING}: last phrase ends at {clock(last_end)},"
+                f" the audio runs to {clock(audio_ticks)}"
+            )
+    confidence = average_confidence(transcript)
+    if confidence is not None and confidence < LOW_CONFIDENCE_BELOW:
+        warnings.append(low_confidence_warning(confidence))
+    return tuple(dict.fromkeys(warnings))  # keep order, drop repeats
