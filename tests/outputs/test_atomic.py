@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from batchscribe.errors import OutOfDiskError
-from batchscribe.outputs import atomic
 from batchscribe.outputs.atomic import is_temp_name, remove_stale_temp_files, write_atomic
 
 
@@ -46,7 +45,7 @@ def test_failure_mid_write_keeps_the_old_file_and_leaves_no_temp(
             raise OSError(errno.EIO, "I/O error")
         return real_write(fd, bytes(data)[: len(data) // 2])
 
-    monkeypatch.setattr(atomic.os, "write", write_half_then_fail)
+    monkeypatch.setattr(os, "write", write_half_then_fail)
     with pytest.raises(OSError, match="I/O error"):
         write_atomic(target, b"x" * 1000)
     monkeypatch.undo()
@@ -60,7 +59,7 @@ def test_failure_before_any_file_exists_leaves_nothing(
     def fail_fsync(fd: int) -> None:
         raise OSError(errno.EIO, "I/O error")
 
-    monkeypatch.setattr(atomic.os, "fsync", fail_fsync)
+    monkeypatch.setattr(os, "fsync", fail_fsync)
     with pytest.raises(OSError):
         write_atomic(tmp_path / "a.json", "{}")
     monkeypatch.undo()
@@ -71,7 +70,7 @@ def test_disk_full_becomes_out_of_disk_error(tmp_path: Path, monkeypatch: pytest
     def no_space(fd: int, data: bytes | memoryview) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(atomic.os, "write", no_space)
+    monkeypatch.setattr(os, "write", no_space)
     with pytest.raises(OutOfDiskError) as caught:
         write_atomic(tmp_path / "a.json", "{}")
     monkeypatch.undo()
