@@ -1,0 +1,40 @@
+"""Run reports: ``RunResult`` -> summary.json, summary.md, report.html; rich tables at the end.
+
+- ``summary``: the versioned summary.json document every other rendering is made from
+- ``markdown``, ``html_page`` (with ``timeline``, the worker timeline in SVG), ``console``
+- ``store``: the ``<out>/_runs/<run_id>/`` folder, reading a summary back, finding the latest run
+"""
+
+from __future__ import annotations
+
+from batchscribe.report.console import render_console_summary
+from batchscribe.report.html_page import render_html
+from batchscribe.report.markdown import render_markdown
+from batchscribe.report.store import (
+    REPORT_HTML,
+    RUNS_FOLDER,
+    SUMMARY_JSON,
+    SUMMARY_MD,
+    latest_run_dir,
+    load_summary,
+    run_dir_for,
+    write_report,
+)
+from batchscribe.report.summary import SCHEMA_VERSION, render_summary_json, summary_document
+
+__all__ = [
+    "REPORT_HTML",
+    "RUNS_FOLDER",
+    "SCHEMA_VERSION",
+    "SUMMARY_JSON",
+    "SUMMARY_MD",
+    "latest_run_dir",
+    "load_summary",
+    "render_console_summary",
+    "render_html",
+    "render_markdown",
+    "render_summary_json",
+    "run_dir_for",
+    "summary_document",
+    "write_report",
+]

@@ -1,0 +1,126 @@
+"""``summary.md``: the run summary for people, rendered from the ``summary.json`` dict.
+
+Order follows what a reviewer does next morning: the headline and totals, then failures with what
+to do (grouped by cause, then per file), cancelled files, warnings, and the slowest files. File
+names are code spans and free text is escaped, so names like ``*draft*|v2.wav`` or ``<b>.wav``
+print as they are in any Markdown viewer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from batchscribe.outputs.timefmt import human_seconds
+from batchscribe.report.summary import count_rows, failure_causes, headline
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#&])")
+_BACKTICKS = re.compile(r"`+")
+
+
+def text(value: object) -> str:
+    """Free text safe inside a table cell: specials escaped, on one line."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def code(value: object, *, in_table: bool = True) -> str:
+    """A code span that holds any name: fenced by more backticks than it contains.
+
+    In a table a pipe must still be escaped (GFM splits cells before it sees code spans); in a
+    list item the backslash would show, so it is left alone there.
+    """
+    raw = " ".join(str(value).split())
+    if in_table:
+        raw = raw.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(raw)), default=0) + 1)
+    padding = " " if raw.startswith("`") or raw.endswith("`") else ""
+    return f"{fence}{padding}{raw}{padding}{fence}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def render_markdown(summary: Mapping[str, Any]) -> str:
+    lines = [f"# batchscribe run {text(summary['run_id'])}", "", f"**{text(headline(summary))}**", ""]
+    if summary["stop_reason"]:
+        lines += [f"Stopped early: {text(summary['stop_reason'])}; the rest is picked up next run.", ""]
+    lines += _totals(summary)
+    lines += _failures(summary["failures"])
+    if summary["cancelled"]:
+        lines += [f"## Cancelled ({len(summary['cancelled'])})", ""]
+        lines += ["Not finished; the next run picks them up.", ""]
+        lines += [f"- {code(source, in_table=False)}" for source in summary["cancelled"]] + [""]
+    if summary["warnings"]:
+        lines += [f"## Warnings ({len(summary['warnings'])})", ""]
+        lines += table(
+            ["File", "Warning"], [[code(w["source"]), text(w["warning"])] for w in summary["warnings"]]
+        )
+    if summary["slowest"]:
+        lines += ["## Slowest files", ""]
+        lines += table(
+            ["File", "Status", "Took", "Audio", "Attempts"],
+            [
+                [
+                    code(row["source"]),
+                    text(row["status"]),
+                    human_seconds(row["elapsed_s"]),
+                    human_seconds(row["audio_seconds"]),
+                    str(row["attempts"]),
+                ]
+                for row in summary["slowest"]
+            ],
+        )
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def failure_text(row: Mapping[str, Any]) -> str:
+    """The message, then the service's own text when it adds something."""
+    message, detail = row["message"], row["detail"]
+    return f"{message}: {detail}" if detail and detail not in message else message
+
+
+def _totals(summary: Mapping[str, Any]) -> list[str]:
+    rows = [[label, str(value)] for label, value in count_rows(summary)]
+    rows += [
+        ["Audio transcribed", human_seconds(summary["audio_seconds"])],
+        ["Wall time", human_seconds(summary["wall_seconds"])],
+        ["Throughput", f"{summary['throughput']:.2f} audio s per wall s"],
+        ["Started", text(summary["started_at"])],
+        ["Ended", text(summary["ended_at"])],
+        ["Exit code", str(summary["exit_code"])],
+    ]
+    return ["## Totals", "", *table(["", ""], rows)]
+
+
+def _failures(failures: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not failures:
+        return ["## Failures", "", "None.", ""]
+    lines = [f"## Failures ({len(failures)})", "", "### By cause", ""]
+    lines += table(
+        ["Code", "Class", "Files", "What to do"],
+        [
+            [code(c["code"]), text(c["class"]), str(c["files"]), text(c["hint"])]
+            for c in failure_causes(failures)
+        ],
+    )
+    lines += ["### Files", ""]
+    lines += table(
+        ["File", "Class", "Code", "SDK code", "Detail", "Attempts", "What to do"],
+        [
+            [
+                code(row["source"]),
+                text(row["class"]),
+                code(row["code"]),
+                text(row["sdk_code"]),
+                text(failure_text(row)),
+                str(row["attempts"]),
+                text(row["hint"]),
+            ]
+            for row in failures
+        ],
+    )
+    return lines

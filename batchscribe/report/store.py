@@ -1,0 +1,75 @@
+"""Where run reports live: ``<out>/_runs/<run_id>/`` holds summary.json, summary.md, report.html.
+
+``summary.json`` is written last, atomically like the others, so a run folder with a
+``summary.json`` has a complete report. Run ids start with their UTC start time
+(``20261121T020000Z-3f2a``), so the latest run is the greatest name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from batchscribe.errors import UsageError
+from batchscribe.outputs.atomic import write_atomic
+from batchscribe.report.html_page import render_html
+from batchscribe.report.markdown import render_markdown
+from batchscribe.report.summary import SCHEMA_VERSION, render_summary_json, summary_document
+from batchscribe.results import RunResult
+
+RUNS_FOLDER = "_runs"
+SUMMARY_JSON = "summary.json"
+SUMMARY_MD = "summary.md"
+REPORT_HTML = "report.html"
+
+
+def run_dir_for(out_dir: Path, run_id: str) -> Path:
+    if not run_id or run_id in (".", "..") or any(c in run_id for c in "/\\\0"):
+        raise ValueError(f"a run id must be a plain folder name, got {run_id!r}")
+    return out_dir / RUNS_FOLDER / run_id
+
+
+def write_report(result: RunResult, out_dir: Path) -> Path:
+    """Write the three report files of a run; returns the run's report folder."""
+    folder = run_dir_for(out_dir, result.run_id)
+    summary = summary_document(result)
+    write_atomic(folder / SUMMARY_MD, render_markdown(summary))
+    write_atomic(folder / REPORT_HTML, render_html(result, summary))
+    write_atomic(folder / SUMMARY_JSON, render_summary_json(summary))
+    return folder
+
+
+def load_summary(run_dir: Path) -> dict[str, Any]:
+    """Read a run's ``summary.json``; a missing, damaged or too new one is a ``UsageError``."""
+    path = run_dir / SUMMARY_JSON
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UsageError(
+            f"no run summary at {path}", hint="pass a folder under <out>/_runs or a run id from there"
+        ) from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(
+            f"cannot read the run summary {path}: {exc}",
+            hint="the run's summary.md and report.html may still help",
+        ) from exc
+    version = summary.get("schema_version") if isinstance(summary, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UsageError(f"{path} is not a batchscribe run summary", hint="pass a folder under <out>/_runs")
+    if version > SCHEMA_VERSION:
+        raise UsageError(
+            f"{path} was written by a newer batchscribe (summary schema {version})",
+            hint="upgrade batchscribe to read it",
+        )
+    return dict(summary)
+
+
+def latest_run_dir(out_dir: Path) -> Path | None:
+    """The report folder of the latest run with a complete report, or None when there is none."""
+    runs = out_dir / RUNS_FOLDER
+    if not runs.is_dir():
+        return None
+    complete = [d for d in runs.iterdir() if d.is_dir() and (d / SUMMARY_JSON).is_file()]
+    # Same-second run ids (rare) fall back to when their summary was written.
+    return max(complete, key=lambda d: (d.name, (d / SUMMARY_JSON).stat().st_mtime_ns), default=None)

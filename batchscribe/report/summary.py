@@ -1,0 +1,173 @@
+"""``summary.json``: a run's outcome as versioned data, and the rows every rendering shares.
+
+The document is built from a ``RunResult`` once; ``summary.md``, the console table and
+``batchscribe report`` all render from this dict, so they cannot disagree. Keys are written
+sorted; ``schema_version`` changes only when a key changes meaning or disappears (adding one is
+compatible). ``counts`` holds every ``RunCounts`` field plus what the run itself produced
+(succeeded, failed, retried, cancelled).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from batchscribe import __version__
+from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW, LOW_CONFIDENCE_WARNING, low_confidence_warning
+from batchscribe.outputs.sanitize import public_settings
+from batchscribe.outputs.timefmt import utc_iso
+from batchscribe.redact import Redactor
+from batchscribe.results import FileResult, RunResult
+
+SCHEMA_VERSION = 1
+SLOWEST_COUNT = 10
+UNKNOWN_FAILURE_HINT = "see the run log for this file"
+
+
+def summary_document(result: RunResult) -> dict[str, Any]:
+    """The content of ``summary.json`` (JSON values only, no secrets)."""
+    mask = Redactor()  # no known secret here; masks anything shaped like a key header
+    counts = {
+        **asdict(result.counts),
+        "succeeded": len(result.succeeded),
+        "failed": len(result.failed),
+        "retried": len(result.retried),
+        "cancelled": len(result.cancelled),
+    }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "version": __version__,
+        "run_id": result.run_id,
+        "started_at": utc_iso(result.started_at),
+        "ended_at": utc_iso(result.ended_at),
+        "settings": public_settings(result.settings),
+        "counts": counts,
+        "audio_seconds": round(result.audio_seconds, 3),
+        "wall_seconds": round(result.wall_seconds, 3),
+        "throughput": round(result.throughput, 3),
+        "aborted": mask(result.aborted),
+        "interrupted": result.interrupted,
+        "stop_reason": result.stop_reason,
+        "exit_code": result.exit_code,
+        "failures": [failure_row(f, mask) for f in sorted(result.failed, key=lambda f: f.source)],
+        "cancelled": sorted(f.source for f in result.cancelled),
+        "warnings": [
+            {"source": f.source, "warning": warning}
+            for f in sorted(result.files, key=lambda f: f.source)
+            for warning in file_warnings(f)
+        ],
+        "slowest": [slow_row(f) for f in slowest(result.files)],
+    }
+
+
+def render_summary_json(summary: Mapping[str, Any]) -> str:
+    return json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def failure_row(file: FileResult, mask: Redactor) -> dict[str, Any]:
+    failure = file.failure
+    if failure is None:  # a failed file should carry its Failure; never lose the row if not
+        return {
+            "source": file.source, "code": "unknown", "class": "unknown", "sdk_code": "",
+            "message": "failed without a recorded cause", "detail": "",
+            "attempts": file.attempts, "hint": UNKNOWN_FAILURE_HINT,
+        }  # fmt: skip
+    return {
+        "source": file.source,
+        "code": failure.code,
+        "class": failure.error_class,
+        "sdk_code": failure.sdk_code,
+        "message": mask(failure.message),
+        "detail": mask(failure.detail),
+        "attempts": file.attempts,
+        "hint": failure.hint or UNKNOWN_FAILURE_HINT,
+    }
+
+
+def file_warnings(file: FileResult) -> tuple[str, ...]:
+    """The file's warnings, plus low confidence when only the number was recorded."""
+    warnings = list(file.warnings)
+    confidence = file.average_confidence
+    already = any(w.startswith(LOW_CONFIDENCE_WARNING) for w in warnings)
+    if confidence is not None and confidence < LOW_CONFIDENCE_BELOW and not already:
+        warnings.append(low_confidence_warning(confidence))
+    return tuple(warnings)
+
+
+def slowest(files: Sequence[FileResult], count: int = SLOWEST_COUNT) -> list[FileResult]:
+    ran = [f for f in files if f.elapsed_s > 0]
+    return sorted(ran, key=lambda f: (-f.elapsed_s, f.source))[:count]
+
+
+def slow_row(file: FileResult) -> dict[str, Any]:
+    return {
+        "source": file.source,
+        "status": file.status,
+        "elapsed_s": round(file.elapsed_s, 3),
+        "audio_seconds": round(file.audio_seconds, 3),
+        "attempts": file.attempts,
+    }
+
+
+def headline(summary: Mapping[str, Any]) -> str:
+    """One sentence a reviewer reads first."""
+    counts = summary["counts"]
+    if summary["interrupted"]:
+        return "Interrupted: unfinished files are picked up by the next run."
+    if summary["aborted"]:
+        return f"Aborted: {summary['aborted']}"
+    ran = counts["succeeded"] + counts["failed"] + counts["cancelled"]
+    if counts["failed"]:
+        return f"{counts['failed']} of {ran} files failed; see what to do below."
+    if ran == 0:
+        return "Nothing to do: every file was already transcribed or not ready."
+    return f"All {counts['succeeded']} files transcribed."
+
+
+def failure_causes(failures: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Failures grouped by code, most frequent first: one fix often clears many files."""
+    causes: dict[str, dict[str, Any]] = {}
+    for row in failures:
+        cause = causes.setdefault(
+            row["code"], {"code": row["code"], "class": row["class"], "files": 0, "hint": row["hint"]}
+        )
+        cause["files"] += 1
+    return sorted(causes.values(), key=lambda c: (-c["files"], c["code"]))
+
+
+COUNT_LABELS = (
+    ("discovered", "Discovered"),
+    ("new", "New"),
+    ("changed", "Changed since done"),
+    ("failed_before", "Failed before"),
+    ("skipped_done", "Already done (skipped)"),
+    ("not_settled", "Still being written (skipped)"),
+    ("changed_during_run", "Changed during the run"),
+    ("not_scheduled", "Not scheduled"),
+    ("succeeded", "Succeeded"),
+    ("failed", "Failed"),
+    ("retried", "Retried"),
+    ("cancelled", "Cancelled"),
+)
+
+
+ALWAYS_SHOWN = frozenset({"discovered", "skipped_done", "succeeded", "failed", "retried", "cancelled"})
+
+
+def count_rows(summary: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """(label, number) for the totals tables: the main counts always, the others when not 0."""
+    counts: Mapping[str, int] = summary["counts"]
+    known = dict(COUNT_LABELS)
+    rows = [
+        (label, counts[key])
+        for key, label in COUNT_LABELS
+        if key in counts and (key in ALWAYS_SHOWN or counts[key])
+    ]
+    rows += [
+        (key.replace("_", " ").capitalize(), value)
+        for key, value in counts.items()
+        if key not in known and value
+    ]
+    return rows
