@@ -319,7 +319,7 @@ def test_markdown_lists_failures_then_warnings_then_slowest_and_escapes_names() 
 
 def test_markdown_for_a_clean_run_says_so() -> None:
     page = render_markdown(summary_document(make_run(files=(succeeded("a.wav"),))))
-    assert "**All 1 files transcribed.**" in page
+    assert "**1 file transcribed.**" in page
     assert "## Failures\n\nNone." in page
 
 
@@ -334,7 +334,7 @@ def test_console_summary_shows_totals_then_failures_then_cancelled() -> None:
     assert text.index("Totals") < text.index("Failures (1)") < text.index("Cancelled (1)")
     assert EVIL in text and "throttled" in text and "lower --workers" in text
     assert "calls/b|*draft*.wav" in text
-    assert "1 file(s) with warnings" in text
+    assert "1 file with warnings" in text
 
 
 def test_console_prints_names_literally_not_as_markup() -> None:
@@ -361,7 +361,8 @@ def test_console_cuts_long_failure_lists() -> None:
         ({"interrupted": True}, 130, "Interrupted"),
         ({"aborted": "the key was rejected"}, 3, "Aborted: the key was rejected"),
         ({"files": ()}, 0, "Nothing to do"),
-        ({"files": (succeeded("a.wav"),)}, 0, "All 1 files transcribed."),
+        ({"files": (succeeded("a.wav"),)}, 0, "1 file transcribed."),
+        ({"files": (succeeded("a.wav"), succeeded("b.wav"))}, 0, "All 2 files transcribed."),
     ],
 )
 def test_headline_and_exit_code_follow_the_run(

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from batchscribe.outputs.timefmt import human_seconds
-from batchscribe.report.summary import count_rows, headline, summary_document
+from batchscribe.report.summary import count_rows, headline, plural, summary_document
 from batchscribe.results import RunResult
 
 MAX_ROWS = 20
@@ -37,7 +37,9 @@ def render_console_summary(result: RunResult | Mapping[str, Any], console: Conso
         console.print(_cancelled(summary["cancelled"]))
     if summary["warnings"]:
         files = len({w["source"] for w in summary["warnings"]})
-        console.print(Text(f"{files} file(s) with warnings: see summary.md or report.html", style="yellow"))
+        console.print(
+            Text(f"{plural(files, 'file')} with warnings: see summary.md or report.html", style="yellow")
+        )
 
 
 def _totals(summary: Mapping[str, Any]) -> Table:

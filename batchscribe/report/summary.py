@@ -111,6 +111,10 @@ def slow_row(file: FileResult) -> dict[str, Any]:
     }
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def headline(summary: Mapping[str, Any]) -> str:
     """One sentence a reviewer reads first."""
     counts = summary["counts"]
@@ -120,10 +124,12 @@ def headline(summary: Mapping[str, Any]) -> str:
         return f"Aborted: {summary['aborted']}"
     ran = counts["succeeded"] + counts["failed"] + counts["cancelled"]
     if counts["failed"]:
-        return f"{counts['failed']} of {ran} files failed; see what to do below."
+        return f"{counts['failed']} of {plural(ran, 'file')} failed; see what to do below."
     if ran == 0:
         return "Nothing to do: every file was already transcribed or not ready."
-    return f"All {counts['succeeded']} files transcribed."
+    if counts["cancelled"]:
+        return f"{plural(counts['succeeded'], 'file')} transcribed, {counts['cancelled']} cancelled."
+    return f"All {plural(counts['succeeded'], 'file')} transcribed." if ran > 1 else "1 file transcribed."
 
 
 def failure_causes(failures: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
