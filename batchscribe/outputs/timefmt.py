@@ -89,6 +89,8 @@ def utc_iso(moment: datetime) -> str:
 
 def human_seconds(seconds: float) -> str:
     """Short durations for people: ``850 ms``, ``12.3 s``, ``4 min 05 s``, ``2 h 03 min``."""
+    if seconds <= 0:
+        return "0 s"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:

@@ -78,7 +78,7 @@ def test_utc_iso_takes_a_naive_datetime_as_local_time() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "expected"),
-    [(0.25, "250 ms"), (12.34, "12.3 s"), (245, "4 min 05 s"), (7380, "2 h 03 min")],
+    [(0, "0 s"), (0.25, "250 ms"), (12.34, "12.3 s"), (245, "4 min 05 s"), (7380, "2 h 03 min")],
 )
 def test_human_seconds(seconds: float, expected: str) -> None:
     assert human_seconds(seconds) == expected
