@@ -3,6 +3,8 @@ line naming the file, the line, the field and the fix, without ever echoing a ke
 
 from __future__ import annotations
 
+import re
+import shutil
 import textwrap
 from dataclasses import FrozenInstanceError
 from pathlib import Path
@@ -14,6 +16,8 @@ from batchscribe.jobs import JobsFile, JobSpec, job_settings, load_jobs
 from batchscribe.jobs_schema import parse_duration
 from batchscribe.settings import Endpoint, RunSettings
 
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "jobs.example.yaml"
 ENV = {"SPEECH_KEY": "test-key", "SPEECH_REGION": "westeurope"}
 HEX_KEY = "0123456789abcdef0123456789ABCDEF"
 LONG_KEY = "A1b2" * 21  # the newer 84-character keys
@@ -449,3 +453,33 @@ def test_an_unreadable_phrase_list_names_the_line_that_set_it(tmp_path: Path) ->
     with pytest.raises(JobsFileError) as caught:
         job_settings(jobs, "calls", env=ENV)
     assert caught.value.message.startswith(f"{tmp_path / 'jobs.yaml'}:2: defaults.phrases: cannot read the phrase list")
+
+
+# --- the documented example ---------------------------------------------------------------------
+
+
+def test_the_example_loads_and_every_job_builds_settings(tmp_path: Path) -> None:
+    copy = tmp_path / "jobs.yaml"
+    shutil.copy(EXAMPLE, copy)
+    jobs = load_jobs(copy)
+    for name in jobs.names:  # phrase lists the example points at
+        if jobs.job(name).phrases:
+            write(tmp_path, "Contoso\n", name=str(jobs.job(name).phrases))
+    settings = {name: job_settings(jobs, name, env=ENV) for name in jobs.names}
+    assert 2 <= len(settings) <= 3
+    assert all(s.settle_seconds == 60 for name, s in settings.items() if "settle" not in jobs.jobs[name].model_fields_set)
+    assert jobs.defaults.settle == 60
+    assert any(s.channels == "separate" for s in settings.values())
+    assert any(s.options.languages and s.options.diarize for s in settings.values())
+    assert any(s.max_audio_hours for s in settings.values())
+    assert all(s.endpoint == Endpoint(kind="region", key="test-key", region="westeurope") for s in settings.values())
+
+
+def test_the_example_documents_every_field() -> None:
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    for name in JobSpec.model_fields:
+        doc = [i for i, line in enumerate(lines) if re.match(rf"\s*# {name}: [a-z]", line)]
+        assert doc, f"jobs.example.yaml does not document {name}"
+        paragraph = " ".join(lines[doc[0] : doc[0] + 4])
+        assert "Default" in paragraph, f"jobs.example.yaml does not give the default of {name}"
+        assert any(re.match(rf"\s*#? ?{name}: ", line) for line in lines[doc[0] + 1 :]), f"no example of {name}"
