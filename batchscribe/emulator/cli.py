@@ -1,0 +1,204 @@
+"""``batchscribe emulator``: run the Speech service stand-in, and script what it says.
+
+    batchscribe emulator [--port N] [--transcripts FILE] [--speed X] [--fault SPEC]...
+    batchscribe emulator script add FILE --text "..." | --phrase "..."... | --text-file F
+
+The first line ``serve`` prints is exactly ``listening on ws://HOST:PORT`` (the real port when
+``--port 0``); it runs until SIGINT or SIGTERM. The main CLI mounts ``emulator_app``;
+``python -m batchscribe.emulator`` runs it alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from batchscribe.emulator import faults as fault_specs
+from batchscribe.emulator.runtime import Emulator
+from batchscribe.emulator.scripts import (
+    ENV_VAR,
+    ScriptPhrase,
+    Transcripts,
+    default_path,
+    make_entry,
+    place_phrases,
+    split_text,
+)
+from batchscribe.emulator.segmenter import find_segments
+from batchscribe.errors import BatchscribeError, UsageError
+
+emulator_app = typer.Typer(
+    help="The local stand-in for the Azure Speech service (USP over websocket).",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+script_app = typer.Typer(help="Say what the emulator answers for a recording.")
+emulator_app.add_typer(script_app, name="script")
+
+TranscriptsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--transcripts",
+        envvar=ENV_VAR,
+        help="Transcripts file (default: ./emulator-transcripts.yaml).",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    try:
+        yield
+    except BatchscribeError as exc:
+        typer.echo(f"error: {exc.one_line()}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@emulator_app.callback(invoke_without_command=True)
+def serve(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 0,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    transcripts: TranscriptsOption = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Answer at this many times real time (default: as fast as audio arrives)."),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Inject a fault, e.g. http:429:first=2, close:1011:after=3s, reset:after=2s, "
+            "stall, status:TooManyRequests:sessions=1. Repeatable."
+        ),
+    ] = None,
+    faults_file: Annotated[
+        Path | None, typer.Option(help="A file of fault specs, one per line (# comments).")
+    ] = None,
+    max_sessions: Annotated[
+        int | None, typer.Option(help="Concurrent sessions allowed; more get HTTP 429.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log connections.")] = False,
+) -> None:
+    """Serve until SIGINT/SIGTERM. Subcommand: script add."""
+    if ctx.invoked_subcommand is not None:
+        return
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    with _one_line_errors():
+        specs = [fault_specs.parse_fault(s) for s in fault or ()]
+        if faults_file is not None:
+            specs += fault_specs.load_faults_file(faults_file)
+        path = transcripts or default_path()
+        scripts = Transcripts.load(path, missing_ok=transcripts is None)
+        emulator = Emulator(
+            transcripts=scripts, speed=speed, faults=specs, max_sessions=max_sessions,
+            host=host, port=port,
+        )  # fmt: skip
+        emulator.start()
+    try:
+        typer.echo(f"listening on {emulator.url}")
+        sys.stdout.flush()
+        detail = f"{len(scripts.entries)} scripted recordings from {path}" if scripts.entries else (
+            f"no transcripts at {path}: placeholder text"
+        )
+        typer.echo(f"{detail}; faults: {', '.join(map(str, specs)) or 'none'}", err=True)
+        _wait_for_signal()
+    finally:
+        emulator.stop()
+    typer.echo("stopped", err=True)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.2):  # a short timeout keeps the main thread responsive to signals
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _decode(path: Path) -> np.ndarray:
+    """The whole recording as 16 kHz mono float samples, via the pipeline's own decoder."""
+    from batchscribe.audio import SAMPLE_RATE, open_pcm
+
+    assert SAMPLE_RATE == 16_000
+    chunks = []
+    with open_pcm(path) as reader:
+        while chunk := reader.read(1 << 20):
+            chunks.append(chunk)
+    return np.frombuffer(b"".join(chunks), dtype="<i2").astype(np.float32) / 32768.0
+
+
+@script_app.command("add")
+def script_add(
+    file: Annotated[Path, typer.Argument(help="The recording (any format the pipeline reads).")],
+    text: Annotated[str | None, typer.Option(help="The whole transcript; spread over segments.")] = None,
+    phrase: Annotated[
+        list[str] | None, typer.Option(help="One phrase; repeat in order, one per segment.")
+    ] = None,
+    text_file: Annotated[
+        Path | None, typer.Option(help="A UTF-8 file with one phrase per line.")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--id", help="Name in stats (default: the file name).")] = None,
+    speaker: Annotated[str | None, typer.Option(help="SpeakerId for every phrase.")] = None,
+    language: Annotated[str | None, typer.Option(help="PrimaryLanguage for every phrase.")] = None,
+    fault: Annotated[
+        list[str] | None, typer.Option(help="A fault for this recording, e.g. close:1011:sessions=2.")
+    ] = None,
+    transcripts: TranscriptsOption = None,
+) -> None:
+    """Add (or replace) the entry for FILE, found later by the sound of its audio."""
+    with _one_line_errors():
+        given = [x for x in (text, phrase, text_file) if x]
+        if len(given) != 1:
+            raise UsageError("give exactly one of --text, --phrase (repeatable) or --text-file")
+        faults = [fault_specs.parse_recording_fault(s) for s in fault or ()]
+        samples = _decode(file)
+        segments = find_segments(samples, 16_000)
+        if text is not None:
+            phrases = split_text(text, segments)
+        else:
+            lines = phrase or _read_lines(text_file)
+            phrases = place_phrases(lines, segments)
+        phrases = [
+            ScriptPhrase(p.text, p.start, p.end, speaker=speaker, language=language) for p in phrases
+        ]
+        entry = make_entry(
+            entry_id=name or file.name, source=file.name, samples=samples, sample_rate=16_000,
+            phrases=phrases, faults=faults,
+        )  # fmt: skip
+        path = transcripts or default_path()
+        Transcripts.load(path).with_entry(entry).save(path)
+    typer.echo(
+        f"added {entry.id}: {len(phrases)} phrases on {len(segments)} segments, "
+        f"{entry.duration:.1f} s, to {path}"
+    )
+
+
+def _read_lines(path: Path | None) -> list[str]:
+    assert path is not None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    return [line.strip() for line in lines if line.strip()]

@@ -1,0 +1,229 @@
+"""One accepted websocket: read USP messages, run turns, pace the answers, inject faults.
+
+Reading and sending are separate tasks so that a slow ``speed`` (answers paced to the audio
+position) never stops the emulator from reading audio, which is what the real service does. A
+fault fires when enough audio arrived on this connection (``after=``); connection-ending faults
+drop whatever answers were still queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import struct
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from batchscribe.emulator import render, usp
+from batchscribe.emulator.faults import Fault
+from batchscribe.emulator.render import TICKS_PER_SECOND, OutputOptions
+from batchscribe.emulator.segmenter import SegmenterConfig
+from batchscribe.emulator.sessions import Session
+from batchscribe.emulator.stats import Stats
+from batchscribe.emulator.turns import Identify, Outgoing, Turn
+
+log = logging.getLogger("batchscribe.emulator")
+
+MAX_CONTEXTS = 4  # speech.context bodies kept per connection (only the latest few matter)
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """What the upgrade request told us, decided before the handshake completed."""
+
+    number: int
+    session: Session
+    path: str
+    query: dict[str, str]
+    faults: tuple[Fault, ...]  # the emulator-wide faults that hit this connection
+
+
+@dataclass(frozen=True)
+class Settings:
+    speed: float | None
+    segmenter: SegmenterConfig
+    identify: Identify
+    stats: Stats
+
+
+class Connection:
+    def __init__(self, ws: ServerConnection, info: ConnectionInfo, settings: Settings) -> None:
+        self.ws = ws
+        self.info = info
+        self.session = info.session
+        self.settings = settings
+        self.stats = settings.stats
+        self.audio_seconds = 0.0  # received on this connection
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[tuple[float, str, Outgoing]] = asyncio.Queue()
+        self._contexts: dict[str, dict[str, Any]] = {}
+        self._last_context: dict[str, Any] | None = None
+        self._turn: Turn | None = None
+        self._turn_clock = 0.0
+        self._quiet = False  # stalled or failed: answer nothing more
+        self._fired: set[Fault] = set()
+
+    async def run(self) -> None:
+        sender = asyncio.create_task(self._send_loop())
+        try:
+            async for frame in self.ws:
+                if not await self._on_frame(frame):
+                    break
+        except ConnectionClosed:
+            pass
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+
+    # -- receiving ------------------------------------------------------------------------
+
+    async def _on_frame(self, frame: str | bytes) -> bool:
+        """Handle one frame; False ends the connection."""
+        try:
+            message = usp.parse(frame)
+            return await self._on_message(message)
+        except usp.UspError as exc:
+            text = f"connection {self.info.number} ({self.session.id}): {exc}"
+            log.warning("closing connection after a malformed message: %s", text)
+            self.stats.protocol_error(text)
+            await self.ws.close(1007, "Malformed USP message")
+            return False
+
+    async def _on_message(self, message: usp.Message) -> bool:
+        path = message.path
+        if path == "speech.config":
+            self.stats.config(self.info.number, message.json())
+        elif path == "speech.context":
+            body = message.json()
+            self._contexts[message.request_id] = self._last_context = body
+            while len(self._contexts) > MAX_CONTEXTS:
+                del self._contexts[next(iter(self._contexts))]
+            self.stats.context(self.info.number, body)
+        elif path == "audio":
+            return await self._on_audio(message)
+        return True  # telemetry and anything else: ignored, as the service does
+
+    def _new_turn(self, request_id: str) -> Turn:
+        context = self._contexts.get(request_id, self._last_context)
+        offset = 0
+        continuation = render.dig(context or {}, "continuation", "audio", "streams", "1", "offset")
+        if continuation is not None:
+            try:
+                offset = max(0, int(continuation))
+            except (TypeError, ValueError):
+                raise usp.UspError(f"bad continuation offset {continuation!r}") from None
+        turn = Turn(
+            request_id,
+            self.session,
+            OutputOptions.from_request(self.info.path, self.info.query, context),
+            offset_ticks=offset,
+            identify=self.settings.identify,
+            segmenter=self.settings.segmenter,
+        )
+        self._turn_clock = self._loop.time()
+        self.stats.turn_started(self.session.id, offset / TICKS_PER_SECOND)
+        return turn
+
+    async def _on_audio(self, message: usp.Message) -> bool:
+        request_id = message.request_id or "0" * 32
+        out: list[Outgoing] = []
+        if self._turn is None or self._turn.request_id != request_id:
+            self._turn = self._new_turn(request_id)
+            tag = {"context": {"serviceTag": uuid.uuid4().hex}}
+            out.append(Outgoing(0.0, "turn.start", tag))
+        turn = self._turn
+        if turn.ended:
+            return True  # audio after the end of a turn: ignore, as late frames
+        if message.payload:  # an empty payload is the client's end of audio
+            more, received, replayed = turn.audio(message.payload)
+            out += more
+            self.audio_seconds += received
+            if received:
+                self.stats.audio(self.session.id, received, replayed)
+        else:
+            out += turn.end()
+        for item in out:
+            self._enqueue(item)
+        # Faults act after this message's answers are queued: a status follows turn.start, and
+        # a fault that ends or stalls the connection drops the queue before anything is sent.
+        return await self._check_faults()
+
+    # -- faults ---------------------------------------------------------------------------
+
+    async def _check_faults(self) -> bool:
+        """Fire the faults that are due; False when the connection is gone."""
+        for fault in (*self.info.faults, *self.session.recording_faults):
+            if fault in self._fired or self.audio_seconds + 1e-9 < fault.after:
+                continue
+            self._fired.add(fault)
+            self.stats.fault(self.session.id, str(fault))
+            log.info("fault %s on connection %d (%s)", fault, self.info.number, self.session.id)
+            if fault.kind == "stall":
+                self._go_quiet()
+                self.session.stalled = True
+            elif fault.kind == "status":
+                self._send_status(fault)
+            elif fault.kind == "close":
+                self._go_quiet()
+                await self.ws.close(fault.code, fault.reason)
+                return False
+            elif fault.kind == "reset":
+                self._go_quiet()
+                self._reset()
+                return False
+        return True
+
+    def _send_status(self, fault: Fault) -> None:
+        """A zero-length phrase with the status; it acknowledges nothing new.
+
+        The answers go on afterwards: measured with SDK 1.53, an error status is acted on
+        (reconnect, then canceled) only once later messages arrive, as from the real service.
+        """
+        if self._turn is None:
+            return
+        body = render.no_match(0, 0, self._turn.options, status=fault.status)
+        self._enqueue(Outgoing(self._turn.seconds, "speech.phrase", body))
+
+    def _go_quiet(self) -> None:
+        self._quiet = True
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+    def _reset(self) -> None:
+        """Abortive close: SO_LINGER 0 makes the kernel send RST instead of FIN."""
+        sock = self.ws.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.ws.transport.abort()
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _enqueue(self, item: Outgoing) -> None:
+        if self._quiet or self._turn is None:
+            return
+        speed = self.settings.speed
+        due = self._turn_clock + item.at / speed if speed else 0.0
+        self._queue.put_nowait((due, self._turn.request_id, item))
+
+    async def _send_loop(self) -> None:
+        while True:
+            due, request_id, item = await self._queue.get()
+            delay = due - self._loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._quiet:
+                continue
+            try:
+                await self.ws.send(usp.build(item.path, request_id, item.body))
+            except ConnectionClosed:
+                return
+            if item.path == "speech.phrase":
+                self.stats.phrase_sent(self.session.id)
+            elif item.path == "turn.end":  # only sent after the client's end of audio
+                self.session.finished = True
+                self.stats.turn_completed(self.session.id)

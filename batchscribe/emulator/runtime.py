@@ -1,0 +1,170 @@
+"""``Emulator``: the server on its own thread and event loop, as a context manager.
+
+    with Emulator(transcripts="t.yaml", speed=2.0, faults=["http:429:first=2"]) as emu:
+        config = speechsdk.SpeechConfig(host=emu.url, subscription="any")
+        ...
+        assert emu.stats().recordings["meeting"].sessions == 1
+
+``stop()`` closes every connection, ends the loop and joins the thread; nothing is left running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+
+from batchscribe.emulator.faults import Fault, as_faults
+from batchscribe.emulator.scripts import Transcripts
+from batchscribe.emulator.segmenter import SegmenterConfig
+from batchscribe.emulator.server import ServerConfig, UspServer
+from batchscribe.emulator.stats import Snapshot, Stats
+from batchscribe.errors import UsageError
+
+START_TIMEOUT_S = 10.0
+
+
+class Emulator:
+    """A local Speech service stand-in speaking USP on ``ws://host:port``.
+
+    ``transcripts``: a ``Transcripts`` or the path of a transcripts file (a missing file means
+    no scripts). ``speed``: answer no earlier than audio position / speed after a turn starts
+    (None: as fast as audio arrives). ``faults``: specs or ``Fault``s (see ``faults.py``).
+    ``max_sessions``: concurrent sessions allowed; more get HTTP 429. ``key``: when set, other
+    subscription keys get HTTP 401. ``port=0`` picks a free port.
+    """
+
+    def __init__(
+        self,
+        *,
+        transcripts: Transcripts | Path | str | None = None,
+        speed: float | None = None,
+        faults: Iterable[Fault | str] = (),
+        max_sessions: int | None = None,
+        key: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        segmenter: SegmenterConfig | None = None,
+    ) -> None:
+        if speed is not None and speed <= 0:
+            raise UsageError(f"speed must be above 0, not {speed}")
+        if max_sessions is not None and max_sessions < 1:
+            raise UsageError(f"max_sessions must be at least 1, not {max_sessions}")
+        if transcripts is None or isinstance(transcripts, Transcripts):
+            scripts = transcripts or Transcripts()
+        else:
+            scripts = Transcripts.load(Path(transcripts))
+        self.host = host
+        self._requested_port = port
+        self.port = 0
+        self._stats = Stats()
+        self._config = ServerConfig(
+            transcripts=scripts,
+            speed=speed,
+            faults=as_faults(faults),
+            max_sessions=max_sessions,
+            key=key,
+            segmenter=segmenter or SegmenterConfig(),
+        )
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._server: UspServer | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        """What to give ``SpeechConfig(host=...)``."""
+        return f"ws://{self.host}:{self.port}"
+
+    def start(self) -> Emulator:
+        if self._thread is not None:
+            raise RuntimeError("emulator already started")
+        self._thread = threading.Thread(target=self._run, name="batchscribe-emulator", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(START_TIMEOUT_S):
+            raise RuntimeError("emulator did not start in time")
+        if self._error is not None:
+            self._thread.join()
+            self._thread = None
+            raise UsageError(
+                f"cannot listen on {self.host}:{self._requested_port}: {self._error}",
+                hint="choose another --port, or 0 for a free one",
+            ) from self._error
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close all connections and join the thread. Safe to call twice."""
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is None:
+            return
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- observing and steering -----------------------------------------------------------
+
+    def stats(self) -> Snapshot:
+        """A frozen snapshot of what the emulator saw so far."""
+        return self._stats.snapshot()
+
+    def wait_until(self, predicate: Callable[[Snapshot], bool], timeout: float = 10.0) -> bool:
+        """Block until ``predicate(stats)`` holds; False after ``timeout`` seconds."""
+        return self._stats.wait_until(predicate, timeout)
+
+    def set_faults(self, faults: Iterable[Fault | str]) -> None:
+        """Replace the emulator-wide faults; they apply to connections opened from now on."""
+        parsed = as_faults(faults)
+        loop, server = self._loop, self._server
+        if loop is None or server is None:
+            self._config.faults = parsed
+            return
+        done = threading.Event()
+
+        def apply() -> None:
+            server.set_faults(parsed)
+            done.set()
+
+        loop.call_soon_threadsafe(apply)
+        done.wait(START_TIMEOUT_S)
+
+    # -- the thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to start(); the thread must not die silently
+            if not self._ready.is_set():
+                self._error = exc
+                self._ready.set()
+            else:
+                raise
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        server = UspServer(self._config, self._stats)
+        self.port = await server.start(self.host, self._requested_port)
+        self._server = server
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await server.stop()
