@@ -32,7 +32,14 @@ from pydantic import ValidationError
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.errors import JobsFileError, UsageError
 from batchscribe.jobs_schema import ALTERNATIVES, JobsFileSpec, JobSpec, Loc, dotted, explain, line_of, show
-from batchscribe.settings import KEY_VARIABLES, REGION_VARIABLES, Endpoint, RunSettings, resolve_endpoint
+from batchscribe.settings import (
+    KEY_VARIABLES,
+    REGION_VARIABLES,
+    Endpoint,
+    RunSettings,
+    read_phrase_list,
+    resolve_endpoint,
+)
 
 __all__ = ["JobSpec", "JobsFile", "job_settings", "load_jobs"]
 
@@ -212,19 +219,12 @@ def _not_set(names: tuple[str, ...]) -> str:
 
 
 def _phrase_list(jobs: JobsFile, name: str, value: str | None) -> tuple[str, ...]:
-    """The phrase list file: one phrase per line; blank lines and lines starting with # are skipped."""
     if value is None:
         return ()
-    path = jobs.resolve(value)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise JobsFileError(
-            f"{jobs.where(name, 'phrases')}: cannot read the phrase list {path}: {reason}",
-            hint="point phrases at a readable UTF-8 text file, one phrase per line",
-        ) from exc
-    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+        return read_phrase_list(jobs.resolve(value))
+    except UsageError as exc:
+        raise JobsFileError(f"{jobs.where(name, 'phrases')}: {exc.message}", hint=exc.hint) from exc
 
 
 # --- reading and parsing ----------------------------------------------------------------------

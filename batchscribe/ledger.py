@@ -110,7 +110,10 @@ class Ledger:
                 "SELECT source, size, mtime_ns, sha256, settings_hash, status, attempts, error_code, outputs"
                 " FROM files"
             ).fetchall()
-        return {r[0]: LedgerRow(*r[:8], outputs=tuple(json.loads(r[8]))) for r in fetched}
+        return {
+            r[0]: LedgerRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(json.loads(r[8])))
+            for r in fetched
+        }
 
     def record(
         self, result: FileResult, *, size: int, mtime_ns: int, sha256: str, settings: str, run_id: str

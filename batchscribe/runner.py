@@ -51,6 +51,8 @@ class WorkItem:
 class Written:
     outputs: tuple[Path, ...]  # JSON last: its presence marks the file complete
     sha256: str
+    warnings: tuple[str, ...] = ()
+    average_confidence: float | None = None
 
 
 WriteOutputs = Callable[[WorkItem, Transcript, int, float], Written]
@@ -96,13 +98,6 @@ class RunOutcome:
     stop_reason: str = ""
 
 
-def average_confidence(transcript: Transcript) -> float | None:
-    """Duration-weighted mean of the phrases' confidences (None when the service gave none)."""
-    scored = [(p.confidence, p.duration_ticks) for p in transcript.phrases if p.confidence is not None]
-    total = sum(d for _, d in scored)
-    return sum(c * d for c, d in scored) / total if total else None
-
-
 class Runner:
     """Executes work items; one instance per run."""
 
@@ -127,7 +122,11 @@ class Runner:
         self._workers = workers
         self._retries = retries
         self._channels = channels
-        self.cancel = cancel or CancelToken()
+        # Our own token: an abort (fatal error) cancels this run only, never the caller's token,
+        # which means "the user interrupted" and may span several jobs.
+        self.cancel = CancelToken()
+        if cancel is not None:
+            cancel.on_cancel(lambda: self.cancel.cancel(cancel.reason))
         self._budget = budget or Budget()
         self.limiter = limiter or AdaptiveLimiter(workers, start=workers)
         self._retry_wait = retry_wait
@@ -217,10 +216,10 @@ class Runner:
                 attempts=attempts,
                 outputs=written.outputs,
                 sha256=written.sha256,
-                warnings=transcript.warnings,
+                warnings=written.warnings,
                 elapsed_s=self._clock() - started,
                 timeline=tuple(timeline),
-                average_confidence=average_confidence(transcript),
+                average_confidence=written.average_confidence,
             )
         except FileCancelled as exc:
             return self._result(item, "cancelled", attempts, started, timeline, exc)

@@ -120,6 +120,19 @@ def resolve_endpoint(
     return Endpoint(kind="region", key=key, region=region)
 
 
+def read_phrase_list(path: Path) -> tuple[str, ...]:
+    """A phrase list file: one phrase per line; blank lines and lines starting with # are skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(
+            f"cannot read the phrase list {path}: {reason}",
+            hint="point it at a readable UTF-8 text file, one phrase per line",
+        ) from exc
+    return tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
 ChannelMode = Literal["mix", "separate"]
 
 
@@ -152,10 +165,19 @@ class RunSettings:
     job_name: str = ""
 
     def __post_init__(self) -> None:
+        if "json" not in self.formats:
+            # The per-file JSON is the record that a recording is done: always written, last.
+            object.__setattr__(self, "formats", (*self.formats, "json"))
         if self.workers < 1:
             raise UsageError(f"--workers must be at least 1, not {self.workers}", hint="e.g. --workers 8")
         if self.retries < 0:
             raise UsageError(f"--retries must be 0 or more, not {self.retries}", hint="e.g. --retries 3")
+        if self.max_cost is not None and self.price_per_hour <= 0:
+            raise UsageError("--max-cost needs a positive --price-per-hour", hint="e.g. --price-per-hour 1.0")
+        for name, value in (("--max-hours", self.max_audio_hours), ("--max-cost", self.max_cost),
+                            ("--max-runtime", self.max_runtime_s)):  # fmt: skip
+            if value is not None and value <= 0:
+                raise UsageError(f"{name} must be positive, not {value:g}", hint=f"e.g. {name} 10")
         if self.stall_timeout <= 0:
             raise UsageError("--stall-timeout must be positive", hint="e.g. --stall-timeout 60")
         unknown = [f for f in self.formats if f not in OUTPUT_FORMATS]

@@ -152,9 +152,10 @@ class _Session:
         self.on_progress(phrase.end_ticks / TICKS_PER_SECOND)
 
     def on_canceled(self, evt: Any) -> None:
-        if evt.reason == speechsdk.CancellationReason.Error:
-            code = getattr(evt.error_code, "name", str(evt.error_code))
-            self.error = classify_cancellation(code, self.redact(evt.error_details or ""))
+        details = evt.cancellation_details
+        if details.reason == speechsdk.CancellationReason.Error:
+            code = getattr(details.code, "name", str(details.code))
+            self.error = classify_cancellation(code, self.redact(details.error_details or ""))
             self.done.set()
 
     def on_stopped(self, evt: Any) -> None:

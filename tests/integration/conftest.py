@@ -1,0 +1,94 @@
+"""Integration fixtures: synthetic recordings and the real SDK against an in-process emulator."""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from batchscribe.emulator import Emulator, ScriptPhrase, Transcripts
+from batchscribe.emulator.faults import parse_recording_fault
+from batchscribe.emulator.scripts import make_entry
+
+RATE = 16_000
+
+
+def burst_samples(seed: int, seconds: float = 4.0, rate: int = RATE) -> np.ndarray:
+    """Speech-like bursts of noise separated by silences; the pattern differs per seed."""
+    rng = np.random.default_rng(seed)
+    total = int(seconds * rate)
+    samples = np.zeros(total, dtype=np.float64)
+    position = int(0.2 * rate)
+    while position < total - int(0.3 * rate):
+        burst = int(rng.uniform(0.4, 1.4) * rate)
+        end = min(total - int(0.2 * rate), position + burst)
+        envelope = np.sin(np.linspace(0, np.pi, end - position)) ** 0.5
+        samples[position:end] = rng.normal(0, 0.25, end - position) * envelope
+        position = end + int(rng.uniform(0.5, 0.9) * rate)
+    return (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = RATE, channels: int = 1) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return path
+
+
+class Recordings:
+    """Makes recordings and the emulator script that says what is in them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.transcripts = Transcripts()
+        self.texts: dict[str, str] = {}
+
+    def add(self, rel: str, seed: int, text: str | None = None, *, seconds: float = 4.0,
+            faults: Sequence[str] = ()) -> Path:  # fmt: skip
+        samples = burst_samples(seed, seconds)
+        path = write_wav(self.root / rel, samples)
+        text = text if text is not None else f"Recording number {seed} says hello."
+        entry = make_entry(
+            entry_id=rel, source=rel, samples=samples.astype(np.float32) / 32768, sample_rate=RATE,
+            phrases=[ScriptPhrase(text=text)], faults=[parse_recording_fault(f) for f in faults],
+        )  # fmt: skip
+        self.transcripts = self.transcripts.with_entry(entry)
+        self.texts[rel] = text
+        return path
+
+    def save(self, path: Path) -> Path:
+        self.transcripts.save(path)
+        return path
+
+
+@pytest.fixture(name="recordings")
+def recordings_fixture(tmp_path: Path) -> Recordings:
+    return Recordings(tmp_path / "recordings")
+
+
+@pytest.fixture(name="cli")
+def cli_fixture() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(name="emulator_for")
+def emulator_for_fixture() -> Iterator[object]:
+    """Start emulators with given transcripts/faults; all are stopped at the end of the test."""
+    started: list[Emulator] = []
+
+    def start(recordings: Recordings | None = None, **kwargs: object) -> Emulator:
+        transcripts = recordings.transcripts if recordings is not None else None
+        emulator = Emulator(transcripts=transcripts, **kwargs).start()  # type: ignore[arg-type]
+        started.append(emulator)
+        return emulator
+
+    yield start
+    for emulator in started:
+        emulator.stop()
