@@ -228,12 +228,12 @@ def split_text(text: str, segments: Sequence[tuple[float, float]]) -> list[Scrip
 
 
 def place_phrases(texts: Sequence[str], segments: Sequence[tuple[float, float]]) -> list[ScriptPhrase]:
-    """Give each of several phrases a segment: in order, spread evenly when counts differ."""
+    """Give each phrase a segment, in order, from the first to the last segment evenly."""
     if not segments:
         return [ScriptPhrase(text=t, start=0.0) for t in texts]
-    placed = []
+    placed, last = [], len(segments) - 1
     for index, text in enumerate(texts):
-        seg = min(len(segments) - 1, index * len(segments) // max(1, len(texts)))
+        seg = round(index * last / (len(texts) - 1)) if len(texts) > 1 else 0  # first..last
         placed.append(ScriptPhrase(text=text, start=segments[seg][0], end=segments[seg][1]))
     return placed
 

@@ -21,7 +21,8 @@ import numpy as np
 RATE = 16_000
 FAST_SEND = {
     # After its first 5 s the SDK sends at 2x real time; 50x keeps long recordings quick. Measured
-    # with 1.53: at 100x and above, a session that fails takes ~11 s longer to report it, and an
+    # with 1.53: with any throttle above the default, a session that fails takes ~11 s longer to
+    # report it (with 50x too, though not with 10x: tests of failures keep the default), and an
     # unthrottled send (SPEECH-TransmitLengthBeforeThrottleMs, also spelled ...BeforThrottleMs
     # in the native library) overflows the SDK's 60 s replay buffer before anything is answered.
     "SPEECH-AudioThrottleAsPercentageOfRealTime": "5000",
@@ -134,16 +135,17 @@ def run_sdk(
     detailed: bool = False,
     languages: Sequence[str] = (),
     transcriber: bool = False,
-    fast: bool = False,
+    fast: bool = True,
     timeout: float = 30.0,
     on_timeout: Callable[[], None] | None = None,
     properties: dict[str, str] | None = None,
     language: str = "en-US",
+    profanity: Any = None,
 ) -> SdkRun:
     """Continuous recognition of ``audio`` until session_stopped.
 
     ``audio`` is a WAV path, or a function that returns an AudioConfig. ``fast`` lifts the SDK's
-    send throttle (for long recordings only: it slows down the SDK's error reporting). When no
+    send throttle; turn it off for failing sessions, whose report it delays by ~11 s. When no
     session_stopped comes within ``timeout``, ``on_timeout`` is called (e.g. to stop the
     emulator, so that the SDK gives up by itself: stopping a stuck recognizer costs ~10 s) and
     the recognizer is released without being stopped; otherwise that is recorded in ``errors``.
@@ -153,6 +155,8 @@ def run_sdk(
     config = speechsdk.SpeechConfig(host=url, subscription="test-key")
     for name, value in {**(FAST_SEND if fast else {}), **(properties or {})}.items():
         config.set_property_by_name(name, value)
+    if profanity is not None:
+        config.set_profanity(profanity)
     if detailed:
         config.output_format = speechsdk.OutputFormat.Detailed
         config.request_word_level_timestamps()

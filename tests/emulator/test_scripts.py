@@ -94,8 +94,9 @@ def test_a_text_spread_over_segments_joins_back_exactly() -> None:
 
 def test_phrases_are_placed_on_segments_in_order() -> None:
     segments = [(0.0, 1.0), (2.0, 3.0), (4.0, 5.0), (6.0, 7.0)]
-    assert [p.start for p in place_phrases(["a", "b"], segments)] == [0.0, 4.0]
-    assert [p.start for p in place_phrases(["a", "b", "c", "d", "e"], segments)] == [0.0, 0.0, 2.0, 4.0, 6.0]
+    assert [p.start for p in place_phrases(["a", "b"], segments)] == [0.0, 6.0]
+    assert [p.start for p in place_phrases(["a", "b", "c", "d", "e"], segments)] == [0.0, 2.0, 4.0, 4.0, 6.0]
+    assert [p.start for p in place_phrases(["a"], segments)] == [0.0]
 
 
 def test_timed_phrases_go_to_the_segment_they_start_in() -> None:
