@@ -47,6 +47,7 @@ _PROFANITY = {
     "raw": speechsdk.ProfanityOption.Raw,
 }
 _REAP_TIMEOUT_S = 30.0
+_CANCEL_GRACE_S = 3.0
 
 
 def build_speech_config(
@@ -116,11 +117,16 @@ class _Session:
     options: RecognitionOptions
     redact: Redactor
     on_progress: ProgressCallback
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)  # woken: ended, failed or cancelled
+    ended: threading.Event = field(default_factory=threading.Event)  # session_stopped fired
     phrases: list[Phrase] = field(default_factory=list)
     error: EngineError | None = None
     callback_error: BaseException | None = None
     last_activity: float = field(default_factory=time.monotonic)
+    stopped: bool = False  # session_stopped fired: the SDK ended the session by itself
+    stalled: bool = False
+    audio_error: AudioError | None = None
+    reader_warnings: tuple[str, ...] = ()
 
     def guard(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
         """Wrap a callback: record any exception and wake the waiter (the SDK would drop it)."""
@@ -159,6 +165,8 @@ class _Session:
             self.done.set()
 
     def on_stopped(self, evt: Any) -> None:
+        self.stopped = True
+        self.ended.set()
         self.done.set()
 
 
@@ -210,30 +218,49 @@ def _phrase_from_result(result: Any, request: RecognitionRequest, options: Recog
 
 
 class _Reaper:
-    """Stops and releases finished or abandoned recognizers on a daemon thread."""
+    """Stops (if still running) and releases recognizers on daemon threads.
 
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="batchscribe-reaper", daemon=True)
-        self._thread.start()
+    Measured with SDK 1.53: after an error, releasing a recognizer blocks its thread for ~1 s,
+    and ~10 s if ``stop_*_async`` was called after the session had already stopped by itself;
+    stopping a stalled session takes ~10 s. None of that may hold a worker slot (or land in
+    whichever thread the garbage collector happens to run in), so the last reference to every
+    recognizer is dropped here, and ``stop`` is only called for sessions that did not end.
+    """
 
-    def release(self, stop: Callable[[], Any], *keep_alive: Any) -> None:
-        self._queue.put((stop, *keep_alive))
+    def __init__(self, threads: int = 4) -> None:
+        self._queue: queue.SimpleQueue[tuple[Callable[[], Any] | None, list[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads = [
+            threading.Thread(target=self._run, name=f"batchscribe-reaper-{n}", daemon=True)
+            for n in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def release(self, stop: Callable[[], Any] | None, recognizer: Any, *keep_alive: Any) -> None:
+        self._queue.put((stop, [recognizer, *keep_alive]))
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            stop, recognizer, *_ = item
+            stop, objects = item
             try:
-                _wait_for_future(stop(), _REAP_TIMEOUT_S)
+                if stop is not None:
+                    _wait_for_future(stop(), _REAP_TIMEOUT_S)
             except Exception:
                 log.debug("stopping a recognizer failed", exc_info=True)
             finally:
-                _disconnect_signals(recognizer)
-            del item, stop, recognizer
+                _disconnect_signals(objects[0])
+            del item, stop
+            objects.clear()  # the recognizer's native handle is released here, on this thread
 
-    def close(self, timeout: float = 15.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
+    def close(self, timeout: float = 12.0) -> None:
+        """Let the reapers finish what they hold; they are daemons, so exit never waits for them."""
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _wait_for_future(future: Any, timeout: float) -> bool:
@@ -286,42 +313,51 @@ class AzureEngine:
         self, request: RecognitionRequest, *, on_progress: ProgressCallback, cancel: CancelToken
     ) -> Transcript:
         session = _Session(request, self._options, self._redact, on_progress)
-        audio_config, pcm = self._audio_config(request, cancel)
-        recognizer = self._recognizer(audio_config)
-        self._connect(recognizer, session)
-        transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
-        start = (
-            recognizer.start_transcribing_async
-            if transcriber
-            else recognizer.start_continuous_recognition_async
-        )
-        stop = (
-            recognizer.stop_transcribing_async
-            if transcriber
-            else recognizer.stop_continuous_recognition_async
-        )
-        unregister = cancel.on_cancel(session.done.set)
-        try:
-            start()
-            stalled = not self._wait(session, cancel)
-        finally:
-            unregister()
-            self._reaper.release(stop, recognizer, pcm, audio_config)
+        self._recognize(session, cancel)
+        # The recognizer is gone from every frame by now: a traceback raised here cannot keep it
+        # alive (its release would then run wherever the garbage collector runs, for seconds).
         if session.callback_error is not None:
             raise PermanentEngineError(
                 f"internal error while handling a recognition event: {session.callback_error!r}",
                 code="internal_error",
                 hint="run again with --verbose and report it",
             ) from session.callback_error
-        if pcm is not None and pcm.error is not None:
-            raise pcm.error
+        if session.audio_error is not None:
+            raise session.audio_error
         if cancel.is_cancelled():
             raise FileCancelled(cancel.reason)
-        if stalled:
+        if session.stalled:
             raise stalled_error(self._stall_timeout)
         if session.error is not None:
             raise session.error
-        return Transcript(phrases=tuple(session.phrases), warnings=tuple(_reader_warnings(pcm)))
+        return Transcript(phrases=tuple(session.phrases), warnings=session.reader_warnings)
+
+    def _recognize(self, session: _Session, cancel: CancelToken) -> None:
+        """Run one session to its end (or stall, or cancel); hand the recognizer to the reaper."""
+        audio_config, pcm = self._audio_config(session.request, cancel)
+        recognizer = self._recognizer(audio_config)
+        self._connect(recognizer, session)
+        transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
+        unregister = cancel.on_cancel(session.done.set)
+        try:
+            if transcriber:
+                recognizer.start_transcribing_async()
+            else:
+                recognizer.start_continuous_recognition_async()
+            session.stalled = not self._wait(session, cancel)
+        finally:
+            unregister()
+            stop = None
+            if not session.stopped:
+                stop = (
+                    recognizer.stop_transcribing_async
+                    if transcriber
+                    else recognizer.stop_continuous_recognition_async
+                )
+            self._reaper.release(stop, recognizer, pcm, audio_config)
+            del recognizer, stop, audio_config
+        session.audio_error = pcm.error
+        session.reader_warnings = tuple(getattr(pcm.reader, "warnings", ()) or ())
 
     def _wait(self, session: _Session, cancel: CancelToken) -> bool:
         """Wait for the session's end; False when the service went silent for too long."""
@@ -330,14 +366,19 @@ class AzureEngine:
             if remaining <= 0:
                 return False
             if session.done.wait(remaining):
-                return True
+                break
+        if cancel.is_cancelled():
+            # Cancelling ended our audio stream, so a live service closes the session at once;
+            # that spares the SDK's slow stop. A dead one gets stopped by the reaper instead.
+            session.ended.wait(_CANCEL_GRACE_S)
         return True
 
     def _audio_config(
         self, request: RecognitionRequest, cancel: CancelToken
-    ) -> tuple[speechsdk.audio.AudioConfig, _PcmCallback | None]:
-        if request.audio.passthrough and request.channel is None:
-            return speechsdk.audio.AudioConfig(filename=str(request.path)), None
+    ) -> tuple[speechsdk.audio.AudioConfig, _PcmCallback]:
+        # Always a pull stream, even for WAV the SDK could read itself: cancelling then just ends
+        # the stream and the session closes cleanly, where the SDK's own file reader can only be
+        # stopped (~10 s, and a crash risk if the process exits meanwhile). PCM costs PyAV little.
         reader = audio.open_pcm(request.path, channel=request.channel)
         callback = _PcmCallback(reader, cancel)
         stream_format = speechsdk.audio.AudioStreamFormat(
@@ -384,7 +425,3 @@ class AzureEngine:
 
     def close(self) -> None:
         self._reaper.close()
-
-
-def _reader_warnings(pcm: _PcmCallback | None) -> list[str]:
-    return list(getattr(pcm.reader, "warnings", []) or []) if pcm is not None else []
