@@ -95,7 +95,8 @@ class PcmReader:
     ``warnings`` collects what went wrong without stopping the decode (a cut-off file, skipped
     damaged packets); ``seconds_read`` is the audio handed out so far. ``read`` and ``close`` may
     come from different threads (the SDK reads on its own thread while a watchdog closes): a lock
-    keeps FFmpeg from freeing the file mid-decode. ``open_pcm`` builds it; it is a context manager.
+    keeps FFmpeg from freeing the file mid-decode, and a read after (or racing) ``close`` raises
+    ``ValueError`` as files do. ``open_pcm`` builds it; it is a context manager.
     """
 
     def __init__(self, container: InputContainer, stream: AudioStream, info: AudioInfo,
@@ -115,6 +116,7 @@ class PcmReader:
         self._bad_in_a_row = 0
         self._at_end = False
         self._closed = False
+        self._close_requested = False  # set without the lock, so a busy reader cannot starve close
         self._lock = threading.Lock()
 
     @property
@@ -145,9 +147,9 @@ class PcmReader:
         if size < 0:
             raise ValueError("size must be zero or more")
         with self._lock:
-            if self._closed:
+            if self._closed or self._close_requested:
                 raise ValueError("read from a closed PcmReader")
-            while len(self._buffer) < size and not self._at_end:
+            while len(self._buffer) < size and not self._at_end and not self._close_requested:
                 self._decode_next_packet()
             with memoryview(self._buffer) as view:  # one copy, and released before the resize
                 chunk = bytes(view[:size])
@@ -156,6 +158,8 @@ class PcmReader:
             return chunk
 
     def close(self) -> None:
+        """Release the file. A read running in another thread stops at its next packet."""
+        self._close_requested = True
         with self._lock:
             if self._closed:
                 return
