@@ -78,13 +78,24 @@ class LedgerRow:
 class Ledger:
     """The state database of one output folder. One writer: the run holding the lock."""
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, *, read_only: bool = False) -> None:
+        """Open (creating if needed) the state of ``out_dir``; ``read_only`` for dry runs.
+
+        A read-only ledger never creates or changes anything: a missing database reads as empty,
+        and ``adopt``/``touch``/``record`` do nothing.
+        """
+        self.read_only = read_only
+        self._lock = threading.Lock()  # workers record from several threads
         folder = out_dir / STATE_DIR
+        path = folder / "ledger.sqlite"
+        self._db: sqlite3.Connection | None = None
         try:
+            if read_only:
+                if path.is_file():
+                    self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+                return
             folder.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                folder / "ledger.sqlite", check_same_thread=False, isolation_level=None
-            )
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
@@ -94,17 +105,20 @@ class Ledger:
                 hint="check that the output folder is writable and not on a network share without locking",
             ) from exc
 
-        self._lock = threading.Lock()  # workers record from several threads
-
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
 
     def _execute(self, sql: str, args: tuple[object, ...]) -> None:
+        if self.read_only or self._db is None:
+            return
         with self._lock:
             self._db.execute(sql, args)
 
     def rows(self) -> dict[str, LedgerRow]:
+        if self._db is None:
+            return {}
         with self._lock:
             fetched = self._db.execute(
                 "SELECT source, size, mtime_ns, sha256, settings_hash, status, attempts, error_code, outputs"

@@ -1,0 +1,159 @@
+"""Decide what a run will do: discover, compare with the ledger, probe what is due.
+
+Each discovered recording is *new*, *changed* (content, transcript settings, or outputs deleted
+by hand), *done*, *failed before*, or *not settled* (modified within ``--settle`` seconds).
+``preview`` does the same read-only for ``batchscribe plan``, so the plan matches what ``run``
+then does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from batchscribe import audio
+from batchscribe.discovery import AudioFile, discover
+from batchscribe.errors import AudioError
+from batchscribe.ledger import Decision, Ledger, LedgerRow, settings_hash
+from batchscribe.outputs.azure_json import read_transcript_document
+from batchscribe.outputs.writer import output_paths
+from batchscribe.results import Failure, FileResult, RunCounts
+from batchscribe.runner import WorkItem
+from batchscribe.settings import RunSettings
+
+_PROBE_THREADS = 4
+
+
+@dataclass
+class Plan:
+    """What a run will do: work items, plus what was decided before anything ran."""
+
+    items: list[WorkItem] = field(default_factory=list)
+    failed_probe: list[FileResult] = field(default_factory=list)
+    counts: RunCounts = field(default_factory=RunCounts)
+
+    @property
+    def audio_seconds(self) -> float:
+        return sum(i.audio.duration_s for i in self.items)
+
+
+def transcript_settings(settings: RunSettings) -> dict[str, object]:
+    """The settings that change a transcript: a change makes done files due again."""
+    return {
+        **settings.options.as_dict(),
+        "phrases": list(settings.options.phrases),
+        "channels": settings.channels,
+    }
+
+
+def _probe(file: AudioFile) -> WorkItem | FileResult:
+    try:
+        return WorkItem(file, audio.probe(file.path))
+    except AudioError as exc:
+        return FileResult(
+            source=file.source, path=file.path, status="failed", failure=Failure.from_error(exc)
+        )
+
+
+def _adoptable(
+    file: AudioFile, settings: RunSettings, wanted_hash: str
+) -> tuple[str, tuple[Path, ...]] | None:
+    """A complete transcript already on disk for this content and these settings (kill -9 recovery)."""
+    paths = output_paths(settings.out, file.source, settings.formats)
+    if not all(p.is_file() for p in paths):
+        return None
+    try:
+        block = read_transcript_document(paths[-1])["batchscribe"]
+        digest = sha256_of(file.path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if settings_hash(block.get("settings", {})) != wanted_hash or block.get("sha256") != digest:
+        return None
+    return digest, paths
+
+
+def decide(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted_hash: str,
+           ledger: Ledger) -> Decision:  # fmt: skip
+    """new / changed / done / failed_before / outputs_missing for one discovered file."""
+    if row is None:
+        found = None if settings.force else _adoptable(file, settings, wanted_hash)
+        if found is None:
+            return "new"
+        digest, paths = found
+        ledger.adopt(file.source, file.path, size=file.size, mtime_ns=file.mtime_ns, sha256=digest,
+                     settings=wanted_hash, outputs=paths, run_id="adopted")  # fmt: skip
+        return "done"
+    if row.status == "failed":
+        return "failed_before"
+    if row.status != "succeeded":
+        return "new"  # cancelled or interrupted last time
+    if row.settings_hash != wanted_hash:
+        return "changed"
+    if (row.size, row.mtime_ns) != (file.size, file.mtime_ns):
+        try:
+            same = sha256_of(file.path) == row.sha256
+        except OSError:
+            same = False
+        if not same:
+            return "changed"
+        ledger.touch(file.source, size=file.size, mtime_ns=file.mtime_ns)
+    if not all(p.is_file() for p in output_paths(settings.out, file.source, settings.formats)):
+        return "outputs_missing"
+    return "done"
+
+
+def plan_run(settings: RunSettings, *, ledger: Ledger, now: datetime | None = None) -> Plan:
+    """Discover, consult the state, probe what is due. Nothing is transcribed here."""
+    discovered = discover(settings.inputs, include=settings.include, exclude=settings.exclude)
+    now = now or datetime.now(timezone.utc)
+    settled_before = (now - timedelta(seconds=settings.settle_seconds)).timestamp() * 1e9
+    ready = [f for f in discovered.files if f.mtime_ns <= settled_before]
+    rows = ledger.rows()
+    wanted_hash = settings_hash(transcript_settings(settings))
+    tally: Counter[str] = Counter()
+    due: list[AudioFile] = []
+    for file in ready:
+        decision = decide(file, rows.get(file.source), settings, wanted_hash, ledger)
+        if settings.force and decision == "done":
+            decision = "changed"
+        tally[decision] += 1
+        if decision != "done" and (not settings.retry_failed_only or decision == "failed_before"):
+            due.append(file)
+    plan = Plan(
+        counts=RunCounts(
+            discovered=len(discovered.files),
+            new=tally["new"],
+            changed=tally["changed"] + tally["outputs_missing"],
+            failed_before=tally["failed_before"],
+            skipped_done=tally["done"],
+            not_settled=len(discovered.files) - len(ready),
+        )
+    )
+    with ThreadPoolExecutor(_PROBE_THREADS, thread_name_prefix="batchscribe-probe") as pool:
+        for probed in pool.map(_probe, due):
+            if isinstance(probed, WorkItem):
+                plan.items.append(probed)
+            else:
+                plan.failed_probe.append(probed)
+    return plan
+
+
+def preview(settings: RunSettings) -> Plan:
+    """What ``run`` would do now, without changing anything (``batchscribe plan``)."""
+    ledger = Ledger(settings.out, read_only=True)
+    try:
+        return plan_run(settings, ledger=ledger)
+    finally:
+        ledger.close()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
