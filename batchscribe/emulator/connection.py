@@ -140,34 +140,21 @@ class Connection:
         if turn.ended:
             return True  # audio after the end of a turn: ignore, as late frames
         if message.payload:  # an empty payload is the client's end of audio
-            more, received, replayed = turn.audio(message.payload)
-            out += more
+            answers, received, replayed = turn.audio(message.payload)
             self.audio_seconds += received
             if received:
                 self.stats.audio(self.session.id, received, replayed)
         else:
-            out += turn.end()
-        for item in out:
-            self._enqueue(item)
-        # Faults act after this message's answers are queued: a status follows turn.start, and
-        # a fault that ends or stalls the connection drops the queue before anything is sent.
-        return await self._check_faults()
-
-    # -- faults ---------------------------------------------------------------------------
-
-    async def _check_faults(self) -> bool:
-        """Fire the faults that are due; False when the connection is gone."""
-        for fault in (*self.info.faults, *self.session.recording_faults):
-            if fault in self._fired or self.audio_seconds + 1e-9 < fault.after:
-                continue
-            self._fired.add(fault)
-            self.stats.fault(self.session.id, str(fault))
-            log.info("fault %s on connection %d (%s)", fault, self.info.number, self.session.id)
+            answers = turn.end()
+        # Faults are checked after the audio, which may have identified the recording and so
+        # armed its faults. One that ends or stalls the connection sends nothing of this
+        # message's answers; a status goes right after turn.start, before the answers.
+        due = self._due_faults()
+        for fault in due:
+            self._record(fault)
             if fault.kind == "stall":
                 self._go_quiet()
                 self.session.stalled = True
-            elif fault.kind == "status":
-                self._send_status(fault)
             elif fault.kind == "close":
                 self._go_quiet()
                 await self.ws.close(fault.code, fault.reason)
@@ -176,18 +163,34 @@ class Connection:
                 self._go_quiet()
                 self._reset()
                 return False
+        statuses = [
+            Outgoing(turn.seconds, "speech.phrase", render.no_match(0, 0, turn.options, f.status))
+            for f in due
+            if f.kind == "status"
+        ]
+        for item in out + statuses + answers:
+            self._enqueue(item)
         return True
 
-    def _send_status(self, fault: Fault) -> None:
-        """A zero-length phrase with the status; it acknowledges nothing new.
+    # -- faults ---------------------------------------------------------------------------
 
-        The answers go on afterwards: measured with SDK 1.53, an error status is acted on
-        (reconnect, then canceled) only once later messages arrive, as from the real service.
+    def _due_faults(self) -> list[Fault]:
+        """Faults not yet fired on this connection whose ``after`` the audio has reached.
+
+        A status phrase is zero-length, so it acknowledges nothing new. Measured with SDK 1.53:
+        an error status is acted on (reconnect, then canceled) only once later messages come,
+        as they do from the live service, so the answers go on after it.
         """
-        if self._turn is None:
-            return
-        body = render.no_match(0, 0, self._turn.options, status=fault.status)
-        self._enqueue(Outgoing(self._turn.seconds, "speech.phrase", body))
+        due = []
+        for fault in (*self.info.faults, *self.session.recording_faults):
+            if fault not in self._fired and self.audio_seconds + 1e-9 >= fault.after:
+                self._fired.add(fault)
+                due.append(fault)
+        return sorted(due, key=lambda f: f.kind == "status")  # ending faults first
+
+    def _record(self, fault: Fault) -> None:
+        self.stats.fault(self.session.id, str(fault))
+        log.info("fault %s on connection %d (%s)", fault, self.info.number, self.session.id)
 
     def _go_quiet(self) -> None:
         self._quiet = True

@@ -3,7 +3,8 @@
 The fingerprint is a coarse energy envelope: the level in dBFS of each 50 ms window over the first
 ``SECONDS`` of audio. Levels barely change when a recording is resampled (8 or 16 kHz), encoded
 to MP3/AAC and decoded, or sent by the SDK at its native rate, so two envelopes are compared by
-their mean absolute difference in dB, allowing a shift of a couple of windows for codec delay, and
+their mean absolute difference in dB (capped per window, so windows that straddle an onset count
+little), allowing a shift of a couple of windows for codec delay, and
 the nearest stored one within a tolerance wins (``scripts.Transcripts.identify``).
 
 Stored form: ``e1:`` + base64 of one byte per window (level in -0.5 dB steps from 0 dBFS).
@@ -20,9 +21,10 @@ import numpy.typing as npt
 from batchscribe.emulator.segmenter import Samples
 
 WINDOW_S = 0.05
-SECONDS = 8.0
+SECONDS = 5.0  # the SDK sends its first 5 s at once: identified without waiting
 WINDOWS = int(SECONDS / WINDOW_S)
-FLOOR_DB = -90.0  # quieter than this is all the same silence
+FLOOR_DB = -60.0  # quieter than this is all the same silence (room noise sits about here)
+MAX_WINDOW_DIFF_DB = 20.0  # one window straddling an onset cannot outweigh the rest
 MAX_SHIFT = 2  # windows of misalignment tolerated (codec priming delay is ~25-50 ms)
 TOLERANCE_DB = 4.0  # mean absolute difference accepted as "the same recording"
 
@@ -99,7 +101,8 @@ def digest(envelope: Envelope) -> str:
 
 
 def distance(live: Envelope, stored: Envelope) -> float:
-    """Mean absolute level difference in dB over the common length, best over small shifts."""
+    """Mean absolute level difference in dB (each window's capped) over the common length, best
+    over small shifts."""
     n = min(live.size, stored.size)
     if n == 0:
         return 0.0 if live.size == stored.size else float("inf")
@@ -108,5 +111,5 @@ def distance(live: Envelope, stored: Envelope) -> float:
         a = live[max(0, shift) : n + min(0, shift)]
         b = stored[max(0, -shift) : n - max(0, shift)]
         if a.size >= max(1, n // 2):
-            best = min(best, float(np.mean(np.abs(a - b))))
+            best = min(best, float(np.mean(np.minimum(np.abs(a - b), MAX_WINDOW_DIFF_DB))))
     return best

@@ -88,7 +88,7 @@ class UspServer:
             compression=None,
             max_size=MAX_MESSAGE_BYTES,
             server_header="batchscribe-emulator",
-            close_timeout=2,
+            close_timeout=0.5,  # the SDK does not answer a close frame; do not wait long
         )
         self._sweeper = asyncio.create_task(self._sweep_loop())
         sockets = list(self._server.sockets)

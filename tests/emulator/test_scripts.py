@@ -50,7 +50,7 @@ def test_identify_finds_the_nearest_entry_and_checks_length() -> None:
     assert scripts.identify(other.envelope[:80], ended_at=None) is other
     assert scripts.identify(short.envelope, ended_at=2.0) is short
     assert scripts.identify(short.envelope, ended_at=5.0) is None  # same start, wrong length
-    silence = np.full(160, -90.0)
+    silence = np.full(100, -60.0)
     assert scripts.identify(silence, ended_at=None) is None
 
 
