@@ -1,0 +1,129 @@
+"""``batchscribe emulator``: serving from the command line, and ``script add``."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import select
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from batchscribe.emulator import Transcripts
+from batchscribe.emulator.cli import emulator_app
+
+PATTERN = [("sil", 0.5), ("tone", 2), ("sil", 1), ("noise", 3), ("sil", 0.7), ("tone", 1.5), ("sil", 0.4)]
+
+
+def read_line(process: subprocess.Popen[str], timeout: float = 20.0) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    assert ready, "no output in time"
+    return process.stdout.readline().rstrip("\n")
+
+
+@pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_its_real_port_first_and_stops_on_a_signal(tmp_path: Path, stop_with: int) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "batchscribe.emulator", "--port", "0", "--fault", "http:401"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        first = read_line(process)
+        match = re.fullmatch(r"listening on ws://127\.0\.0\.1:(\d+)", first)
+        assert match, first
+
+        async def knock() -> int:
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(f"ws://127.0.0.1:{match.group(1)}/speech"):
+                    pass
+            return refused.value.response.status_code
+
+        assert asyncio.run(knock()) == 401  # the printed port is the one serving, with the fault
+        process.send_signal(stop_with)
+        assert process.wait(timeout=10) == 0
+        assert process.stderr is not None and "stopped" in process.stderr.read()
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_a_bad_fault_spec_is_one_line_and_exit_2() -> None:
+    result = CliRunner().invoke(emulator_app, ["--fault", "close:99"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: bad fault spec 'close:99': close code must be a number in 1000-4999, not '99' "
+        "(see `batchscribe emulator --help` for the fault spec grammar)"
+    ]
+
+
+def test_script_add_writes_the_default_file_in_the_current_directory(
+    tmp_path: Path, make_wav: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BATCHSCRIBE_EMULATOR_TRANSCRIPTS", raising=False)
+    wav = make_wav(PATTERN, name="talk.wav")
+    result = CliRunner().invoke(emulator_app, ["script", "add", str(wav), "--text", "One two three four five."])
+    assert result.exit_code == 0, result.output
+    assert "added talk.wav: 3 phrases on 3 segments" in result.output
+    (entry,) = Transcripts.load(tmp_path / "emulator-transcripts.yaml").entries
+    assert " ".join(p.text for p in entry.phrases) == "One two three four five."
+    assert [p.start for p in entry.phrases] == pytest.approx([0.5, 3.5, 7.2], abs=0.03)
+    saved = yaml.safe_load((tmp_path / "emulator-transcripts.yaml").read_text())
+    assert saved["version"] == 1 and saved["recordings"][0]["fingerprint"].startswith("e1:")
+
+
+def test_script_add_takes_phrases_from_a_text_file_and_the_env_var(
+    tmp_path: Path, make_wav: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "elsewhere" / "scripts.yaml"
+    monkeypatch.setenv("BATCHSCRIBE_EMULATOR_TRANSCRIPTS", str(target))
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Bonjour.\n\nÇa va ?\n", encoding="utf-8")
+    wav = make_wav(PATTERN)
+    result = CliRunner().invoke(emulator_app, [
+        "script", "add", str(wav), "--text-file", str(lines), "--id", "french", "--language", "fr-FR",
+        "--speaker", "Guest-2", "--fault", "reset:sessions=1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (entry,) = Transcripts.load(target).entries
+    assert [(p.text, p.language, p.speaker) for p in entry.phrases] == [
+        ("Bonjour.", "fr-FR", "Guest-2"), ("Ça va ?", "fr-FR", "Guest-2")]
+    assert [str(f) for f in entry.faults] == ["reset:sessions=1"]
+    again = CliRunner().invoke(emulator_app, ["script", "add", str(wav), "--text", "Replaced."])
+    assert again.exit_code == 0
+    assert [e.phrases[0].text for e in Transcripts.load(target).entries] == ["Replaced."]
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        ([], "give exactly one of --text, --phrase (repeatable) or --text-file"),
+        (["--text", "a", "--phrase", "b"], "give exactly one of"),
+        (["--text", "a", "--fault", "http:503"], "cannot use http"),
+    ],
+)
+def test_script_add_usage_errors_are_one_line(
+    tmp_path: Path, make_wav: Callable[..., Path], args: list[str], complaint: str
+) -> None:
+    wav = make_wav([("tone", 1)])
+    result = CliRunner().invoke(emulator_app, ["script", "add", str(wav), "--transcripts", str(tmp_path / "t.yaml"), *args])
+    assert result.exit_code == 2 and complaint in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "t.yaml").exists()
+
+
+def test_script_add_on_an_unreadable_file_reports_the_audio_error(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF....not audio at all")
+    result = CliRunner().invoke(emulator_app, ["script", "add", str(bad), "--text", "x",
+                                               "--transcripts", str(tmp_path / "t.yaml")])
+    assert result.exit_code == 1 and result.output.startswith("error: ")
+    assert [p.name for p in tmp_path.iterdir()] == ["broken.wav"]
