@@ -78,7 +78,7 @@ def test_script_add_writes_the_default_file_in_the_current_directory(
     assert " ".join(p.text for p in entry.phrases) == "One two three four five."
     assert [p.start for p in entry.phrases] == pytest.approx([0.5, 3.5, 7.2], abs=0.03)
     saved = yaml.safe_load((tmp_path / "emulator-transcripts.yaml").read_text())
-    assert saved["version"] == 1 and saved["recordings"][0]["fingerprint"].startswith("e1:")
+    assert saved["version"] == 1 and saved["recordings"][0]["fingerprint"].startswith("e2:")
 
 
 def test_script_add_takes_phrases_from_a_text_file_and_the_env_var(

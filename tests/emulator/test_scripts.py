@@ -47,10 +47,10 @@ def test_identify_finds_the_nearest_entry_and_checks_length() -> None:
     short = entry_for([("tone", 1), ("sil", 1)], "short")
     scripts = Transcripts((long_one, other, short))
     assert scripts.identify(long_one.envelope, ended_at=None) is long_one
-    assert scripts.identify(other.envelope[:80], ended_at=None) is other
+    assert scripts.identify(other.envelope[:200], ended_at=None) is other
     assert scripts.identify(short.envelope, ended_at=2.0) is short
     assert scripts.identify(short.envelope, ended_at=5.0) is None  # same start, wrong length
-    silence = np.full(100, -60.0)
+    silence = np.zeros(250)
     assert scripts.identify(silence, ended_at=None) is None
 
 
@@ -66,8 +66,8 @@ def test_adding_the_same_sound_under_another_name_replaces_it() -> None:
     [
         ("recordings: 3", "'recordings' list"),
         ("recordings: [{id: x, fingerprint: 'zz'}]", "unknown fingerprint format"),
-        ("recordings: [{id: x, fingerprint: 'e1:AAAA', phrases: [{start: 1}]}]", "a phrase needs a text"),
-        ("recordings: [{id: x, fingerprint: 'e1:AAAA', faults: ['http:503']}]", "cannot use http"),
+        ("recordings: [{id: x, fingerprint: 'e2:AAAA', phrases: [{start: 1}]}]", "a phrase needs a text"),
+        ("recordings: [{id: x, fingerprint: 'e2:AAAA', faults: ['http:503']}]", "cannot use http"),
         ("recordings: [{{", "cannot read transcripts file"),
     ],
 )
