@@ -38,7 +38,13 @@ from batchscribe.emulator.segmenter import find_segments
 from batchscribe.errors import BatchscribeError, UsageError
 
 emulator_app = typer.Typer(
-    help="The local stand-in for the Azure Speech service (USP over websocket).",
+    help="The local stand-in for the Azure Speech service (USP over websocket). Serves until "
+    "SIGINT/SIGTERM; the first line printed is `listening on ws://HOST:PORT`.\n\n"
+    "Fault specs (--fault, repeatable): http:CODE refuses the upgrade; close:CODE[:reason=TEXT]; "
+    "reset (TCP RST); stall (accept, never answer); status:NAME sends that RecognitionStatus. "
+    "Options: after=3s (audio received on the connection first), first=N (only the first N "
+    "connections), sessions=K (every connection of the first K sessions). "
+    "Example: --fault 'close:1007:reason=Quota exceeded:after=2s'",
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -90,7 +96,7 @@ def serve(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log connections.")] = False,
 ) -> None:
-    """Serve until SIGINT/SIGTERM. Subcommand: script add."""
+    """Serve until SIGINT/SIGTERM (the group's help says how)."""
     if ctx.invoked_subcommand is not None:
         return
     logging.basicConfig(

@@ -127,3 +127,12 @@ def test_script_add_on_an_unreadable_file_reports_the_audio_error(tmp_path: Path
                                                "--transcripts", str(tmp_path / "t.yaml")])
     assert result.exit_code == 1 and result.output.startswith("error: ")
     assert [p.name for p in tmp_path.iterdir()] == ["broken.wav"]
+
+
+def test_help_documents_every_fault_kind_and_option() -> None:
+    from batchscribe.emulator.faults import KINDS
+
+    result = CliRunner().invoke(emulator_app, ["--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for word in (*[f"{kind}" for kind in KINDS], "after=", "first=", "sessions=", "reason="):
+        assert word in result.output
