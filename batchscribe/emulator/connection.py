@@ -154,7 +154,6 @@ class Connection:
             self._record(fault)
             if fault.kind == "stall":
                 self._go_quiet()
-                self.session.stalled = True
             elif fault.kind == "close":
                 self._go_quiet()
                 await self.ws.close(fault.code, fault.reason)

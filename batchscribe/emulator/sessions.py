@@ -33,7 +33,6 @@ class Session:
         self.answerer: Answerer | None = None
         self.recording_faults: tuple[Fault, ...] = ()
         self.high_water = 0.0  # seconds into the recording received so far
-        self.stalled = False
 
     def holds_slot(self, now: float) -> bool:
         if self.open_connections > 0:
