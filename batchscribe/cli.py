@@ -6,6 +6,7 @@ with its fix and the error's exit code; a traceback only with ``--verbose``.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -147,6 +148,7 @@ def plan(
     simple: Simple = False, profanity: Profanity = "masked", phrases: Phrases = None,
     endpoint_id: EndpointId = "", diarize: Diarize = False, channels: Channels = "mix",
     price_per_hour: PricePerHour = PRICE, max_hours: MaxHours = None, max_cost: MaxCost = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, one object per job.")] = False,
 ) -> None:  # fmt: skip
     """Show what `run` would do, without doing it.
 
@@ -161,28 +163,26 @@ def plan(
                   "emulator_transcripts": None, "emulator_speed": None, "sdk_send_rate": None, "workers": 1,
                   "retries": 0, "stall_timeout": 60.0, "max_runtime": None}  # fmt: skip
         params = {**ctx.params, **unused, "emulate": True}
-        table = Table(title="Plan", title_justify="left")
-        for column in (
-            "job",
-            "new",
-            "changed",
-            "done",
-            "failed before",
-            "not settled",
-            "to do",
-            "audio h",
-            "est. cost",
-        ):
-            table.add_column(column, justify="left" if column == "job" else "right")
-        for settings in settings_from_params(params):
+        rows = []
+        for settings in settings_from_params({k: v for k, v in params.items() if k != "as_json"}):
             planned = preview(settings)
-            c = planned.counts
             hours = planned.audio_seconds / 3600
-            table.add_row(
-                settings.job_name or ", ".join(str(p) for p in settings.inputs), str(c.new), str(c.changed),
-                str(c.skipped_done), str(c.failed_before), str(c.not_settled), str(len(planned.items)),
-                f"{hours:.2f}", f"{hours * settings.price_per_hour:.2f}",
-            )  # fmt: skip
+            rows.append({
+                "job": settings.job_name or ", ".join(str(p) for p in settings.inputs),
+                "new": planned.counts.new, "changed": planned.counts.changed,
+                "done": planned.counts.skipped_done, "failed_before": planned.counts.failed_before,
+                "not_settled": planned.counts.not_settled, "to_do": len(planned.items),
+                "audio_hours": round(hours, 4), "estimated_cost": round(hours * settings.price_per_hour, 2),
+            })  # fmt: skip
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        table = Table(title="Plan", title_justify="left")
+        for column in rows[0] if rows else ():
+            table.add_column(column.replace("_", " "), justify="left" if column == "job" else "right",
+                             overflow="fold")  # fmt: skip
+        for row in rows:
+            table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()))
         Console(highlight=False).print(table)
 
 

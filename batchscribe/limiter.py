@@ -1,10 +1,11 @@
 """Adaptive concurrency: how many recognition sessions may run at once (AIMD).
 
-The pool starts small and ramps up one session per success up to ``--workers``; when the service
-says TooManyRequests the limit halves (at most once per ``cooldown`` seconds, since one burst of
-429s is one signal) and the level it was throttled at becomes a ceiling that is approached
-slowly afterwards: one more session only after ``probe_after`` successes in a row. A free-tier key
-(1 concurrent session) thus settles at 1 with few 429s, while S0 grows back to ``--workers``.
+Like TCP's congestion control: the pool starts at ``start`` sessions and, until the service first
+pushes back, grows by one per success (slow start) up to ``--workers``. When the service says
+TooManyRequests (or makes the SDK retry its connections) the limit halves, at most once per
+``cooldown`` seconds since one burst of 429s is one signal. After that it grows back slowly: one
+more session per ``max(limit, probe_after)`` successes. A free-tier key (1 concurrent session)
+thus settles at 1 and probes for a second session only every ``probe_after`` files.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ class AdaptiveLimiter:
         self.limit = max(1, min(start, maximum))
         self.active = 0
         self.throttled = 0  # how many throttling signals were seen
-        self._ceiling = maximum  # the level the service last pushed back at
         self._successes = 0
         self._cooldown = cooldown
         self._probe_after = probe_after
@@ -71,13 +71,13 @@ class AdaptiveLimiter:
 
     def succeeded(self) -> None:
         with self._cond:
+            if self.limit >= self.maximum:
+                return
             self._successes += 1
-            grow = self.limit < self._ceiling or self._successes >= self._probe_after
-            if grow and self.limit < self.maximum:
-                self._set(self.limit + 1)
+            needed = 1 if not self.throttled else max(self.limit, self._probe_after)
+            if self._successes >= needed:
                 self._successes = 0
-                if self.limit > self._ceiling:
-                    self._ceiling = self.limit
+                self._set(self.limit + 1)
 
     def throttled_by_service(self) -> None:
         with self._cond:
@@ -87,7 +87,6 @@ class AdaptiveLimiter:
             if now - self._last_decrease < self._cooldown:
                 return
             self._last_decrease = now
-            self._ceiling = max(1, self.active, self.limit) - 1 or 1
             self._set(max(1, self.limit // 2))
 
     def _set(self, limit: int) -> None:

@@ -38,7 +38,8 @@ _PROBE_THREADS = 4
 
 def new_run_id(now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    # Milliseconds keep run ids in time order even for runs in the same second ("latest run").
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(2)}"
 
 
 @contextlib.contextmanager
@@ -47,17 +48,24 @@ def endpoint_for(settings: RunSettings) -> Iterator[Endpoint]:
     if settings.endpoint.kind != "emulator" or settings.endpoint.url:
         yield settings.endpoint
         return
-    from batchscribe.emulator import Emulator
+    from batchscribe.emulator import Emulator, Transcripts
+    from batchscribe.emulator.scripts import default_path
 
-    with Emulator(transcripts=settings.emulator_transcripts, speed=settings.emulator_speed) as emulator:
+    # Without --emulator-transcripts: what `batchscribe emulator script add` wrote, if anything.
+    transcripts = Transcripts.load(settings.emulator_transcripts or default_path(), missing_ok=True)
+    with Emulator(transcripts=transcripts, speed=settings.emulator_speed) as emulator:
         yield replace(settings.endpoint, url=emulator.url)
 
 
-def _default_engine(settings: RunSettings, endpoint: Endpoint) -> Engine:
+def _default_engine(settings: RunSettings, endpoint: Endpoint, limiter: AdaptiveLimiter) -> Engine:
     from batchscribe.engines.azure import AzureEngine
 
     return AzureEngine(
-        endpoint, settings.options, stall_timeout=settings.stall_timeout, send_rate=settings.sdk_send_rate
+        endpoint,
+        settings.options,
+        stall_timeout=settings.stall_timeout,
+        send_rate=settings.sdk_send_rate,
+        on_pushback=limiter.throttled_by_service,
     )
 
 
@@ -133,9 +141,10 @@ def run_batch(
                 for failed in plan.failed_probe:
                     ledger.record(failed, size=0, mtime_ns=0, sha256="", settings=wanted_hash, run_id=run_id)
                     sink.file_finished(failed)
-                engine = engine or _default_engine(settings, endpoint)
+                limiter = AdaptiveLimiter(settings.workers, start=1, on_change=sink.concurrency_changed)
+                engine = engine or _default_engine(settings, endpoint, limiter)
                 try:
-                    outcome = _execute(settings, plan, engine, endpoint, recorder, cancel, run_id)
+                    outcome = _execute(settings, plan, engine, endpoint, recorder, cancel, run_id, limiter)
                 finally:
                     engine.close()
         finally:
@@ -168,6 +177,7 @@ def _execute(
     events: RunEvents,
     cancel: CancelToken,
     run_id: str,
+    limiter: AdaptiveLimiter,
 ) -> RunOutcome:
     def write(item: WorkItem, transcript: Transcript, attempts: int, elapsed_s: float) -> Written:
         digest = sha256_of(item.file.path)
@@ -201,9 +211,6 @@ def _execute(
     budget = Budget(audio_seconds=_budget_seconds(settings))
     if settings.max_runtime_s is not None:
         budget.deadline = time.monotonic() + settings.max_runtime_s
-    limiter = AdaptiveLimiter(
-        settings.workers, start=min(settings.workers, 2), on_change=events.concurrency_changed
-    )
     runner = Runner(
         engine,
         write,

@@ -12,6 +12,7 @@ stop-and-release work is handed to a daemon reaper thread: a worker slot is neve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -47,7 +48,10 @@ _PROFANITY = {
     "raw": speechsdk.ProfanityOption.Raw,
 }
 _REAP_TIMEOUT_S = 30.0
-_CANCEL_GRACE_S = 3.0
+_END_GRACE_S = 3.0
+# The SDK retries a refused upgrade (429, 503) by itself, ~250 ms apart, and says nothing: a first
+# connection this slow means the service pushed back, which the adaptive limiter must hear about.
+_PUSHED_BACK_CONNECT_S = 0.75
 
 
 def build_speech_config(
@@ -117,12 +121,15 @@ class _Session:
     options: RecognitionOptions
     redact: Redactor
     on_progress: ProgressCallback
+    on_pushback: Callable[[], None] | None = None
     done: threading.Event = field(default_factory=threading.Event)  # woken: ended, failed or cancelled
     ended: threading.Event = field(default_factory=threading.Event)  # session_stopped fired
     phrases: list[Phrase] = field(default_factory=list)
     error: EngineError | None = None
     callback_error: BaseException | None = None
     last_activity: float = field(default_factory=time.monotonic)
+    started_at: float = field(default_factory=time.monotonic)
+    connect_seconds: float | None = None  # until the first websocket connection was up
     stopped: bool = False  # session_stopped fired: the SDK ended the session by itself
     stalled: bool = False
     audio_error: AudioError | None = None
@@ -140,6 +147,12 @@ class _Session:
                 self.done.set()
 
         return guarded
+
+    def on_connected(self, evt: Any) -> None:
+        if self.connect_seconds is None:
+            self.connect_seconds = time.monotonic() - self.started_at
+            if self.connect_seconds >= _PUSHED_BACK_CONNECT_S and self.on_pushback is not None:
+                self.on_pushback()
 
     def on_recognizing(self, evt: Any) -> None:
         result = evt.result
@@ -251,6 +264,7 @@ class _Reaper:
                 log.debug("stopping a recognizer failed", exc_info=True)
             finally:
                 _disconnect_signals(objects[0])
+            objects[1].connected.disconnect_all()
             del item, stop
             objects.clear()  # the recognizer's native handle is released here, on this thread
 
@@ -261,6 +275,12 @@ class _Reaper:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _close_quietly(connection: Any) -> None:
+    """Close the websocket; the SDK refuses (RuntimeError) when an error already closed it."""
+    with contextlib.suppress(RuntimeError):
+        connection.close()
 
 
 def _wait_for_future(future: Any, timeout: float) -> bool:
@@ -300,19 +320,23 @@ class AzureEngine:
         *,
         stall_timeout: float = 60.0,
         send_rate: float | None = None,
+        on_pushback: Callable[[], None] | None = None,
     ) -> None:
+        """``on_pushback`` hears, as soon as it happens, that the service made the SDK retry a
+        connection (429 or 503 absorbed by the SDK): the adaptive limiter's early signal."""
         self.name = "emulator" if endpoint.kind == "emulator" else "azure"
         self._endpoint = endpoint
         self._options = options
         self._stall_timeout = stall_timeout
         self._send_rate = send_rate
+        self._on_pushback = on_pushback
         self._redact = Redactor(endpoint.secrets)
         self._reaper = _Reaper()
 
     def transcribe(
         self, request: RecognitionRequest, *, on_progress: ProgressCallback, cancel: CancelToken
     ) -> Transcript:
-        session = _Session(request, self._options, self._redact, on_progress)
+        session = _Session(request, self._options, self._redact, on_progress, self._on_pushback)
         self._recognize(session, cancel)
         # The recognizer is gone from every frame by now: a traceback raised here cannot keep it
         # alive (its release would then run wherever the garbage collector runs, for seconds).
@@ -336,7 +360,10 @@ class AzureEngine:
         """Run one session to its end (or stall, or cancel); hand the recognizer to the reaper."""
         audio_config, pcm = self._audio_config(session.request, cancel)
         recognizer = self._recognizer(audio_config)
+        connection = speechsdk.Connection.from_recognizer(recognizer)
+        connection.connected.connect(session.guard(session.on_connected))
         self._connect(recognizer, session)
+        session.started_at = time.monotonic()
         transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
         unregister = cancel.on_cancel(session.done.set)
         try:
@@ -348,14 +375,18 @@ class AzureEngine:
         finally:
             unregister()
             stop = None
-            if not session.stopped:
+            if session.stopped:
+                # The SDK keeps the websocket open until the recognizer is released; the service
+                # counts it against the concurrency quota (1 on the free tier) until then.
+                _close_quietly(connection)
+            else:
                 stop = (
                     recognizer.stop_transcribing_async
                     if transcriber
                     else recognizer.stop_continuous_recognition_async
                 )
-            self._reaper.release(stop, recognizer, pcm, audio_config)
-            del recognizer, stop, audio_config
+            self._reaper.release(stop, recognizer, connection, pcm, audio_config)
+            del recognizer, connection, stop, audio_config
         session.audio_error = pcm.error
         session.reader_warnings = tuple(getattr(pcm.reader, "warnings", ()) or ())
 
@@ -367,10 +398,11 @@ class AzureEngine:
                 return False
             if session.done.wait(remaining):
                 break
-        if cancel.is_cancelled():
-            # Cancelling ended our audio stream, so a live service closes the session at once;
-            # that spares the SDK's slow stop. A dead one gets stopped by the reaper instead.
-            session.ended.wait(_CANCEL_GRACE_S)
+        if cancel.is_cancelled() or session.error is not None:
+            # session_stopped follows canceled(Error) closely, and cancelling ended our audio
+            # stream so a live service closes the session at once. Waiting for it spares the SDK's
+            # ~10 s stop; a dead service gets stopped by the reaper instead.
+            session.ended.wait(_END_GRACE_S)
         return True
 
     def _audio_config(

@@ -80,7 +80,7 @@ def test_permanent_failure_is_reported_and_the_rest_succeed(
     emulator = emulator_for(recordings)
     out = tmp_path / "out"
 
-    result = run_cli(cli, str(recordings.root), "--out", str(out), "--host", emulator.url, *FAST)
+    result = run_cli(cli, str(recordings.root), "--out", str(out), "--host", emulator.url)
 
     assert result.exit_code == 1, result.output
     assert (out / "good.wav.json").is_file()

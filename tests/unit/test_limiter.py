@@ -23,20 +23,20 @@ def test_ramps_up_one_per_success_to_the_maximum() -> None:
     assert limiter.limit == 8
 
 
-def test_throttling_halves_once_per_cooldown_and_sets_a_ceiling() -> None:
+def test_throttling_halves_once_per_cooldown_then_grows_back_slowly() -> None:
     clock = Clock()
-    limiter = AdaptiveLimiter(8, start=8, cooldown=5, probe_after=20, clock=clock)
+    limiter = AdaptiveLimiter(8, start=8, cooldown=5, probe_after=3, clock=clock)
     limiter.throttled_by_service()
     limiter.throttled_by_service()  # same burst: ignored
     assert limiter.limit == 4 and limiter.throttled == 2
     for _ in range(3):
         limiter.succeeded()
-    assert limiter.limit == 7  # back to just under where it was throttled
-    for _ in range(19):
-        limiter.succeeded()
-    assert limiter.limit == 7  # above the ceiling only after probe_after successes
+    assert limiter.limit == 4  # one more only after max(limit, probe_after) = 4 successes
     limiter.succeeded()
-    assert limiter.limit == 8
+    assert limiter.limit == 5
+    clock.now += 10
+    limiter.throttled_by_service()
+    assert limiter.limit == 2
 
 
 def test_free_tier_settles_at_one_with_few_throttles() -> None:
