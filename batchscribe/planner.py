@@ -17,7 +17,7 @@ from pathlib import Path
 
 from batchscribe import audio
 from batchscribe.discovery import AudioFile, discover
-from batchscribe.errors import AudioError
+from batchscribe.errors import AudioError, PermanentEngineError
 from batchscribe.ledger import Decision, Ledger, LedgerRow, settings_hash
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.outputs.writer import output_paths
@@ -50,13 +50,25 @@ def transcript_settings(settings: RunSettings) -> dict[str, object]:
     }
 
 
-def _probe(file: AudioFile) -> WorkItem | FileResult:
+DIARIZATION_LIMIT_S = 240 * 60  # the service's limit for real-time diarization
+
+
+def _probe(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
+    """A work item, or the failure that keeps the file from being sent at all."""
     try:
-        return WorkItem(file, audio.probe(file.path))
-    except AudioError as exc:
+        info = audio.probe(file.path)
+        if settings.options.diarize and info.duration_s > DIARIZATION_LIMIT_S:
+            raise PermanentEngineError(
+                f"{info.duration_s / 60:.0f} minutes is longer than the 240 minutes the service can "
+                "diarize in real time; it was not sent",
+                code="too_long_to_diarize",
+                hint="split the recording, or transcribe it without --diarize",
+            )
+    except (AudioError, PermanentEngineError) as exc:
         return FileResult(
             source=file.source, path=file.path, status="failed", failure=Failure.from_error(exc)
         )
+    return WorkItem(file, info)
 
 
 def _adoptable(
@@ -134,7 +146,7 @@ def plan_run(settings: RunSettings, *, ledger: Ledger, now: datetime | None = No
         )
     )
     with ThreadPoolExecutor(_PROBE_THREADS, thread_name_prefix="batchscribe-probe") as pool:
-        for probed in pool.map(_probe, due):
+        for probed in pool.map(lambda f: _probe(f, settings), due):
             if isinstance(probed, WorkItem):
                 plan.items.append(probed)
             else:
