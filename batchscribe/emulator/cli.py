@@ -143,13 +143,13 @@ def _wait_for_signal() -> None:
             signal.signal(sig, handler)
 
 
-def _decode(path: Path) -> np.ndarray:
-    """The whole recording as 16 kHz mono float samples, via the pipeline's own decoder."""
+def _decode(path: Path, channel: int | None = None) -> np.ndarray:
+    """The recording (or one channel) as 16 kHz mono float samples, via the pipeline's decoder."""
     from batchscribe.audio import SAMPLE_RATE, open_pcm
 
     assert SAMPLE_RATE == 16_000
     chunks = []
-    with open_pcm(path) as reader:
+    with open_pcm(path, channel=channel) as reader:
         while chunk := reader.read(1 << 20):
             chunks.append(chunk)
     return np.frombuffer(b"".join(chunks), dtype="<i2").astype(np.float32) / 32768.0
@@ -171,6 +171,10 @@ def script_add(
     fault: Annotated[
         list[str] | None, typer.Option(help="A fault for this recording, e.g. close:1011:sessions=2.")
     ] = None,
+    channel: Annotated[
+        int | None,
+        typer.Option(help="Only this channel (0 = left), as `run --channels separate` sends it."),
+    ] = None,
     transcripts: TranscriptsOption = None,
 ) -> None:
     """Add (or replace) the entry for FILE, found later by the sound of its audio."""
@@ -179,7 +183,7 @@ def script_add(
         if len(given) != 1:
             raise UsageError("give exactly one of --text, --phrase (repeatable) or --text-file")
         faults = [fault_specs.parse_recording_fault(s) for s in fault or ()]
-        samples = _decode(file)
+        samples = _decode(file, channel)
         segments = find_segments(samples, 16_000)
         if text is not None:
             phrases = split_text(text, segments)
@@ -190,7 +194,8 @@ def script_add(
             ScriptPhrase(p.text, p.start, p.end, speaker=speaker, language=language) for p in phrases
         ]
         entry = make_entry(
-            entry_id=name or file.name, source=file.name, samples=samples, sample_rate=16_000,
+            entry_id=name or (file.name if channel is None else f"{file.name}#ch{channel}"),
+            source=file.name, samples=samples, sample_rate=16_000,
             phrases=phrases, faults=faults,
         )  # fmt: skip
         path = transcripts or default_path()
