@@ -116,19 +116,22 @@ def serve(
         )  # fmt: skip
         emulator.start()
     try:
-        typer.echo(f"listening on {emulator.url}")
-        sys.stdout.flush()
-        detail = f"{len(scripts.entries)} scripted recordings from {path}" if scripts.entries else (
-            f"no transcripts at {path}: placeholder text"
-        )
-        typer.echo(f"{detail}; faults: {', '.join(map(str, specs)) or 'none'}", err=True)
-        _wait_for_signal()
+        with _stop_on_signal() as stop:  # handlers first: a signal right after "listening" is ours
+            typer.echo(f"listening on {emulator.url}")
+            sys.stdout.flush()
+            detail = f"{len(scripts.entries)} scripted recordings from {path}" if scripts.entries else (
+                f"no transcripts at {path}: placeholder text"
+            )
+            typer.echo(f"{detail}; faults: {', '.join(map(str, specs)) or 'none'}", err=True)
+            stop.wait()
     finally:
         emulator.stop()
     typer.echo("stopped", err=True)
 
 
-def _wait_for_signal() -> None:
+@contextmanager
+def _stop_on_signal() -> Iterator[threading.Event]:
+    """An event set by SIGINT or SIGTERM (a handler that sets it wakes ``wait()`` at once)."""
     stop = threading.Event()
 
     def handle(signum: int, frame: FrameType | None) -> None:
@@ -136,8 +139,7 @@ def _wait_for_signal() -> None:
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(0.2):  # a short timeout keeps the main thread responsive to signals
-            pass
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
