@@ -49,6 +49,7 @@ class LineLog:
         self._quiet = quiet
         self._redact = redact or Redactor()
         self._lock = threading.Lock()
+        self._limit = 0
 
     def emit(self, event: str, message: str, *, important: bool = False, **fields: Any) -> None:
         if self._quiet and not important:
@@ -97,7 +98,11 @@ class LineLog:
             )
 
     def concurrency_changed(self, limit: int) -> None:
-        self.emit("workers", f"concurrency is now {limit}", limit=limit)
+        # Ramp-ups are routine; a decrease means the service pushed back, which is worth a line.
+        lowered = limit < self._limit
+        self._limit = limit
+        if lowered:
+            self.emit("throttled", f"the service is throttling: concurrency lowered to {limit}", limit=limit)
 
 
 class LiveView:
