@@ -44,6 +44,7 @@ from batchscribe.cli_options import (
     MaxCost,
     MaxHours,
     MaxRuntime,
+    MaxRuntimeGrace,
     Out,
     Phrases,
     PricePerHour,
@@ -112,7 +113,7 @@ def run(
     emulator_speed: EmulatorSpeed = None, sdk_send_rate: SdkSendRate = None,
     workers: Workers = 8, retries: Retries = 3, stall_timeout: StallTimeout = 60.0,
     max_hours: MaxHours = None, max_cost: MaxCost = None, price_per_hour: PricePerHour = PRICE,
-    max_runtime: MaxRuntime = None,
+    max_runtime: MaxRuntime = None, max_runtime_grace: MaxRuntimeGrace = 600.0,
     log_format: LogFormat = "text", log_file: LogFile = None, quiet: Quiet = False, verbose: Verbose = False,
 ) -> None:  # fmt: skip
     """Transcribe every recording under INPUTS (or of every job in --jobs) not done yet.

@@ -177,6 +177,14 @@ MaxRuntime = Annotated[
     ),
 ]
 
+MaxRuntimeGrace = Annotated[
+    float,
+    typer.Option(
+        help="In-flight files may run this long past --max-runtime, then are cancelled.",
+        rich_help_panel=_LIMITS,
+    ),
+]
+
 LogFormat = Annotated[str, typer.Option(help="text or json (one object per line).", rich_help_panel=_LOG)]
 LogFile = Annotated[
     Path | None, typer.Option(help="Also append log lines to this file.", rich_help_panel=_LOG)
@@ -268,6 +276,7 @@ def settings_from_params(params: Mapping[str, Any]) -> list[RunSettings]:
             max_cost=params["max_cost"],
             price_per_hour=params["price_per_hour"],
             max_runtime_s=params["max_runtime"],
+            max_runtime_grace_s=params.get("max_runtime_grace", 600.0),
             sdk_send_rate=params["sdk_send_rate"],
             emulator_transcripts=params["emulator_transcripts"],
             emulator_speed=params["emulator_speed"],

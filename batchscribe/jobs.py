@@ -168,6 +168,7 @@ def job_settings(jobs: JobsFile, name: str, *, env: Mapping[str, str] | None = N
         max_cost=spec.max_cost,
         price_per_hour=spec.price_per_hour,
         max_runtime_s=spec.max_runtime,
+        max_runtime_grace_s=spec.max_runtime_grace,
         sdk_send_rate=spec.sdk_send_rate,
         emulator_transcripts=jobs.resolve(spec.emulator_transcripts) if spec.emulator_transcripts else None,
         emulator_speed=spec.emulator_speed,

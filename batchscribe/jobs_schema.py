@@ -185,6 +185,7 @@ class JobSpec(BaseModel):
     max_cost: Number | None = _field(None, "a positive amount", "25", gt=0)
     price_per_hour: Number = _field(DEFAULT_PRICE_PER_HOUR, "an amount, 0 or more", "1.0", ge=0)
     max_runtime: Seconds | None = _field(None, "positive seconds, or a duration like 5h", "5h", gt=0)
+    max_runtime_grace: Seconds = _field(600.0, "seconds, or a duration like 10m", "10m", ge=0)
     # where the Speech service is and how to find its key (never the key itself)
     region: Annotated[str, Strict(), AfterValidator(_region)] | None = _field(
         None, "an Azure region name", "westeurope"

@@ -211,6 +211,7 @@ def _execute(
     budget = Budget(audio_seconds=_budget_seconds(settings))
     if settings.max_runtime_s is not None:
         budget.deadline = time.monotonic() + settings.max_runtime_s
+        budget.hard_deadline = budget.deadline + settings.max_runtime_grace_s
     runner = Runner(
         engine,
         write,

@@ -35,6 +35,7 @@ from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, Fi
 from batchscribe.retry import build_retrying
 
 log = logging.getLogger(__name__)
+HARD_LIMIT = "the --max-runtime grace period ended"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Budget:
 
     audio_seconds: float | None = None
     deadline: float | None = None  # monotonic time after which nothing new starts
+    hard_deadline: float | None = None  # monotonic time at which in-flight files are cancelled
     scheduled: float = 0.0
     exceeded: str = ""
 
@@ -143,14 +145,25 @@ class Runner:
             threading.Thread(target=self._work, args=(n,), name=f"batchscribe-worker-{n}", daemon=True)
             for n in range(min(self._workers, len(self._queue)))
         ]
+        hard_stop = None
+        if self._budget.hard_deadline is not None:
+            hard_stop = threading.Timer(
+                max(0.0, self._budget.hard_deadline - self._clock()), self.cancel.cancel, args=(HARD_LIMIT,)
+            )
+            hard_stop.daemon = True
+            hard_stop.start()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        if hard_stop is not None:
+            hard_stop.cancel()
         with self._lock:
             self._outcome.not_scheduled.extend(reversed(self._queue))
             self._queue.clear()
             self._outcome.stop_reason = self._budget.exceeded
+            if self.cancel.reason == HARD_LIMIT:
+                self._outcome.stop_reason += "; files still running at the hard limit were cancelled"
         return self._outcome
 
     def _next(self) -> WorkItem | None:

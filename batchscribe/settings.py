@@ -159,6 +159,7 @@ class RunSettings:
     max_cost: float | None = None
     price_per_hour: float = DEFAULT_PRICE_PER_HOUR
     max_runtime_s: float | None = None
+    max_runtime_grace_s: float = 600.0  # in-flight files past max_runtime are cancelled after this
     sdk_send_rate: float | None = None  # lift the SDK's 2x real-time send throttle (advanced)
     emulator_transcripts: Path | None = None  # --emulate: the emulator's scripted transcripts
     emulator_speed: float | None = None  # --emulate: times real time; None answers as audio arrives
@@ -207,5 +208,6 @@ class RunSettings:
             "max_cost": self.max_cost,
             "price_per_hour": self.price_per_hour,
             "max_runtime_s": self.max_runtime_s,
+            "max_runtime_grace_s": self.max_runtime_grace_s,
             "job": self.job_name,
         }

@@ -155,3 +155,13 @@ def test_separate_channels_are_one_session_each_interleaved_by_time(tmp_path: Pa
     )
     assert [r.channel for r in engine.requests] == [0, 1]
     assert outcome.results[0].status == "succeeded"
+
+
+def test_hard_runtime_limit_cancels_what_is_still_running(tmp_path: Path) -> None:
+    import time
+
+    engine = FakeEngine({"a.wav": [HANG]})
+    budget = Budget(hard_deadline=time.monotonic())  # already over: cancels at once
+    outcome = make_runner(engine, Events(), budget=budget).run([item(tmp_path, "a.wav")])
+    assert [r.status for r in outcome.results] + [i.source for i in outcome.not_scheduled] in (["cancelled"], ["a.wav"])
+    assert "hard limit" in outcome.stop_reason
