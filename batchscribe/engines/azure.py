@@ -35,7 +35,7 @@ from batchscribe.engines.base import (
     Transcript,
     Word,
 )
-from batchscribe.errors import AudioError, EngineError, FileCancelled, PermanentEngineError
+from batchscribe.errors import AudioError, EngineError, FileCancelled, PermanentEngineError, UsageError
 from batchscribe.redact import Redactor
 from batchscribe.retry import classify_cancellation, stalled_error
 from batchscribe.settings import Endpoint
@@ -324,6 +324,12 @@ class AzureEngine:
     ) -> None:
         """``on_pushback`` hears, as soon as it happens, that the service made the SDK retry a
         connection (429 or 503 absorbed by the SDK): the adaptive limiter's early signal."""
+        if options.languages and options.endpoint_id:
+            # The SDK refuses it for every session (a custom model serves one language); say so once.
+            raise UsageError(
+                "--endpoint-id cannot be combined with --languages: a custom model serves one language",
+                hint="use --language with --endpoint-id, or leave out --endpoint-id to identify the language",
+            )
         self.name = "emulator" if endpoint.kind == "emulator" else "azure"
         self._endpoint = endpoint
         self._options = options
@@ -421,14 +427,18 @@ class AzureEngine:
 
     def _recognizer(self, audio_config: speechsdk.audio.AudioConfig) -> Any:
         config = build_speech_config(self._endpoint, self._options, send_rate=self._send_rate)
+        auto = (
+            speechsdk.languageconfig.AutoDetectSourceLanguageConfig(languages=list(self._options.languages))
+            if self._options.languages
+            else None
+        )
         if self._options.diarize:
+            # Identification works in conversation transcription too; without the config the
+            # transcriber would recognize everything as its default language.
             return speechsdk.transcription.ConversationTranscriber(
-                speech_config=config, audio_config=audio_config
+                speech_config=config, audio_config=audio_config, auto_detect_source_language_config=auto
             )
-        if self._options.languages:
-            auto = speechsdk.languageconfig.AutoDetectSourceLanguageConfig(
-                languages=list(self._options.languages)
-            )
+        if auto is not None:
             return speechsdk.SpeechRecognizer(
                 speech_config=config,
                 auto_detect_source_language_config=auto,
