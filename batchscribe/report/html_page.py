@@ -1,9 +1,10 @@
 """``report.html``: one self-contained page to review a run (inline CSS and SVG, no script).
 
-Failures come first, as ``<table id="failures">`` with what to do; then files with warnings, the
-slowest files, the worker timeline and the settings. Every piece of text that came from outside
-(file names, error texts, transcript warnings, settings) goes through ``escape``; a
-Content-Security-Policy that forbids scripts and network access backs that up.
+Failures come first, as ``<table id="failures">`` with what to do; then files with warnings (with
+a few words of what was heard, see ``excerpts``), the slowest files, the worker timeline and the
+settings. Every piece of text that came from outside (file names, error texts, transcript
+warnings and excerpts, settings) goes through ``escape``; a Content-Security-Policy that forbids
+scripts and network access backs that up.
 """
 
 from __future__ import annotations
@@ -28,12 +29,17 @@ h1 { font-size: 1.5rem; margin-bottom: .25rem; } h2 { margin-top: 2rem; border-b
 table { border-collapse: collapse; margin: .5rem 0; } th, td { border: 1px solid #ddd; padding: .3rem .6rem; }
 th { background: #f5f5f5; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.file, code { font-family: ui-monospace, monospace; word-break: break-all; }
+td.file, code { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
+td.file { min-width: 16ch; } td.code { white-space: nowrap; }
+td.heard { font-style: italic; max-width: 32rem; }
 .muted { color: #666; }
 """
 
 
-def render_html(result: RunResult, summary: Mapping[str, Any]) -> str:
+def render_html(
+    result: RunResult, summary: Mapping[str, Any], excerpts: Mapping[str, str] | None = None
+) -> str:
+    """The page; ``excerpts`` (source -> a few words heard) go beside the files with warnings."""
     body = [
         f"<h1>batchscribe run {escape(summary['run_id'])}</h1>",
         f'<p class="muted">{escape(summary["started_at"])} to {escape(summary["ended_at"])}'
@@ -52,7 +58,7 @@ def render_html(result: RunResult, summary: Mapping[str, Any]) -> str:
             "<p>Not finished; the next run picks them up.</p>",
         ]
         body.append(_table(["File"], [[_file(s)] for s in summary["cancelled"]], table_id="cancelled"))
-    body += _warnings(summary["warnings"])
+    body += _warnings(summary["warnings"], excerpts or {})
     body += _slowest(summary["slowest"])
     svg = timeline_svg(result.files, wall_seconds=result.wall_seconds)
     body += ["<h2>Worker timeline</h2>", svg or '<p class="muted">No attempts were recorded.</p>']
@@ -85,7 +91,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, table_id: st
         for row in rows
     )
     ident = f' id="{table_id}"' if table_id else ""
-    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if any(header) else ""  # no empty row over key-values
+    return f"<table{ident}>{thead}<tbody>{body}</tbody></table>"
 
 
 def _file(source: str) -> str:
@@ -110,15 +117,21 @@ def _failures(failures: Sequence[Mapping[str, Any]]) -> list[str]:
     if not failures:
         return ["<h2>Failures</h2>", "<p>None.</p>"]
     causes = [
-        [f"<code>{escape(c['code'])}</code>", escape(c["class"]), _num(c["files"]), escape(c["hint"])]
+        [
+            f'<td class="code"><code>{escape(c["code"])}</code></td>',
+            escape(c["class"]),
+            _num(c["files"]),
+            escape(c["hint"]),
+        ]
         for c in failure_causes(failures)
     ]
     rows = [
         [
             _file(row["source"]),
             escape(row["class"]),
-            f"<code>{escape(row['code'])}</code>"
-            + (f"<br><small>{escape(row['sdk_code'])}</small>" if row["sdk_code"] else ""),
+            f'<td class="code"><code>{escape(row["code"])}</code>'
+            + (f"<br><small>{escape(row['sdk_code'])}</small>" if row["sdk_code"] else "")
+            + "</td>",
             escape(failure_text(row)),
             _num(row["attempts"]),
             escape(row["hint"]),
@@ -132,11 +145,20 @@ def _failures(failures: Sequence[Mapping[str, Any]]) -> list[str]:
     ]
 
 
-def _warnings(warnings: Sequence[Mapping[str, Any]]) -> list[str]:
+def _warnings(warnings: Sequence[Mapping[str, Any]], excerpts: Mapping[str, str]) -> list[str]:
     if not warnings:
         return []
-    rows = [[_file(w["source"]), escape(w["warning"])] for w in warnings]
-    return [f"<h2>Warnings ({len(warnings)})</h2>", _table(["File", "Warning"], rows, table_id="warnings")]
+    rows, shown = [], set()
+    for w in warnings:
+        # The excerpt goes with a file's first warning; its other warnings need no repeat.
+        excerpt = excerpts.get(w["source"], "") if w["source"] not in shown else ""
+        shown.add(w["source"])
+        heard = f'<td class="heard">{escape(excerpt)}</td>' if excerpt else "<td></td>"
+        rows.append([_file(w["source"]), escape(w["warning"]), heard])
+    return [
+        f"<h2>Warnings ({len(warnings)})</h2>",
+        _table(["File", "Warning", "Heard"], rows, table_id="warnings"),
+    ]
 
 
 def _slowest(slowest: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -1,9 +1,9 @@
 """``summary.md``: the run summary for people, rendered from the ``summary.json`` dict.
 
 Order follows what a reviewer does next morning: the headline and totals, then failures with what
-to do (grouped by cause, then per file), cancelled files, warnings, and the slowest files. File
-names are code spans and free text is escaped, so names like ``*draft*|v2.wav`` or ``<b>.wav``
-print as they are in any Markdown viewer.
+to do (grouped by cause, then per file), cancelled files, warnings (with a few words of what was
+heard), and the slowest files. File names are code spans and free text is escaped, so names like
+``*draft*|v2.wav`` or ``<b>.wav`` print as they are in any Markdown viewer.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [*lines, ""]
 
 
-def render_markdown(summary: Mapping[str, Any]) -> str:
+def render_markdown(summary: Mapping[str, Any], excerpts: Mapping[str, str] | None = None) -> str:
+    """The page; ``excerpts`` (source -> a few words heard) go beside the files with warnings."""
     lines = [f"# batchscribe run {text(summary['run_id'])}", "", f"**{text(headline(summary))}**", ""]
     if summary["stop_reason"]:
         lines += [f"Stopped early: {text(summary['stop_reason'])}; the rest is picked up next run.", ""]
@@ -56,9 +57,7 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
         lines += [f"- {code(source, in_table=False)}" for source in summary["cancelled"]] + [""]
     if summary["warnings"]:
         lines += [f"## Warnings ({len(summary['warnings'])})", ""]
-        lines += table(
-            ["File", "Warning"], [[code(w["source"]), text(w["warning"])] for w in summary["warnings"]]
-        )
+        lines += _warnings(summary["warnings"], excerpts or {})
     if summary["slowest"]:
         lines += ["## Slowest files", ""]
         lines += table(
@@ -75,6 +74,15 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
             ],
         )
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _warnings(warnings: Sequence[Mapping[str, Any]], excerpts: Mapping[str, str]) -> list[str]:
+    rows, shown = [], set()
+    for w in warnings:
+        excerpt = excerpts.get(w["source"], "") if w["source"] not in shown else ""
+        shown.add(w["source"])
+        rows.append([code(w["source"]), text(w["warning"]), f"_{text(excerpt)}_" if excerpt else ""])
+    return table(["File", "Warning", "Heard"], rows)
 
 
 def failure_text(row: Mapping[str, Any]) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from batchscribe.errors import UsageError
 from batchscribe.outputs.atomic import write_atomic
+from batchscribe.report.excerpts import transcript_excerpts
 from batchscribe.report.html_page import render_html
 from batchscribe.report.markdown import render_markdown
 from batchscribe.report.summary import SCHEMA_VERSION, render_summary_json, summary_document
@@ -34,8 +35,9 @@ def write_report(result: RunResult, out_dir: Path) -> Path:
     """Write the three report files of a run; returns the run's report folder."""
     folder = run_dir_for(out_dir, result.run_id)
     summary = summary_document(result)
-    write_atomic(folder / SUMMARY_MD, render_markdown(summary))
-    write_atomic(folder / REPORT_HTML, render_html(result, summary))
+    excerpts = transcript_excerpts(result.files)
+    write_atomic(folder / SUMMARY_MD, render_markdown(summary, excerpts))
+    write_atomic(folder / REPORT_HTML, render_html(result, summary, excerpts))
     write_atomic(folder / SUMMARY_JSON, render_summary_json(summary))
     return folder
 
