@@ -260,11 +260,10 @@ class _Reaper:
             try:
                 if stop is not None:
                     _wait_for_future(stop(), _REAP_TIMEOUT_S)
-            except Exception:
-                log.debug("stopping a recognizer failed", exc_info=True)
-            finally:
                 _disconnect_signals(objects[0])
-            objects[1].connected.disconnect_all()
+                objects[1].connected.disconnect_all()
+            except Exception:  # a reaper must outlive any one recognizer's trouble
+                log.debug("stopping or disconnecting a recognizer failed", exc_info=True)
             del item, stop
             objects.clear()  # the recognizer's native handle is released here, on this thread
 
@@ -305,7 +304,10 @@ _SIGNALS = (
 
 def _disconnect_signals(recognizer: Any) -> None:
     for name in _SIGNALS:
-        signal = getattr(recognizer, name, None)
+        try:
+            signal = getattr(recognizer, name, None)
+        except NotImplementedError:  # ConversationTranscriber has no `recognizing`/`recognized`
+            continue
         if signal is not None:
             signal.disconnect_all()
 
