@@ -237,7 +237,9 @@ def report(
         if open_html:
             import webbrowser
 
-            webbrowser.open((folder / "report.html").resolve().as_uri())
+            page = (folder / "report.html").resolve().as_uri()
+            if not webbrowser.open(page):
+                typer.echo(f"no browser found; open {page}")
 
 
 def _find_run(run: str | None, out: Path) -> Path:

@@ -141,6 +141,15 @@ def job_settings(jobs: JobsFile, name: str, *, env: Mapping[str, str] | None = N
     """Everything one job's run needs: fields merged, paths resolved, credentials and phrases read."""
     spec = jobs.job(name)
     env = os.environ if env is None else env
+    try:
+        return _run_settings(jobs, name, spec, env)
+    except JobsFileError:
+        raise
+    except UsageError as exc:  # a combination RunSettings refuses: say which job
+        raise JobsFileError(f"{jobs.where(name)}: {exc.message}", hint=exc.hint) from exc
+
+
+def _run_settings(jobs: JobsFile, name: str, spec: JobSpec, env: Mapping[str, str]) -> RunSettings:
     return RunSettings(
         inputs=tuple(jobs.resolve(p) for p in spec.inputs),
         out=jobs.resolve(spec.out),

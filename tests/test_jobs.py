@@ -63,7 +63,12 @@ def test_job_fields_override_defaults_and_lists_replace(tmp_path: Path) -> None:
     )
     calls = job_settings(jobs, "calls", env=ENV)
     meetings = job_settings(jobs, "meetings", env=ENV)
-    assert (calls.workers, calls.formats, calls.options.language, calls.settle_seconds) == (2, ("json", "vtt"), "de-DE", 60)
+    assert (calls.workers, calls.formats, calls.options.language, calls.settle_seconds) == (
+        2,
+        ("json", "vtt"),
+        "de-DE",
+        60,
+    )
     assert (meetings.workers, meetings.formats, meetings.options.language) == (4, ("json", "srt"), "de-DE")
     assert (calls.job_name, meetings.job_name) == ("calls", "meetings")
 
@@ -170,7 +175,6 @@ def test_every_field_reaches_the_run_settings(tmp_path: Path) -> None:
             simple: true
             profanity: raw
             phrases: p.txt
-            endpoint_id: 0a1b2c3d-1234-4abc-9def-0123456789ab
             diarize: true
             channels: separate
             workers: 3
@@ -182,6 +186,11 @@ def test_every_field_reaches_the_run_settings(tmp_path: Path) -> None:
             max_runtime: 1h30m
             endpoint: https://my-speech.cognitiveservices.azure.com
             sdk_send_rate: 4
+            max_runtime_grace: 5m
+          model:
+            inputs: [a]
+            language: de-DE
+            endpoint_id: 0a1b2c3d-1234-4abc-9def-0123456789ab
         """,
     )
     s = job_settings(jobs, "all", env={"SPEECH_KEY": "k"})
@@ -192,11 +201,28 @@ def test_every_field_reaches_the_run_settings(tmp_path: Path) -> None:
     assert (o.languages, o.word_timestamps, o.detailed, o.profanity, o.phrases, o.diarize) == (
         ("en-US", "de-DE"), True, False, "raw", ("Contoso",), True,
     )  # fmt: skip
-    assert o.endpoint_id == "0a1b2c3d-1234-4abc-9def-0123456789ab"
-    assert (s.channels, s.workers, s.retries, s.stall_timeout, s.settle_seconds) == ("separate", 3, 0, 90, 120)
+    model = job_settings(jobs, "model", env={"SPEECH_KEY": "k", "SPEECH_REGION": "westeurope"}).options
+    assert (model.endpoint_id, model.language) == ("0a1b2c3d-1234-4abc-9def-0123456789ab", "de-DE")
+    assert (s.channels, s.workers, s.retries, s.stall_timeout, s.settle_seconds) == (
+        "separate",
+        3,
+        0,
+        90,
+        120,
+    )
     assert (s.max_audio_hours, s.max_cost, s.price_per_hour, s.max_runtime_s) == (1.5, 10, 0.5, 5400)
-    assert s.endpoint == Endpoint(kind="endpoint", key="k", url="https://my-speech.cognitiveservices.azure.com")
-    assert s.sdk_send_rate == 4
+    assert s.endpoint == Endpoint(
+        kind="endpoint", key="k", url="https://my-speech.cognitiveservices.azure.com"
+    )
+    assert (s.sdk_send_rate, s.max_runtime_grace_s) == (4, 300)
+
+
+def test_a_setting_that_cannot_work_names_its_job(tmp_path: Path) -> None:
+    jobs = loaded(
+        tmp_path, "jobs:\n  calls:\n    inputs: [a]\n    languages: [en-US, de-DE]\n    endpoint_id: m1\n"
+    )
+    with pytest.raises(JobsFileError, match=r"jobs\.yaml:2: jobs\.calls: --endpoint-id cannot be combined"):
+        job_settings(jobs, "calls", env={"SPEECH_KEY": "k", "SPEECH_REGION": "westeurope"})
 
 
 def test_loaded_jobs_are_frozen(tmp_path: Path) -> None:
@@ -255,8 +281,10 @@ def test_duration_fields_take_strings_in_a_job(tmp_path: Path) -> None:
 
 
 def test_the_issue_example_error_reads_exactly_so(tmp_path: Path) -> None:
-    text = "defaults:\n" + "".join(f"  # comment {n}\n" for n in range(9)) + (
-        "  settle: 60\njobs:\n  calls:\n    workers: eight\n    inputs: [a]\n"
+    text = (
+        "defaults:\n"
+        + "".join(f"  # comment {n}\n" for n in range(9))
+        + ("  settle: 60\njobs:\n  calls:\n    workers: eight\n    inputs: [a]\n")
     )
     error = load_error(write(tmp_path, text))
     path = tmp_path / "jobs.yaml"
@@ -268,20 +296,50 @@ def test_the_issue_example_error_reads_exactly_so(tmp_path: Path) -> None:
 
 BAD_FIELDS = [
     # (the lines under `jobs: calls:`, line of the problem, field, what it says, the fix)
-    ("stall_timeout: soon", 4, "jobs.calls.stall_timeout", "like 90s, 2m or 1h30m, got 'soon'", "stall_timeout: 90s"),
+    (
+        "stall_timeout: soon",
+        4,
+        "jobs.calls.stall_timeout",
+        "like 90s, 2m or 1h30m, got 'soon'",
+        "stall_timeout: 90s",
+    ),
     ("settle: -1", 4, "jobs.calls.settle", "must be 0 or more seconds", "settle: 60"),
     ("max_runtime: 0", 4, "jobs.calls.max_runtime", "must be positive seconds", "max_runtime: 5h"),
-    ("profanity: mask", 4, "jobs.calls.profanity", "must be masked, removed or raw, got 'mask'", "profanity: masked"),
-    ("channels: stereo", 4, "jobs.calls.channels", "must be mix or separate, got 'stereo'", "channels: separate"),
+    (
+        "profanity: mask",
+        4,
+        "jobs.calls.profanity",
+        "must be masked, removed or raw, got 'mask'",
+        "profanity: masked",
+    ),
+    (
+        "channels: stereo",
+        4,
+        "jobs.calls.channels",
+        "must be mix or separate, got 'stereo'",
+        "channels: separate",
+    ),
     ("formats: [json, mp3]", 4, "jobs.calls.formats", "unknown format 'mp3'", "formats: [json"),
     ("formats:\n  - json\n  - 7", 6, "jobs.calls.formats[1]", "must be text, got 7", "quotes"),
-    ("languages: [" + ", ".join(["en-US"] * 11) + "]", 4, "jobs.calls.languages", "at most 10", "languages: ["),
+    (
+        "languages: [" + ", ".join(["en-US"] * 11) + "]",
+        4,
+        "jobs.calls.languages",
+        "at most 10",
+        "languages: [",
+    ),
     ("language: no", 4, "jobs.calls.language", "got false", "YAML reads yes/no/on/off as true/false"),
     ("language: english language", 4, "jobs.calls.language", "language tag like en-US", "language: en-US"),
     ("region: West Europe", 4, "jobs.calls.region", "region name like westeurope", "region: westeurope"),
     ("endpoint: my-speech.azure.com", 4, "jobs.calls.endpoint", "must be a URL", "endpoint: https://"),
     ("key_env: $SPEECH_KEY", 4, "jobs.calls.key_env", "name without '$'", "key_env: "),
-    ("max_hours: 0", 4, "jobs.calls.max_hours", "must be a positive number of audio hours, got 0", "max_hours: 20"),
+    (
+        "max_hours: 0",
+        4,
+        "jobs.calls.max_hours",
+        "must be a positive number of audio hours, got 0",
+        "max_hours: 20",
+    ),
     ("retries: -1", 4, "jobs.calls.retries", "must be a whole number, 0 or more, got -1", "retries: 3"),
     ("timestamps: sometimes", 4, "jobs.calls.timestamps", "must be true or false", "timestamps: true"),
     ("phrases: 42", 4, "jobs.calls.phrases", "must be the path of a phrase-list file, got 42", "quotes"),
@@ -289,14 +347,40 @@ BAD_FIELDS = [
     ("output: x", 4, "jobs.calls.output", "unknown field", "did you mean out?"),
     ("threads: 8", 4, "jobs.calls.threads", "unknown field", "jobs.example.yaml"),
     ("workers: 2\nworkers: 3", 5, "jobs.calls.workers", "given twice (first on line 4)", "keep one"),
-    ("language: en-US\nlanguages: [en-US, de-DE]", 5, "jobs.calls.languages", "alternatives", "one of language, languages"),
-    ("host: ws://localhost:5000\nendpoint: https://x.example", 5, "jobs.calls.endpoint", "alternatives", "region, endpoint, host"),
-    ("key_file: k\nregion: westeurope\nkey_env: K", 6, "jobs.calls.key_env", "key_file and key_env", "key_env, key_file"),
-    ("price_per_hour: 0\nmax_cost: 5", 5, "jobs.calls.max_cost", "needs a price_per_hour above 0", "price_per_hour"),
+    (
+        "language: en-US\nlanguages: [en-US, de-DE]",
+        5,
+        "jobs.calls.languages",
+        "alternatives",
+        "one of language, languages",
+    ),
+    (
+        "host: ws://localhost:5000\nendpoint: https://x.example",
+        5,
+        "jobs.calls.endpoint",
+        "alternatives",
+        "region, endpoint, host",
+    ),
+    (
+        "key_file: k\nregion: westeurope\nkey_env: K",
+        6,
+        "jobs.calls.key_env",
+        "key_file and key_env",
+        "key_env, key_file",
+    ),
+    (
+        "price_per_hour: 0\nmax_cost: 5",
+        5,
+        "jobs.calls.max_cost",
+        "needs a price_per_hour above 0",
+        "price_per_hour",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("lines", "line", "field", "says", "fix"), BAD_FIELDS, ids=[c[0][:24] for c in BAD_FIELDS])
+@pytest.mark.parametrize(
+    ("lines", "line", "field", "says", "fix"), BAD_FIELDS, ids=[c[0][:24] for c in BAD_FIELDS]
+)
 def test_a_bad_field_names_file_line_field_and_fix(
     tmp_path: Path, lines: str, line: int, field: str, says: str, fix: str
 ) -> None:
@@ -312,27 +396,54 @@ def test_a_bad_field_names_file_line_field_and_fix(
 BAD_FILES = [
     # (the whole file, line of the problem or None, what it says, the fix)
     ("job:\n  calls: {inputs: [a]}\n", 1, "job: unknown field", "did you mean jobs?"),
-    ("workers: 8\njobs:\n  calls: {inputs: [a]}\n", 1, "workers: a job field at the top level", "under defaults:"),
+    (
+        "workers: 8\njobs:\n  calls: {inputs: [a]}\n",
+        1,
+        "workers: a job field at the top level",
+        "under defaults:",
+    ),
     ("jobs:\n", 1, "jobs: lists no jobs", "e.g. jobs:"),
     ("jobs: {}\n", 1, "jobs: lists no jobs", "e.g. jobs:"),
     ("defaults:\n  workers: 2\n", None, "jobs: lists no jobs", "e.g. jobs:"),
-    ("jobs:\n  - name: calls\n    inputs: [a]\n", 1, "jobs: must map each job's name to its fields, got a list", "NAME:"),
+    (
+        "jobs:\n  - name: calls\n    inputs: [a]\n",
+        1,
+        "jobs: must map each job's name to its fields, got a list",
+        "NAME:",
+    ),
     ("jobs:\n  calls: 5\n", 2, "jobs.calls: must be a mapping of job fields, got 5", "jobs.example.yaml"),
     ("jobs:\n  workers: 8\n", 2, "jobs.workers: must be a mapping", "workers is a job field, not a job"),
     ("jobs:\n  my calls: {inputs: [a]}\n", 2, "jobs.my calls: a job name must be", "e.g. night-calls"),
-    ("defaults:\n  settle: 60\njobs:\n  calls:\n    workers: 2\n", 4, "jobs.calls: the job has no inputs", "inputs: ["),
+    (
+        "defaults:\n  settle: 60\njobs:\n  calls:\n    workers: 2\n",
+        4,
+        "jobs.calls: the job has no inputs",
+        "inputs: [",
+    ),
     ("- just\n- a list\n", 1, "must be a mapping with defaults: and jobs:", "jobs.example.yaml"),
     ("jobs:\n  calls\n    inputs: [a]\n", 3, "not valid YAML: mapping values are not allowed here", "':'"),
     ("jobs:\n\tcalls:\n", 2, "not valid YAML: found character '\\t'", "spaces, never tabs"),
     ("jobs:\n  calls:\n    inputs: [a, b\n    out: x\n", 4, "not valid YAML: expected ',' or ']'", "quotes"),
     ("jobs:\n  calls:\n    inputs: [a]\n   out: x\n", 4, "not valid YAML: expected <block end>", "line up"),
-    ("jobs: {calls: {inputs: [a]}}\n---\njobs: {}\n", 2, "not valid YAML: but found another document", "'---'"),
-    ("jobs:\n  calls:\n    inputs: !!python/object:os.system [a]\n", 3, "not valid YAML: could not determine", "tag"),
+    (
+        "jobs: {calls: {inputs: [a]}}\n---\njobs: {}\n",
+        2,
+        "not valid YAML: but found another document",
+        "'---'",
+    ),
+    (
+        "jobs:\n  calls:\n    inputs: !!python/object:os.system [a]\n",
+        3,
+        "not valid YAML: could not determine",
+        "tag",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("text", "line", "says", "fix"), BAD_FILES, ids=[c[2][:30] for c in BAD_FILES])
-def test_a_bad_file_names_file_line_and_fix(tmp_path: Path, text: str, line: int | None, says: str, fix: str) -> None:
+def test_a_bad_file_names_file_line_and_fix(
+    tmp_path: Path, text: str, line: int | None, says: str, fix: str
+) -> None:
     error = load_error(write(tmp_path, text))
     where = f"{tmp_path / 'jobs.yaml'}:{line}: " if line else f"{tmp_path / 'jobs.yaml'}: "
     assert error.message.startswith(where), error.message
@@ -343,7 +454,9 @@ def test_a_bad_file_names_file_line_and_fix(tmp_path: Path, text: str, line: int
 
 def test_several_problems_show_the_first_by_line_and_count_the_rest(tmp_path: Path) -> None:
     error = load_error(
-        write(tmp_path, "jobs:\n  calls:\n    inputs: [a]\n    wokers: 3\n    retries: many\n    profanity: x\n")
+        write(
+            tmp_path, "jobs:\n  calls:\n    inputs: [a]\n    wokers: 3\n    retries: many\n    profanity: x\n"
+        )
     )
     assert error.message.startswith(f"{tmp_path / 'jobs.yaml'}:4: jobs.calls.wokers: unknown field")
     assert error.hint.endswith("; 2 more problems in this file")
@@ -355,7 +468,10 @@ def test_missing_empty_and_comment_only_files(tmp_path: Path) -> None:
     for text in ("", "# nothing yet\n"):
         assert "the jobs file is empty" in load_error(write(tmp_path, text)).message
     (tmp_path / "bad.yaml").write_bytes(b"jobs:\n  calls: {inputs: [\xff]}\n")
-    assert load_error(tmp_path / "bad.yaml").message == f"{tmp_path / 'bad.yaml'}:2: the jobs file is not UTF-8 text"
+    assert (
+        load_error(tmp_path / "bad.yaml").message
+        == f"{tmp_path / 'bad.yaml'}:2: the jobs file is not UTF-8 text"
+    )
 
 
 # --- keys never go in the file ------------------------------------------------------------------
@@ -372,7 +488,9 @@ def test_missing_empty_and_comment_only_files(tmp_path: Path) -> None:
     ],
     ids=["hex in key_env", "84 chars in region", "quoted in endpoint_id", "in a list", "as a name"],
 )
-def test_a_key_shaped_value_is_refused_without_echoing_it(tmp_path: Path, lines: str, line: int, field: str) -> None:
+def test_a_key_shaped_value_is_refused_without_echoing_it(
+    tmp_path: Path, lines: str, line: int, field: str
+) -> None:
     body = textwrap.indent(lines, "    ")
     error = load_error(write(tmp_path, f"jobs:\n  calls:\n    inputs: [a]\n{body}\n"))
     one_line = error.one_line()
@@ -383,7 +501,9 @@ def test_a_key_shaped_value_is_refused_without_echoing_it(tmp_path: Path, lines:
     assert HEX_KEY.lower() not in one_line.lower()
 
 
-@pytest.mark.parametrize("name", ["key", "subscription_key", "apiKey", "speech-key", "password", "token", "secret"])
+@pytest.mark.parametrize(
+    "name", ["key", "subscription_key", "apiKey", "speech-key", "password", "token", "secret"]
+)
 def test_a_field_for_a_key_is_refused(tmp_path: Path, name: str) -> None:
     error = load_error(write(tmp_path, f"defaults:\n  {name}: hunter2\njobs:\n  calls: {{inputs: [a]}}\n"))
     assert error.message.startswith(f"{tmp_path / 'jobs.yaml'}:2: defaults.{name}: ")
@@ -400,10 +520,14 @@ def test_job_names_may_mention_keys_and_tokens(tmp_path: Path) -> None:
 
 
 def test_a_missing_key_names_the_job_and_the_variables(tmp_path: Path) -> None:
-    jobs = loaded(tmp_path, "jobs:\n  calls:\n    inputs: [a]\n  other:\n    inputs: [b]\n    key_env: OTHER_KEY\n")
+    jobs = loaded(
+        tmp_path, "jobs:\n  calls:\n    inputs: [a]\n  other:\n    inputs: [b]\n    key_env: OTHER_KEY\n"
+    )
     with pytest.raises(JobsFileError) as caught:
         job_settings(jobs, "calls", env={"SPEECH_REGION": "westeurope"})
-    assert caught.value.message.startswith(f"{tmp_path / 'jobs.yaml'}:2: jobs.calls: no Speech key for job 'calls'")
+    assert caught.value.message.startswith(
+        f"{tmp_path / 'jobs.yaml'}:2: jobs.calls: no Speech key for job 'calls'"
+    )
     assert "SPEECH_KEY" in caught.value.message and "AZURE_AI_SPEECH_KEY" in caught.value.message
     assert "set SPEECH_KEY" in caught.value.hint
     with pytest.raises(JobsFileError) as caught:
@@ -425,7 +549,9 @@ def test_an_unreadable_key_file_names_the_job(tmp_path: Path) -> None:
     jobs = loaded(tmp_path, "jobs:\n  calls:\n    inputs: [a]\n    key_file: missing.key\n")
     with pytest.raises(JobsFileError) as caught:
         job_settings(jobs, "calls", env=ENV)
-    assert caught.value.message.startswith(f"{tmp_path / 'jobs.yaml'}:4: jobs.calls.key_file: cannot read the key file")
+    assert caught.value.message.startswith(
+        f"{tmp_path / 'jobs.yaml'}:4: jobs.calls.key_file: cannot read the key file"
+    )
     assert "key_file" in caught.value.hint and "--key-file" not in caught.value.hint
 
 
@@ -444,7 +570,9 @@ def test_emulate_host_and_endpoint_need_no_region(tmp_path: Path) -> None:
     assert job_settings(jobs, "local", env={}).emulator_transcripts is None
     scripted = job_settings(jobs, "scripted", env={})
     assert (scripted.emulator_transcripts, scripted.emulator_speed) == (tmp_path / "t.yaml", 10)
-    assert job_settings(jobs, "container", env={}).endpoint == Endpoint(kind="host", url="ws://localhost:5000")
+    assert job_settings(jobs, "container", env={}).endpoint == Endpoint(
+        kind="host", url="ws://localhost:5000"
+    )
     assert job_settings(jobs, "private", env={"SPEECH_KEY": "k"}).endpoint.kind == "endpoint"
 
 
@@ -452,7 +580,9 @@ def test_an_unreadable_phrase_list_names_the_line_that_set_it(tmp_path: Path) ->
     jobs = loaded(tmp_path, "defaults:\n  phrases: gone.txt\njobs:\n  calls:\n    inputs: [a]\n")
     with pytest.raises(JobsFileError) as caught:
         job_settings(jobs, "calls", env=ENV)
-    assert caught.value.message.startswith(f"{tmp_path / 'jobs.yaml'}:2: defaults.phrases: cannot read the phrase list")
+    assert caught.value.message.startswith(
+        f"{tmp_path / 'jobs.yaml'}:2: defaults.phrases: cannot read the phrase list"
+    )
 
 
 # --- the documented example ---------------------------------------------------------------------
@@ -467,12 +597,18 @@ def test_the_example_loads_and_every_job_builds_settings(tmp_path: Path) -> None
             write(tmp_path, "Contoso\n", name=str(jobs.job(name).phrases))
     settings = {name: job_settings(jobs, name, env=ENV) for name in jobs.names}
     assert 2 <= len(settings) <= 3
-    assert all(s.settle_seconds == 60 for name, s in settings.items() if "settle" not in jobs.jobs[name].model_fields_set)
+    assert all(
+        s.settle_seconds == 60
+        for name, s in settings.items()
+        if "settle" not in jobs.jobs[name].model_fields_set
+    )
     assert jobs.defaults.settle == 60
     assert any(s.channels == "separate" for s in settings.values())
     assert any(s.options.languages and s.options.diarize for s in settings.values())
     assert any(s.max_audio_hours for s in settings.values())
-    assert all(s.endpoint == Endpoint(kind="region", key="test-key", region="westeurope") for s in settings.values())
+    assert all(
+        s.endpoint == Endpoint(kind="region", key="test-key", region="westeurope") for s in settings.values()
+    )
 
 
 def test_the_example_documents_every_field() -> None:
@@ -482,4 +618,6 @@ def test_the_example_documents_every_field() -> None:
         assert doc, f"jobs.example.yaml does not document {name}"
         paragraph = " ".join(lines[doc[0] : doc[0] + 4])
         assert "Default" in paragraph, f"jobs.example.yaml does not give the default of {name}"
-        assert any(re.match(rf"\s*#? ?{name}: ", line) for line in lines[doc[0] + 1 :]), f"no example of {name}"
+        assert any(re.match(rf"\s*#? ?{name}: ", line) for line in lines[doc[0] + 1 :]), (
+            f"no example of {name}"
+        )
