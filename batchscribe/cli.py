@@ -171,7 +171,8 @@ def plan(
             rows.append({
                 "job": settings.job_name or ", ".join(str(p) for p in settings.inputs),
                 "new": planned.counts.new, "changed": planned.counts.changed,
-                "done": planned.counts.skipped_done, "failed_before": planned.counts.failed_before,
+                "done": planned.counts.skipped_done, "rerender": planned.counts.rerendered,
+                "failed_before": planned.counts.failed_before,
                 "not_settled": planned.counts.not_settled, "to_do": len(planned.items),
                 "audio_hours": round(hours, 4), "estimated_cost": round(hours * settings.price_per_hour, 2),
             })  # fmt: skip

@@ -30,7 +30,7 @@ from batchscribe.errors import LockHeldError, RunAbortedError
 from batchscribe.results import FileResult
 
 STATE_DIR = "_state"
-Decision = Literal["new", "changed", "done", "failed_before", "outputs_missing"]
+Decision = Literal["new", "changed", "done", "failed_before", "outputs_missing", "rerender"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (

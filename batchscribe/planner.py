@@ -20,6 +20,7 @@ from batchscribe.discovery import AudioFile, discover
 from batchscribe.errors import AudioError, PermanentEngineError
 from batchscribe.ledger import Decision, Ledger, LedgerRow, settings_hash
 from batchscribe.outputs.azure_json import read_transcript_document
+from batchscribe.outputs.rerender import rerender_outputs
 from batchscribe.outputs.writer import output_paths
 from batchscribe.results import Failure, FileResult, RunCounts
 from batchscribe.runner import WorkItem
@@ -74,10 +75,8 @@ def _probe(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
 def _adoptable(
     file: AudioFile, settings: RunSettings, wanted_hash: str
 ) -> tuple[str, tuple[Path, ...]] | None:
-    """A complete transcript already on disk for this content and these settings (kill -9 recovery)."""
+    """A transcript already on disk for this content and these settings (kill -9 recovery)."""
     paths = output_paths(settings.out, file.source, settings.formats)
-    if not all(p.is_file() for p in paths):
-        return None
     try:
         block = read_transcript_document(paths[-1])["batchscribe"]
         digest = sha256_of(file.path)
@@ -98,7 +97,7 @@ def decide(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted
         digest, paths = found
         ledger.adopt(file.source, file.path, size=file.size, mtime_ns=file.mtime_ns, sha256=digest,
                      settings=wanted_hash, outputs=paths, run_id="adopted")  # fmt: skip
-        return "done"
+        return "done" if all(p.is_file() for p in paths) else "rerender"
     if row.status == "failed":
         return "failed_before"
     if row.status != "succeeded":
@@ -113,13 +112,29 @@ def decide(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted
         if not same:
             return "changed"
         ledger.touch(file.source, size=file.size, mtime_ns=file.mtime_ns)
-    if not all(p.is_file() for p in output_paths(settings.out, file.source, settings.formats)):
-        return "outputs_missing"
-    return "done"
+    paths = output_paths(settings.out, file.source, settings.formats)
+    if all(p.is_file() for p in paths):
+        return "done"
+    # A format was added or a file deleted by hand: the JSON (written last) has everything needed.
+    return "rerender" if paths[-1].is_file() else "outputs_missing"
 
 
-def plan_run(settings: RunSettings, *, ledger: Ledger, now: datetime | None = None) -> Plan:
-    """Discover, consult the state, probe what is due. Nothing is transcribed here."""
+def _rerendered(file: AudioFile, settings: RunSettings, *, write: bool) -> bool:
+    """Render the missing outputs from the JSON; False when that JSON turns out to be unusable."""
+    if not write:
+        return True
+    try:
+        rerender_outputs(settings.out, file.source, settings.formats, timestamps=settings.timestamps)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+def plan_run(
+    settings: RunSettings, *, ledger: Ledger, now: datetime | None = None, write: bool = True
+) -> Plan:
+    """Discover, consult the state, probe what is due. Nothing is transcribed here, but outputs
+    missing beside an intact JSON are rendered from it (unless ``write`` is False: a preview)."""
     discovered = discover(settings.inputs, include=settings.include, exclude=settings.exclude)
     now = now or datetime.now(timezone.utc)
     settled_before = (now - timedelta(seconds=settings.settle_seconds)).timestamp() * 1e9
@@ -130,10 +145,14 @@ def plan_run(settings: RunSettings, *, ledger: Ledger, now: datetime | None = No
     due: list[AudioFile] = []
     for file in ready:
         decision = decide(file, rows.get(file.source), settings, wanted_hash, ledger)
-        if settings.force and decision == "done":
+        if settings.force and decision in ("done", "rerender"):
             decision = "changed"
+        if decision == "rerender" and not _rerendered(file, settings, write=write):
+            decision = "outputs_missing"
         tally[decision] += 1
-        if decision != "done" and (not settings.retry_failed_only or decision == "failed_before"):
+        if decision not in ("done", "rerender") and (
+            not settings.retry_failed_only or decision == "failed_before"
+        ):
             due.append(file)
     plan = Plan(
         counts=RunCounts(
@@ -142,6 +161,7 @@ def plan_run(settings: RunSettings, *, ledger: Ledger, now: datetime | None = No
             changed=tally["changed"] + tally["outputs_missing"],
             failed_before=tally["failed_before"],
             skipped_done=tally["done"],
+            rerendered=tally["rerender"],
             not_settled=len(discovered.files) - len(ready),
         )
     )
@@ -158,7 +178,7 @@ def preview(settings: RunSettings) -> Plan:
     """What ``run`` would do now, without changing anything (``batchscribe plan``)."""
     ledger = Ledger(settings.out, read_only=True)
     try:
-        return plan_run(settings, ledger=ledger)
+        return plan_run(settings, ledger=ledger, write=False)
     finally:
         ledger.close()
 

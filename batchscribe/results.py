@@ -90,6 +90,7 @@ class RunCounts:
     changed: int = 0  # content or transcript settings changed since it was done, or outputs deleted
     failed_before: int = 0
     skipped_done: int = 0
+    rerendered: int = 0  # done, but outputs were missing: rendered again from the JSON, no audio sent
     not_settled: int = 0
     changed_during_run: int = 0
     not_scheduled: int = 0  # left by a budget, a time window or an abort

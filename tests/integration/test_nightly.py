@@ -82,7 +82,14 @@ def test_new_file_and_changed_language_redo_exactly_the_right_files(
     (recordings.root / "r1.wav").write_bytes((recordings.root / "r2.wav").read_bytes())  # content changed
     assert cli.invoke(app, ["run", *base]).exit_code == 0
     assert last_summary(out)["counts"]["changed"] == 1
-    (out / "r0.wav.txt").unlink()  # deleted by hand
+    (out / "r0.wav.txt").unlink()  # deleted by hand: rendered again from the JSON, no audio sent
+    sessions = emulator.stats().recordings["r0.wav"].sessions
+    assert cli.invoke(app, ["run", *base, "--formats", "json,txt,srt"]).exit_code == 0  # and a format added
+    counts = last_summary(out)["counts"]
+    assert (counts["rerendered"], counts["changed"], counts["succeeded"]) == (4, 0, 0)
+    assert (out / "r0.wav.txt").is_file() and all((out / f"r{n}.wav.srt").is_file() for n in range(4))
+    assert emulator.stats().recordings["r0.wav"].sessions == sessions
+    (out / "r0.wav.json").unlink()  # the record itself deleted: transcribed again
     assert cli.invoke(app, ["run", *base]).exit_code == 0
     assert last_summary(out)["counts"]["changed"] == 1
 
