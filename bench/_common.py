@@ -9,44 +9,18 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import time
-import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-RATE = 16_000
+from batchscribe.emulator.synth import RATE, burst_samples, write_wav  # noqa: E402
 
-
-def burst_samples(seed: int, seconds: float, rate: int = RATE) -> np.ndarray:
-    """Speech-like bursts of noise separated by silences (as tests/integration/conftest.py)."""
-    rng = np.random.default_rng(seed)
-    total = int(seconds * rate)
-    samples = np.zeros(total, dtype=np.float64)
-    position = int(0.2 * rate)
-    while position < total - int(0.3 * rate):
-        burst = int(rng.uniform(0.4, 1.4) * rate)
-        end = min(total - int(0.2 * rate), position + burst)
-        envelope = np.sin(np.linspace(0, np.pi, end - position)) ** 0.5
-        samples[position:end] = rng.normal(0, 0.25, end - position) * envelope
-        position = end + int(rng.uniform(0.5, 0.9) * rate)
-    return (np.clip(samples, -1, 1) * 32767).astype(np.int16)
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(samples.tobytes())
-    return path
+__all__ = ["RATE", "burst_samples", "write_wav"]
 
 
 # -- /proc -------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import wave
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -15,23 +14,7 @@ from batchscribe.emulator import Emulator, ScriptPhrase, Transcripts
 from batchscribe.emulator.faults import parse_recording_fault
 from batchscribe.emulator.scripts import make_entry
 from batchscribe.emulator.segmenter import find_segments
-
-RATE = 16_000
-
-
-def burst_samples(seed: int, seconds: float = 4.0, rate: int = RATE) -> np.ndarray:
-    """Speech-like bursts of noise separated by silences; the pattern differs per seed."""
-    rng = np.random.default_rng(seed)
-    total = int(seconds * rate)
-    samples = np.zeros(total, dtype=np.float64)
-    position = int(0.2 * rate)
-    while position < total - int(0.3 * rate):
-        burst = int(rng.uniform(0.4, 1.4) * rate)
-        end = min(total - int(0.2 * rate), position + burst)
-        envelope = np.sin(np.linspace(0, np.pi, end - position)) ** 0.5
-        samples[position:end] = rng.normal(0, 0.25, end - position) * envelope
-        position = end + int(rng.uniform(0.5, 0.9) * rate)
-    return (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+from batchscribe.emulator.synth import RATE, burst_samples, write_wav
 
 
 def spans_samples(seed: int, pattern: Sequence[tuple[str, float]], rate: int = RATE) -> np.ndarray:
@@ -48,14 +31,7 @@ def spans_samples(seed: int, pattern: Sequence[tuple[str, float]], rate: int = R
     return (np.clip(np.concatenate(parts), -1, 1) * 32767).astype(np.int16)
 
 
-def write_wav(path: Path, samples: np.ndarray, rate: int = RATE, channels: int = 1) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(channels)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(samples.tobytes())
-    return path
+__all__ = ["Recordings", "burst_samples", "spans_samples", "write_wav"]
 
 
 class Recordings:
