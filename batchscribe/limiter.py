@@ -35,6 +35,7 @@ class AdaptiveLimiter:
         self.limit = max(1, min(start, maximum))
         self.active = 0
         self.throttled = 0  # how many throttling signals were seen
+        self.peak = self.limit
         self._successes = 0
         self._cooldown = cooldown
         self._probe_after = probe_after
@@ -92,6 +93,7 @@ class AdaptiveLimiter:
     def _set(self, limit: int) -> None:
         if limit != self.limit:
             self.limit = limit
+            self.peak = max(self.peak, limit)
             self._cond.notify_all()
             if self._on_change is not None:
                 self._on_change(limit)

@@ -94,6 +94,9 @@ class RunCounts:
     not_settled: int = 0
     changed_during_run: int = 0
     not_scheduled: int = 0  # left by a budget, a time window or an abort
+    throttled: int = 0  # times the service pushed back (429, quota, or connections the SDK retried)
+    peak_concurrency: int = 0  # sessions allowed at once: the most, and where the limiter ended
+    final_concurrency: int = 0
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,10 @@ COUNT_LABELS = (
     ("failed", "Failed"),
     ("retried", "Retried"),
     ("cancelled", "Cancelled"),
+    ("rerendered", "Outputs rendered from the JSON"),
+    ("throttled", "Throttled by the service (times)"),
+    ("peak_concurrency", "Peak concurrency"),
+    ("final_concurrency", "Concurrency at the end"),
 )
 
 

@@ -212,3 +212,35 @@ def test_free_tier_key_with_8_workers_finishes_with_few_429s(
     assert len(transcripts(out)) == 6
     # The SDK retries a refused upgrade 4 times itself, so one throttled session is 5 refusals.
     assert emulator.stats().rejected <= 2 * 5, emulator.stats().rejected
+    counts = last_summary(out)["counts"]
+    assert counts["throttled"] >= 1 and counts["final_concurrency"] == 1
+
+
+def test_files_still_being_written_wait_for_the_next_run(
+    cli: CliRunner, recordings: Recordings, tmp_path: Path
+) -> None:
+    recordings.add("old.wav", seed=1)
+    fresh = recordings.add("fresh.wav", seed=2)
+    old = recordings.root / "old.wav"
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    script = recordings.save(tmp_path / "t.yaml")
+    out = tmp_path / "out"
+    args = [
+        "run",
+        str(recordings.root),
+        "--out",
+        str(out),
+        "--emulate",
+        "--emulator-transcripts",
+        str(script),
+        *FAST,
+    ]
+
+    assert cli.invoke(app, [*args, "--settle", "600"]).exit_code == 0
+    counts = last_summary(out)["counts"]
+    assert (counts["not_settled"], counts["succeeded"]) == (1, 1)
+    assert set(transcripts(out)) == {"old.wav.json"}
+    os.utime(fresh, (an_hour_ago, an_hour_ago))  # the copy has finished
+    assert cli.invoke(app, [*args, "--settle", "600"]).exit_code == 0
+    assert last_summary(out)["counts"]["succeeded"] == 1

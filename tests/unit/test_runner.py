@@ -163,5 +163,15 @@ def test_hard_runtime_limit_cancels_what_is_still_running(tmp_path: Path) -> Non
     engine = FakeEngine({"a.wav": [HANG]})
     budget = Budget(hard_deadline=time.monotonic())  # already over: cancels at once
     outcome = make_runner(engine, Events(), budget=budget).run([item(tmp_path, "a.wav")])
-    assert [r.status for r in outcome.results] + [i.source for i in outcome.not_scheduled] in (["cancelled"], ["a.wav"])
+    assert [r.status for r in outcome.results] + [i.source for i in outcome.not_scheduled] in (
+        ["cancelled"],
+        ["a.wav"],
+    )
     assert "hard limit" in outcome.stop_reason
+
+
+def test_runtime_window_stops_scheduling_new_files(tmp_path: Path) -> None:
+    items = [item(tmp_path, "a.wav"), item(tmp_path, "b.wav")]
+    outcome = make_runner(FakeEngine(), Events(), budget=Budget(deadline=-1.0)).run(items)
+    assert outcome.results == [] and len(outcome.not_scheduled) == 2
+    assert "--max-runtime" in outcome.stop_reason
