@@ -2,7 +2,7 @@
 
 The CLI is a thin layer over ``run_batch``. Everything here is usable from Python::
 
-    result = run_batch(settings)          # settings: batchscribe.settings.RunSettings
+    result = run_batch(settings)    # settings: batchscribe.settings.RunSettings; events optional
     sys.exit(result.exit_code)
 """
 
@@ -20,20 +20,20 @@ from batchscribe import __version__
 from batchscribe.cancel import CancelToken
 from batchscribe.discovery import AudioFile
 from batchscribe.engines.base import Engine, Transcript
-from batchscribe.errors import BatchscribeError, FileError
+from batchscribe.errors import FileError
 from batchscribe.ledger import Ledger, RunLock, settings_hash
 from batchscribe.limiter import AdaptiveLimiter
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
 from batchscribe.outputs.writer import write_outputs
 from batchscribe.planner import Plan, plan_run, sha256_of, transcript_settings
+from batchscribe.progress import Fanout
 from batchscribe.report import write_report
 from batchscribe.results import FileResult, RunResult
 from batchscribe.runner import Budget, RunEvents, Runner, RunOutcome, WorkItem, Written
 from batchscribe.settings import Endpoint, RunSettings
 
 log = logging.getLogger(__name__)
-_PROBE_THREADS = 4
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -107,8 +107,10 @@ class _Recorder:
 
 
 @contextlib.contextmanager
-def _as_factory(events: EventsFactory | RunEvents, plan: Plan) -> Iterator[RunEvents]:
-    if callable(events):
+def _as_factory(events: EventsFactory | RunEvents | None, plan: Plan) -> Iterator[RunEvents]:
+    if events is None:
+        yield Fanout([])  # nobody is watching
+    elif callable(events):
         with events(plan) as sink:
             yield sink
     else:
@@ -118,7 +120,7 @@ def _as_factory(events: EventsFactory | RunEvents, plan: Plan) -> Iterator[RunEv
 def run_batch(
     settings: RunSettings,
     *,
-    events: EventsFactory | RunEvents,
+    events: EventsFactory | RunEvents | None = None,
     cancel: CancelToken | None = None,
     engine: Engine | None = None,
     run_id: str | None = None,
@@ -237,4 +239,4 @@ def _budget_seconds(settings: RunSettings) -> float | None:
     return min(limits) if limits else None
 
 
-__all__ = ["BatchscribeError", "Plan", "new_run_id", "run_batch"]
+__all__ = ["Plan", "new_run_id", "run_batch"]

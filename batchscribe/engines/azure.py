@@ -12,10 +12,8 @@ stop-and-release work is handed to a daemon reaper thread: a worker slot is neve
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +33,7 @@ from batchscribe.engines.base import (
     Transcript,
     Word,
 )
+from batchscribe.engines.reaper import Reaper, close_quietly
 from batchscribe.errors import AudioError, EngineError, FileCancelled, PermanentEngineError, UsageError
 from batchscribe.redact import Redactor
 from batchscribe.retry import classify_cancellation, stalled_error
@@ -47,7 +46,6 @@ _PROFANITY = {
     "removed": speechsdk.ProfanityOption.Removed,
     "raw": speechsdk.ProfanityOption.Raw,
 }
-_REAP_TIMEOUT_S = 30.0
 _END_GRACE_S = 3.0
 # The SDK retries a refused upgrade (429, 503) by itself, ~250 ms apart, and says nothing: a first
 # connection this slow means the service pushed back, which the adaptive limiter must hear about.
@@ -230,88 +228,6 @@ def _phrase_from_result(result: Any, request: RecognitionRequest, options: Recog
     )
 
 
-class _Reaper:
-    """Stops (if still running) and releases recognizers on daemon threads.
-
-    Measured with SDK 1.53: after an error, releasing a recognizer blocks its thread for ~1 s,
-    and ~10 s if ``stop_*_async`` was called after the session had already stopped by itself;
-    stopping a stalled session takes ~10 s. None of that may hold a worker slot (or land in
-    whichever thread the garbage collector happens to run in), so the last reference to every
-    recognizer is dropped here, and ``stop`` is only called for sessions that did not end.
-    """
-
-    def __init__(self, threads: int = 4) -> None:
-        self._queue: queue.SimpleQueue[tuple[Callable[[], Any] | None, list[Any]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._threads = [
-            threading.Thread(target=self._run, name=f"batchscribe-reaper-{n}", daemon=True)
-            for n in range(threads)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def release(self, stop: Callable[[], Any] | None, recognizer: Any, *keep_alive: Any) -> None:
-        self._queue.put((stop, [recognizer, *keep_alive]))
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            stop, objects = item
-            try:
-                if stop is not None:
-                    _wait_for_future(stop(), _REAP_TIMEOUT_S)
-                _disconnect_signals(objects[0])
-                objects[1].connected.disconnect_all()
-            except Exception:  # a reaper must outlive any one recognizer's trouble
-                log.debug("stopping or disconnecting a recognizer failed", exc_info=True)
-            del item, stop
-            objects.clear()  # the recognizer's native handle is released here, on this thread
-
-    def close(self, timeout: float = 12.0) -> None:
-        """Let the reapers finish what they hold; they are daemons, so exit never waits for them."""
-        for _ in self._threads:
-            self._queue.put(None)
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-
-def _close_quietly(connection: Any) -> None:
-    """Close the websocket; the SDK refuses (RuntimeError) when an error already closed it."""
-    with contextlib.suppress(RuntimeError):
-        connection.close()
-
-
-def _wait_for_future(future: Any, timeout: float) -> bool:
-    """``ResultFuture.get()`` has no timeout: wait for it on a helper thread, at most ``timeout``."""
-    finished = threading.Event()
-
-    def wait() -> None:
-        try:
-            future.get()
-        finally:
-            finished.set()
-
-    threading.Thread(target=wait, name="batchscribe-stop-wait", daemon=True).start()
-    return finished.wait(timeout)
-
-
-_SIGNALS = (
-    "recognizing", "recognized", "transcribing", "transcribed", "canceled", "session_started",
-    "session_stopped", "speech_start_detected", "speech_end_detected",
-)  # fmt: skip
-
-
-def _disconnect_signals(recognizer: Any) -> None:
-    for name in _SIGNALS:
-        try:
-            signal = getattr(recognizer, name, None)
-        except NotImplementedError:  # ConversationTranscriber has no `recognizing`/`recognized`
-            continue
-        if signal is not None:
-            signal.disconnect_all()
-
-
 class AzureEngine:
     """Transcribes with the real Speech SDK against Azure, a container, or the emulator."""
 
@@ -339,7 +255,7 @@ class AzureEngine:
         self._send_rate = send_rate
         self._on_pushback = on_pushback
         self._redact = Redactor(endpoint.secrets)
-        self._reaper = _Reaper()
+        self._reaper = Reaper()
 
     def transcribe(
         self, request: RecognitionRequest, *, on_progress: ProgressCallback, cancel: CancelToken
@@ -386,7 +302,7 @@ class AzureEngine:
             if session.stopped:
                 # The SDK keeps the websocket open until the recognizer is released; the service
                 # counts it against the concurrency quota (1 on the free tier) until then.
-                _close_quietly(connection)
+                close_quietly(connection)
             else:
                 stop = (
                     recognizer.stop_transcribing_async
