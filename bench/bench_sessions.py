@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,24 +120,15 @@ def bare_sdk_session(url: str, pcm: bytes, send_rate: float) -> None:
     del recognizer, audio_config, stream
 
 
-def bare_sdk_pass(url: str, pcms: list[bytes], total: int, every: int, send_rate: float) -> list[Sample]:
-    samples = []
-    for n in range(total):
-        bare_sdk_session(url, pcms[n % len(pcms)], send_rate)
-        if (n + 1) % every == 0:
-            samples.append(sample(n + 1))
-    return samples
-
-
 def kb_per_session(samples: list[Sample]) -> float:
     first, last = samples[0], samples[-1]
     return (last.rss - first.rss) / max(1, last.sessions - first.sessions) / 1000
 
 
-def run_sessions(engine: AzureEngine, files: list[tuple[Path, AudioInfo]], total: int, workers: int,
+def run_sessions(one: Callable[[int], None], total: int, workers: int,
                  every: int) -> tuple[list[Sample], list[str], float, float]:  # fmt: skip
-    """``total`` sessions from ``workers`` threads; samples every ``every`` finished sessions.
-    Returns (samples, errors, wall seconds, CPU seconds of this process)."""
+    """``one(n)`` for n in range(total) from ``workers`` threads; samples every ``every`` finished
+    sessions. Returns (samples, errors, wall seconds, CPU seconds of this process)."""
     lock = threading.Lock()
     counter = {"next": 0, "done": 0}
     samples: list[Sample] = []
@@ -149,13 +141,11 @@ def run_sessions(engine: AzureEngine, files: list[tuple[Path, AudioInfo]], total
                 if n >= total:
                     return
                 counter["next"] += 1
-            path, info = files[n % len(files)]
             try:
-                engine.transcribe(RecognitionRequest(path, info, label=path.name),
-                                  on_progress=lambda s: None, cancel=CancelToken())  # fmt: skip
+                one(n)
             except BatchscribeError as exc:
                 with lock:
-                    errors.append(f"{path.name}: {exc}")
+                    errors.append(str(exc))
             with lock:
                 counter["done"] += 1
                 if counter["done"] % every == 0:
@@ -171,6 +161,15 @@ def run_sessions(engine: AzureEngine, files: list[tuple[Path, AudioInfo]], total
         for thread in threads:
             thread.join()
     return samples, errors, time.perf_counter() - started, time.process_time() - cpu
+
+
+def engine_sessions(engine: AzureEngine, files: list[tuple[Path, AudioInfo]]) -> Callable[[int], None]:
+    def one(n: int) -> None:
+        path, info = files[n % len(files)]
+        engine.transcribe(RecognitionRequest(path, info, label=path.name),
+                          on_progress=lambda s: None, cancel=CancelToken())  # fmt: skip
+
+    return one
 
 
 def main() -> int:
@@ -201,7 +200,7 @@ def main() -> int:
                 return AzureEngine(endpoint, RecognitionOptions(), send_rate=args.send_rate)
 
             warm = engine()  # the SDK's and FFmpeg's one-time state, before the baseline
-            run_sessions(warm, files, 8, 2, 8)
+            run_sessions(engine_sessions(warm, files), 8, 2, 8)
             warm.close()
             baseline, _ = settle(sample(0), 0, 3.0, collect=True)
             print(f"{args.sessions} sessions per pass of 1.0-2.0 s WAVs, emulator speed "
@@ -210,7 +209,9 @@ def main() -> int:
             slopes = {}
             for workers in (1, args.workers):
                 eng = engine()
-                samples, errors, wall, cpu = run_sessions(eng, files, args.sessions, workers, args.every)
+                samples, errors, wall, cpu = run_sessions(
+                    engine_sessions(eng, files), args.sessions, workers, args.every
+                )
                 close_started = time.perf_counter()
                 eng.close()
                 close_s = time.perf_counter() - close_started
@@ -250,15 +251,20 @@ def main() -> int:
                         f"{s.sessions}: {s.threads}t {s.fds}fd {s.recordings}rec {mb(s.rss):.1f}MB" for s in samples))  # fmt: skip
             if args.sdk_baseline:
                 pcms = [path.read_bytes()[44:] for path, _ in files]  # our WAVs: 44-byte header
-                bare = bare_sdk_pass(url, pcms, args.sessions, args.every, args.send_rate)
-                gc.collect()
-                print(f"  bare SDK, 1 worker: first {bare[0]}; last {bare[-1]} "
-                      f"(RSS {bare[-1].rss / bare[0].rss - 1:+.1%} vs first)")  # fmt: skip
-                per_session = kb_per_session(bare)
-                print(f"  RSS growth per session (first to last sample): bare SDK {per_session:.1f} kB; "
-                      + ", ".join(f"AzureEngine {w} worker{'s' if w > 1 else ''} {kb:.1f} kB "
-                                  f"({kb / per_session if per_session > 0 else float('nan'):.2f}x the SDK's)"
-                                  for w, kb in slopes.items()))  # fmt: skip
+                for workers in (1, args.workers):
+                    bare, _, wall, _ = run_sessions(
+                        lambda n: bare_sdk_session(url, pcms[n % len(pcms)], args.send_rate),
+                        args.sessions, workers, args.every,
+                    )  # fmt: skip
+                    gc.collect()
+                    per_session = kb_per_session(bare)
+                    kb = slopes[workers]
+                    print(f"  bare SDK, {workers} worker{'s' if workers > 1 else ''}: {args.sessions} sessions in "
+                          f"{wall:.1f} s; first {bare[0]}; last {bare[-1]} "
+                          f"(RSS {bare[-1].rss / bare[0].rss - 1:+.1%} vs first)")  # fmt: skip
+                    print(f"    RSS growth per session, first to last sample: bare SDK {per_session:.1f} kB, "
+                          f"AzureEngine {kb:.1f} kB ({kb / per_session if per_session > 0 else float('nan'):.2f}x "
+                          f"the SDK's)")  # fmt: skip
         print(f"emulator: {totals.get('sessions')} sessions, {totals.get('rejected')} rejected, "
               f"{totals.get('protocol_errors')} protocol errors, {totals.get('stalled')} stalled")  # fmt: skip
     print("flat: " + ("yes" if ok else "NO"))
