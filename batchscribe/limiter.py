@@ -1,7 +1,8 @@
 """Adaptive concurrency: how many recognition sessions may run at once (AIMD).
 
 Like TCP's congestion control: the pool starts at ``start`` sessions and, until the service first
-pushes back, grows by one per success (slow start) up to ``--workers``. When the service says
+pushes back, grows by one per session it admits at once and one per success (slow start) up to
+``--workers``. When the service says
 TooManyRequests (or makes the SDK retry its connections) the limit halves, at most once per
 ``cooldown`` seconds since one burst of 429s is one signal. After that it grows back slowly: one
 more session per ``max(limit, probe_after)`` successes. A free-tier key (1 concurrent session)
@@ -69,6 +70,13 @@ class AdaptiveLimiter:
     def _wake_all(self) -> None:
         with self._cond:
             self._cond.notify_all()
+
+    def admitted(self) -> None:
+        """The service took a new session at once (no refused connection): during slow start
+        that is reason enough to try one more, without waiting for a whole file to finish."""
+        with self._cond:
+            if not self.throttled and self.limit < self.maximum:
+                self._set(self.limit + 1)
 
     def succeeded(self) -> None:
         with self._cond:

@@ -66,6 +66,7 @@ def _default_engine(settings: RunSettings, endpoint: Endpoint, limiter: Adaptive
         stall_timeout=settings.stall_timeout,
         send_rate=settings.sdk_send_rate,
         on_pushback=limiter.throttled_by_service,
+        on_admitted=limiter.admitted,
     )
 
 

@@ -50,6 +50,8 @@ _END_GRACE_S = 3.0
 # The SDK retries a refused upgrade (429, 503) by itself, ~250 ms apart, and says nothing: a first
 # connection this slow means the service pushed back, which the adaptive limiter must hear about.
 _PUSHED_BACK_CONNECT_S = 0.75
+# Faster than the SDK's first retry: the service took the session at once (slow-start signal).
+_PROMPT_CONNECT_S = 0.25
 
 
 def build_speech_config(
@@ -92,9 +94,10 @@ class _PcmCallback(speechsdk.audio.PullAudioInputStreamCallback):  # type: ignor
         self.reader = reader
         self._cancel = cancel
         self.error: AudioError | None = None
+        self._finished = False
 
     def read(self, buffer: memoryview) -> int:
-        if self._cancel.is_cancelled() or self.error is not None:
+        if self._finished or self._cancel.is_cancelled() or self.error is not None:
             return 0
         try:
             data = self.reader.read(buffer.nbytes)
@@ -110,6 +113,12 @@ class _PcmCallback(speechsdk.audio.PullAudioInputStreamCallback):  # type: ignor
     def close(self) -> None:
         self.reader.close()
 
+    def finish(self) -> None:
+        """The session is over: release the file and the decoder now, not whenever the cyclic GC
+        frees the SDK's reference to this callback (a long run would hold many files open)."""
+        self._finished = True
+        self.reader.close()
+
 
 @dataclass
 class _Session:
@@ -120,6 +129,7 @@ class _Session:
     redact: Redactor
     on_progress: ProgressCallback
     on_pushback: Callable[[], None] | None = None
+    on_admitted: Callable[[], None] | None = None
     done: threading.Event = field(default_factory=threading.Event)  # woken: ended, failed or cancelled
     ended: threading.Event = field(default_factory=threading.Event)  # session_stopped fired
     phrases: list[Phrase] = field(default_factory=list)
@@ -151,6 +161,8 @@ class _Session:
             self.connect_seconds = time.monotonic() - self.started_at
             if self.connect_seconds >= _PUSHED_BACK_CONNECT_S and self.on_pushback is not None:
                 self.on_pushback()
+            elif self.connect_seconds < _PROMPT_CONNECT_S and self.on_admitted is not None:
+                self.on_admitted()
 
     def on_recognizing(self, evt: Any) -> None:
         result = evt.result
@@ -239,9 +251,11 @@ class AzureEngine:
         stall_timeout: float = 60.0,
         send_rate: float | None = None,
         on_pushback: Callable[[], None] | None = None,
+        on_admitted: Callable[[], None] | None = None,
     ) -> None:
         """``on_pushback`` hears, as soon as it happens, that the service made the SDK retry a
-        connection (429 or 503 absorbed by the SDK): the adaptive limiter's early signal."""
+        connection (429 or 503 absorbed by the SDK): the adaptive limiter's early signal.
+        ``on_admitted`` hears that a session's connection was accepted at once."""
         if options.languages and options.endpoint_id:
             # The SDK refuses it for every session (a custom model serves one language); say so once.
             raise UsageError(
@@ -254,13 +268,16 @@ class AzureEngine:
         self._stall_timeout = stall_timeout
         self._send_rate = send_rate
         self._on_pushback = on_pushback
+        self._on_admitted = on_admitted
         self._redact = Redactor(endpoint.secrets)
         self._reaper = Reaper()
 
     def transcribe(
         self, request: RecognitionRequest, *, on_progress: ProgressCallback, cancel: CancelToken
     ) -> Transcript:
-        session = _Session(request, self._options, self._redact, on_progress, self._on_pushback)
+        session = _Session(
+            request, self._options, self._redact, on_progress, self._on_pushback, self._on_admitted
+        )
         self._recognize(session, cancel)
         # The recognizer is gone from every frame by now: a traceback raised here cannot keep it
         # alive (its release would then run wherever the garbage collector runs, for seconds).
@@ -313,6 +330,7 @@ class AzureEngine:
             del recognizer, connection, stop, audio_config
         session.audio_error = pcm.error
         session.reader_warnings = tuple(getattr(pcm.reader, "warnings", ()) or ())
+        pcm.finish()
 
     def _wait(self, session: _Session, cancel: CancelToken) -> bool:
         """Wait for the session's end; False when the service went silent for too long."""
