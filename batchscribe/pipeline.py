@@ -23,6 +23,7 @@ from batchscribe.engines.base import Engine, Transcript
 from batchscribe.errors import FileError
 from batchscribe.ledger import Ledger, RunLock, settings_hash
 from batchscribe.limiter import AdaptiveLimiter
+from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
 from batchscribe.outputs.writer import write_outputs
@@ -134,6 +135,7 @@ def run_batch(
     run_id = run_id or new_run_id(started_at)
     cancel = cancel or CancelToken()
     with RunLock(settings.out).held():
+        remove_stale_temp_files(settings.out)  # a killed run's half-written temp files, never outputs
         ledger = Ledger(settings.out)
         try:
             plan = plan_run(settings, ledger=ledger, now=started_at)

@@ -15,6 +15,7 @@ import contextlib
 import errno
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from batchscribe.errors import OutOfDiskError
@@ -35,9 +36,12 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX) and len(name) > 5
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Replace ``path`` with ``data`` (str is written as UTF-8) atomically and durably."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+def write_atomic(path: Path, data: bytes | str | Iterable[str]) -> None:
+    """Replace ``path`` with ``data`` (str is written as UTF-8) atomically and durably.
+
+    An iterable of str is written as it is produced, so a large document (a 3-hour transcript's
+    JSON) never exists as one string in memory.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -46,7 +50,10 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     temp, fd = _create_temp(path)
     try:
         try:
-            _write_all(fd, payload)
+            if isinstance(data, (bytes, str)):
+                _write_all(fd, data.encode("utf-8") if isinstance(data, str) else data)
+            else:
+                _write_chunks(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -95,6 +102,18 @@ def _write_all(fd: int, payload: bytes) -> None:
     while view:
         written = os.write(fd, view[:_CHUNK])
         view = view[written:]
+
+
+def _write_chunks(fd: int, chunks: Iterable[str]) -> None:
+    pending: list[str] = []
+    size = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= _CHUNK:
+            _write_all(fd, "".join(pending).encode("utf-8"))
+            pending, size = [], 0
+    _write_all(fd, "".join(pending).encode("utf-8"))
 
 
 def _fsync_directory(folder: Path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,7 +74,13 @@ def transcript_document(
 
 
 def render_transcript_json(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return "".join(iter_transcript_json(document))
+
+
+def iter_transcript_json(document: Mapping[str, Any]) -> Iterator[str]:
+    """The JSON text in pieces, for ``write_atomic`` to stream (no whole-document string)."""
+    yield from json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(document)
+    yield "\n"
 
 
 def _combined(phrases: Sequence[Phrase]) -> list[dict[str, Any]]:

@@ -10,13 +10,13 @@ complete. Outputs are returned, and written, in the order txt, srt, vtt, json.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Transcript
 from batchscribe.outputs.atomic import write_atomic
-from batchscribe.outputs.azure_json import TranscriptMeta, render_transcript_json, transcript_document
+from batchscribe.outputs.azure_json import TranscriptMeta, iter_transcript_json, transcript_document
 from batchscribe.outputs.subtitles import render_srt, render_vtt
 from batchscribe.outputs.text import render_text
 
@@ -47,11 +47,11 @@ def write_outputs(
     Raises ``OutOfDiskError`` when the disk is full; a failure part-way leaves the files already
     written but no JSON, so the recording counts as not done.
     """
-    renderers: dict[str, Callable[[], str]] = {
+    renderers: dict[str, Callable[[], str | Iterator[str]]] = {
         "txt": lambda: render_text(transcript, timestamps=timestamps),
         "srt": lambda: render_srt(transcript),
         "vtt": lambda: render_vtt(transcript),
-        "json": lambda: render_transcript_json(
+        "json": lambda: iter_transcript_json(
             transcript_document(source=source, transcript=transcript, audio=audio, meta=meta)
         ),
     }
