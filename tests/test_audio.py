@@ -11,8 +11,9 @@ import contextlib
 import json
 import os
 import struct
+import subprocess
+import sys
 import threading
-import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,8 +55,16 @@ def loudness(pcm: np.ndarray[Any, np.dtype[np.int16]]) -> float:
     return float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) if len(pcm) else 0.0
 
 
-def write_tone(path: Path, *, codec: str, rate: int, seconds: float, layout: str = "mono",
-               freq: float = 440.0, container_format: str | None = None) -> Path:
+def write_tone(
+    path: Path,
+    *,
+    codec: str,
+    rate: int,
+    seconds: float,
+    layout: str = "mono",
+    freq: float = 440.0,
+    container_format: str | None = None,
+) -> Path:
     """Encode a sine tone with PyAV, one second per frame (the encoder re-frames it)."""
     channels = av.AudioLayout(layout).nb_channels
     total = int(seconds * rate)
@@ -84,11 +93,12 @@ def write_pcm_wav(path: Path, data: np.ndarray[Any, Any], *, rate: int, channels
     return path
 
 
-def remux(source: Path, target: Path, container_format: str,
-          options: dict[str, str] | None = None) -> Path:
+def remux(source: Path, target: Path, container_format: str, options: dict[str, str] | None = None) -> Path:
     """Copy the audio packets of ``source`` into another container, without re-encoding."""
-    with av.open(str(source)) as inp, av.open(str(target), "w", format=container_format,
-                                              options=options or {}) as out:
+    with (
+        av.open(str(source)) as inp,
+        av.open(str(target), "w", format=container_format, options=options or {}) as out,
+    ):
         in_stream = inp.streams.audio[0]
         out_stream = out.add_stream_from_template(in_stream)
         for packet in inp.demux(in_stream):
@@ -127,11 +137,10 @@ def test_only_plain_16_bit_mono_pcm_wav_at_8_or_16_khz_is_passed_through() -> No
 
 
 @pytest.mark.parametrize(("rate", "channels"), [(22050, 1), (44100, 1), (16000, 2)])
-def test_other_pcm_wavs_are_decoded_not_passed_through(
-    tmp_path: Path, rate: int, channels: int
-) -> None:
-    wav = write_pcm_wav(tmp_path / "x.wav", np.zeros(rate * channels, dtype="<i2"), rate=rate,
-                        channels=channels)
+def test_other_pcm_wavs_are_decoded_not_passed_through(tmp_path: Path, rate: int, channels: int) -> None:
+    wav = write_pcm_wav(
+        tmp_path / "x.wav", np.zeros(rate * channels, dtype="<i2"), rate=rate, channels=channels
+    )
     assert probe(wav).passthrough is False
 
 
@@ -142,8 +151,9 @@ def test_probe_does_not_decode_a_long_file(twenty_minute_flac: Path) -> None:
 
 def test_a_webm_from_a_browser_recorder_without_duration_is_counted(tmp_path: Path) -> None:
     # MediaRecorder writes WebM as a live stream: no duration in the header at all.
-    live = remux(FIXTURES / "formats" / "opus_audio.webm", tmp_path / "live.webm", "webm",
-                 options={"live": "1"})
+    live = remux(
+        FIXTURES / "formats" / "opus_audio.webm", tmp_path / "live.webm", "webm", options={"live": "1"}
+    )
     with av.open(str(live)) as container:
         assert container.duration is None  # so the fallback is what is tested here
     assert probe(live).duration_s == pytest.approx(3.5, abs=TOLERANCE_S)
@@ -159,8 +169,7 @@ def test_a_raw_aac_stream_is_counted_not_guessed_from_its_bitrate(tmp_path: Path
 
 
 def test_a_wav_with_an_unknown_data_size_gets_its_real_length(tmp_path: Path) -> None:
-    wav = write_pcm_wav(tmp_path / "s.wav", np.zeros(16000 * 2, dtype="<i2"), rate=16000,
-                        channels=1)
+    wav = write_pcm_wav(tmp_path / "s.wav", np.zeros(16000 * 2, dtype="<i2"), rate=16000, channels=1)
     data = bytearray(wav.read_bytes())
     data[40:44] = b"\xff\xff\xff\xff"  # what recorders write before they know the size
     wav.write_bytes(bytes(data))
@@ -181,8 +190,7 @@ def test_each_recording_decodes_to_16k_mono_of_the_expected_length(
         assert reader.warnings == []
         assert reader.seconds_read == pytest.approx(len(pcm) / BYTES_PER_SECOND)
     assert len(pcm) % 2 == 0
-    assert len(pcm) / BYTES_PER_SECOND == pytest.approx(recording["format"]["decoded_s"],
-                                                        abs=TOLERANCE_S)
+    assert len(pcm) / BYTES_PER_SECOND == pytest.approx(recording["format"]["decoded_s"], abs=TOLERANCE_S)
     speech = samples(pcm)
     assert loudness(speech[int(0.3 * SAMPLE_RATE) : int(1.3 * SAMPLE_RATE)]) > 300  # speech here
     assert loudness(speech[: int(0.2 * SAMPLE_RATE)]) < 100  # the quarter second of lead-in
@@ -190,8 +198,9 @@ def test_each_recording_decodes_to_16k_mono_of_the_expected_length(
 
 
 def test_resampling_keeps_the_pitch(tmp_path: Path) -> None:
-    tone = write_tone(tmp_path / "tone.wav", codec="pcm_s16le", rate=44100, seconds=1.0,
-                      layout="stereo", freq=1000.0)
+    tone = write_tone(
+        tmp_path / "tone.wav", codec="pcm_s16le", rate=44100, seconds=1.0, layout="stereo", freq=1000.0
+    )
     with open_pcm(tone) as reader:
         pcm = samples(read_all(reader)).astype(np.float64)
     assert len(pcm) == pytest.approx(SAMPLE_RATE, abs=32)
@@ -202,8 +211,7 @@ def test_resampling_keeps_the_pitch(tmp_path: Path) -> None:
 
 def test_a_change_of_sample_rate_mid_stream_is_decoded_through(tmp_path: Path) -> None:
     first = write_tone(tmp_path / "a.mp3", codec="libmp3lame", rate=22050, seconds=2.0)
-    second = write_tone(tmp_path / "b.mp3", codec="libmp3lame", rate=44100, seconds=2.0,
-                        layout="stereo")
+    second = write_tone(tmp_path / "b.mp3", codec="libmp3lame", rate=44100, seconds=2.0, layout="stereo")
     joined = tmp_path / "joined.mp3"
     joined.write_bytes(first.read_bytes() + second.read_bytes())  # how "mp3 joiners" work
     with open_pcm(joined) as reader:
@@ -287,8 +295,7 @@ def test_a_truncated_mp3_decodes_as_far_as_it_goes_with_a_warning(
     with open_pcm(FIXTURES / recording["path"]) as reader:
         pcm = read_all(reader)
         warnings = list(reader.warnings)
-    assert len(pcm) / BYTES_PER_SECOND == pytest.approx(recording["format"]["decoded_s"],
-                                                        abs=TOLERANCE_S)
+    assert len(pcm) / BYTES_PER_SECOND == pytest.approx(recording["format"]["decoded_s"], abs=TOLERANCE_S)
     assert len(warnings) == 1
     assert warnings[0].startswith("decoding stopped early at 3.0 s of the 6.0 s")
     assert "truncated" in warnings[0]
@@ -323,8 +330,9 @@ def test_a_read_error_mid_file_keeps_the_audio_so_far_with_a_warning() -> None:
         seconds = len(read_all(reader)) / BYTES_PER_SECOND
         warnings = list(reader.warnings)
     assert 1.0 <= seconds < 1.5
-    assert warnings == [f"decoding stopped early at {seconds:.1f} s: the file cannot be read "
-                        "further (Input/output error)"]
+    assert warnings == [
+        f"decoding stopped early at {seconds:.1f} s: the file cannot be read further (Input/output error)"
+    ]
 
 
 def test_a_file_deleted_after_the_scan_has_vanished(tmp_path: Path) -> None:
@@ -365,16 +373,32 @@ def test_a_fifo_is_unreadable_and_never_blocks(tmp_path: Path) -> None:
         assert caught.value.code == "unreadable"
 
 
+UNREADABLE_CHECK = """
+import os, sys
+from pathlib import Path
+from batchscribe.audio import open_pcm
+from batchscribe.errors import AudioError
+if os.getuid() == 0:  # root reads any file whatever its permissions: become nobody (after imports)
+    os.setgid(65534)
+    os.setuid(65534)
+try:
+    open_pcm(Path(sys.argv[1]))
+except AudioError as exc:
+    print(exc.code)
+"""
+
+
 def test_a_file_without_read_permission_is_unreadable(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
     locked = tmp_path / "locked.wav"
     locked.write_bytes((FIXTURES / "formats" / "wav16_mono.wav").read_bytes())
     locked.chmod(0)
     try:
-        if os.access(locked, os.R_OK):
-            pytest.skip("this user (root?) reads files whatever their permissions")
-        with pytest.raises(AudioError) as caught:
-            open_pcm(locked)
-        assert caught.value.code == "unreadable"
+        done = subprocess.run(
+            [sys.executable, "-c", UNREADABLE_CHECK, str(locked)],
+            capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1],
+        )  # fmt: skip
+        assert done.stdout.strip() == "unreadable", done.stderr
     finally:
         locked.chmod(0o600)
 
@@ -422,16 +446,17 @@ def test_close_is_idempotent_and_reading_after_it_fails() -> None:
 def test_close_from_another_thread_waits_for_a_read_in_progress(twenty_minute_flac: Path) -> None:
     reader = open_pcm(twenty_minute_flac)
     results: list[int] = []
+    first_read = threading.Event()
 
     def keep_reading() -> None:
         with contextlib.suppress(ValueError):  # "closed": the reader was closed between reads
             while data := reader.read(BYTES_PER_SECOND):
                 results.append(len(data))
+                first_read.set()
 
     worker = threading.Thread(target=keep_reading)
     worker.start()
-    while not results:
-        time.sleep(0.001)
+    assert first_read.wait(10)
     reader.close()  # would free FFmpeg's file under the decoding thread without the lock
     worker.join(timeout=10)
     assert not worker.is_alive()
