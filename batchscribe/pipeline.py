@@ -68,6 +68,7 @@ def _default_engine(settings: RunSettings, endpoint: Endpoint, limiter: Adaptive
         send_rate=settings.sdk_send_rate,
         on_pushback=limiter.throttled_by_service,
         on_admitted=limiter.admitted,
+        close_before_next=lambda: limiter.throttled > 0,
     )
 
 

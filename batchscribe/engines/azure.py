@@ -252,10 +252,13 @@ class AzureEngine:
         send_rate: float | None = None,
         on_pushback: Callable[[], None] | None = None,
         on_admitted: Callable[[], None] | None = None,
+        close_before_next: Callable[[], bool] | None = None,
     ) -> None:
         """``on_pushback`` hears, as soon as it happens, that the service made the SDK retry a
         connection (429 or 503 absorbed by the SDK): the adaptive limiter's early signal.
-        ``on_admitted`` hears that a session's connection was accepted at once."""
+        ``on_admitted`` hears that a session's connection was accepted at once.
+        ``close_before_next`` says whether to close each connection before returning (so the
+        service sees the slot free before the next session starts) or leave it to the reaper."""
         if options.languages and options.endpoint_id:
             # The SDK refuses it for every session (a custom model serves one language); say so once.
             raise UsageError(
@@ -269,6 +272,7 @@ class AzureEngine:
         self._send_rate = send_rate
         self._on_pushback = on_pushback
         self._on_admitted = on_admitted
+        self._close_before_next = close_before_next
         self._redact = Redactor(endpoint.secrets)
         self._reaper = Reaper()
 
@@ -317,9 +321,12 @@ class AzureEngine:
             unregister()
             stop = None
             if session.stopped:
-                # The SDK keeps the websocket open until the recognizer is released; the service
-                # counts it against the concurrency quota (1 on the free tier) until then.
-                close_quietly(connection)
+                # The SDK keeps the websocket open until the recognizer is released, and the
+                # service counts it against the concurrency quota (1 on the free tier) until then.
+                # Closing takes the SDK ~50 ms, so it waits for that only once the service has
+                # pushed back; otherwise the reaper closes it.
+                if self._close_before_next is not None and self._close_before_next():
+                    close_quietly(connection)
             else:
                 stop = (
                     recognizer.stop_transcribing_async

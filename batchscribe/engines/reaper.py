@@ -36,8 +36,10 @@ class Reaper:
         for thread in self._threads:
             thread.start()
 
-    def release(self, stop: Callable[[], Any] | None, recognizer: Any, *keep_alive: Any) -> None:
-        self._queue.put((stop, [recognizer, *keep_alive]))
+    def release(
+        self, stop: Callable[[], Any] | None, recognizer: Any, connection: Any, *keep_alive: Any
+    ) -> None:
+        self._queue.put((stop, [recognizer, connection, *keep_alive]))
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -45,6 +47,7 @@ class Reaper:
             try:
                 if stop is not None:
                     _wait_for_future(stop(), _REAP_TIMEOUT_S)
+                close_quietly(objects[1])  # the websocket, unless the engine closed it already
                 _disconnect_signals(objects[0])
                 objects[1].connected.disconnect_all()
             except Exception:  # a reaper must outlive any one recognizer's trouble
