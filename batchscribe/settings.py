@@ -173,11 +173,6 @@ class RunSettings:
             raise UsageError(f"--workers must be at least 1, not {self.workers}", hint="e.g. --workers 8")
         if self.retries < 0:
             raise UsageError(f"--retries must be 0 or more, not {self.retries}", hint="e.g. --retries 3")
-        if self.options.endpoint_id and self.options.languages:
-            raise UsageError(
-                "--endpoint-id cannot be combined with --languages",
-                hint="a custom speech model serves one language: use --language with it",
-            )
         if self.max_cost is not None and self.price_per_hour <= 0:
             raise UsageError("--max-cost needs a positive --price-per-hour", hint="e.g. --price-per-hour 1.0")
         for name, value in (("--max-hours", self.max_audio_hours), ("--max-cost", self.max_cost),

@@ -34,7 +34,7 @@ from batchscribe.engines.base import (
     Word,
 )
 from batchscribe.engines.reaper import Reaper, close_quietly
-from batchscribe.errors import AudioError, EngineError, FileCancelled, PermanentEngineError, UsageError
+from batchscribe.errors import AudioError, EngineError, FileCancelled, PermanentEngineError
 from batchscribe.redact import Redactor
 from batchscribe.retry import classify_cancellation, stalled_error
 from batchscribe.settings import Endpoint
@@ -259,12 +259,6 @@ class AzureEngine:
         ``on_admitted`` hears that a session's connection was accepted at once.
         ``close_before_next`` says whether to close each connection before returning (so the
         service sees the slot free before the next session starts) or leave it to the reaper."""
-        if options.languages and options.endpoint_id:
-            # The SDK refuses it for every session (a custom model serves one language); say so once.
-            raise UsageError(
-                "--endpoint-id cannot be combined with --languages: a custom model serves one language",
-                hint="use --language with --endpoint-id, or leave out --endpoint-id to identify the language",
-            )
         self.name = "emulator" if endpoint.kind == "emulator" else "azure"
         self._endpoint = endpoint
         self._options = options

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from batchscribe.audio import AudioInfo
 from batchscribe.cancel import CancelToken
+from batchscribe.errors import UsageError
 
 TICKS_PER_SECOND = 10_000_000
 
@@ -78,6 +79,14 @@ class RecognitionOptions:
     phrases: tuple[str, ...] = ()  # phrase list for names and jargon
     endpoint_id: str = ""  # custom speech model
     diarize: bool = False
+
+    def __post_init__(self) -> None:
+        if self.endpoint_id and self.languages:
+            # The service refuses it for every session: a custom model serves one language.
+            raise UsageError(
+                "--endpoint-id cannot be combined with --languages",
+                hint="a custom speech model serves one language: use --language with it",
+            )
 
     def as_dict(self) -> dict[str, object]:
         return {
