@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from batchscribe.audio import BYTES_PER_SECOND, open_pcm  # noqa: E402
+from batchscribe.emulator.synth import encode_samples  # noqa: E402
 
 TARGET_X = 200.0
 SPEECH_SOURCES = ["wav16_mono.wav", "wav_extensible.wav", "wav8k_pcm16_mono.wav"]
@@ -52,23 +53,16 @@ def speech_loop(seconds: float, rate: int) -> np.ndarray:
     return np.tile(once, repeats)[: int(seconds * rate)]
 
 
-def encode(path: Path, fmt: str, codec: str, rate: int, layout: str, bit_rate: int,
-           seconds: float) -> None:
-    pcm = speech_loop(seconds, rate)
-    channels = av.AudioLayout(layout).nb_channels
-    with av.open(str(path), "w", format=fmt) as out:
-        stream = out.add_stream(codec, rate=rate, layout=layout)
-        stream.bit_rate = bit_rate
-        for start in range(0, len(pcm), rate):
-            chunk = pcm[start : start + rate]
-            interleaved = np.repeat(chunk[:, None], channels, axis=1).reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(interleaved, format="s16", layout=layout)
-            frame.sample_rate = rate
-            frame.pts = start
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+def encode(path: Path, fmt: str, codec: str, rate: int, layout: str, bit_rate: int, seconds: float) -> None:
+    encode_samples(
+        path,
+        speech_loop(seconds, rate),
+        codec=codec,
+        rate=rate,
+        layout=layout,
+        container_format=fmt,
+        bit_rate=bit_rate,
+    )
 
 
 def decode_cpu_seconds(path: Path, read_size: int) -> tuple[float, float]:
@@ -84,13 +78,16 @@ def decode_cpu_seconds(path: Path, read_size: int) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--read-size", type=int, default=3200,
-                        help="bytes per read() call (3200 = 100 ms of audio)")
+    parser.add_argument(
+        "--read-size", type=int, default=3200, help="bytes per read() call (3200 = 100 ms of audio)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="decodes per format (median)")
     args = parser.parse_args()
 
-    print(f"decode to 16 kHz mono s16le, {args.minutes:g} min per file, "
-          f"read({args.read_size}), median of {args.repeat}; target {TARGET_X:.0f}x")
+    print(
+        f"decode to 16 kHz mono s16le, {args.minutes:g} min per file, "
+        f"read({args.read_size}), median of {args.repeat}; target {TARGET_X:.0f}x"
+    )
     worst = float("inf")
     with tempfile.TemporaryDirectory(prefix="bench_decode_") as tmp:
         for label, name, fmt, codec, rate, layout, bit_rate in CASES:
@@ -102,8 +99,10 @@ def main() -> int:
             speed = audio_s / cpu_s
             worst = min(worst, speed)
             verdict = "ok" if speed >= TARGET_X else "BELOW TARGET"
-            print(f"  {label:28} {audio_s:7.1f} s audio in {cpu_s:6.3f} s CPU = "
-                  f"{speed:6.0f}x real time per core ({speed / TARGET_X:4.1f}x target, {verdict})")
+            print(
+                f"  {label:28} {audio_s:7.1f} s audio in {cpu_s:6.3f} s CPU = "
+                f"{speed:6.0f}x real time per core ({speed / TARGET_X:4.1f}x target, {verdict})"
+            )
     return 0 if worst >= TARGET_X else 1
 
 

@@ -37,24 +37,22 @@ from pathlib import Path
 import av
 from _common import ROOT, burst_samples, emulator_process, mb, proc_status
 
+from batchscribe.emulator.synth import encode_samples
+
 LIMIT_MB = 200.0
 RATIO = 1.2
 TICKS = 10_000_000
 
 
 def encode_mp3(path: Path, seconds: float, rate: int, bit_rate: int, seed: int) -> None:
-    pcm = burst_samples(seed, seconds, rate)
-    with av.open(str(path), "w", format="mp3") as out:
-        stream = out.add_stream("libmp3lame", rate=rate, layout="mono")
-        stream.bit_rate = bit_rate
-        for start in range(0, len(pcm), rate):
-            frame = av.AudioFrame.from_ndarray(pcm[None, start : start + rate], format="s16", layout="mono")
-            frame.sample_rate = rate
-            frame.pts = start
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    encode_samples(
+        path,
+        burst_samples(seed, seconds, rate),
+        codec="libmp3lame",
+        rate=rate,
+        container_format="mp3",
+        bit_rate=bit_rate,
+    )
 
 
 def loop_mp3(source: Path, target: Path, times: int) -> None:
@@ -149,7 +147,10 @@ def check_transcript(out: Path, name: str, audio_s: float, max_gap: float) -> tu
 def describe(run: ChildRun) -> str:
     curve = ""
     if run.samples:
-        picks = [run.samples[min(len(run.samples) - 1, int(f * len(run.samples)))] for f in (0.1, 0.25, 0.5, 0.75, 0.99)]
+        picks = [
+            run.samples[min(len(run.samples) - 1, int(f * len(run.samples)))]
+            for f in (0.1, 0.25, 0.5, 0.75, 0.99)
+        ]
         curve = ", ".join(f"{t:.0f}s {mb(r):.0f}" for t, r in picks)
     return (f"  {run.label:7} {run.audio_s / 60:7.1f} min audio in {run.wall:6.1f} s "
             f"({run.audio_s / run.wall:5.0f}x real time, {run.cpu_s / run.wall:.2f} cores), exit {run.code}, "
@@ -166,7 +167,9 @@ def main() -> int:
     parser.add_argument("--emulator", choices=("process", "inproc"), default="process")
     parser.add_argument("--sample-rate", type=int, default=44100)
     parser.add_argument("--bit-rate", type=int, default=64_000)
-    parser.add_argument("--max-gap", type=float, default=30.0, help="longest hole allowed in the transcript (s)")
+    parser.add_argument(
+        "--max-gap", type=float, default=30.0, help="longest hole allowed in the transcript (s)"
+    )
     parser.add_argument("--poll", type=float, default=0.25, help="seconds between /proc samples")
     parser.add_argument("--timeout", type=float, default=1800.0, help="kill a child after this many seconds")
     args = parser.parse_args()
@@ -195,13 +198,18 @@ def main() -> int:
         with context as served:
             url = served[0] if served else None
             runs = {}
-            for label, folder, info in (("short", root / "short", short_info), ("long", root / "long", long_info)):
+            for label, folder, info in (
+                ("short", root / "short", short_info),
+                ("long", root / "long", long_info),
+            ):
                 run = run_child(label, folder, root / f"out-{folder.name}", info.duration_s, url, args)
                 print(describe(run))
                 if run.code != 0:
                     print(f"    child failed: {run.stderr.strip() or run.stdout.strip()}")
                     ok = False
-                good, detail = check_transcript(root / f"out-{folder.name}", "talk.mp3", info.duration_s, args.max_gap)
+                good, detail = check_transcript(
+                    root / f"out-{folder.name}", "talk.mp3", info.duration_s, args.max_gap
+                )
                 print(f"    transcript: {detail} -> {'complete' if good else 'INCOMPLETE'}")
                 ok = ok and good
                 runs[label] = run

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from batchscribe.audio import BYTES_PER_SECOND, SAMPLE_RATE, AudioInfo, PcmReader, open_pcm, probe
+from batchscribe.emulator.synth import encode_samples
 from batchscribe.errors import AudioError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -65,23 +66,12 @@ def write_tone(
     freq: float = 440.0,
     container_format: str | None = None,
 ) -> Path:
-    """Encode a sine tone with PyAV, one second per frame (the encoder re-frames it)."""
-    channels = av.AudioLayout(layout).nb_channels
-    total = int(seconds * rate)
-    with av.open(str(path), "w", format=container_format) as out:
-        stream = out.add_stream(codec, rate=rate, layout=layout)
-        for start in range(0, total, rate):
-            t = np.arange(start, min(start + rate, total)) / rate
-            tone = (0.3 * 32767 * np.sin(2 * np.pi * freq * t)).astype("<i2")
-            interleaved = np.repeat(tone[:, None], channels, axis=1).reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(interleaved, format="s16", layout=layout)
-            frame.sample_rate = rate
-            frame.pts = start
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
+    """Encode a sine tone with PyAV."""
+    t = np.arange(int(seconds * rate)) / rate
+    tone = (0.3 * 32767 * np.sin(2 * np.pi * freq * t)).astype("<i2")
+    return encode_samples(
+        path, tone, codec=codec, rate=rate, layout=layout, container_format=container_format
+    )
 
 
 def write_pcm_wav(path: Path, data: np.ndarray[Any, Any], *, rate: int, channels: int) -> Path:

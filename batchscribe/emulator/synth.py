@@ -39,3 +39,36 @@ def write_wav(path: Path, samples: npt.NDArray[np.int16], rate: int = RATE, chan
         out.setframerate(rate)
         out.writeframes(samples.tobytes())
     return path
+
+
+def encode_samples(
+    path: Path,
+    samples: npt.NDArray[np.int16],
+    *,
+    codec: str,
+    rate: int,
+    layout: str = "mono",
+    container_format: str | None = None,
+    bit_rate: int | None = None,
+) -> Path:
+    """Encode mono 16-bit ``samples`` with PyAV (copied to every channel of ``layout``), one
+    second per frame (the encoder re-frames it); for compressed test recordings of any length."""
+    import av  # only the makers of compressed test recordings need it here
+
+    channels = av.AudioLayout(layout).nb_channels
+    with av.open(str(path), "w", format=container_format) as out:
+        stream = out.add_stream(codec, rate=rate, layout=layout)
+        assert isinstance(stream, av.audio.stream.AudioStream)
+        if bit_rate is not None:
+            stream.bit_rate = bit_rate
+        for start in range(0, len(samples), rate):
+            chunk = samples[start : start + rate]
+            interleaved = np.repeat(chunk[:, None], channels, axis=1).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(interleaved, format="s16", layout=layout)
+            frame.sample_rate = rate
+            frame.pts = start
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
