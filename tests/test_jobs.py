@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from batchscribe.config.jobs import JobsFile, JobSpec, job_settings, load_jobs
+from batchscribe.config.schema import parse_duration
+from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.errors import EXIT_USAGE, JobsFileError
-from batchscribe.jobs import JobsFile, JobSpec, job_settings, load_jobs
-from batchscribe.jobs_schema import parse_duration
-from batchscribe.settings import Endpoint, RunSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "jobs.example.yaml"

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batchscribe.cli import app
-from batchscribe.ledger import RunLock
+from batchscribe.pipeline.ledger import RunLock
 from tests.integration.conftest import Recordings
 
 pytestmark = pytest.mark.integration

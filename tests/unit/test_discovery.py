@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from batchscribe.discovery import discover, matches
 from batchscribe.errors import UsageError
+from batchscribe.pipeline.discovery import discover, matches
 
 
 def touch(path: Path, data: bytes = b"x") -> Path:

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from batchscribe.errors import LockHeldError
-from batchscribe.ledger import Ledger, RunLock
+from batchscribe.pipeline.ledger import Ledger, RunLock
 from batchscribe.results import FileResult
 
 HOLD_LOCK = """
 import sys
 from pathlib import Path
-from batchscribe.ledger import RunLock
+from batchscribe.pipeline.ledger import RunLock
 lock = RunLock(Path(sys.argv[1]))
 lock.acquire()
 print("locked", flush=True)

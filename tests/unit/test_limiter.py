@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from batchscribe.cancel import CancelToken
-from batchscribe.limiter import AdaptiveLimiter
+from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.limiter import AdaptiveLimiter
 
 
 class Clock:

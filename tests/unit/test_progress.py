@@ -10,12 +10,12 @@ from pathlib import Path
 from rich.console import Console
 
 from batchscribe.audio import AudioInfo
-from batchscribe.discovery import AudioFile
+from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.errors import TransientEngineError
-from batchscribe.progress import LineLog, LiveView
+from batchscribe.pipeline.discovery import AudioFile
+from batchscribe.pipeline.pool import WorkItem
 from batchscribe.redact import Redactor
 from batchscribe.results import Failure, FileResult
-from batchscribe.runner import WorkItem
 
 KEY = "0123456789abcdef0123456789abcdef"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from batchscribe.cancel import CancelToken
 from batchscribe.errors import FatalEngineError, PermanentEngineError, TransientEngineError
-from batchscribe.retry import build_retrying, classify_cancellation
+from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.retry import build_retrying, classify_cancellation
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 
 from batchscribe.audio import AudioInfo
-from batchscribe.cancel import CancelToken
-from batchscribe.discovery import AudioFile
 from batchscribe.engines.base import Transcript
 from batchscribe.engines.fake import HANG, FakeEngine, transcript_of
 from batchscribe.errors import (
@@ -18,8 +16,10 @@ from batchscribe.errors import (
     PermanentEngineError,
     TransientEngineError,
 )
+from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.discovery import AudioFile
+from batchscribe.pipeline.pool import Budget, Runner, WorkItem, Written
 from batchscribe.results import FileResult
-from batchscribe.runner import Budget, Runner, WorkItem, Written
 
 
 class Events:

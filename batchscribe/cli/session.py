@@ -19,14 +19,14 @@ from typing import IO
 
 from rich.console import Console
 
-from batchscribe.cancel import CancelToken
+from batchscribe.cli.progress import LineLog, LiveView
+from batchscribe.config.settings import RunSettings
 from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
-from batchscribe.pipeline import Plan, new_run_id, run_batch
-from batchscribe.progress import Fanout, LineLog, LiveView
+from batchscribe.pipeline.batch import Plan, new_run_id, run_batch
+from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.pool import Fanout, RunEvents
 from batchscribe.redact import Redactor
 from batchscribe.report import render_console_summary
-from batchscribe.runner import RunEvents
-from batchscribe.settings import RunSettings
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """The jobs file (``batchscribe run --jobs jobs.yaml``): load, validate, and turn a job into RunSettings.
 
 A jobs file has a ``defaults`` block and named ``jobs``; a job's fields override the defaults (the
-schema is ``batchscribe.jobs_schema``, the documented example is ``jobs.example.yaml``)::
+schema is ``batchscribe.config.schema``, the documented example is ``jobs.example.yaml``)::
 
     load_jobs(path) -> JobsFile              # validated and frozen; names in file order
     job_settings(jobs, name, env=...) -> RunSettings
@@ -29,10 +29,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from batchscribe.engines.base import RecognitionOptions
-from batchscribe.errors import JobsFileError, UsageError
-from batchscribe.jobs_schema import ALTERNATIVES, JobsFileSpec, JobSpec, Loc, dotted, explain, line_of, show
-from batchscribe.settings import (
+from batchscribe.config.schema import ALTERNATIVES, JobsFileSpec, JobSpec, Loc, dotted, explain, line_of, show
+from batchscribe.config.settings import (
     KEY_VARIABLES,
     REGION_VARIABLES,
     Endpoint,
@@ -40,6 +38,8 @@ from batchscribe.settings import (
     read_phrase_list,
     resolve_endpoint,
 )
+from batchscribe.engines.base import RecognitionOptions
+from batchscribe.errors import JobsFileError, UsageError
 
 __all__ = ["JobSpec", "JobsFile", "job_settings", "load_jobs"]
 

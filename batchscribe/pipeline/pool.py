@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Protocol
 
 from batchscribe.audio import AudioInfo
-from batchscribe.cancel import CancelToken
-from batchscribe.discovery import AudioFile
 from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
 from batchscribe.errors import (
     BatchscribeError,
@@ -30,9 +28,11 @@ from batchscribe.errors import (
     RunAbortedError,
     TransientEngineError,
 )
-from batchscribe.limiter import AdaptiveLimiter
+from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.discovery import AudioFile
+from batchscribe.pipeline.limiter import AdaptiveLimiter
+from batchscribe.pipeline.retry import build_retrying
 from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus
-from batchscribe.retry import build_retrying
 
 log = logging.getLogger(__name__)
 HARD_LIMIT = "the --max-runtime grace period ended"
@@ -68,6 +68,33 @@ class RunEvents(Protocol):
     def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None: ...
     def file_finished(self, result: FileResult) -> None: ...
     def concurrency_changed(self, limit: int) -> None: ...
+
+
+class Fanout:
+    """Sends every event to several sinks (e.g. the live view and a log file)."""
+
+    def __init__(self, sinks: Sequence[RunEvents]) -> None:
+        self._sinks = list(sinks)
+
+    def file_started(self, item: WorkItem, worker: int) -> None:
+        for sink in self._sinks:
+            sink.file_started(item, worker)
+
+    def file_progress(self, item: WorkItem, audio_seconds: float) -> None:
+        for sink in self._sinks:
+            sink.file_progress(item, audio_seconds)
+
+    def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None:
+        for sink in self._sinks:
+            sink.file_retrying(item, attempt, error)
+
+    def file_finished(self, result: FileResult) -> None:
+        for sink in self._sinks:
+            sink.file_finished(result)
+
+    def concurrency_changed(self, limit: int) -> None:
+        for sink in self._sinks:
+            sink.concurrency_changed(limit)
 
 
 @dataclass

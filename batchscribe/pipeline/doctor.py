@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from batchscribe import audio
-from batchscribe.cancel import CancelToken
+from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionRequest
 from batchscribe.errors import BatchscribeError, LockHeldError
-from batchscribe.ledger import Ledger, RunLock
-from batchscribe.pipeline import endpoint_for
+from batchscribe.pipeline.batch import endpoint_for
+from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.ledger import Ledger, RunLock
 from batchscribe.redact import Redactor
-from batchscribe.settings import Endpoint, RunSettings
 
 PROBE_SECONDS = 1.0
 

@@ -3,7 +3,7 @@
 ``JobSpec`` is one block of fields (the ``defaults`` block or one job); ``JobsFileSpec`` is the whole
 file. Defaults are the ``batchscribe run`` option defaults, so a job means what the same command
 line would. Each field carries what it *must be* (its ``description``) and a YAML example; the
-loader turns pydantic's errors into one line from those. Paths stay text here: ``batchscribe.jobs``
+loader turns pydantic's errors into one line from those. Paths stay text here: ``batchscribe.config.jobs``
 resolves them against the jobs file's folder.
 """
 
@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from batchscribe.settings import DEFAULT_PRICE_PER_HOUR, OUTPUT_FORMATS
+from batchscribe.config.settings import DEFAULT_PRICE_PER_HOUR, OUTPUT_FORMATS
 
 MAX_LANGUAGES = 10  # the Speech service identifies among at most ten candidate languages
 JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")

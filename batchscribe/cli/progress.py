@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import IO, Any
 
@@ -27,9 +26,9 @@ from rich.progress import (
 from rich.text import Text
 
 from batchscribe.errors import FileError
+from batchscribe.pipeline.pool import WorkItem
 from batchscribe.redact import Redactor
 from batchscribe.results import FileResult
-from batchscribe.runner import RunEvents, WorkItem
 
 
 def _now() -> str:
@@ -195,30 +194,3 @@ class LiveView:
         with self._lock:
             self._limit = limit
             self._refresh_status()
-
-
-class Fanout:
-    """Sends every event to several sinks (e.g. the live view and a log file)."""
-
-    def __init__(self, sinks: Sequence[RunEvents]) -> None:
-        self._sinks = list(sinks)
-
-    def file_started(self, item: WorkItem, worker: int) -> None:
-        for sink in self._sinks:
-            sink.file_started(item, worker)
-
-    def file_progress(self, item: WorkItem, audio_seconds: float) -> None:
-        for sink in self._sinks:
-            sink.file_progress(item, audio_seconds)
-
-    def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None:
-        for sink in self._sinks:
-            sink.file_retrying(item, attempt, error)
-
-    def file_finished(self, result: FileResult) -> None:
-        for sink in self._sinks:
-            sink.file_finished(result)
-
-    def concurrency_changed(self, limit: int) -> None:
-        for sink in self._sinks:
-            sink.concurrency_changed(limit)

@@ -22,13 +22,13 @@ from tenacity import (
     wait_random,
 )
 
-from batchscribe.cancel import CancelToken
 from batchscribe.errors import (
     EngineError,
     FatalEngineError,
     PermanentEngineError,
     TransientEngineError,
 )
+from batchscribe.pipeline.cancel import CancelToken
 
 _THROTTLED_TEXT = re.compile(
     r"quota exceeded|throttl|too many requests|toomanyrequests|error code: 4429\b", re.IGNORECASE

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from batchscribe.cancel import CancelToken
+from batchscribe.pipeline.cancel import CancelToken
 
 
 class AdaptiveLimiter:

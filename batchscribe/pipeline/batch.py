@@ -2,7 +2,7 @@
 
 The CLI is a thin layer over ``run_batch``. Everything here is usable from Python::
 
-    result = run_batch(settings)    # settings: batchscribe.settings.RunSettings; events optional
+    result = run_batch(settings)    # settings: batchscribe.config.settings.RunSettings; events optional
     sys.exit(result.exit_code)
 """
 
@@ -17,22 +17,21 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from batchscribe import __version__
-from batchscribe.cancel import CancelToken
-from batchscribe.discovery import AudioFile
+from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
 from batchscribe.errors import FileError
-from batchscribe.ledger import Ledger, RunLock, settings_hash
-from batchscribe.limiter import AdaptiveLimiter
 from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
 from batchscribe.outputs.writer import write_outputs
-from batchscribe.planner import Plan, plan_run, sha256_of, transcript_settings
-from batchscribe.progress import Fanout
+from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.discovery import AudioFile
+from batchscribe.pipeline.ledger import Ledger, RunLock, settings_hash
+from batchscribe.pipeline.limiter import AdaptiveLimiter
+from batchscribe.pipeline.planner import Plan, plan_run, sha256_of, transcript_settings
+from batchscribe.pipeline.pool import Budget, Fanout, RunEvents, Runner, RunOutcome, WorkItem, Written
 from batchscribe.report import write_report
 from batchscribe.results import FileResult, RunResult
-from batchscribe.runner import Budget, RunEvents, Runner, RunOutcome, WorkItem, Written
-from batchscribe.settings import Endpoint, RunSettings
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from batchscribe import __version__
-from batchscribe.cli_options import (
+from batchscribe.cli.options import (
     DEFAULT_OUT,
     PRICE,
     Channels,
@@ -123,7 +123,7 @@ def run(
     line. Exit codes: 0 all done, 1 some files failed, 2 usage error, 3 run aborted,
     130 interrupted.
     """
-    from batchscribe.cli_run import run_all
+    from batchscribe.cli.session import run_all
 
     with _errors_to_exit(verbose):
         check_log_format(log_format)
@@ -156,7 +156,7 @@ def plan(
     Per job: new, changed, done, failed-before and not-settled files, the audio hours to
     transcribe and their estimated cost at --price-per-hour. Needs no credentials.
     """
-    from batchscribe.planner import preview
+    from batchscribe.pipeline.planner import preview
 
     with _errors_to_exit():
         # Planning needs no service: the settings that only matter when transcribing are left out.
@@ -200,7 +200,7 @@ def doctor(
     Credentials, the endpoint (a one-second silent probe session), the output folder, the
     decoder, the state and the lock.
     """
-    from batchscribe.doctor import run_checks
+    from batchscribe.pipeline.doctor import run_checks
 
     with _errors_to_exit():
         defaults = {"inputs": [Path()], "include": None, "exclude": None, "settle": 0.0, "formats": None,

@@ -16,15 +16,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from batchscribe import audio
-from batchscribe.discovery import AudioFile, discover
+from batchscribe.config.settings import RunSettings
 from batchscribe.errors import AudioError, PermanentEngineError
-from batchscribe.ledger import Decision, Ledger, LedgerRow, settings_hash
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.outputs.rerender import rerender_outputs
 from batchscribe.outputs.writer import output_paths
+from batchscribe.pipeline.discovery import AudioFile, discover
+from batchscribe.pipeline.ledger import Decision, Ledger, LedgerRow, settings_hash
+from batchscribe.pipeline.pool import WorkItem
 from batchscribe.results import Failure, FileResult, RunCounts
-from batchscribe.runner import WorkItem
-from batchscribe.settings import RunSettings
 
 _PROBE_THREADS = 4
 

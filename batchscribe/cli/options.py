@@ -13,10 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from batchscribe.engines.base import RecognitionOptions
-from batchscribe.errors import UsageError
-from batchscribe.jobs import job_settings, load_jobs
-from batchscribe.settings import (
+from batchscribe.config.jobs import job_settings, load_jobs
+from batchscribe.config.settings import (
     DEFAULT_PRICE_PER_HOUR,
     OUTPUT_FORMATS,
     Endpoint,
@@ -24,6 +22,8 @@ from batchscribe.settings import (
     read_phrase_list,
     resolve_endpoint,
 )
+from batchscribe.engines.base import RecognitionOptions
+from batchscribe.errors import UsageError
 
 _WHAT = "What to transcribe"
 _HOW = "Recognition"
