@@ -27,8 +27,8 @@ from rich.text import Text
 
 from batchscribe.errors import FileError
 from batchscribe.pipeline.pool import WorkItem
-from batchscribe.redact import Redactor
 from batchscribe.results import FileResult
+from batchscribe.secrets import Redactor
 
 
 def _now() -> str:

@@ -25,8 +25,8 @@ from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
 from batchscribe.pipeline.batch import Plan, new_run_id, run_batch
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.pool import Fanout, RunEvents
-from batchscribe.redact import Redactor
 from batchscribe.report import render_console_summary
+from batchscribe.secrets import Redactor
 
 
 @contextmanager

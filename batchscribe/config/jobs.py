@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,13 +39,10 @@ from batchscribe.config.settings import (
 )
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.errors import JobsFileError, UsageError
+from batchscribe.secrets import is_credential_field, looks_like_key
 
 __all__ = ["JobSpec", "JobsFile", "job_settings", "load_jobs"]
 
-# Speech resource keys: 32 hex digits, or the newer 84-character alphanumeric keys.
-_KEY_SHAPED = re.compile(r"[0-9a-fA-F]{32}|[A-Za-z0-9]{84}")
-_SECRET_WORDS = {"key", "keys", "apikey", "subscriptionkey", "speechkey", "pwd", "passwd"}
-_SECRET_PARTS = ("subscription", "password", "secret", "token", "credential")
 _NO_KEY_HERE = (
     "put the key in an environment variable and name it with key_env, e.g. key_env: SPEECH_KEY; "
     "or point key_file at a file that holds it"
@@ -283,7 +279,7 @@ def _walk(
 ) -> None:
     """Record lines under ``loc``; refuse duplicate keys, key-like field names and key-shaped values."""
     if isinstance(node, yaml.ScalarNode):
-        if _KEY_SHAPED.fullmatch(str(node.value).strip()):
+        if looks_like_key(str(node.value)):
             _refuse_key(path, lines, loc, "this value looks like a Speech key (not shown)")
         return
     if id(node) in seen:  # an alias back into its own anchor: nothing new below
@@ -301,7 +297,7 @@ def _walk(
                 _walk(path, loader, value_node, loc, dict(lines), seen)
                 continue
             key, line = _key(loader, key_node), key_node.start_mark.line + 1
-            if _KEY_SHAPED.fullmatch(str(key_node.value).strip()):
+            if looks_like_key(str(key_node.value)):
                 _refuse_key(path, {loc: line}, loc, "a name here looks like a Speech key (not shown)")
             here = (*loc, key)
             if key in first_line:
@@ -329,12 +325,8 @@ def _key(loader: yaml.SafeLoader, node: yaml.Node) -> str | int:
 
 
 def _secret_name(name: str) -> bool:
-    """Field names like ``key``, ``api_key``, ``subscriptionKey``, ``password``, ``token``."""
-    if name in JobSpec.model_fields:
-        return False
-    lowered = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
-    words = set(re.split(r"[^a-z0-9]+", lowered))
-    return bool(words & _SECRET_WORDS) or any(part in lowered for part in _SECRET_PARTS)
+    """A field for a credential (``key``, ``api_key``, ``subscriptionKey``...) that is not one of ours."""
+    return name not in JobSpec.model_fields and is_credential_field(name)
 
 
 def _refuse_key(path: Path, lines: Mapping[Loc, int], loc: Loc, what: str) -> None:

@@ -37,7 +37,7 @@ from batchscribe.engines.reaper import Reaper, close_quietly
 from batchscribe.errors import AudioError, EngineError, FileCancelled, PermanentEngineError
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.retry import classify_cancellation, stalled_error
-from batchscribe.redact import Redactor
+from batchscribe.secrets import Redactor
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from batchscribe.errors import BatchscribeError, LockHeldError
 from batchscribe.pipeline.batch import endpoint_for
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.ledger import Ledger, RunLock
-from batchscribe.redact import Redactor
+from batchscribe.secrets import Redactor
 
 PROBE_SECONDS = 1.0
 

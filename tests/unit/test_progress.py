@@ -14,8 +14,8 @@ from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.errors import TransientEngineError
 from batchscribe.pipeline.discovery import AudioFile
 from batchscribe.pipeline.pool import WorkItem
-from batchscribe.redact import Redactor
 from batchscribe.results import Failure, FileResult
+from batchscribe.secrets import Redactor
 
 KEY = "0123456789abcdef0123456789abcdef"
 

@@ -1,4 +1,4 @@
-from batchscribe.redact import Redactor
+from batchscribe.secrets import Redactor
 
 
 def test_known_secret_and_header_shaped_secrets_are_masked() -> None:
