@@ -66,7 +66,8 @@ from batchscribe.cli.options import (
 )
 from batchscribe.emulator.cli import emulator_app
 from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED, BatchscribeError, UsageError
-from batchscribe.report import latest_run_dir, load_summary, render_console_summary
+from batchscribe.outputs.layout import OutFolder
+from batchscribe.report import SUMMARY_JSON, latest_run_dir, load_summary, render_console_summary
 
 app = typer.Typer(
     help="Transcribe folders of recordings with Azure AI Speech.",
@@ -249,10 +250,11 @@ def _find_run(run: str | None, out: Path) -> Path:
         if latest is None:
             raise UsageError(f"no runs found under {out}", hint="pass --out with the folder a run wrote to")
         return latest
-    for candidate in (Path(run), out / "_runs" / run):
-        if (candidate / "summary.json").is_file():
+    for candidate in (Path(run), OutFolder(out).runs_dir / run):
+        if (candidate / SUMMARY_JSON).is_file():
             return candidate
-    raise UsageError(f"no run {run!r} found", hint=f"give a folder under {out / '_runs'} or its run id")
+    runs = OutFolder(out).runs_dir
+    raise UsageError(f"no run {run!r} found", hint=f"give a folder under {runs} or its run id")
 
 
 def _version(value: bool) -> None:

@@ -22,10 +22,11 @@ from rich.console import Console
 from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
+from batchscribe.outputs.layout import OutFolder
 from batchscribe.pipeline.batch import Plan, new_run_id, run_batch
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.pool import Fanout, RunEvents
-from batchscribe.report import render_console_summary
+from batchscribe.report import SUMMARY_JSON, render_console_summary
 from batchscribe.secrets import Redactor
 
 
@@ -118,7 +119,7 @@ def _run_one(
         LineLog(sys.stdout, run_id=run_id, json_lines=True).emit(
             "summary", f"exit {result.exit_code}", important=True, exit_code=result.exit_code,
             succeeded=len(result.succeeded), failed=len(result.failed), cancelled=len(result.cancelled),
-            summary=str(settings.out / "_runs" / run_id / "summary.json"),
+            summary=str(OutFolder(settings.out).runs_dir / run_id / SUMMARY_JSON),
         )  # fmt: skip
     else:
         render_console_summary(result, Console(highlight=False, no_color=not console.is_terminal))

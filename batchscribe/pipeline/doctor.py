@@ -17,6 +17,7 @@ from batchscribe import audio
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionRequest
 from batchscribe.errors import BatchscribeError, LockHeldError
+from batchscribe.outputs.layout import STATE_DIR
 from batchscribe.pipeline.batch import endpoint_for
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.ledger import Ledger, RunLock
@@ -97,7 +98,8 @@ def check_state(out: Path) -> Check:
         rows = ledger.rows()
         ledger.close()
     except (BatchscribeError, OSError) as exc:
-        return Check("state", False, str(exc), "move the damaged _state folder aside; files are then redone")
+        fix = f"move the damaged {STATE_DIR} folder aside; files are then redone"
+        return Check("state", False, str(exc), fix)
     return Check("state", True, f"{len(rows)} recordings recorded under {out}")
 
 

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import IO, Literal
 
 from batchscribe.errors import LockHeldError, RunAbortedError
+from batchscribe.outputs.layout import OutFolder
 from batchscribe.results import FileResult
 
-STATE_DIR = "_state"
 Decision = Literal["new", "changed", "done", "failed_before", "outputs_missing", "rerender"]
 
 _SCHEMA = """
@@ -86,8 +86,8 @@ class Ledger:
         """
         self.read_only = read_only
         self._lock = threading.Lock()  # workers record from several threads
-        folder = out_dir / STATE_DIR
-        path = folder / "ledger.sqlite"
+        layout = OutFolder(out_dir)
+        folder, path = layout.state_dir, layout.ledger_path
         self._db: sqlite3.Connection | None = None
         try:
             if read_only:
@@ -169,7 +169,7 @@ class RunLock:
     """An exclusive, crash-safe lock on an output folder."""
 
     def __init__(self, out_dir: Path) -> None:
-        self.path = out_dir / STATE_DIR / "run.lock"
+        self.path = OutFolder(out_dir).lock_path
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:

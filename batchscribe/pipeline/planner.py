@@ -19,8 +19,8 @@ from batchscribe import audio
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import AudioError, PermanentEngineError
 from batchscribe.outputs.azure_json import read_transcript_document
+from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.rerender import rerender_outputs
-from batchscribe.outputs.writer import output_paths
 from batchscribe.pipeline.discovery import AudioFile, discover
 from batchscribe.pipeline.ledger import Decision, Ledger, LedgerRow, settings_hash
 from batchscribe.pipeline.pool import WorkItem
@@ -76,7 +76,7 @@ def _adoptable(
     file: AudioFile, settings: RunSettings, wanted_hash: str
 ) -> tuple[str, tuple[Path, ...]] | None:
     """A transcript already on disk for this content and these settings (kill -9 recovery)."""
-    paths = output_paths(settings.out, file.source, settings.formats)
+    paths = OutFolder(settings.out).output_paths(file.source, settings.formats)
     try:
         block = read_transcript_document(paths[-1])["batchscribe"]
         digest = sha256_of(file.path)
@@ -112,7 +112,7 @@ def decide(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted
         if not same:
             return "changed"
         ledger.touch(file.source, size=file.size, mtime_ns=file.mtime_ns)
-    paths = output_paths(settings.out, file.source, settings.formats)
+    paths = OutFolder(settings.out).output_paths(file.source, settings.formats)
     if all(p.is_file() for p in paths):
         return "done"
     # A format was added or a file deleted by hand: the JSON (written last) has everything needed.
