@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from batchscribe.cli import app
 from batchscribe.pipeline.ledger import RunLock
-from tests.integration.conftest import Recordings
+from tests.conftest import Recordings
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batchscribe.cli import app
-from tests.integration.conftest import Recordings
+from tests.conftest import Recordings
 
 pytestmark = pytest.mark.integration
 FAST = ["--sdk-send-rate", "50"]

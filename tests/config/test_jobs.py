@@ -16,7 +16,7 @@ from batchscribe.config.schema import parse_duration
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.errors import EXIT_USAGE, JobsFileError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "jobs.example.yaml"
 ENV = {"SPEECH_KEY": "test-key", "SPEECH_REGION": "westeurope"}
 HEX_KEY = "0123456789abcdef0123456789ABCDEF"

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from batchscribe.cli import app
 from batchscribe.emulator import ScriptPhrase
 from batchscribe.report import latest_run_dir
-from tests.integration.conftest import Recordings
+from tests.conftest import Recordings
 
 pytestmark = pytest.mark.integration
 

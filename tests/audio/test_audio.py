@@ -27,7 +27,7 @@ from batchscribe.audio import BYTES_PER_SECOND, SAMPLE_RATE, AudioInfo, PcmReade
 from batchscribe.emulator.synth import encode_samples
 from batchscribe.errors import AudioError
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MANIFEST = json.loads((FIXTURES / "recordings.json").read_text())
 RECORDINGS: list[dict[str, Any]] = MANIFEST["recordings"]
 PLAYABLE = [r for r in RECORDINGS if r["outcome"] == "ok"]
@@ -386,7 +386,7 @@ def test_a_file_without_read_permission_is_unreadable(tmp_path: Path) -> None:
     try:
         done = subprocess.run(
             [sys.executable, "-c", UNREADABLE_CHECK, str(locked)],
-            capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1],
+            capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
         )  # fmt: skip
         assert done.stdout.strip() == "unreadable", done.stderr
     finally:

@@ -1,4 +1,4 @@
-"""Integration fixtures: synthetic recordings and the real SDK against an in-process emulator."""
+"""Shared fixtures: synthetic recordings, the CLI runner and the real SDK against in-process emulators."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from typer.testing import CliRunner, Result
 from batchscribe.cli import app
 from batchscribe.emulator import Emulator, ScriptPhrase
 from batchscribe.report import latest_run_dir, load_summary
-from tests.integration.conftest import Recordings, spans_samples, write_wav
+from tests.conftest import Recordings, spans_samples, write_wav
 
 pytestmark = pytest.mark.integration
 FAST = ["--sdk-send-rate", "50"]
