@@ -15,7 +15,7 @@ The gap is split by replaying the measured per-session times through two models:
   * session floor: LPT of each file's measured session time (engine.transcribe, connect to
     session end) instead of duration/speed;
   * ramp-up: the same times through the adaptive limiter's ramp (starts at 2 sessions, one more
-    per success, batchscribe/limiter.py);
+    per success, batchscribe/pipeline/limiter.py);
   * rest: what the models do not explain (outputs, ledger, thread hand-offs, planning, report).
 With ``--no-ramp-baseline`` (default on) every run is followed by one whose limiter starts at
 ``--workers``, measured in the same process, so the ramp's cost is also measured, not modelled.
@@ -41,14 +41,14 @@ from typing import Any
 import numpy as np
 from _common import burst_samples, emulator_process, write_wav
 
-from batchscribe import pipeline
-from batchscribe.cancel import CancelToken
+from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, ProgressCallback, RecognitionRequest, Transcript
 from batchscribe.errors import FileError
-from batchscribe.limiter import AdaptiveLimiter
+from batchscribe.pipeline import batch as pipeline
+from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.limiter import AdaptiveLimiter
+from batchscribe.pipeline.pool import WorkItem
 from batchscribe.results import FileResult
-from batchscribe.runner import WorkItem
-from batchscribe.settings import Endpoint, RunSettings
 
 TARGET = 0.9
 
@@ -118,7 +118,7 @@ class Probes:
 
 @contextmanager
 def instrumented(zero: float, *, no_ramp: bool) -> Iterator[Probes]:
-    """Bench-only patches of ``batchscribe.pipeline``: time the engine run_batch builds and keep
+    """Bench-only patches of ``batchscribe.pipeline.batch``: time the engine run_batch builds and keep
     its limiter; with ``no_ramp`` the limiter starts at --workers instead of ramping up."""
     probes = Probes()
     original_limiter, original_engine = pipeline.AdaptiveLimiter, pipeline._default_engine

@@ -23,7 +23,7 @@ from typing import Any
 import azure.cognitiveservices.speech as speechsdk
 
 from batchscribe import audio
-from batchscribe.cancel import CancelToken
+from batchscribe.config.settings import Endpoint
 from batchscribe.engines.base import (
     TICKS_PER_SECOND,
     Phrase,
@@ -35,9 +35,9 @@ from batchscribe.engines.base import (
 )
 from batchscribe.engines.reaper import Reaper, close_quietly
 from batchscribe.errors import AudioError, EngineError, FileCancelled, PermanentEngineError
-from batchscribe.redact import Redactor
-from batchscribe.retry import classify_cancellation, stalled_error
-from batchscribe.settings import Endpoint
+from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.retry import classify_cancellation, stalled_error
+from batchscribe.secrets import Redactor
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Protocol
 
 from batchscribe.audio import AudioInfo
-from batchscribe.cancel import CancelToken
 from batchscribe.errors import UsageError
+from batchscribe.pipeline.cancel import CancelToken
 
 TICKS_PER_SECOND = 10_000_000
 

@@ -24,8 +24,9 @@ from batchscribe import __version__
 from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Phrase, Transcript, Word
 from batchscribe.outputs.quality import transcript_warnings
-from batchscribe.outputs.sanitize import public_endpoint, public_settings
+from batchscribe.outputs.sanitize import public_settings
 from batchscribe.outputs.timefmt import iso_duration, ticks_from_seconds, utc_iso
+from batchscribe.secrets import public_endpoint
 
 SCHEMA_VERSION = 1
 

@@ -14,9 +14,9 @@ from typing import Any
 from batchscribe.engines.base import Phrase, Transcript, Word
 from batchscribe.outputs.atomic import write_atomic
 from batchscribe.outputs.azure_json import read_transcript_document
+from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.subtitles import render_srt, render_vtt
 from batchscribe.outputs.text import render_text
-from batchscribe.outputs.writer import output_paths
 
 
 def transcript_from_document(document: Mapping[str, Any]) -> Transcript:
@@ -58,7 +58,7 @@ def rerender_outputs(
 
     Raises ``TranscriptDocumentError`` (a ValueError) when the JSON is missing or damaged.
     """
-    paths = output_paths(out_dir, source, formats)
+    paths = OutFolder(out_dir).output_paths(source, formats)
     transcript = transcript_from_document(read_transcript_document(paths[-1]))
     renderers = {
         ".txt": lambda: render_text(transcript, timestamps=timestamps),

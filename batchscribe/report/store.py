@@ -13,22 +13,21 @@ from typing import Any
 
 from batchscribe.errors import UsageError
 from batchscribe.outputs.atomic import write_atomic
+from batchscribe.outputs.layout import RUNS_DIR, OutFolder
 from batchscribe.report.excerpts import transcript_excerpts
 from batchscribe.report.html_page import render_html
 from batchscribe.report.markdown import render_markdown
 from batchscribe.report.summary import SCHEMA_VERSION, render_summary_json, summary_document
 from batchscribe.results import RunResult
 
-RUNS_FOLDER = "_runs"
+RUNS_FOLDER = RUNS_DIR
 SUMMARY_JSON = "summary.json"
 SUMMARY_MD = "summary.md"
 REPORT_HTML = "report.html"
 
 
 def run_dir_for(out_dir: Path, run_id: str) -> Path:
-    if not run_id or run_id in (".", "..") or any(c in run_id for c in "/\\\0"):
-        raise ValueError(f"a run id must be a plain folder name, got {run_id!r}")
-    return out_dir / RUNS_FOLDER / run_id
+    return OutFolder(out_dir).run_dir(run_id)
 
 
 def write_report(result: RunResult, out_dir: Path) -> Path:
@@ -69,7 +68,7 @@ def load_summary(run_dir: Path) -> dict[str, Any]:
 
 def latest_run_dir(out_dir: Path) -> Path | None:
     """The report folder of the latest run with a complete report, or None when there is none."""
-    runs = out_dir / RUNS_FOLDER
+    runs = OutFolder(out_dir).runs_dir
     if not runs.is_dir():
         return None
     complete = [d for d in runs.iterdir() if d.is_dir() and (d / SUMMARY_JSON).is_file()]

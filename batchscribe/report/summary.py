@@ -18,8 +18,8 @@ from batchscribe import __version__
 from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW, LOW_CONFIDENCE_WARNING, low_confidence_warning
 from batchscribe.outputs.sanitize import public_settings
 from batchscribe.outputs.timefmt import utc_iso
-from batchscribe.redact import Redactor
 from batchscribe.results import FileResult, RunResult
+from batchscribe.secrets import Redactor
 
 SCHEMA_VERSION = 1
 SLOWEST_COUNT = 10

@@ -12,7 +12,8 @@ from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Phrase, Transcript
 from batchscribe.outputs.atomic import write_atomic
 from batchscribe.outputs.azure_json import TranscriptMeta, read_transcript_document
-from batchscribe.outputs.writer import output_paths, write_outputs
+from batchscribe.outputs.layout import OutFolder
+from batchscribe.outputs.writer import write_outputs
 
 AUDIO = AudioInfo(codec="mp3", sample_rate=44100, channels=1, duration_s=4.0)
 TRANSCRIPT = Transcript(phrases=(Phrase(7_600_000, 25_800_000, "Hello, world.", speaker=1),))
@@ -42,14 +43,14 @@ def write(out_dir: Path, source: str = "calls/a.mp3", formats: tuple[str, ...] =
 
 
 def test_names_keep_the_source_extension_and_mirror_the_input_tree(tmp_path: Path) -> None:
-    names = [p.relative_to(tmp_path).as_posix() for p in output_paths(tmp_path, "calls/a.mp3", ALL)]
+    names = [p.relative_to(tmp_path).as_posix() for p in OutFolder(tmp_path).output_paths("calls/a.mp3", ALL)]
     assert names == ["calls/a.mp3.txt", "calls/a.mp3.srt", "calls/a.mp3.vtt", "calls/a.mp3.json"]
-    assert output_paths(tmp_path, "a.wav", ["json"]) == (tmp_path / "a.wav.json",)
+    assert OutFolder(tmp_path).output_paths("a.wav", ["json"]) == (tmp_path / "a.wav.json",)
 
 
 def test_writes_every_format_and_returns_the_paths(tmp_path: Path) -> None:
     written = write(tmp_path)
-    assert written == output_paths(tmp_path, "calls/a.mp3", ALL)
+    assert written == OutFolder(tmp_path).output_paths("calls/a.mp3", ALL)
     assert (tmp_path / "calls/a.mp3.txt").read_text(
         encoding="utf-8"
     ) == "[00:00:00] Speaker 1: Hello, world.\n"
@@ -89,10 +90,10 @@ def test_only_the_asked_formats_are_written(tmp_path: Path) -> None:
 
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="docx"):
-        output_paths(tmp_path, "a.wav", ["json", "docx"])
+        OutFolder(tmp_path).output_paths("a.wav", ["json", "docx"])
 
 
 @pytest.mark.parametrize("source", ["/etc/passwd", "../outside.wav", "calls/../../outside.wav", "", "."])
 def test_a_source_that_would_escape_the_output_folder_is_refused(tmp_path: Path, source: str) -> None:
     with pytest.raises(ValueError, match="relative"):
-        output_paths(tmp_path, source, ["json"])
+        OutFolder(tmp_path).output_paths(source, ["json"])

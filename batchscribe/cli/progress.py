@@ -1,0 +1,196 @@
+"""Show a run as it goes: a rich live view on a terminal, plain or JSON lines otherwise.
+
+On a TTY: overall progress in audio seconds with ETA and throughput, one line per active file,
+counts of done / failed / retrying and the current concurrency. Without one (cron): no live view,
+no colour, one timestamped line per finished, failed or retried file (``--log-format json``: one
+JSON object per line, with the run id). ``--quiet`` keeps only failures.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from typing import IO, Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from batchscribe.errors import FileError
+from batchscribe.pipeline.pool import WorkItem
+from batchscribe.results import FileResult
+from batchscribe.secrets import Redactor
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class LineLog:
+    """One line per event, for logs and cron mail. Thread-safe."""
+
+    def __init__(
+        self, stream: IO[str], *, run_id: str, json_lines: bool = False, quiet: bool = False,
+        redact: Redactor | None = None,
+    ) -> None:  # fmt: skip
+        self._stream = stream
+        self._run_id = run_id
+        self._json = json_lines
+        self._quiet = quiet
+        self._redact = redact or Redactor()
+        self._lock = threading.Lock()
+        self._limit = 0
+
+    def emit(self, event: str, message: str, *, important: bool = False, **fields: Any) -> None:
+        if self._quiet and not important:
+            return
+        message = self._redact(message)
+        if self._json:
+            record = {"time": _now(), "run_id": self._run_id, "event": event, "message": message, **fields}
+            line = json.dumps(record, ensure_ascii=False, sort_keys=True)
+        else:
+            line = f"{_now()} {event:<9} {message}"
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+    def file_started(self, item: WorkItem, worker: int) -> None:
+        pass
+
+    def file_progress(self, item: WorkItem, audio_seconds: float) -> None:
+        pass
+
+    def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None:
+        self.emit(
+            "retrying", f"{item.source}: attempt {attempt} failed: {error.message}",
+            source=item.source, attempt=attempt, code=error.code,
+        )  # fmt: skip
+
+    def file_finished(self, result: FileResult) -> None:
+        if result.status == "succeeded":
+            self.emit(
+                "done",
+                f"{result.source} ({result.audio_seconds:.1f} s audio, {result.elapsed_s:.1f} s, "
+                f"{result.attempts} attempt{'s' if result.attempts != 1 else ''})",
+                source=result.source, audio_seconds=round(result.audio_seconds, 3), attempts=result.attempts,
+            )  # fmt: skip
+            for warning in result.warnings:
+                self.emit("warning", f"{result.source}: {warning}", source=result.source)
+        elif result.status == "failed" and result.failure is not None:
+            f = result.failure
+            self.emit(
+                "failed", f"{result.source}: {f.message} ({f.hint})", important=True,
+                source=result.source, code=f.code, error_class=f.error_class, attempts=result.attempts,
+            )  # fmt: skip
+        else:
+            self.emit(
+                "cancelled", f"{result.source}: not finished, left for the next run", source=result.source
+            )
+
+    def concurrency_changed(self, limit: int) -> None:
+        # Ramp-ups are routine; a decrease means the service pushed back, which is worth a line.
+        lowered = limit < self._limit
+        self._limit = limit
+        if lowered:
+            self.emit("throttled", f"the service is throttling: concurrency lowered to {limit}", limit=limit)
+
+
+class LiveView:
+    """A rich live display; use as a context manager around the run."""
+
+    def __init__(self, console: Console, *, total_files: int, total_audio_s: float) -> None:
+        self._console = console
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[speed]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self._overall = self._progress.add_task(
+            f"{total_files} files", total=max(total_audio_s, 0.001), speed=""
+        )
+        self._active: dict[str, tuple[TaskID, float]] = {}
+        self._done_audio = 0.0
+        self._counts = {"done": 0, "failed": 0, "retrying": 0, "cancelled": 0}
+        self._limit = 0
+        self._lock = threading.Lock()
+        self._status = Text()
+        self._live = Live(Group(self._progress, self._status), console=console, refresh_per_second=4)
+
+    def __enter__(self) -> LiveView:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._live.__exit__(None, None, None)
+
+    def _refresh_status(self) -> None:
+        c = self._counts
+        parts = [f"done {c['done']}", f"failed {c['failed']}", f"retrying {c['retrying']}"]
+        if c["cancelled"]:
+            parts.append(f"cancelled {c['cancelled']}")
+        if self._limit:
+            parts.append(f"concurrency {self._limit}")
+        self._status.plain = "  ".join(parts)
+
+    def _advance_overall(self) -> None:
+        partial = sum(done for _, done in self._active.values())
+        elapsed = self._progress.tasks[self._overall].elapsed or 0.0
+        completed = self._done_audio + partial
+        speed = f"{completed / elapsed:.1f}x" if elapsed > 1 else ""
+        self._progress.update(self._overall, completed=completed, speed=speed)
+
+    def file_started(self, item: WorkItem, worker: int) -> None:
+        with self._lock:
+            if item.source in self._active:
+                return
+            task = self._progress.add_task(
+                f"  {item.source}", total=max(item.audio.duration_s, 0.001), speed=""
+            )
+            self._active[item.source] = (task, 0.0)
+
+    def file_progress(self, item: WorkItem, audio_seconds: float) -> None:
+        with self._lock:
+            if item.source not in self._active:
+                return
+            task, _ = self._active[item.source]
+            done = min(audio_seconds, item.audio.duration_s)
+            self._active[item.source] = (task, done)
+            self._progress.update(task, completed=done)
+            self._advance_overall()
+
+    def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None:
+        with self._lock:
+            self._counts["retrying"] += 1
+            self._refresh_status()
+
+    def file_finished(self, result: FileResult) -> None:
+        with self._lock:
+            entry = self._active.pop(result.source, None)
+            if entry is not None:
+                self._progress.remove_task(entry[0])
+            key = {"succeeded": "done", "failed": "failed", "cancelled": "cancelled"}[result.status]
+            self._counts[key] += 1
+            if result.status == "succeeded":
+                self._done_audio += result.audio_seconds
+            self._advance_overall()
+            self._refresh_status()
+        if result.status == "failed" and result.failure is not None:
+            self._console.print(f"[red]failed[/red] {result.source}: {result.failure.message}", markup=True)
+
+    def concurrency_changed(self, limit: int) -> None:
+        with self._lock:
+            self._limit = limit
+            self._refresh_status()

@@ -1,0 +1,126 @@
+"""How the CLI runs jobs: progress display, log lines, signals and the final summary.
+
+A live rich view on a terminal; plain (or JSON) timestamped lines otherwise, e.g. under cron.
+The first SIGINT/SIGTERM cancels gracefully (in-flight files are cancelled and left for the next
+run, the summary is written); a second one exits at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from rich.console import Console
+
+from batchscribe.cli.progress import LineLog, LiveView
+from batchscribe.config.settings import RunSettings
+from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
+from batchscribe.outputs.layout import OutFolder
+from batchscribe.pipeline.batch import Plan, new_run_id, run_batch
+from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.pool import Fanout, RunEvents
+from batchscribe.report import SUMMARY_JSON, render_console_summary
+from batchscribe.secrets import Redactor
+
+
+@contextmanager
+def signals_cancel(cancel: CancelToken, stderr: Console) -> Iterator[None]:
+    """First SIGINT/SIGTERM cancels the run gracefully; a second one exits at once."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if cancel.is_cancelled():
+            os._exit(EXIT_INTERRUPTED)
+        stderr.print("interrupted: finishing up (press Ctrl-C again to quit at once)")
+        cancel.cancel("interrupted")
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def open_log(path: Path | None) -> Iterator[IO[str] | None]:
+    if path is None:
+        yield None
+        return
+    try:
+        stream = path.open("a", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot open the log file {path}: {exc.strerror}", hint="choose a writable --log-file"
+        ) from exc
+    with stream:
+        yield stream
+
+
+def run_all(
+    all_settings: Sequence[RunSettings],
+    *,
+    stderr: Console,
+    log_format: str = "text",
+    log_file: Path | None = None,
+    quiet: bool = False,
+    verbose: bool = False,
+) -> int:
+    """Run each job in turn; the exit code is the worst of them (130 once interrupted)."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr)
+    cancel = CancelToken()
+    codes: list[int] = []
+    with open_log(log_file) as log_stream, signals_cancel(cancel, stderr):
+        for settings in all_settings:
+            if cancel.is_cancelled():
+                break
+            if len(all_settings) > 1:
+                stderr.print(f"job {settings.job_name}: {', '.join(str(p) for p in settings.inputs)}")
+            try:
+                codes.append(_run_one(settings, cancel, log_format, log_stream, quiet))
+            except RunAbortedError as exc:  # e.g. its output folder is locked: the other jobs still run
+                stderr.print(f"[red]error:[/red] {exc.one_line()}", markup=True, soft_wrap=True)
+                codes.append(exc.exit_code)
+    if cancel.is_cancelled():
+        return EXIT_INTERRUPTED
+    return max(codes, default=0)
+
+
+def _run_one(
+    settings: RunSettings, cancel: CancelToken, log_format: str, log_stream: IO[str] | None, quiet: bool
+) -> int:
+    console = Console(highlight=False)
+    redact = Redactor(settings.endpoint.secrets)
+    run_id = new_run_id()
+    live = console.is_terminal and not quiet and log_format == "text"
+    json_lines = log_format == "json"
+    sinks: list[RunEvents] = []
+    if not live:
+        sinks.append(LineLog(sys.stdout, run_id=run_id, json_lines=json_lines, quiet=quiet, redact=redact))
+    if log_stream is not None:
+        sinks.append(LineLog(log_stream, run_id=run_id, json_lines=json_lines, redact=redact))
+
+    @contextmanager
+    def events(plan: Plan) -> Iterator[RunEvents]:
+        if not live:
+            yield Fanout(sinks)
+            return
+        with LiveView(console, total_files=len(plan.items), total_audio_s=plan.audio_seconds) as view:
+            yield Fanout([view, *sinks])
+
+    result = run_batch(settings, events=events, cancel=cancel, run_id=run_id)
+    if json_lines:
+        LineLog(sys.stdout, run_id=run_id, json_lines=True).emit(
+            "summary", f"exit {result.exit_code}", important=True, exit_code=result.exit_code,
+            succeeded=len(result.succeeded), failed=len(result.failed), cancelled=len(result.cancelled),
+            summary=str(OutFolder(settings.out).runs_dir / run_id / SUMMARY_JSON),
+        )  # fmt: skip
+    else:
+        render_console_summary(result, Console(highlight=False, no_color=not console.is_terminal))
+    return result.exit_code

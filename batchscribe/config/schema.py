@@ -1,0 +1,308 @@
+"""The jobs file schema: every field a job can set, its default, its check and the fix to suggest.
+
+``JobSpec`` is one block of fields (the ``defaults`` block or one job); ``JobsFileSpec`` is the whole
+file. Defaults are the ``batchscribe run`` option defaults, so a job means what the same command
+line would. Each field carries what it *must be* (its ``description``) and a YAML example; the
+loader turns pydantic's errors into one line from those. Paths stay text here: ``batchscribe.config.jobs``
+resolves them against the jobs file's folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import ErrorDetails
+
+from batchscribe.config.settings import DEFAULT_PRICE_PER_HOUR, OUTPUT_FORMATS
+
+MAX_LANGUAGES = 10  # the Speech service identifies among at most ten candidate languages
+JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+FILE_FIELDS = ("defaults", "jobs")
+EXAMPLE_HINT = "see jobs.example.yaml for every field"
+
+Loc = tuple[str | int, ...]
+"""Where a value is in the file: its path of keys and list indexes, as pydantic reports it."""
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_URL_SCHEMES = ("wss://", "ws://", "https://", "http://")
+
+
+def show(value: object) -> str:
+    """A value as the error line quotes it: short, YAML-flavoured, never a whole structure."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return str(value)
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number or a duration string: ``90``, ``"90s"``, ``"2m"``, ``"1h30m"``, ``"1.5h"``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        parts = _DURATION_PART.findall(text)
+        if parts and re.fullmatch(rf"(?:{_DURATION_PART.pattern}\s*)+", text):
+            return sum(float(number) * _UNIT_SECONDS[unit[0]] for number, unit in parts)
+    raise ValueError(f"must be a number of seconds or a duration like 90s, 2m or 1h30m, got {show(value)}")
+
+
+def _listed(value: object) -> object:
+    """One value where a list is expected is a list of one; a blank one (``exclude:``) is empty."""
+    return [value] if isinstance(value, str) else [] if value is None else value
+
+
+def _comma_listed(value: object) -> object:
+    """Like the command line, ``formats: json,srt`` and ``languages: en-US,de-DE`` are lists too."""
+    return (
+        [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, str)
+        else _listed(value)
+    )
+
+
+def _formats(value: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = [f for f in value if f not in OUTPUT_FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format {show(unknown[0])}: choose from {', '.join(OUTPUT_FORMATS)}")
+    if not value:
+        raise ValueError(f"must name at least one of {', '.join(OUTPUT_FORMATS)}")
+    return tuple(dict.fromkeys(value))
+
+
+def _language(value: str) -> str:
+    if not _LANGUAGE_TAG.fullmatch(value):
+        raise ValueError(f"must be a language tag like en-US or de-DE, got {show(value)}")
+    return value
+
+
+def _languages(value: tuple[str, ...]) -> tuple[str, ...]:
+    if len(value) > MAX_LANGUAGES:
+        raise ValueError(f"takes at most {MAX_LANGUAGES} languages, got {len(value)}: keep the likeliest ten")
+    twice = [tag for i, tag in enumerate(value) if tag in value[:i]]
+    if twice:
+        raise ValueError(f"lists {show(twice[0])} twice")
+    return value
+
+
+def _region(value: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9]*", value.lower()):
+        raise ValueError(f"must be an Azure region name like westeurope (no spaces), got {show(value)}")
+    return value.lower()
+
+
+def _url(value: str) -> str:
+    if not value.lower().startswith(_URL_SCHEMES):
+        raise ValueError(f"must be a URL starting with {', '.join(_URL_SCHEMES)}, got {show(value)}")
+    return value
+
+
+def _env_name(value: str) -> str:
+    if value.startswith("$"):
+        raise ValueError(f"must be the variable's name without '$', got {show(value)}")
+    if not _ENV_NAME.fullmatch(value):
+        raise ValueError(f"must be an environment variable name like SPEECH_KEY, got {show(value)}")
+    return value
+
+
+Text = Annotated[str, Strict(), Field(min_length=1)]
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+Flag = Annotated[bool, Strict()]
+Seconds = Annotated[float, AllowInfNan(False), BeforeValidator(parse_duration)]
+TextList = Annotated[tuple[Text, ...], BeforeValidator(_listed)]
+Language = Annotated[str, Strict(), AfterValidator(_language)]
+Url = Annotated[str, Strict(), AfterValidator(_url)]
+EnvName = Annotated[str, Strict(), AfterValidator(_env_name)]
+
+
+def _field(default: Any, must: str, example: str, **constraints: Any) -> Any:
+    """A field whose error says it ``must`` be something, with a YAML ``example`` as the fix."""
+    return Field(default, description=must, json_schema_extra={"example": example}, **constraints)
+
+
+class JobSpec(BaseModel):
+    """One block of job fields: the ``defaults`` block or one job. Unset fields keep these defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # what to transcribe and where to write
+    inputs: TextList = _field((), "a list of files or folders", "[/srv/recordings/calls]")
+    include: TextList = _field((), "a list of glob patterns", '["*.wav", "2024-*/**"]')
+    exclude: TextList = _field((), "a list of glob patterns", '["*/test/*"]')
+    out: Text = _field("transcripts", "the path of the output folder", "/srv/transcripts/calls")
+    formats: Annotated[tuple[Text, ...], BeforeValidator(_comma_listed), AfterValidator(_formats)] = _field(
+        ("json", "txt"), f"a list of output formats ({', '.join(OUTPUT_FORMATS)})", "[json, txt, srt]"
+    )
+    timestamps: Flag = _field(False, "true or false", "true")
+    settle: Seconds = _field(0.0, "0 or more seconds, or a duration like 60s or 5m", "60", ge=0)
+    # what to recognize and how
+    language: Language = _field("en-US", "a language tag like en-US", "en-US")
+    languages: Annotated[tuple[Language, ...], BeforeValidator(_comma_listed), AfterValidator(_languages)] = (
+        _field((), f"a list of up to {MAX_LANGUAGES} language tags", "[en-US, de-DE, fr-FR]")
+    )
+    word_timestamps: Flag = _field(False, "true or false", "true")
+    simple: Flag = _field(False, "true or false", "true")
+    profanity: Literal["masked", "removed", "raw"] = _field("masked", "masked, removed or raw", "masked")
+    phrases: Text | None = _field(None, "the path of a phrase-list file", "phrases/calls.txt")
+    endpoint_id: Annotated[str, Strict()] = _field(
+        "", "a custom speech endpoint id", "0a1b2c3d-1234-4abc-9def-0123456789ab"
+    )
+    diarize: Flag = _field(False, "true or false", "true")
+    channels: Literal["mix", "separate"] = _field("mix", "mix or separate", "separate")
+    # how hard to push and when to stop
+    workers: Annotated[int, Strict()] = _field(8, "a whole number of at least 1", "8", ge=1)
+    retries: Annotated[int, Strict()] = _field(3, "a whole number, 0 or more", "3", ge=0)
+    stall_timeout: Seconds = _field(60.0, "a positive number of seconds, or a duration like 90s", "90s", gt=0)
+    max_hours: Number | None = _field(None, "a positive number of audio hours", "20", gt=0)
+    max_cost: Number | None = _field(None, "a positive amount", "25", gt=0)
+    price_per_hour: Number = _field(DEFAULT_PRICE_PER_HOUR, "an amount, 0 or more", "1.0", ge=0)
+    max_runtime: Seconds | None = _field(None, "positive seconds, or a duration like 5h", "5h", gt=0)
+    max_runtime_grace: Seconds = _field(600.0, "seconds, or a duration like 10m", "10m", ge=0)
+    # where the Speech service is and how to find its key (never the key itself)
+    region: Annotated[str, Strict(), AfterValidator(_region)] | None = _field(
+        None, "an Azure region name", "westeurope"
+    )
+    endpoint: Url | None = _field(None, "a URL", "https://my-speech.cognitiveservices.azure.com")
+    host: Url | None = _field(None, "a URL", "ws://localhost:5000")
+    key_env: EnvName | None = _field(None, "the name of an environment variable", "CALLS_SPEECH_KEY")
+    region_env: EnvName | None = _field(None, "the name of an environment variable", "CALLS_SPEECH_REGION")
+    key_file: Text | None = _field(None, "the path of a file holding the key", "/etc/batchscribe/speech.key")
+    # the built-in local stand-in for the Speech service, and an advanced knob
+    emulate: Flag = _field(False, "true or false", "true")
+    emulator_transcripts: Text | None = _field(None, "the path of a transcripts file", "transcripts.yaml")
+    emulator_speed: Number | None = _field(None, "a positive number (times real time)", "10", gt=0)
+    sdk_send_rate: Number | None = _field(None, "a positive number (times real time)", "4", gt=0)
+
+
+def _empty_is_nothing(value: object) -> object:
+    """``defaults:`` or ``calls:`` with every line commented out is an empty block, not an error."""
+    return {} if value is None else value
+
+
+Block = Annotated[JobSpec, BeforeValidator(_empty_is_nothing)]
+JobName = Annotated[str, Strict(), StringConstraints(pattern=rf"^{JOB_NAME.pattern}$")]
+
+
+class JobsFileSpec(BaseModel):
+    """The whole file: a ``defaults`` block and the named ``jobs``, in file order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    defaults: Block = JobSpec()
+    jobs: Annotated[dict[JobName, Block], Field(min_length=1)]
+
+
+# Fields that say the same thing different ways: a job setting one of them replaces whatever the
+# defaults said for the whole group, and one block may not set two of them.
+ALTERNATIVES = (("language", "languages"), ("region", "endpoint", "host"), ("key_env", "key_file"))
+
+
+def field_help(name: str) -> tuple[str, str]:
+    """(what the field must be, a YAML example value) for error lines; ``("", "")`` if unknown."""
+    info = JobSpec.model_fields.get(name)
+    if info is None:
+        return "", ""
+    extra = info.json_schema_extra
+    example = extra.get("example", "") if isinstance(extra, dict) else ""
+    return info.description or "", str(example)
+
+
+# --- how errors read ----------------------------------------------------------------------------
+
+
+def explain(exc: ValidationError, lines: Mapping[Loc, int]) -> tuple[int, str, str]:
+    """The first problem by line as (line, 'field: what is wrong', fix); the others are counted."""
+    problems = [(_problem(err, lines), err["type"] == "missing") for err in exc.errors(include_url=False)]
+    problems.sort(key=lambda p: (p[1], p[0][0]))  # a misspelt `jobs:` beats "no jobs"
+    line, message, fix = problems[0][0]
+    if len(problems) > 1:
+        more = len(problems) - 1
+        fix += f"; {more} more problem{'s' if more > 1 else ''} in this file"
+    return line, message, fix
+
+
+def _problem(err: ErrorDetails, lines: Mapping[Loc, int]) -> tuple[int, str, str]:
+    raw = tuple(err["loc"])
+    on_key = bool(raw) and raw[-1] == "[key]"
+    loc: Loc = tuple(p for p in raw if p != "[key]")
+    line, where, value, kind = line_of(lines, loc), dotted(loc), err.get("input"), err["type"]
+    name, depth = _field_of(loc)
+    must, example = field_help(name)
+    fix = f"e.g. {name}: {example}" if example else EXAMPLE_HINT
+
+    if kind in ("extra_forbidden", "invalid_key"):
+        known = FILE_FIELDS if len(loc) == 1 else tuple(JobSpec.model_fields)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        if close:
+            return line, f"{where}: unknown field", f"did you mean {close[0]}?"
+        if len(loc) == 1 and loc[0] in JobSpec.model_fields:
+            return line, f"{where}: a job field at the top level", "put it under defaults: or under one job"
+        return line, f"{where}: unknown field", EXAMPLE_HINT
+    if loc == ("jobs",):
+        if kind == "missing" or not value:
+            line = 0 if kind == "missing" else line  # a missing section has no line of its own
+            return line, "jobs: lists no jobs", "add one, e.g. jobs: {calls: {inputs: [/srv/calls]}}"
+        fix = "write each job as NAME: with its fields indented below it"
+        return line, f"jobs: must map each job's name to its fields, got {show(value)}", fix
+    if on_key:
+        return line, f"{where}: a job name must be letters, digits, '-', '_' or '.'", "e.g. night-calls"
+    if not name:  # the defaults block or a whole job is not a mapping
+        if loc and loc[-1] in JobSpec.model_fields:
+            fix = f"{loc[-1]} is a job field, not a job: put it under defaults: or under one job"
+        return line, f"{where}: must be a mapping of job fields, got {show(value)}", fix
+    if kind == "value_error":
+        return line, f"{where}: {err['ctx']['error']}", fix
+    if kind == "string_type" and value is not None and not isinstance(value, list | dict):
+        must = "text" if len(loc) > depth + 1 else must  # an item of a list
+        fix = f"put it in quotes, since YAML reads yes/no/on/off as true/false and digits as numbers; {fix}"
+    return line, f"{where}: must be {must}, got {show(value)}" if must else f"{where}: {err['msg']}", fix
+
+
+def _field_of(loc: Loc) -> tuple[str, int]:
+    """The job field a loc is about, and where: ``('jobs', 'calls', 'formats', 1)`` -> ``('formats', 2)``."""
+    at = {"defaults": 1, "jobs": 2}.get(str(loc[0]), len(loc)) if loc else 0
+    return (str(loc[at]), at) if len(loc) > at else ("", at)
+
+
+def line_of(lines: Mapping[Loc, int], loc: Loc) -> int:
+    """The line of ``loc``, or of its nearest ancestor the file spells out (0: the whole file)."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 0
+
+
+def dotted(loc: Loc) -> str:
+    """``('jobs', 'calls', 'formats', 1)`` -> ``jobs.calls.formats[1]``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text

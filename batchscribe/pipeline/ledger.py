@@ -1,0 +1,222 @@
+"""What was done with which settings: SQLite state next to the outputs, and the run lock.
+
+Key: the recording's ``source`` (its path relative to the scanned root, which also names its
+outputs). A recording is *done* when the ledger says it succeeded with the same content and the
+same transcript-affecting settings, and its outputs still exist. The per-file JSON is the truth
+and the ledger an index of it: a JSON written just before a kill -9, before the ledger heard of
+it, is adopted on the next run instead of being paid for twice.
+
+The lock is an ``flock`` on ``_state/run.lock``: the kernel drops it when its process dies, so a
+lock left by a dead process is taken over without any staleness guess; the file holds who has it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Literal
+
+from batchscribe.errors import LockHeldError, RunAbortedError
+from batchscribe.outputs.layout import OutFolder
+from batchscribe.results import FileResult
+
+Decision = Literal["new", "changed", "done", "failed_before", "outputs_missing", "rerender"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    source TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL DEFAULT '',
+    settings_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    outputs TEXT NOT NULL DEFAULT '[]',
+    audio_seconds REAL NOT NULL DEFAULT 0,
+    run_id TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def settings_hash(transcript_settings: dict[str, object]) -> str:
+    """A stable digest of the settings that change a transcript (language, format, model...)."""
+    blob = json.dumps(transcript_settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    source: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    settings_hash: str
+    status: str
+    attempts: int
+    error_code: str
+    outputs: tuple[str, ...]
+
+
+class Ledger:
+    """The state database of one output folder. One writer: the run holding the lock."""
+
+    def __init__(self, out_dir: Path, *, read_only: bool = False) -> None:
+        """Open (creating if needed) the state of ``out_dir``; ``read_only`` for dry runs.
+
+        A read-only ledger never creates or changes anything: a missing database reads as empty,
+        and ``adopt``/``touch``/``record`` do nothing.
+        """
+        self.read_only = read_only
+        self._lock = threading.Lock()  # workers record from several threads
+        layout = OutFolder(out_dir)
+        folder, path = layout.state_dir, layout.ledger_path
+        self._db: sqlite3.Connection | None = None
+        try:
+            if read_only:
+                if path.is_file():
+                    self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+                return
+            folder.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise RunAbortedError(
+                f"cannot open the state database in {folder}: {exc}",
+                hint="check that the output folder is writable and not on a network share without locking",
+            ) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+
+    def _execute(self, sql: str, args: tuple[object, ...]) -> None:
+        if self.read_only or self._db is None:
+            return
+        with self._lock:
+            self._db.execute(sql, args)
+
+    def rows(self) -> dict[str, LedgerRow]:
+        if self._db is None:
+            return {}
+        with self._lock:
+            fetched = self._db.execute(
+                "SELECT source, size, mtime_ns, sha256, settings_hash, status, attempts, error_code, outputs"
+                " FROM files"
+            ).fetchall()
+        return {
+            r[0]: LedgerRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(json.loads(r[8])))
+            for r in fetched
+        }
+
+    def record(
+        self, result: FileResult, *, size: int, mtime_ns: int, sha256: str, settings: str, run_id: str
+    ) -> None:
+        failure = result.failure
+        self._execute(
+            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                result.source, str(result.path), size, mtime_ns, sha256, settings, result.status,
+                result.attempts, failure.code if failure else "", failure.message if failure else "",
+                json.dumps([str(p) for p in result.outputs]), result.audio_seconds, run_id, _now(),
+            ),
+        )  # fmt: skip
+
+    def adopt(self, source: str, path: Path, *, size: int, mtime_ns: int, sha256: str, settings: str,
+              outputs: Sequence[Path], run_id: str) -> None:  # fmt: skip
+        """Record a transcript found on disk that the ledger did not know about."""
+        self._execute(
+            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,'succeeded',1,'','',?,0,?,?)",
+            (
+                source, str(path), size, mtime_ns, sha256, settings,
+                json.dumps([str(p) for p in outputs]), run_id, _now(),
+            ),
+        )  # fmt: skip
+
+    def touch(self, source: str, *, size: int, mtime_ns: int) -> None:
+        """The file was copied or touched but its content is the same: remember the new stat."""
+        self._execute("UPDATE files SET size=?, mtime_ns=? WHERE source=?", (size, mtime_ns, source))
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    pid: int
+    host: str
+    since: str
+
+
+class RunLock:
+    """An exclusive, crash-safe lock on an output folder."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.path = OutFolder(out_dir).lock_path
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise RunAbortedError(
+                f"cannot create the lock file {self.path}: {exc.strerror}",
+                hint="check that --out is writable",
+            ) from exc
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = self._read_holder(handle)
+            handle.close()
+            who = f"pid {holder.pid} on {holder.host} since {holder.since}" if holder else "another process"
+            raise LockHeldError(
+                f"another batchscribe run is using {self.path.parent.parent} ({who})"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        info = {"pid": os.getpid(), "host": socket.gethostname(),
+                "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}  # fmt: skip
+        handle.write(json.dumps(info))
+        handle.flush()
+        self._file = handle
+
+    @staticmethod
+    def _read_holder(handle: IO[str]) -> LockInfo | None:
+        try:
+            handle.seek(0)
+            data = json.loads(handle.read() or "{}")
+            return LockInfo(int(data["pid"]), str(data["host"]), str(data["since"]))
+        except (ValueError, KeyError, OSError):
+            return None
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()

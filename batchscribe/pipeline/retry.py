@@ -1,0 +1,157 @@
+"""Classify recognition failures and build the retry policy for transient ones.
+
+``classify_cancellation`` is the one place where the SDK's CancellationErrorCode *and* its text
+become a batchscribe error (SDK_FACTS.md: throttling can arrive as BadRequest with "Quota
+exceeded", or as close code 4429). Three classes:
+
+- transient: throttling, network, service timeouts and 5xx, our own stall watchdog -> retried;
+- permanent: the request or the audio is wrong -> that file fails at once;
+- fatal: authentication or access refused -> the whole run stops (exit 3).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from batchscribe.errors import (
+    EngineError,
+    FatalEngineError,
+    PermanentEngineError,
+    TransientEngineError,
+)
+from batchscribe.pipeline.cancel import CancelToken
+
+_THROTTLED_TEXT = re.compile(
+    r"quota exceeded|throttl|too many requests|toomanyrequests|error code: 4429\b", re.IGNORECASE
+)
+_QUOTA_EXHAUSTED_TEXT = re.compile(r"ran out of quota|out of call volume quota", re.IGNORECASE)
+
+# (batchscribe code, message, hint) per SDK code for the transient and permanent cases.
+_TRANSIENT: dict[str, tuple[str, str, str]] = {
+    "ConnectionFailure": (
+        "connection_failed",
+        "the connection to the Speech service failed",
+        "check the network or proxy and --region/--endpoint; run again to retry",
+    ),
+    "ServiceTimeout": (
+        "service_timeout",
+        "the Speech service timed out",
+        "temporary service trouble; run again to retry",
+    ),
+    "ServiceError": (
+        "service_error",
+        "the Speech service reported an internal error",
+        "temporary service trouble; run again to retry",
+    ),
+    "ServiceUnavailable": (
+        "service_unavailable",
+        "the Speech service is unavailable",
+        "temporary service trouble; run again later",
+    ),
+    "RuntimeError": (
+        "sdk_runtime_error",
+        "the Speech SDK failed at runtime",
+        "run again; if it persists, run with --verbose and report it",
+    ),
+}
+
+THROTTLED_HINT = (
+    "the service is throttling: lower --workers, or raise the resource's concurrency quota "
+    "(the free F0 tier allows 1 session)"
+)
+
+
+def classify_cancellation(sdk_code: str, detail: str) -> EngineError:
+    """Turn the SDK's CancellationErrorCode name and its (already masked) text into our error."""
+    first_line = detail.strip().splitlines()[0] if detail.strip() else sdk_code
+    if sdk_code == "AuthenticationFailure":
+        return FatalEngineError(
+            "the Speech service rejected the credentials",
+            code="auth_failed",
+            sdk_code=sdk_code,
+            detail=detail,
+            hint="check that SPEECH_KEY and SPEECH_REGION (or --endpoint/--host) belong to the same "
+            "Speech resource",
+        )
+    if sdk_code == "Forbidden":
+        if _QUOTA_EXHAUSTED_TEXT.search(detail):
+            return FatalEngineError(
+                "the Speech resource's quota is used up",
+                code="quota_exhausted",
+                sdk_code=sdk_code,
+                detail=detail,
+                hint="the free F0 tier's monthly hours are used: wait for the next month or move "
+                "the resource to S0",
+            )
+        return FatalEngineError(
+            "the Speech service refused access",
+            code="forbidden",
+            sdk_code=sdk_code,
+            detail=detail,
+            hint="check the resource's network rules, pricing tier and the key's permissions",
+        )
+    if sdk_code == "TooManyRequests" or _THROTTLED_TEXT.search(detail):
+        return TransientEngineError(
+            "the Speech service is throttling requests",
+            code="throttled",
+            sdk_code=sdk_code,
+            detail=detail,
+            hint=THROTTLED_HINT,
+        )
+    if sdk_code == "BadRequest":
+        return PermanentEngineError(
+            f"the Speech service rejected the request: {first_line}",
+            code="bad_request",
+            sdk_code=sdk_code,
+            detail=detail,
+            hint="check --language/--languages, --endpoint-id and that the recording is real audio",
+        )
+    code, message, hint = _TRANSIENT.get(
+        sdk_code,
+        (
+            "unexpected_error",
+            f"the Speech SDK reported {sdk_code or 'an unknown error'}",
+            "run again; if it persists, run with --verbose and report it",
+        ),
+    )
+    return TransientEngineError(message, code=code, sdk_code=sdk_code, detail=detail, hint=hint)
+
+
+def stalled_error(stall_timeout: float) -> TransientEngineError:
+    return TransientEngineError(
+        f"no answer from the Speech service for {stall_timeout:g} s; the session was cancelled",
+        code="stalled",
+        sdk_code="Stalled",
+        hint="temporary service trouble; raise --stall-timeout if the service is just slow",
+    )
+
+
+def build_retrying(
+    retries: int,
+    cancel: CancelToken,
+    *,
+    initial_wait: float = 1.0,
+    max_wait: float = 30.0,
+    sleep: Callable[[float], None] | None = None,
+) -> Retrying:
+    """Exponential backoff with jitter for transient errors; the wait ends early on cancel."""
+
+    def cancellable_sleep(seconds: float) -> None:
+        cancel.wait(seconds)
+
+    return Retrying(
+        stop=stop_after_attempt(retries + 1),
+        wait=wait_exponential(multiplier=initial_wait, max=max_wait) + wait_random(0, initial_wait),
+        retry=retry_if_exception_type(TransientEngineError),
+        sleep=sleep or cancellable_sleep,
+        reraise=True,
+    )

@@ -1,0 +1,78 @@
+"""Keys and tokens, in one place: recognizing them and masking them before anyone sees them.
+
+The SDK's error texts can echo request details; a key must never reach a terminal, a log, a
+report, a transcript file or an error message about the jobs file. Three kinds of check live here:
+
+- ``Redactor`` masks known secrets wherever they appear in a text, and anything shaped like a
+  subscription-key or bearer header;
+- names: ``is_secret_name`` (strict, for settings about to be stored: such entries are dropped)
+  and ``is_credential_field`` (broad, for fields a jobs file must not have: it is refused);
+- values: ``looks_like_key`` (a Speech resource key's shape) and ``public_endpoint`` (a URL with
+  its credentials masked).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MASK = "***"
+
+_HEADER_SECRET = re.compile(
+    r"(?i)(ocp-apim-subscription-key|authorization|subscription[-_ ]?key|api[-_ ]?key)"
+    r"(\s*[:=]\s*)(bearer\s+)?[^\s,;\"']+"
+)
+# Speech resource keys: 32 hex digits, or the newer 84-character alphanumeric keys.
+_KEY_SHAPED = re.compile(r"[0-9a-fA-F]{32}|[A-Za-z0-9]{84}")
+_SECRET_NAME = re.compile(r"(?i)(^|[_-])(key|api[_-]?key|subscription[_-]?key|secret|token|password)$")
+_CREDENTIAL_WORDS = {"key", "keys", "apikey", "subscriptionkey", "speechkey", "pwd", "passwd"}
+_CREDENTIAL_PARTS = ("subscription", "password", "secret", "token", "credential")
+
+
+class Redactor:
+    """Replaces the given secrets (and header-shaped secrets) with ``***``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret that contains another is masked whole.
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        return _HEADER_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+
+
+def looks_like_key(value: str) -> bool:
+    """Shaped like a Speech resource key (32 hex digits, or 84 letters and digits)."""
+    return bool(_KEY_SHAPED.fullmatch(value.strip()))
+
+
+def is_secret_name(name: str) -> bool:
+    """``key``, ``speech_key``, ``auth-token`` are; ``key_file`` and ``key_variable`` are not."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def is_credential_field(name: str) -> bool:
+    """Field names like ``key``, ``api_key``, ``subscriptionKey``, ``password``, ``token``.
+
+    Broader than ``is_secret_name`` (``key_file`` is one): callers exempt the fields they know."""
+    lowered = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    words = set(re.split(r"[^a-z0-9]+", lowered))
+    return bool(words & _CREDENTIAL_WORDS) or any(part in lowered for part in _CREDENTIAL_PARTS)
+
+
+def public_endpoint(endpoint: str) -> str:
+    """``endpoint`` with any credentials in a URL (user info, secret-named query values) masked."""
+    kind, sep, rest = endpoint.partition(":")
+    url = rest if sep and "://" in rest else endpoint
+    if "://" not in url:
+        return endpoint
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
+    query = urlencode(
+        [(name, MASK if is_secret_name(name) else value) for name, value in parse_qsl(parts.query)],
+        safe="*",
+    )
+    safe_url = urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    return f"{kind}:{safe_url}" if url is rest else safe_url

@@ -1,0 +1,90 @@
+"""What people see while a run goes: the live view on a terminal, plain or JSON lines for cron."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+from rich.console import Console
+
+from batchscribe.audio import AudioInfo
+from batchscribe.cli.progress import LineLog, LiveView
+from batchscribe.errors import TransientEngineError
+from batchscribe.pipeline.discovery import AudioFile
+from batchscribe.pipeline.pool import WorkItem
+from batchscribe.results import Failure, FileResult
+from batchscribe.secrets import Redactor
+
+KEY = "0123456789abcdef0123456789abcdef"
+
+
+def item(name: str, seconds: float = 10.0) -> WorkItem:
+    return WorkItem(
+        AudioFile(path=Path("/r") / name, source=name, size=1, mtime_ns=1),
+        AudioInfo(codec="mp3", sample_rate=44100, channels=2, duration_s=seconds),
+    )
+
+
+def done(work: WorkItem) -> FileResult:
+    return FileResult(
+        source=work.source,
+        path=work.file.path,
+        status="succeeded",
+        audio=work.audio,
+        attempts=1,
+        elapsed_s=2.0,
+    )
+
+
+def failed(work: WorkItem) -> FileResult:
+    failure = Failure(
+        code="throttled", error_class="transient", message=f"throttled for key {KEY}", hint="lower --workers"
+    )
+    return FileResult(
+        source=work.source,
+        path=work.file.path,
+        status="failed",
+        audio=work.audio,
+        attempts=4,
+        failure=failure,
+    )
+
+
+def test_live_view_shows_totals_active_files_and_counts() -> None:
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, width=120, color_system=None)
+    a, b = item("calls/a.mp3", 10), item("calls/b.mp3", 30)
+    with LiveView(console, total_files=2, total_audio_s=40) as view:
+        view.concurrency_changed(2)
+        view.file_started(a, 0)
+        view.file_started(b, 1)
+        view.file_progress(b, 15)
+        view.file_retrying(a, 1, TransientEngineError("x", code="throttled"))
+        view.file_finished(done(a))
+    screen = stream.getvalue()
+    assert "2 files" in screen and "calls/b.mp3" in screen
+    assert re.search(r"done 1\s+failed 0\s+retrying 1", screen)
+    assert "concurrency 2" in screen
+
+
+def test_plain_lines_are_timestamped_and_mask_the_key() -> None:
+    stream = io.StringIO()
+    log = LineLog(stream, run_id="r1", redact=Redactor([KEY]))
+    log.file_finished(done(item("a.mp3")))
+    log.file_finished(failed(item("b.mp3")))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (done|failed) ", line) for line in lines)
+    assert KEY not in stream.getvalue() and "***" in lines[1]
+
+
+def test_json_lines_carry_the_run_id_and_quiet_keeps_only_failures() -> None:
+    stream = io.StringIO()
+    log = LineLog(stream, run_id="r7", json_lines=True, quiet=True)
+    log.file_finished(done(item("a.mp3")))
+    log.file_finished(failed(item("b.mp3")))
+    [record] = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert record["run_id"] == "r7" and record["event"] == "failed" and record["code"] == "throttled"
+    assert record["source"] == "b.mp3" and record["attempts"] == 4
