@@ -1,12 +1,26 @@
-"""Adaptive concurrency: how many recognition sessions may run at once (AIMD).
+"""Adaptive concurrency: how many recognition sessions may run at once.
 
-Like TCP's congestion control: the pool starts at ``start`` sessions and, until the service first
-pushes back, grows by one per session it admits at once and one per success (slow start) up to
-``--workers``. When the service says
-TooManyRequests (or makes the SDK retry its connections) the limit halves, at most once per
-``cooldown`` seconds since one burst of 429s is one signal. After that it grows back slowly: one
-more session per ``max(limit, probe_after)`` successes. A free-tier key (1 concurrent session)
-thus settles at 1 and probes for a second session only every ``probe_after`` files.
+Like TCP's congestion control. **Slow start**: the limit starts at ``start`` and every session
+the service admits promptly adds two slots: the admitted session keeps its own and two more may
+connect, so the connections in flight double per round of prompt admissions (1, 3, 7, 15, ...;
+96 sessions after seven rounds of connecting, a fraction of a second against a service that
+admits them). Every success adds one slot too, up to ``maximum`` (``--workers``).
+
+**Only the service's answers count as throttling**: a TooManyRequests or ServiceUnavailable
+answer (or the engine's push-back signal, which says the service refused an upgrade) halves the
+limit, at most once per ``cooldown`` seconds since one burst of 429s is one signal, and ends slow
+start; after it the limit grows back by one per ``max(limit, probe_after)`` successes, so a
+free-tier key (1 session) settles at 1 and probes for a second one only every ``probe_after``
+files.
+
+**A slow connection is not throttling**: the SDK hides a refused upgrade by retrying it about
+250 ms later, but a connection is just as slow when this machine is short of CPU. So a
+connection that took ``retry_gap`` seconds longer than the fastest one seen is *delayed*: it
+grows nothing (more sessions help neither a busy CPU nor a full service) and never halves the
+limit; it is counted in ``delayed_connects`` so the run can say "connections were slow here".
+
+``active`` is the number of sessions holding a slot right now (``peak_active`` the most at once):
+the sessions actually open, which the limit is only an upper bound for.
 """
 
 from __future__ import annotations
@@ -15,12 +29,33 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 from batchscribe.pipeline.cancel import CancelToken
 
+# The SDK retries a refused upgrade about 250 ms apart (SDK_FACTS.md): a connection this much
+# slower than the fastest one had a retry in it, or waited for this machine's CPU.
+RETRY_GAP_S = 0.2
+SLOTS_PER_PROMPT_ADMISSION = 2
+
+
+class CongestionSignals(Protocol):
+    """What an engine tells its limiter about the sessions it opens (one small protocol)."""
+
+    def connected(self, seconds: float) -> None:
+        """A session's first connection is up, ``seconds`` after the session started."""
+
+    def throttled_by_service(self) -> None:
+        """The service refused or deferred a session (429, 503, a throttling close)."""
+
 
 class AdaptiveLimiter:
-    """A semaphore whose size follows the service's throttling signals."""
+    """A semaphore whose size follows the service's answers; implements ``CongestionSignals``.
+
+    ``condition``: a condition variable (over a re-entrant lock, as ``threading.Condition()``
+    makes by default) shared with other limiters: a ``ResourcePool`` holds one limiter per
+    resource and waits on all of them at once. By default the limiter has its own.
+    """
 
     def __init__(
         self,
@@ -29,21 +64,48 @@ class AdaptiveLimiter:
         start: int = 2,
         cooldown: float = 5.0,
         probe_after: int = 20,
+        retry_gap: float = RETRY_GAP_S,
         clock: Callable[[], float] = time.monotonic,
         on_change: Callable[[int], None] | None = None,
+        condition: threading.Condition | None = None,
     ) -> None:
+        if maximum < 1:
+            raise ValueError(f"maximum must be at least 1, not {maximum}")
         self.maximum = maximum
         self.limit = max(1, min(start, maximum))
-        self.active = 0
-        self.throttled = 0  # how many throttling signals were seen
-        self.peak = self.limit
+        self.active = 0  # sessions holding a slot now
+        self.peak_active = 0
+        self.peak_limit = self.limit
+        self.throttled = 0  # throttling answers from the service
+        self.admitted_promptly = 0
+        self.delayed_connects = 0  # slow connections: a busy machine or an SDK retry, never halved
+        self.fastest_connect: float | None = None
+        self._ramping = True  # slow start: until the service first pushes back
         self._successes = 0
         self._cooldown = cooldown
         self._probe_after = probe_after
+        self._retry_gap = retry_gap
         self._last_decrease = float("-inf")
         self._clock = clock
         self._on_change = on_change
-        self._cond = threading.Condition()
+        self._cond = condition or threading.Condition()
+
+    @property
+    def peak(self) -> int:
+        """The highest limit reached (kept for callers that report it; prefer ``peak_active``)."""
+        return self.peak_limit
+
+    @property
+    def slow_start(self) -> bool:
+        """Still ramping up: no throttling answer from the service yet (or since ``restart``)."""
+        return self._ramping
+
+    @property
+    def free(self) -> int:
+        """Slots that may be taken now (0 when full)."""
+        return max(0, self.limit - self.active)
+
+    # -- slots ------------------------------------------------------------------------------
 
     @contextmanager
     def slot(self, cancel: CancelToken) -> Iterator[bool]:
@@ -52,38 +114,58 @@ class AdaptiveLimiter:
         try:
             with self._cond:
                 self._cond.wait_for(lambda: cancel.is_cancelled() or self.active < self.limit)
-                if cancel.is_cancelled():
-                    acquired = False
-                else:
-                    self.active += 1
-                    acquired = True
+                acquired = not cancel.is_cancelled() and self.try_acquire()
         finally:
             unregister()
         try:
             yield acquired
         finally:
             if acquired:
-                with self._cond:
-                    self.active -= 1
-                    self._cond.notify()
+                self.release()
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free, without waiting."""
+        with self._cond:
+            if self.active >= self.limit:
+                return False
+            self.active += 1
+            self.peak_active = max(self.peak_active, self.active)
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            if self.active <= 0:
+                raise RuntimeError("release() without a slot held")
+            self.active -= 1
+            self._cond.notify_all()
 
     def _wake_all(self) -> None:
         with self._cond:
             self._cond.notify_all()
 
-    def admitted(self) -> None:
-        """The service took a new session at once (no refused connection): during slow start
-        that is reason enough to try one more, without waiting for a whole file to finish."""
+    # -- signals ----------------------------------------------------------------------------
+
+    def connected(self, seconds: float) -> None:
         with self._cond:
-            if not self.throttled and self.limit < self.maximum:
-                self._set(self.limit + 1)
+            fastest = seconds if self.fastest_connect is None else min(self.fastest_connect, seconds)
+            self.fastest_connect = fastest
+            if seconds >= fastest + self._retry_gap:
+                self.delayed_connects += 1
+                return
+            self.admitted_promptly += 1
+            if self.slow_start:
+                self._set(self.limit + SLOTS_PER_PROMPT_ADMISSION)
+
+    def admitted(self) -> None:
+        """The service took a session at once (the older signal without a connect time)."""
+        self.connected(self.fastest_connect or 0.0)
 
     def succeeded(self) -> None:
         with self._cond:
             if self.limit >= self.maximum:
                 return
             self._successes += 1
-            needed = 1 if not self.throttled else max(self.limit, self._probe_after)
+            needed = 1 if self.slow_start else max(self.limit, self._probe_after)
             if self._successes >= needed:
                 self._successes = 0
                 self._set(self.limit + 1)
@@ -91,6 +173,7 @@ class AdaptiveLimiter:
     def throttled_by_service(self) -> None:
         with self._cond:
             self.throttled += 1
+            self._ramping = False
             self._successes = 0
             now = self._clock()
             if now - self._last_decrease < self._cooldown:
@@ -98,10 +181,20 @@ class AdaptiveLimiter:
             self._last_decrease = now
             self._set(max(1, self.limit // 2))
 
+    def restart(self, start: int = 1) -> None:
+        """Forget what was learnt and slow-start again from ``start`` (a resource back from an
+        outage may not hold its old load)."""
+        with self._cond:
+            self._ramping = True
+            self._successes = 0
+            self._last_decrease = float("-inf")
+            self._set(max(1, min(start, self.maximum)))
+
     def _set(self, limit: int) -> None:
+        limit = min(limit, self.maximum)
         if limit != self.limit:
             self.limit = limit
-            self.peak = max(self.peak, limit)
+            self.peak_limit = max(self.peak_limit, limit)
             self._cond.notify_all()
             if self._on_change is not None:
                 self._on_change(limit)
