@@ -118,28 +118,29 @@ def test_ninety_six_sessions_in_seven_rounds_from_one() -> None:
 @pytest.mark.parametrize(
     ("earlier", "seconds", "grows"),
     [
-        ((), 0.5, True),  # the first connection sets the yardstick, however slow (cold SDK)
-        ((0.01,), 0.02, True),
-        ((0.01,), 0.2, True),  # within the retry gap of the fastest
-        ((0.01,), 0.22, False),  # one SDK retry (~250 ms) or a busy CPU: delayed
-        ((0.01,), 0.75, False),
-        ((0.5,), 0.05, True),  # faster than anything before: the new yardstick
-        ((0.5, 0.05), 0.5, False),
+        ((), 0.5, 2),  # the first connection sets the yardstick, however slow (cold SDK)
+        ((0.01,), 0.02, 2),
+        ((0.01,), 0.2, 2),  # within the retry gap of the fastest
+        ((0.01,), 0.22, 1),  # one SDK retry (~250 ms) or a busy CPU: delayed
+        ((0.01,), 0.75, 1),
+        ((0.5,), 0.05, 2),  # faster than anything before: the new yardstick
+        ((0.5, 0.05), 0.5, 1),
     ],
 )
-def test_prompt_or_delayed_connection(earlier: tuple[float, ...], seconds: float, grows: bool) -> None:
+def test_prompt_or_delayed_connection(earlier: tuple[float, ...], seconds: float, grows: int) -> None:
     limiter = AdaptiveLimiter(1000, start=1)
     for s in earlier:
         limiter.connected(s)
     before, delayed = limiter.limit, limiter.delayed_connects
     limiter.connected(seconds)
-    assert (limiter.limit > before) is grows
-    assert limiter.delayed_connects == delayed + (not grows)
+    assert limiter.limit == before + grows
+    assert limiter.delayed_connects == delayed + (grows == 1)
     assert limiter.throttled == 0
 
 
 def test_slow_local_connections_never_halve_the_limit_nor_count_as_throttling() -> None:
-    """192 sessions on a CPU that cannot keep up: connections slow down as sessions pile up."""
+    """192 sessions on a CPU that cannot keep up: connections slow down as sessions pile up;
+    the limit still reaches the maximum, one slot per delayed admission."""
     limiter = AdaptiveLimiter(192, start=1)
     for _ in range(40):
         started = 0
@@ -152,7 +153,22 @@ def test_slow_local_connections_never_halve_the_limit_nor_count_as_throttling() 
             limiter.succeeded()
     assert limiter.throttled == 0 and limiter.slow_start
     assert limiter.delayed_connects > 0
-    assert limiter.peak_limit == limiter.limit  # never went down
+    assert limiter.peak_limit == limiter.limit == 192  # never went down
+
+
+def test_delayed_connections_keep_as_many_in_flight_per_round() -> None:
+    limiter = AdaptiveLimiter(96, start=1)
+    limiter.connected(0.01)  # the yardstick
+    limiter.try_acquire()
+    in_flight = []
+    for _ in range(4):
+        connecting = 0
+        while limiter.try_acquire():
+            connecting += 1
+        in_flight.append(connecting)
+        for _ in range(connecting):
+            limiter.connected(0.5)
+    assert in_flight == [2, 2, 2, 2]
 
 
 def test_a_service_answer_halves_and_ends_slow_start() -> None:
