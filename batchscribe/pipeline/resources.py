@@ -197,10 +197,10 @@ class ResourcePool:
             for member in self._members:
                 if member.state == "quarantined" and now >= member.until:
                     member.state = "probing"
-            probing = [m for m in self._members if m.state == "probing" and not m.probe_out]
-            if probing and probing[0].limiter.try_acquire():
-                probing[0].probe_out = True
-                return self._lease(probing[0], probe=True)
+            for member in self._members:
+                if member.state == "probing" and not member.probe_out and member.limiter.try_acquire():
+                    member.probe_out = True
+                    return self._lease(member, probe=True)
             healthy = [m for m in self._members if m.state == "healthy" and m.limiter.free > 0]
             healthy.sort(key=lambda m: (-m.limiter.free, m.limiter.active, m.sessions))
             for member in healthy:
