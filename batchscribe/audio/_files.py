@@ -60,8 +60,11 @@ class ReadReceipt:
     at_path: FileIdentity | None
     reads_differ: bool = False  # several reads of it (one per channel) saw different bytes
 
-    def change(self) -> str:
-        """Why the file cannot be trusted to be what was read ("" when it can)."""
+    def change(self, *, size: int | None = None, mtime_ns: int | None = None) -> str:
+        """Why the file cannot be trusted to be what was read ("" when it can); ``size`` and
+        ``mtime_ns``: what the plan saw, which the file must still have had when opened."""
+        if (size, mtime_ns) != (None, None) and (size, mtime_ns) != self.opened[2:]:
+            return "it changed between planning and its transcription"
         if self.reads_differ:
             return "its content differed between the reads of its channels"
         if self.finished != self.opened:
