@@ -1,4 +1,7 @@
-"""``open_pcm``/``PcmReader``: lazy decoding to 16 kHz mono s16le, one packet at a time."""
+"""``open_pcm``/``PcmReader``: lazy decoding to 16 kHz mono s16le, one packet at a time.
+
+``open_pcm`` hands a WAV that already is 16 kHz mono s16le to ``RawWavReader`` instead (``_raw``).
+"""
 
 from __future__ import annotations
 
@@ -17,10 +20,15 @@ from av.filter import Graph
 from av.packet import Packet
 
 from batchscribe.audio._failures import MAPPED, fail, reason, to_audio_error
-from batchscribe.audio._probing import AudioInfo, describe, first_audio_stream, open_container
-
-SAMPLE_RATE = 16_000
-BYTES_PER_SECOND = SAMPLE_RATE * 2
+from batchscribe.audio._files import HashingFile, ReadReceipt
+from batchscribe.audio._probing import (
+    AudioInfo,
+    describe,
+    first_audio_stream,
+    open_container,
+    read_wav_layout,
+)
+from batchscribe.audio._raw import BYTES_PER_SECOND, SAMPLE_RATE, RawWavReader
 
 _DURATION_SLACK_S = 0.5  # a decode this much short of the header's duration counts as cut off
 _DURATION_SLACK_RATIO = 0.02  # ...and this share of it (bitrate-based estimates are rough)
@@ -100,11 +108,12 @@ class PcmReader:
     """
 
     def __init__(self, container: InputContainer, stream: AudioStream, info: AudioInfo,
-                 channel: int | None) -> None:
+                 channel: int | None, file: HashingFile) -> None:
         self.info = info
         self.channel = channel
         self.warnings: list[str] = []
         self._container = container
+        self._file = file
         self._stream = stream
         self._packets: Iterator[Packet[AudioStream]] = container.demux(stream)
         self._converter = _MonoConverter(channel)
@@ -157,16 +166,40 @@ class PcmReader:
             self._bytes_read += len(chunk)
             return chunk
 
+    def readinto(self, buffer: memoryview) -> int:
+        """``read`` into ``buffer`` (the SDK's); the number of bytes written."""
+        chunk = self.read(buffer.nbytes)
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
     def close(self) -> None:
         """Release the file. A read running in another thread stops at its next packet."""
         self._close_requested = True
         with self._lock:
+            self._close_locked()
+
+    def finish(self) -> ReadReceipt | None:
+        """The consumer is done with it: the file's receipt (its SHA-256 and whether it stayed
+        the same file; None if it was closed already or cannot be read any more), then close."""
+        self._close_requested = True
+        with self._lock:
             if self._closed:
-                return
-            self._closed = True
-            self._buffer = bytearray()
-            with contextlib.suppress(*MAPPED):  # a failing close of a read-only file is harmless
-                self._container.close()
+                return None
+            try:
+                return self._file.receipt()
+            except OSError:
+                return None
+            finally:
+                self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._buffer = bytearray()
+        with contextlib.suppress(*MAPPED):  # a failing close of a read-only file is harmless
+            self._container.close()
+        self._file.close()
 
     def __enter__(self) -> PcmReader:
         return self
@@ -246,13 +279,28 @@ class PcmReader:
             f"decoding stopped early at {self._bytes_decoded / BYTES_PER_SECOND:.1f} s: {reason}")
 
 
-def open_pcm(path: Path, *, channel: int | None = None) -> PcmReader:
+def open_pcm(path: Path, *, channel: int | None = None) -> PcmReader | RawWavReader:
     """Open ``path`` for streaming decode to 16 kHz mono s16le.
 
     ``channel=None`` mixes every channel down; ``channel=k`` keeps only channel ``k`` (from 0).
+    A WAV that already is 16 kHz mono s16le is read as it is (``RawWavReader``: no FFmpeg).
     Raises ``AudioError`` now for anything that stops the file from decoding at all.
     """
-    container = open_container(path)
+    file = HashingFile(path)
+    try:
+        layout = read_wav_layout(file)
+        if layout is not None and layout.plain_pcm16 and channel in (None, 0) \
+                and layout.fmt.channels == 1 and layout.fmt.sample_rate == SAMPLE_RATE:
+            return RawWavReader(file, layout, channel)
+        file.seek(0)
+        return _open_decoder(path, file, channel)
+    except BaseException:
+        file.close()
+        raise
+
+
+def _open_decoder(path: Path, file: HashingFile, channel: int | None) -> PcmReader:
+    container = open_container(path, file)
     try:
         try:
             stream = first_audio_stream(container)
@@ -263,7 +311,7 @@ def open_pcm(path: Path, *, channel: int | None = None) -> PcmReader:
             plural = "s" if info.channels != 1 else ""
             raise fail("bad_channel", f"channel {channel} was asked for but the recording has "
                        f"{info.channels} channel{plural} (numbered from 0)")
-        reader = PcmReader(container, stream, info, channel)
+        reader = PcmReader(container, stream, info, channel, file)
         reader._fill_first_bytes(path)
     except BaseException:
         container.close()

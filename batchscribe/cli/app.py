@@ -7,7 +7,6 @@ with its fix and the error's exit code; a traceback only with ``--verbose``.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -273,7 +272,13 @@ def _main(
 
 
 def main() -> None:
+    from batchscribe.engines.reaper import exit_without_abort
+
+    code: int | str | None = 0
     try:
         app()
     except KeyboardInterrupt:
-        sys.exit(EXIT_INTERRUPTED)
+        code = EXIT_INTERRUPTED
+    except SystemExit as exc:
+        code = exc.code
+    exit_without_abort(code)  # never SIGABRT from SDK threads still alive at shutdown

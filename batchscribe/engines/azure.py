@@ -87,9 +87,10 @@ def build_speech_config(
 
 
 class _PcmCallback(speechsdk.audio.PullAudioInputStreamCallback):  # type: ignore[misc]
-    """Feeds decoded PCM to the SDK as fast as it asks for it (back pressure), never faster."""
+    """Feeds PCM to the SDK as fast as it asks for it (back pressure), never faster: straight
+    from the file into the SDK's buffer for a WAV that needs no decoding."""
 
-    def __init__(self, reader: audio.PcmReader, cancel: CancelToken) -> None:
+    def __init__(self, reader: audio.PcmReader | audio.RawWavReader, cancel: CancelToken) -> None:
         super().__init__()
         self.reader = reader
         self._cancel = cancel
@@ -100,24 +101,27 @@ class _PcmCallback(speechsdk.audio.PullAudioInputStreamCallback):  # type: ignor
         if self._finished or self._cancel.is_cancelled() or self.error is not None:
             return 0
         try:
-            data = self.reader.read(buffer.nbytes)
+            return self.reader.readinto(buffer)
         except AudioError as exc:
             self.error = exc
-            return 0
+        except ValueError:
+            pass  # closed under it: the session is over
         except Exception as exc:  # never let a decoder bug escape into the SDK's thread
             self.error = AudioError(f"decoding failed: {exc}", code="decode_failed")
-            return 0
-        buffer[: len(data)] = data
-        return len(data)
+        return 0
 
     def close(self) -> None:
-        self.reader.close()
+        self._finished = True  # the file itself is released by finish(), after its receipt
 
-    def finish(self) -> None:
+    def finish(self, *, receipt: bool) -> audio.ReadReceipt | None:
         """The session is over: release the file and the decoder now, not whenever the cyclic GC
-        frees the SDK's reference to this callback (a long run would hold many files open)."""
+        frees the SDK's reference to this callback (a long run would hold many files open).
+        With ``receipt``: what was read (its SHA-256, and whether the file changed meanwhile)."""
         self._finished = True
+        if receipt:
+            return self.reader.finish()
         self.reader.close()
+        return None
 
 
 @dataclass
@@ -142,6 +146,7 @@ class _Session:
     stalled: bool = False
     audio_error: AudioError | None = None
     reader_warnings: tuple[str, ...] = ()
+    receipt: audio.ReadReceipt | None = None
 
     def guard(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
         """Wrap a callback: record any exception and wake the waiter (the SDK would drop it)."""
@@ -164,9 +169,8 @@ class _Session:
             elif self.connect_seconds < _PROMPT_CONNECT_S and self.on_admitted is not None:
                 self.on_admitted()
 
-    def on_recognizing(self, evt: Any) -> None:
-        result = evt.result
-        self.on_progress((result.offset + result.duration) / TICKS_PER_SECOND)
+    def on_partial(self, evt: Any) -> None:
+        """A sign of life only: subscribed while the session is quiet (see ``_wait``)."""
 
     def on_recognized(self, evt: Any) -> None:
         result = evt.result
@@ -293,7 +297,8 @@ class AzureEngine:
             raise stalled_error(self._stall_timeout)
         if session.error is not None:
             raise session.error
-        return Transcript(phrases=tuple(session.phrases), warnings=session.reader_warnings)
+        return Transcript(phrases=tuple(session.phrases), warnings=session.reader_warnings,
+                          receipt=session.receipt)
 
     def _recognize(self, session: _Session, cancel: CancelToken) -> None:
         """Run one session to its end (or stall, or cancel); hand the recognizer to the reaper."""
@@ -301,7 +306,7 @@ class AzureEngine:
         recognizer = self._recognizer(audio_config)
         connection = speechsdk.Connection.from_recognizer(recognizer)
         connection.connected.connect(session.guard(session.on_connected))
-        self._connect(recognizer, session)
+        partials = self._connect(recognizer, session)
         session.started_at = time.monotonic()
         transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
         unregister = cancel.on_cancel(session.done.set)
@@ -310,7 +315,7 @@ class AzureEngine:
                 recognizer.start_transcribing_async()
             else:
                 recognizer.start_continuous_recognition_async()
-            session.stalled = not self._wait(session, cancel)
+            session.stalled = not self._wait(session, cancel, partials)
         finally:
             unregister()
             stop = None
@@ -328,18 +333,29 @@ class AzureEngine:
                     else recognizer.stop_continuous_recognition_async
                 )
             self._reaper.release(stop, recognizer, connection, pcm, audio_config)
-            del recognizer, connection, stop, audio_config
+            del recognizer, connection, stop, audio_config, partials
         session.audio_error = pcm.error
         session.reader_warnings = tuple(getattr(pcm.reader, "warnings", ()) or ())
-        pcm.finish()
+        complete = session.stopped and not session.stalled and session.error is None
+        session.receipt = pcm.finish(receipt=complete and not cancel.is_cancelled())
 
-    def _wait(self, session: _Session, cancel: CancelToken) -> bool:
-        """Wait for the session's end; False when the service went silent for too long."""
+    def _wait(self, session: _Session, cancel: CancelToken, partials: Any) -> bool:
+        """Wait for the session's end; False when the service went silent for too long.
+
+        Finals, connections and the session's end are signs of life. Partial results are too,
+        but the SDK builds a costly result object for each (a third of a session's CPU), so they
+        are subscribed to only once the session has been quiet for half the stall timeout (a
+        long phrase): a live service then shows itself well before the deadline."""
+        listening = False
         while not cancel.is_cancelled():
-            remaining = session.last_activity + self._stall_timeout - time.monotonic()
-            if remaining <= 0:
+            quiet = time.monotonic() - session.last_activity
+            if quiet >= self._stall_timeout:
                 return False
-            if session.done.wait(remaining):
+            if not listening and quiet >= self._stall_timeout / 2:
+                partials.connect(session.guard(session.on_partial))
+                listening = True
+            wake_in = self._stall_timeout - quiet if listening else self._stall_timeout / 2 - quiet
+            if session.done.wait(wake_in):
                 break
         if cancel.is_cancelled() or session.error is not None:
             # session_stopped follows canceled(Error) closely, and cancelling ended our audio
@@ -353,7 +369,8 @@ class AzureEngine:
     ) -> tuple[speechsdk.audio.AudioConfig, _PcmCallback]:
         # Always a pull stream, even for WAV the SDK could read itself: cancelling then just ends
         # the stream and the session closes cleanly, where the SDK's own file reader can only be
-        # stopped (~10 s, and a crash risk if the process exits meanwhile). PCM costs PyAV little.
+        # stopped (~10 s, and a crash risk if the process exits meanwhile). A WAV that needs no
+        # decoding is read from the file straight into the SDK's buffer, hashed on the way.
         reader = audio.open_pcm(request.path, channel=request.channel)
         callback = _PcmCallback(reader, cancel)
         stream_format = speechsdk.audio.AudioStreamFormat(
@@ -383,24 +400,22 @@ class AzureEngine:
             )
         return speechsdk.SpeechRecognizer(speech_config=config, audio_config=audio_config)
 
-    def _connect(self, recognizer: Any, session: _Session) -> None:
+    def _connect(self, recognizer: Any, session: _Session) -> Any:
+        """Subscribe to what is used (finals, cancellation, the end); return the partial-result
+        signal, left unsubscribed (``_wait`` subscribes to it when a session goes quiet)."""
         transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
-        partial = recognizer.transcribing if transcriber else recognizer.recognizing
         final = recognizer.transcribed if transcriber else recognizer.recognized
-        partial.connect(session.guard(session.on_recognizing))
         final.connect(session.guard(session.on_recognized))
         recognizer.canceled.connect(session.guard(session.on_canceled))
         recognizer.session_stopped.connect(session.guard(session.on_stopped))
-        for signal in (
-            recognizer.session_started,
-            recognizer.speech_start_detected,
-            recognizer.speech_end_detected,
-        ):
-            signal.connect(session.guard(lambda evt: None))
         if self._options.phrases:
             grammar = speechsdk.PhraseListGrammar.from_recognizer(recognizer)
             for phrase in self._options.phrases:
                 grammar.addPhrase(phrase)
+        return recognizer.transcribing if transcriber else recognizer.recognizing
 
-    def close(self) -> None:
-        self._reaper.close()
+    def close(self, timeout: float = 15.0) -> None:
+        """Release every recognizer, waiting at most ``timeout`` seconds. If some are still
+        being stopped after that, the process must leave with ``os._exit``: see
+        ``reaper.native_work_pending``."""
+        self._reaper.close(timeout)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from batchscribe.audio import AudioInfo
+from batchscribe.audio import AudioInfo, ReadReceipt
 from batchscribe.errors import UsageError
 from batchscribe.pipeline.cancel import CancelToken
 
@@ -61,6 +61,9 @@ class Transcript:
 
     phrases: tuple[Phrase, ...] = ()
     warnings: tuple[str, ...] = ()
+    # What was read: the bytes' SHA-256 and whether the file changed meanwhile (None: the
+    # engine read nothing itself, like the fake one).
+    receipt: ReadReceipt | None = field(default=None, compare=False)
 
     @property
     def text(self) -> str:

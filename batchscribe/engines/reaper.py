@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,25 +22,39 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 _REAP_TIMEOUT_S = 30.0
+_THREAD_PREFIX = "batchscribe-reaper"
+_STOP_WAIT_PREFIX = "batchscribe-stop-wait"
 
 
 class Reaper:
-    """Stops (only sessions that did not end) and releases recognizers on daemon threads."""
+    """Stops (only sessions that did not end) and releases recognizers on daemon threads.
 
-    def __init__(self, threads: int = 4) -> None:
+    One more thread starts whenever a recognizer arrives and none is idle (up to ``max_threads``),
+    so sessions are closed as fast as they finish even while slow stops (~10 s each) hold some
+    threads; idle threads wait for the next recognizer until ``close``.
+    """
+
+    def __init__(self, max_threads: int = 256) -> None:
         self._queue: queue.SimpleQueue[tuple[Callable[[], Any] | None, list[Any]] | None] = (
             queue.SimpleQueue()
         )
-        self._threads = [
-            threading.Thread(target=self._run, name=f"batchscribe-reaper-{n}", daemon=True)
-            for n in range(threads)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._max_threads = max_threads
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._closed = False
 
     def release(
         self, stop: Callable[[], Any] | None, recognizer: Any, connection: Any, *keep_alive: Any
     ) -> None:
+        with self._lock:
+            if self._idle <= 0 and len(self._threads) < self._max_threads and not self._closed:
+                thread = threading.Thread(target=self._run, name=f"{_THREAD_PREFIX}-{len(self._threads)}",
+                                          daemon=True)  # fmt: skip
+                self._threads.append(thread)
+                thread.start()
+            else:
+                self._idle -= 1  # claimed now (below 0: owed to the queue once all are busy)
         self._queue.put((stop, [recognizer, connection, *keep_alive]))
 
     def _run(self) -> None:
@@ -54,14 +70,48 @@ class Reaper:
                 log.debug("stopping or disconnecting a recognizer failed", exc_info=True)
             del item, stop
             objects.clear()  # the recognizer's native handle is released here, on this thread
+            with self._lock:
+                self._idle += 1
 
-    def close(self, timeout: float = 12.0) -> None:
-        """Let the reapers finish what they hold; they are daemons, so exit never waits for them."""
-        for _ in self._threads:
+    def close(self, timeout: float = 15.0) -> bool:
+        """Let the reapers finish what they hold, at most ``timeout`` seconds; True when every
+        recognizer is released (they are daemons, so exit never waits for them)."""
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+        for _ in threads:
             self._queue.put(None)
         deadline = time.monotonic() + timeout
-        for thread in self._threads:
+        for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
+
+
+def native_work_pending() -> bool:
+    """Whether a recognizer is still being stopped or released somewhere in this process.
+
+    The SDK's native threads call into Python (events, the audio callback); if one does while
+    the interpreter shuts down, the process dies with "FATAL: exception not rethrown" (SIGABRT,
+    exit 134). A process for which this is True must leave with ``os._exit`` after flushing."""
+    return any(t.is_alive() and t.name.startswith((_THREAD_PREFIX, _STOP_WAIT_PREFIX))
+               for t in threading.enumerate())
+
+
+def exit_without_abort(code: int | str | None) -> None:
+    """End the process with ``code`` (as ``sys.exit`` takes it). If a recognizer is still being
+    released, the interpreter's shutdown could meet an SDK thread calling into Python and abort
+    (exit 134), so the process then leaves with ``os._exit`` after flushing what it printed."""
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    code = code or 0
+    if native_work_pending():
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def close_quietly(connection: Any) -> None:
@@ -80,7 +130,7 @@ def _wait_for_future(future: Any, timeout: float) -> bool:
         finally:
             finished.set()
 
-    threading.Thread(target=wait, name="batchscribe-stop-wait", daemon=True).start()
+    threading.Thread(target=wait, name=_STOP_WAIT_PREFIX, daemon=True).start()
     return finished.wait(timeout)
 
 

@@ -188,7 +188,8 @@ def _execute(
     limiter: AdaptiveLimiter,
 ) -> RunOutcome:
     def write(item: WorkItem, transcript: Transcript, attempts: int, elapsed_s: float) -> Written:
-        digest = sha256_of(item.file.path)
+        # The digest of the bytes the engine read, not of whatever is at the path by now.
+        digest = transcript.receipt.sha256 if transcript.receipt else sha256_of(item.file.path)
         meta = TranscriptMeta(
             engine=engine.name,
             endpoint=endpoint.describe(),

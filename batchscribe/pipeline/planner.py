@@ -8,7 +8,6 @@ then does.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -184,8 +183,8 @@ def preview(settings: RunSettings) -> Plan:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """Only a regular file is opened, never blocking; anything else is an OSError to callers."""
+    try:
+        return audio.sha256_of(path)
+    except AudioError as exc:
+        raise OSError(exc.message) from exc

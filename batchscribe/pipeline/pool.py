@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from batchscribe.audio import AudioInfo
+from batchscribe.audio import AudioInfo, combine_receipts
 from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
 from batchscribe.errors import (
     BatchscribeError,
@@ -247,6 +247,12 @@ class Runner:
                 with attempt:
                     attempts += 1
                     transcript = self._attempt(item, worker, attempts, timeline)
+            receipt = transcript.receipt
+            if why := receipt.change(size=item.file.size, mtime_ns=item.file.mtime_ns) if receipt else "":
+                log.warning("%s: %s; left for the next run", item.source, why)
+                with self._lock:
+                    self._outcome.changed.append(item)
+                return None  # never recorded as done: the transcript may not be of what is there
             written = self._write(item, transcript, attempts, self._clock() - started)
             return FileResult(
                 source=item.source,
@@ -320,7 +326,8 @@ class Runner:
             for ch in range(item.audio.channels)
         ]
         phrases = sorted((p for t in parts for p in t.phrases), key=lambda p: (p.offset_ticks, p.channel))
-        return Transcript(phrases=tuple(phrases), warnings=tuple(w for t in parts for w in t.warnings))
+        return Transcript(phrases=tuple(phrases), warnings=tuple(w for t in parts for w in t.warnings),
+                          receipt=combine_receipts([t.receipt for t in parts]))
 
     def _result(
         self,

@@ -402,7 +402,7 @@ def test_a_permission_error_from_ffmpeg_is_unreadable(
 
     monkeypatch.setattr(av, "open", refuse)
     with pytest.raises(AudioError) as caught:
-        open_pcm(FIXTURES / "formats" / "wav16_mono.wav")
+        open_pcm(FIXTURES / "formats" / "lossless.flac")  # a 16 kHz mono WAV never reaches FFmpeg
     assert caught.value.code == "unreadable"
     assert isinstance(caught.value.__cause__, PermissionError)
     assert_plain(caught.value)
