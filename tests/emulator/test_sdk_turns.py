@@ -74,3 +74,13 @@ def test_turns_have_no_limit_when_turn_seconds_is_none(scripted: tuple[Path, Pat
         (session,) = emu.stats().sessions.values()
     assert run.texts == PHRASES
     assert (session.turns, session.limited_turns) == (1, 0)
+
+
+def test_the_conversation_transcriber_also_goes_on_across_turn_ends(scripted: tuple[Path, Path]) -> None:
+    wav, transcripts = scripted
+    with Emulator(transcripts=transcripts, turn_seconds=20.0) as emu:
+        run = run_sdk(emu.url, wav, transcriber=True, timeout=60)
+        (session,) = emu.stats().sessions.values()
+    assert run.texts == PHRASES and run.cancel_reason == "EndOfStream"
+    assert [round(r.offset / TICKS, 2) for r in run.recognized if r.text] == [0.5 + 3.5 * k for k in range(BURSTS)]
+    assert session.limited_turns == 2
