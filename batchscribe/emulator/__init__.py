@@ -5,10 +5,12 @@ so integration tests, benchmarks and ``batchscribe run --emulate`` need no Azure
 answers with scripted text (``scripts.py``: recordings found by the fingerprint of their sound),
 paces answers like the service (``speed``), breaks on purpose (``faults.py``) and reports what it
 saw (``stats.py``). Modules: ``usp`` framing, ``segmenter`` energy detector, ``fingerprint``,
-``answers``/``render`` what to say, ``turns``/``connection``/``server`` the protocol,
-``runtime`` the in-process ``Emulator``, ``cli`` the ``batchscribe emulator`` commands.
+``answers``/``render`` what to say, ``turns``/``connection``/``server`` the protocol, ``auth``
+keys and bearer tokens, ``runtime`` the in-process ``Emulator``, ``cli`` the ``batchscribe
+emulator`` commands.
 """
 
+from batchscribe.emulator.auth import BearerTokens
 from batchscribe.emulator.faults import Fault, FaultSpecError, load_faults_file, parse_fault
 from batchscribe.emulator.runtime import Emulator
 from batchscribe.emulator.scripts import (
@@ -21,6 +23,7 @@ from batchscribe.emulator.segmenter import SegmenterConfig
 from batchscribe.emulator.stats import RecordingStats, RequestRecord, SessionStats, Snapshot
 
 __all__ = [
+    "BearerTokens",
     "Emulator",
     "Fault",
     "FaultSpecError",

@@ -35,6 +35,7 @@ from batchscribe.emulator.scripts import (
     split_text,
 )
 from batchscribe.emulator.segmenter import find_segments
+from batchscribe.emulator.server import TURN_SECONDS
 from batchscribe.errors import BatchscribeError, UsageError
 
 emulator_app = typer.Typer(
@@ -94,6 +95,13 @@ def serve(
     max_sessions: Annotated[
         int | None, typer.Option(help="Concurrent sessions allowed; more get HTTP 429.")
     ] = None,
+    turn_seconds: Annotated[
+        float,
+        typer.Option(
+            help="End each turn after this much audio, as the live service does every 600 s; the "
+            "SDK goes on in a new turn. 0: no limit."
+        ),
+    ] = TURN_SECONDS,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log connections.")] = False,
 ) -> None:
     """Serve until SIGINT/SIGTERM (the group's help says how)."""
@@ -112,7 +120,7 @@ def serve(
         scripts = Transcripts.load(path, missing_ok=transcripts is None)
         emulator = Emulator(
             transcripts=scripts, speed=speed, faults=specs, max_sessions=max_sessions,
-            host=host, port=port,
+            host=host, port=port, turn_seconds=turn_seconds or None,
         )  # fmt: skip
         emulator.start()
     try:

@@ -49,6 +49,7 @@ class Settings:
     segmenter: SegmenterConfig
     identify: Identify
     stats: Stats
+    turn_seconds: float | None = None  # audio per turn before the service ends it (None: no limit)
 
 
 class Connection:
@@ -124,6 +125,7 @@ class Connection:
             offset_ticks=offset,
             identify=self.settings.identify,
             segmenter=self.settings.segmenter,
+            max_seconds=self.settings.turn_seconds,
         )
         self._turn_clock = self._loop.time()
         self.stats.turn_started(self.session.id, offset / TICKS_PER_SECOND)
@@ -146,6 +148,8 @@ class Connection:
                 self.stats.audio(self.session.id, received, replayed)
         else:
             answers = turn.end()
+        if answers and answers[-1].at_limit:
+            self.stats.turn_limited(self.session.id)
         # Faults are checked after the audio, which may have identified the recording and so
         # armed its faults. One that ends or stalls the connection sends nothing of this
         # message's answers; a status goes right after turn.start, before the answers.
@@ -226,6 +230,6 @@ class Connection:
                 return
             if item.path == "speech.phrase":
                 self.stats.phrase_sent(self.session.id)
-            elif item.path == "turn.end":  # only sent after the client's end of audio
+            elif item.path == "turn.end" and not item.at_limit:  # after the client's end of audio
                 self.session.finished = True
                 self.stats.turn_completed(self.session.id)

@@ -17,14 +17,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 
+from batchscribe.emulator.auth import BearerTokens
 from batchscribe.emulator.faults import Fault, as_faults
 from batchscribe.emulator.scripts import Transcripts
 from batchscribe.emulator.segmenter import SegmenterConfig
-from batchscribe.emulator.server import ServerConfig, UspServer
+from batchscribe.emulator.server import TURN_SECONDS, ServerConfig, UspServer
 from batchscribe.emulator.stats import Snapshot, Stats
 from batchscribe.errors import UsageError
 
 START_TIMEOUT_S = 10.0
+MIN_TURN_SECONDS = 1.0
 
 
 class Emulator:
@@ -34,7 +36,12 @@ class Emulator:
     no scripts). ``speed``: answer no earlier than audio position / speed after a turn starts
     (None: as fast as audio arrives). ``faults``: specs or ``Fault``s (see ``faults.py``).
     ``max_sessions``: concurrent sessions allowed; more get HTTP 429. ``key``: when set, other
-    subscription keys get HTTP 401. ``port=0`` picks a free port.
+    subscription keys get HTTP 401. ``tokens``: when set (a ``BearerTokens``, or tokens valid for
+    ever), other ``Authorization: Bearer`` tokens, and expired ones, get HTTP 401 (``auth.py``).
+    Each instance has its own port, thread, faults and stats: several run in one process at once
+    (several Speech resources). ``turn_seconds``: audio per turn before the emulator ends
+    the turn and the SDK goes on in a new one, as the live service does every 600 s (None: turns
+    end only with the audio). ``port=0`` picks a free port.
     """
 
     def __init__(
@@ -45,14 +52,21 @@ class Emulator:
         faults: Iterable[Fault | str] = (),
         max_sessions: int | None = None,
         key: str | None = None,
+        tokens: BearerTokens | Iterable[str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         segmenter: SegmenterConfig | None = None,
+        turn_seconds: float | None = TURN_SECONDS,
     ) -> None:
         if speed is not None and speed <= 0:
             raise UsageError(f"speed must be above 0, not {speed}")
         if max_sessions is not None and max_sessions < 1:
             raise UsageError(f"max_sessions must be at least 1, not {max_sessions}")
+        if turn_seconds is not None and turn_seconds < MIN_TURN_SECONDS:
+            raise UsageError(
+                f"a turn must last at least {MIN_TURN_SECONDS:g} s of audio, not {turn_seconds:g} s",
+                hint="for turns without a limit use --turn-seconds 0 (turn_seconds=None)",
+            )
         if transcripts is None or isinstance(transcripts, Transcripts):
             scripts = transcripts or Transcripts()
         else:
@@ -67,7 +81,9 @@ class Emulator:
             faults=as_faults(faults),
             max_sessions=max_sessions,
             key=key,
+            tokens=tokens if tokens is None or isinstance(tokens, BearerTokens) else BearerTokens(tokens),
             segmenter=segmenter or SegmenterConfig(),
+            turn_seconds=turn_seconds,
         )
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -77,6 +93,11 @@ class Emulator:
         self._error: BaseException | None = None
 
     @property
+    def tokens(self) -> BearerTokens | None:
+        """The token validator; accept, refresh or expire tokens on it while the emulator runs."""
+        return self._config.tokens
+
+    @property
     def url(self) -> str:
         """What to give ``SpeechConfig(host=...)``."""
         return f"ws://{self.host}:{self.port}"
@@ -84,7 +105,8 @@ class Emulator:
     def start(self) -> Emulator:
         if self._thread is not None:
             raise RuntimeError("emulator already started")
-        self._thread = threading.Thread(target=self._run, name="batchscribe-emulator", daemon=True)
+        name = f"batchscribe-emulator-{id(self):x}"  # one per instance: several may run at once
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT_S):
             raise RuntimeError("emulator did not start in time")

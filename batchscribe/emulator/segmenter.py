@@ -97,6 +97,11 @@ class Segmenter:
     def in_segment(self) -> bool:
         return self._start is not None
 
+    @property
+    def segment_start(self) -> int | None:
+        """Where the open segment started, or None between segments."""
+        return self._start
+
     def feed(self, samples: Samples) -> list[Event]:
         events: list[Event] = []
         data = np.concatenate((self._carry, samples)) if self._carry.size else samples

@@ -1,8 +1,9 @@
 """The websocket server: decide at the upgrade, hand accepted connections to ``Connection``.
 
-At the upgrade it refuses, in this order: a wrong key (401, only when a key is configured), an
-``http`` fault that hits this connection, and a new session beyond ``max_sessions`` (429). It
-also owns the session table and identifies each session's recording (fingerprint -> script).
+At the upgrade it refuses, in this order: wrong credentials (401, only when a key or tokens are
+configured: ``auth.py``), an ``http`` fault that hits this connection, and a new session beyond
+``max_sessions`` (429). It also owns the session table and identifies each session's recording
+(fingerprint -> script).
 
 Everything here runs on one asyncio event loop; ``Emulator`` (``runtime.py``) gives it a thread.
 """
@@ -24,7 +25,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 
-from batchscribe.emulator import fingerprint
+from batchscribe.emulator import auth, fingerprint
 from batchscribe.emulator.answers import Answerer
 from batchscribe.emulator.connection import Connection, ConnectionInfo, Settings
 from batchscribe.emulator.faults import Fault
@@ -34,6 +35,8 @@ from batchscribe.emulator.sessions import Session, SessionTable
 from batchscribe.emulator.stats import SECRET_HEADERS, RequestRecord, Stats
 
 log = logging.getLogger("batchscribe.emulator")
+
+TURN_SECONDS = 600.0  # the live service ends a turn after 10 minutes of audio (USP_PROTOCOL.md)
 
 MAX_MESSAGE_BYTES = 1 << 20  # the SDK sends 3.2 kB audio chunks; bound what one frame may hold
 SWEEP_EVERY_S = 5.0
@@ -45,8 +48,10 @@ class ServerConfig:
     speed: float | None = None  # times real time; None answers as fast as audio arrives
     faults: tuple[Fault, ...] = ()
     max_sessions: int | None = None
-    key: str | None = None  # when set, other keys get 401 (a bearer token is accepted as is)
+    key: str | None = None  # when set, other keys get 401
+    tokens: auth.BearerTokens | None = None  # when set, other bearer tokens get 401 (auth.py)
     segmenter: SegmenterConfig = field(default_factory=SegmenterConfig)
+    turn_seconds: float | None = TURN_SECONDS  # None: turns end only with the audio
 
 
 def _select_usp(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
@@ -75,7 +80,11 @@ class UspServer:
         self._server: Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._settings = Settings(
-            speed=config.speed, segmenter=config.segmenter, identify=self.identify, stats=stats
+            speed=config.speed,
+            segmenter=config.segmenter,
+            identify=self.identify,
+            stats=stats,
+            turn_seconds=config.turn_seconds,
         )
 
     async def start(self, host: str, port: int) -> int:
@@ -116,7 +125,7 @@ class UspServer:
         headers: Headers = request.headers
         session_id = headers.get("X-ConnectionId") or uuid.uuid4().hex
         session = self.sessions.get_or_create(session_id[:64])
-        status = self._refusal(number, session, headers)
+        status, why = self._refusal(number, session, headers)
         record = RequestRecord(
             number=number,
             session_id=session.id,
@@ -126,10 +135,11 @@ class UspServer:
             has_subscription_key="Ocp-Apim-Subscription-Key" in headers,
             has_authorization="Authorization" in headers,
             status=status or 101,
+            refused_because=why,
         )
         self.stats.request(record)
         if status:
-            log.info("refused connection %d (%s) with HTTP %d", number, session.id, status)
+            log.info("refused connection %d (%s) with HTTP %d: %s", number, session.id, status, why)
             return connection.respond(status, _reason(status))
         session.open_connections += 1  # reserved now so max_sessions holds under a burst
         faults = tuple(
@@ -138,23 +148,26 @@ class UspServer:
         self._accepted[connection] = ConnectionInfo(number, session, url.path, query, faults)
         return None
 
-    def _refusal(self, number: int, session: Session, headers: Headers) -> int:
-        """The HTTP status to refuse this upgrade with, or 0 to accept it."""
-        if self.config.key is not None:
-            key = headers.get("Ocp-Apim-Subscription-Key")
-            token = headers.get("Authorization", "")
-            if key != self.config.key and not token.startswith("Bearer "):
-                return 401
+    def _refusal(self, number: int, session: Session, headers: Headers) -> tuple[int, str]:
+        """The HTTP status to refuse this upgrade with and why, or 0 to accept it."""
+        why = auth.refusal(
+            key=self.config.key,
+            tokens=self.config.tokens,
+            sent_key=headers.get("Ocp-Apim-Subscription-Key"),
+            authorization=headers.get("Authorization"),
+        )
+        if why:
+            return 401, why
         for fault in self.config.faults:
             if fault.kind == "http" and fault.hits(number, session.number):
                 self.stats.fault(session.id, str(fault))
-                return fault.code
+                return fault.code, f"fault {fault}"
         limit = self.config.max_sessions
         now = asyncio.get_running_loop().time()
         full = limit is not None and self.sessions.holding_slots(now) >= limit
         if full and not session.holds_slot(now):
-            return 429
-        return 0
+            return 429, f"max_sessions={limit} reached"
+        return 0, ""
 
     def _forget_failed_handshakes(self) -> None:
         """Release reservations of connections that closed before reaching the handler."""

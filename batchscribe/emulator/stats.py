@@ -37,6 +37,7 @@ class RequestRecord:
     has_subscription_key: bool
     has_authorization: bool
     status: int  # 101 when accepted, else the HTTP status it was refused with
+    refused_because: str = ""  # e.g. "expired token", "fault http:503", "max_sessions=4 reached"
     config: Mapping[str, Any] | None = None  # the speech.config body
     contexts: tuple[Mapping[str, Any], ...] = ()  # speech.context bodies, in order
 
@@ -52,6 +53,7 @@ class SessionStats:
     open_connections: int = 0
     turns: int = 0
     completed_turns: int = 0  # turn.end sent after the client's end of audio
+    limited_turns: int = 0  # turns ended at the turn length; the SDK went on in a new turn
     audio_seconds: float = 0.0  # PCM received, replays included
     replayed_seconds: float = 0.0  # PCM received again for positions already received
     turn_offsets: tuple[float, ...] = ()  # where each turn started, seconds into the recording
@@ -226,6 +228,11 @@ class Stats:
         with self._cond:
             s = self._session(session_id)
             self._update(session_id, {"completed_turns": 1}, completed_turns=s.completed_turns + 1)
+
+    def turn_limited(self, session_id: str) -> None:
+        with self._cond:
+            s = self._session(session_id)
+            self._update(session_id, {}, limited_turns=s.limited_turns + 1)
 
     def audio(self, session_id: str, seconds: float, replayed: float) -> None:
         with self._cond:

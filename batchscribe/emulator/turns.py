@@ -9,6 +9,13 @@ goes through the segmenter; its events wait (``_pending``) until the session kno
 - segment end             -> ``speech.phrase`` Success, or NoMatch when the script has no text
 - long silence, tail      -> ``speech.phrase`` NoMatch, so every byte is acknowledged
 - end of audio            -> last phrase, ``speech.endDetected``, ``turn.end``
+- turn length reached     -> ``turn.end`` alone, as the live service every 10 minutes of audio
+
+At the turn length (``max_seconds`` of audio) the turn takes no more audio and acknowledges what
+it heard: closed segments as phrases, silence as NoMatch, up to the start of a segment still
+open, which the SDK then replays in its next turn (continuation offset = that acknowledgement),
+so no phrase is ever cut in two; only a segment open since the turn's first byte is closed at
+the limit instead, so every turn makes progress. Nothing else is replayed.
 
 Positions are samples from the turn's first PCM byte; the session's ``continuation`` offset turns
 them into seconds into the recording, which is what scripts are timed in.
@@ -44,6 +51,7 @@ class Outgoing:
     at: float
     path: str
     body: dict[str, Any] | None
+    at_limit: bool = False  # a turn.end sent because the turn reached its length, not the audio's end
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class Turn:
         offset_ticks: int,
         identify: Identify,
         segmenter: SegmenterConfig,
+        max_seconds: float | None = None,
     ) -> None:
         self.request_id = request_id
         self.session = session
@@ -74,6 +83,9 @@ class Turn:
         self.offset_ticks = offset_ticks  # where this turn's audio starts in the recording
         self.format: WaveFormat | None = None
         self.ended = False
+        self.ended_at_limit = False
+        self.max_seconds = max_seconds
+        self._limit = 0  # samples the turn takes, once the format is known (0: no limit)
         self._identify = identify
         self._segmenter_config = segmenter
         self._segmenter: Segmenter | None = None
@@ -98,10 +110,15 @@ class Turn:
             header = parse_riff(payload)
             self.format = header.format
             self._segmenter = Segmenter(self.format.sample_rate, self._segmenter_config)
+            if self.max_seconds is not None:  # whole milliseconds, as the SDK acknowledges
+                self._limit = max(1, round(self.max_seconds * 1000) * self.format.sample_rate // 1000)
             if self.session.fingerprint is None:
                 self.session.fingerprint = FingerprintBuilder(self.format.sample_rate)
             payload = header.data
         assert self._segmenter is not None
+        if self._limit:  # audio past the limit is left unacknowledged: the SDK sends it again
+            room = (self._limit - self._samples) * self.format.bytes_per_frame - len(self._odd)
+            payload = payload[: max(0, room)]
         data = self._odd + payload
         usable = len(data) - len(data) % self.format.bytes_per_frame
         self._odd = data[usable:]
@@ -123,7 +140,31 @@ class Turn:
             self._hold(_Held("tail", self._covered, self._segmenter.processed))
         if self.session.answerer is None and fingerprint.complete:
             self._identify(self.session, False)
+        if self._limit and self._samples >= self._limit:
+            return self._end_at_limit(), received, replayed
         return self._release(), received, replayed
+
+    def _end_at_limit(self) -> list[Outgoing]:
+        """The turn reached its length: acknowledge what can be, then ``turn.end`` alone."""
+        assert self._segmenter is not None and self.format is not None
+        self.ended = self.ended_at_limit = True
+        open_start = self._segmenter.segment_start
+        ms = max(1, self.format.sample_rate // 1000)
+        if open_start is None:
+            self._segmenter.finish()  # only silence left in the partial frame
+            stop = self._samples
+        elif open_start > 0:  # replayed whole in the next turn
+            stop = open_start // ms * ms
+        else:  # open since the first byte: no acknowledgement would ever move on, so close it
+            self._hold(_Held("seg", 0, self._samples))
+            stop = self._samples
+        if self._covered < stop:
+            self._hold(_Held("tail", self._covered, stop))
+        if self.session.answerer is None:
+            self._identify(self.session, False)
+        out = self._release()
+        out.append(Outgoing(self.seconds, "turn.end", None, at_limit=True))
+        return out
 
     def end(self) -> list[Outgoing]:
         """The client's end of audio: flush, acknowledge the tail, end the turn."""

@@ -141,6 +141,9 @@ def run_sdk(
     properties: dict[str, str] | None = None,
     language: str = "en-US",
     profanity: Any = None,
+    subscription: str | None = "test-key",
+    auth_token: str | None = None,
+    after_start: Callable[[Any], None] | None = None,
 ) -> SdkRun:
     """Continuous recognition of ``audio`` until session_stopped.
 
@@ -149,10 +152,15 @@ def run_sdk(
     session_stopped comes within ``timeout``, ``on_timeout`` is called (e.g. to stop the
     emulator, so that the SDK gives up by itself: stopping a stuck recognizer costs ~10 s) and
     the recognizer is released without being stopped; otherwise that is recorded in ``errors``.
+    ``auth_token`` is set as ``config.authorization_token`` (SDK 1.53 refuses it next to
+    ``host=`` in the constructor); ``subscription=None`` sends no key. ``after_start`` is called
+    with the recognizer once recognition started (e.g. to feed a push stream, or refresh a token).
     """
     import azure.cognitiveservices.speech as speechsdk
 
-    config = speechsdk.SpeechConfig(host=url, subscription="test-key")
+    config = speechsdk.SpeechConfig(host=url, subscription=subscription)
+    if auth_token is not None:
+        config.authorization_token = auth_token
     for name, value in {**(FAST_SEND if fast else {}), **(properties or {})}.items():
         config.set_property_by_name(name, value)
     if profanity is not None:
@@ -187,6 +195,8 @@ def run_sdk(
         getattr(recognizer, name).connect(_record(run, done, name))
     try:
         start().get()
+        if after_start is not None:
+            after_start(recognizer)
         run.finished_in_time = done.wait(timeout)
         if run.finished_in_time:
             stop().get()

@@ -136,3 +136,31 @@ def test_help_documents_every_fault_kind_and_option() -> None:
     assert result.exit_code == 0
     for word in (*[f"{kind}" for kind in KINDS], "after=", "first=", "sessions=", "reason="):
         assert word in result.output
+
+
+def test_turn_seconds_reaches_the_emulator_and_0_turns_the_limit_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchscribe.emulator import cli
+    from batchscribe.errors import UsageError
+
+    seen: list[float | None] = []
+
+    class Stop(UsageError):
+        pass
+
+    def fake_emulator(**kwargs: object) -> None:
+        seen.append(kwargs["turn_seconds"])  # type: ignore[arg-type]
+        raise Stop("stop here")
+
+    monkeypatch.setattr(cli, "Emulator", fake_emulator)
+    for args in ([], ["--turn-seconds", "20"], ["--turn-seconds", "0"]):
+        assert CliRunner().invoke(emulator_app, args).exit_code == 2
+    assert seen == [600.0, 20.0, None]
+
+
+def test_a_too_short_turn_is_one_line_and_exit_2() -> None:
+    result = CliRunner().invoke(emulator_app, ["--turn-seconds", "0.5"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: a turn must last at least 1 s of audio, not 0.5 s "
+        "(for turns without a limit use --turn-seconds 0 (turn_seconds=None))"
+    ]

@@ -204,6 +204,7 @@ def test_a_ten_minute_recording_finishes_in_order_without_replay(tmp_path: Path,
     assert session.audio_seconds == pytest.approx(600.5, abs=0.05)
     assert session.replayed_seconds < 0.01
     assert list(session.turn_offsets) == sorted(set(session.turn_offsets))  # follow-on turns only
+    assert session.limited_turns == 1 and session.turn_offsets[1] == pytest.approx(600.0)  # at 600 s
 
 
 @pytest.mark.slow
