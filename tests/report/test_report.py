@@ -118,10 +118,12 @@ def make_run(**changes: Any) -> RunResult:
 def test_summary_json_keys_are_pinned_so_a_change_is_deliberate() -> None:
     summary = summary_document(make_run())
     assert sorted(summary) == [
-        "aborted", "audio_seconds", "cancelled", "counts", "ended_at", "exit_code", "failures",
-        "interrupted", "run_id", "schema_version", "settings", "slowest", "started_at",
-        "stop_reason", "throughput", "version", "wall_seconds", "warnings",
+        "aborted", "audio_seconds", "cancelled", "cost", "counts", "ended_at", "exit_code", "failures",
+        "interrupted", "not_sent", "retries", "run_id", "schema_version", "service", "settings", "slowest",
+        "started_at", "still_failing", "stop_reason", "throughput", "transcripts", "version", "wall_seconds",
+        "warnings",
     ]  # fmt: skip
+    assert sorted(summary["cost"]) == ["audio_hours", "estimated", "price_per_hour"]
     required_counts = {
         "discovered", "skipped_done", "not_settled", "succeeded", "failed", "retried", "cancelled", "not_scheduled",
     }  # fmt: skip
