@@ -6,7 +6,6 @@ with its fix and the error's exit code; a traceback only with ``--verbose``.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,9 +14,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from batchscribe import __version__
+from batchscribe.cli.help_text import ReadableHelp
 from batchscribe.cli.options import (
     DEFAULT_OUT,
     PRICE,
@@ -100,7 +99,7 @@ def _errors_to_exit(verbose: bool = False) -> Iterator[None]:
         raise typer.Exit(EXIT_ABORTED) from None
 
 
-@app.command()
+@app.command(cls=ReadableHelp)
 def run(
     ctx: typer.Context,
     inputs: Inputs = None, out: Out = DEFAULT_OUT, include: Include = None, exclude: Exclude = None,
@@ -140,7 +139,7 @@ def run(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(cls=ReadableHelp)
 def plan(
     ctx: typer.Context,
     inputs: Inputs = None, out: Out = DEFAULT_OUT, include: Include = None, exclude: Exclude = None,
@@ -158,6 +157,7 @@ def plan(
     transcribe and their estimated cost at --price-per-hour. Needs no credentials.
     """
     from batchscribe.pipeline.planner import preview
+    from batchscribe.report.plan_table import plan_row, render_plan
 
     with _errors_to_exit():
         # Planning needs no service: the settings that only matter when transcribing are left out.
@@ -165,31 +165,14 @@ def plan(
                   "emulator_transcripts": None, "emulator_speed": None, "sdk_send_rate": None, "workers": 1,
                   "retries": 0, "stall_timeout": 60.0, "max_runtime": None}  # fmt: skip
         params = {**ctx.params, **unused, "emulate": True}
-        rows = []
-        for settings in settings_from_params({k: v for k, v in params.items() if k != "as_json"}):
-            planned = preview(settings)
-            hours = planned.audio_seconds / 3600
-            rows.append({
-                "job": settings.job_name or ", ".join(str(p) for p in settings.inputs),
-                "new": planned.counts.new, "changed": planned.counts.changed,
-                "done": planned.counts.skipped_done, "rerender": planned.counts.rerendered,
-                "failed_before": planned.counts.failed_before,
-                "not_settled": planned.counts.not_settled, "to_do": len(planned.items),
-                "audio_hours": round(hours, 4), "estimated_cost": round(hours * settings.price_per_hour, 2),
-            })  # fmt: skip
-        if as_json:
-            typer.echo(json.dumps(rows, indent=2))
-            return
-        table = Table(title="Plan", title_justify="left")
-        for column in rows[0] if rows else ():
-            table.add_column(column.replace("_", " "), justify="left" if column == "job" else "right",
-                             overflow="fold")  # fmt: skip
-        for row in rows:
-            table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()))
-        Console(highlight=False).print(table)
+        rows = [
+            plan_row(settings, preview(settings))
+            for settings in settings_from_params({k: v for k, v in params.items() if k != "as_json"})
+        ]
+        render_plan(rows, Console(highlight=False), as_json=as_json)
 
 
-@app.command()
+@app.command(cls=ReadableHelp)
 def doctor(
     ctx: typer.Context,
     out: Out = DEFAULT_OUT, language: Language = "en-US", key_file: KeyFile = None, region: Region = None,
@@ -213,10 +196,15 @@ def doctor(
                     "price_per_hour": PRICE, "max_runtime": None}  # fmt: skip
         failed = 0
         console = Console(highlight=False)
-        for settings in settings_from_params({**defaults, **ctx.params}):
+        params = {**defaults, **ctx.params}
+        try:
+            all_settings, missing = settings_from_params(params), None
+        except UsageError as exc:  # e.g. no key: one failed line, and every other check still runs
+            all_settings, missing = settings_from_params({**params, "emulate": True}), exc
+        for settings in all_settings:
             if settings.job_name:
                 console.print(f"job {settings.job_name}")
-            for check in run_checks(settings):
+            for check in run_checks(settings, missing):
                 mark = "[green]ok  [/green]" if check.ok else "[red]FAIL[/red]"
                 hint = f" ({check.hint})" if check.hint and not check.ok else ""
                 console.print(f"{mark} {check.name:<14} {check.detail}{hint}", soft_wrap=True)
@@ -224,7 +212,7 @@ def doctor(
     raise typer.Exit(EXIT_FILES_FAILED if failed else 0)
 
 
-@app.command()
+@app.command(cls=ReadableHelp)
 def report(
     run_dir: Annotated[
         str | None, typer.Argument(help="A run id or folder (default: the latest run).", show_default=False)

@@ -81,7 +81,9 @@ class LineLog:
 
     def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None:
         message = f"{item.source}: attempt {attempt} failed ({error.code}): {error.message}; trying again"
-        self.emit("retrying", message, source=item.source, attempt=attempt, code=error.code, reason=error.message)
+        fields: dict[str, Any] = {"source": item.source, "attempt": attempt, "code": error.code}
+        fields["reason"] = error.message
+        self.emit("retrying", message, **fields)
 
     def file_finished(self, result: FileResult) -> None:
         if result.status == "succeeded":
