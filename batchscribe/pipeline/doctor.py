@@ -2,7 +2,8 @@
 
 Credentials present (a missing key is one failed line, the other checks still run), the region
 a real Azure region name ("did you mean westeurope?"), the endpoint reachable and the key
-accepted (a one-second silent session through the real engine), the output folder writable, the decoder available, the state readable, the lock free.
+accepted (a one-second silent session through the real engine), the output folder writable,
+the decoder available, the state readable, the lock free.
 Each check returns a ``Check``; none raises, so one failure never hides the others.
 """
 
