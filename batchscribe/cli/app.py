@@ -67,6 +67,12 @@ from batchscribe.emulator.cli import emulator_app
 from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED, BatchscribeError, UsageError
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.report import SUMMARY_JSON, latest_run_dir, load_summary, render_console_summary
+from batchscribe.report.runs_list import list_reports
+from batchscribe.report.store import KEEP_RUNS
+
+KeepRuns = Annotated[
+    int, typer.Option(help="Keep this many run reports under OUT/_runs (0: all).", rich_help_panel="Logging")
+]
 
 app = typer.Typer(
     help="Transcribe folders of recordings with Azure AI Speech.",
@@ -115,6 +121,7 @@ def run(
     max_hours: MaxHours = None, max_cost: MaxCost = None, price_per_hour: PricePerHour = PRICE,
     max_runtime: MaxRuntime = None, max_runtime_grace: MaxRuntimeGrace = 600.0,
     log_format: LogFormat = "text", log_file: LogFile = None, quiet: Quiet = False, verbose: Verbose = False,
+    keep_runs: KeepRuns = KEEP_RUNS,
 ) -> None:  # fmt: skip
     """Transcribe every recording under INPUTS (or of every job in --jobs) not done yet.
 
@@ -127,7 +134,7 @@ def run(
 
     with _errors_to_exit(verbose):
         check_log_format(log_format)
-        all_settings = settings_from_params(ctx.params)
+        all_settings = settings_from_params({k: v for k, v in ctx.params.items() if k != "keep_runs"})
         code = run_all(
             all_settings,
             stderr=_stderr,
@@ -135,6 +142,7 @@ def run(
             log_file=log_file,
             quiet=quiet,
             verbose=verbose,
+            keep_runs=keep_runs,
         )
     raise typer.Exit(code)
 
@@ -219,9 +227,13 @@ def report(
     ] = None,
     out: Out = DEFAULT_OUT,
     open_html: Annotated[bool, typer.Option("--open", help="Open the HTML report in a browser.")] = False,
+    list_runs: Annotated[bool, typer.Option("--list", help="List the runs that have a report.")] = False,
 ) -> None:  # fmt: skip
     """Print a run's summary again (the latest by default); --open shows its HTML report."""
     with _errors_to_exit():
+        if list_runs:
+            list_reports(out, Console(highlight=False))
+            return
         folder = _find_run(run_dir, out)
         render_console_summary(load_summary(folder), Console(highlight=False))
         if open_html:

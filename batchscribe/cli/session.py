@@ -27,7 +27,8 @@ from batchscribe.outputs.layout import OutFolder
 from batchscribe.pipeline.batch import Plan, new_run_id, run_batch
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.pool import Fanout, RunEvents
-from batchscribe.report import REPORT_HTML, SUMMARY_JSON, latest_run_dir, render_console_summary
+from batchscribe.report import REPORT_HTML, SUMMARY_JSON, latest_run_dir, prune_runs, render_console_summary
+from batchscribe.report.store import KEEP_RUNS
 from batchscribe.report.summary import headline, summary_document
 from batchscribe.results import RunResult
 from batchscribe.secrets import Redactor
@@ -74,8 +75,11 @@ def run_all(
     log_file: Path | None = None,
     quiet: bool = False,
     verbose: bool = False,
+    keep_runs: int = KEEP_RUNS,
 ) -> int:
-    """Run each job in turn; the exit code is the worst of them (130 once interrupted)."""
+    """Run each job in turn; the exit code is the worst of them (130 once interrupted).
+
+    After each job, only its output folder's ``keep_runs`` newest report folders are kept."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr)
     cancel = CancelToken()
     codes: list[int] = []
@@ -87,6 +91,7 @@ def run_all(
                 stderr.print(f"job {settings.job_name}: {', '.join(str(p) for p in settings.inputs)}")
             try:
                 codes.append(_run_one(settings, cancel, log_format, log_stream, quiet))
+                prune_runs(settings.out, keep_runs)
             except RunAbortedError as exc:  # e.g. its output folder is locked: the other jobs still run
                 stderr.print(f"[red]error:[/red] {exc.one_line()}", markup=True, soft_wrap=True)
                 codes.append(exc.exit_code)
