@@ -96,7 +96,9 @@ def check_endpoint(settings: RunSettings, endpoint: Endpoint) -> Check:
             request = RecognitionRequest(path, audio.probe(path), label="doctor probe")
             engine.transcribe(request, on_progress=lambda _: None, cancel=CancelToken())
     except FatalEngineError as exc:
-        rejected = "the key was rejected by the probe session" if exc.code == "auth_failed" else exc.message
+        refused = exc.code == "auth_failed"
+        key_refused = "the key was rejected by the probe session (credentials refused)"
+        rejected = key_refused if refused else exc.message
         return Check("endpoint", False, redact(f"{endpoint.describe()}: {rejected}"), exc.hint)
     except BatchscribeError as exc:
         reason = unreachable(exc)

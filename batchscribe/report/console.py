@@ -131,6 +131,9 @@ def _plain(console: Console, summary: Mapping[str, Any], sections: list[Section]
     for title, header, rows, caption in sections:
         lines.append(f"{title.lower()}:" + (f" {caption}" if caption else ""))
         lines += plain_table(header, rows)
+    if summary["warnings"] and not quiet:
+        files = len({w["source"] for w in summary["warnings"]})
+        lines.append(f"warnings: {plural(files, 'file')} with warnings: see summary.md or report.html")
     for line in lines:
         console.print(Text(line), soft_wrap=True)
 
