@@ -325,15 +325,17 @@ def test_markdown_for_a_clean_run_says_so() -> None:
     assert "## Failures\n\nNone." in page
 
 
-def console_text(result: Any) -> str:
-    console = Console(record=True, width=140, color_system=None)
+def console_text(result: Any, *, terminal: bool = False) -> str:
+    console = Console(record=True, width=140, color_system=None, force_terminal=terminal)
     render_console_summary(result, console)
     return console.export_text()
 
 
 def test_console_summary_shows_totals_then_failures_then_cancelled() -> None:
-    text = console_text(make_run())
-    assert text.index("Totals") < text.index("Failures (1)") < text.index("Cancelled (1)")
+    on_terminal = console_text(make_run(), terminal=True)
+    assert on_terminal.index("Totals") < on_terminal.index("Failures (1)") < on_terminal.index("Cancelled (1)")
+    text = console_text(make_run())  # no terminal: plain lines
+    assert text.index("discovered: 10") < text.index("failures (1):") < text.index("cancelled (1):")
     assert EVIL in text and "throttled" in text and "lower --workers" in text
     assert "calls/b|*draft*.wav" in text
     assert "1 file with warnings" in text
