@@ -59,6 +59,8 @@ class Attempt:
     ended_at: float
     outcome: AttemptOutcome
     error_code: str = ""
+    error_class: str = ""  # transient | permanent | fatal | cancelled, when it did not succeed
+    reason: str = ""  # the error's message (already masked), why it was retried or failed
 
 
 @dataclass(frozen=True)
@@ -82,21 +84,34 @@ class FileResult:
 
 
 @dataclass(frozen=True)
+class KnownFailure:
+    """A recording that failed permanently before and was not sent again (same content, same
+    transcript settings): listed as still failing, never counted as tonight's failure."""
+
+    source: str
+    code: str
+    message: str
+    since: str  # ISO UTC date and time of its first failure
+
+
+@dataclass(frozen=True)
 class RunCounts:
     """What discovery and planning saw before anything ran."""
 
     discovered: int = 0
     new: int = 0
     changed: int = 0  # content or transcript settings changed since it was done, or outputs deleted
-    failed_before: int = 0
+    failed_before: int = 0  # failed before and due again (transient, changed, or --retry-failed)
+    known_failures: int = 0  # failed permanently before, unchanged: not sent again
+    forced: int = 0  # done, redone because of --force
     skipped_done: int = 0
     rerendered: int = 0  # done, but outputs were missing: rendered again from the JSON, no audio sent
     not_settled: int = 0
     changed_during_run: int = 0
     not_scheduled: int = 0  # left by a budget, a time window or an abort
     throttled: int = 0  # times the service pushed back (429, quota, or connections the SDK retried)
-    peak_concurrency: int = 0  # sessions allowed at once: the most, and where the limiter ended
-    final_concurrency: int = 0
+    peak_concurrency: int = 0  # recognition sessions actually open at once, at most
+    final_concurrency: int = 0  # sessions the limiter allowed at the end
 
 
 @dataclass(frozen=True)
@@ -110,6 +125,7 @@ class RunResult:
     aborted: str = ""  # why the run was aborted (exit 3), empty if it was not
     interrupted: bool = False
     stop_reason: str = ""  # budget or time window reached: what was left undone and why
+    still_failing: tuple[KnownFailure, ...] = ()
 
     @property
     def succeeded(self) -> tuple[FileResult, ...]:

@@ -6,7 +6,6 @@ with its fix and the error's exit code; a traceback only with ``--verbose``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,9 +13,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from batchscribe import __version__
+from batchscribe.cli.help_text import ReadableHelp
 from batchscribe.cli.options import (
     DEFAULT_OUT,
     PRICE,
@@ -67,6 +66,12 @@ from batchscribe.emulator.cli import emulator_app
 from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED, BatchscribeError, UsageError
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.report import SUMMARY_JSON, latest_run_dir, load_summary, render_console_summary
+from batchscribe.report.runs_list import list_reports
+from batchscribe.report.store import KEEP_RUNS
+
+KeepRuns = Annotated[
+    int, typer.Option(help="Keep this many run reports under OUT/_runs (0: all).", rich_help_panel="Logging")
+]
 
 app = typer.Typer(
     help="Transcribe folders of recordings with Azure AI Speech.",
@@ -99,7 +104,7 @@ def _errors_to_exit(verbose: bool = False) -> Iterator[None]:
         raise typer.Exit(EXIT_ABORTED) from None
 
 
-@app.command()
+@app.command(cls=ReadableHelp)
 def run(
     ctx: typer.Context,
     inputs: Inputs = None, out: Out = DEFAULT_OUT, include: Include = None, exclude: Exclude = None,
@@ -115,6 +120,7 @@ def run(
     max_hours: MaxHours = None, max_cost: MaxCost = None, price_per_hour: PricePerHour = PRICE,
     max_runtime: MaxRuntime = None, max_runtime_grace: MaxRuntimeGrace = 600.0,
     log_format: LogFormat = "text", log_file: LogFile = None, quiet: Quiet = False, verbose: Verbose = False,
+    keep_runs: KeepRuns = KEEP_RUNS,
 ) -> None:  # fmt: skip
     """Transcribe every recording under INPUTS (or of every job in --jobs) not done yet.
 
@@ -127,7 +133,7 @@ def run(
 
     with _errors_to_exit(verbose):
         check_log_format(log_format)
-        all_settings = settings_from_params(ctx.params)
+        all_settings = settings_from_params({k: v for k, v in ctx.params.items() if k != "keep_runs"})
         code = run_all(
             all_settings,
             stderr=_stderr,
@@ -135,11 +141,12 @@ def run(
             log_file=log_file,
             quiet=quiet,
             verbose=verbose,
+            keep_runs=keep_runs,
         )
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(cls=ReadableHelp)
 def plan(
     ctx: typer.Context,
     inputs: Inputs = None, out: Out = DEFAULT_OUT, include: Include = None, exclude: Exclude = None,
@@ -157,6 +164,7 @@ def plan(
     transcribe and their estimated cost at --price-per-hour. Needs no credentials.
     """
     from batchscribe.pipeline.planner import preview
+    from batchscribe.report.plan_table import plan_row, render_plan
 
     with _errors_to_exit():
         # Planning needs no service: the settings that only matter when transcribing are left out.
@@ -164,31 +172,14 @@ def plan(
                   "emulator_transcripts": None, "emulator_speed": None, "sdk_send_rate": None, "workers": 1,
                   "retries": 0, "stall_timeout": 60.0, "max_runtime": None}  # fmt: skip
         params = {**ctx.params, **unused, "emulate": True}
-        rows = []
-        for settings in settings_from_params({k: v for k, v in params.items() if k != "as_json"}):
-            planned = preview(settings)
-            hours = planned.audio_seconds / 3600
-            rows.append({
-                "job": settings.job_name or ", ".join(str(p) for p in settings.inputs),
-                "new": planned.counts.new, "changed": planned.counts.changed,
-                "done": planned.counts.skipped_done, "rerender": planned.counts.rerendered,
-                "failed_before": planned.counts.failed_before,
-                "not_settled": planned.counts.not_settled, "to_do": len(planned.items),
-                "audio_hours": round(hours, 4), "estimated_cost": round(hours * settings.price_per_hour, 2),
-            })  # fmt: skip
-        if as_json:
-            typer.echo(json.dumps(rows, indent=2))
-            return
-        table = Table(title="Plan", title_justify="left")
-        for column in rows[0] if rows else ():
-            table.add_column(column.replace("_", " "), justify="left" if column == "job" else "right",
-                             overflow="fold")  # fmt: skip
-        for row in rows:
-            table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()))
-        Console(highlight=False).print(table)
+        rows = [
+            plan_row(settings, preview(settings))
+            for settings in settings_from_params({k: v for k, v in params.items() if k != "as_json"})
+        ]
+        render_plan(rows, Console(highlight=False), as_json=as_json)
 
 
-@app.command()
+@app.command(cls=ReadableHelp)
 def doctor(
     ctx: typer.Context,
     out: Out = DEFAULT_OUT, language: Language = "en-US", key_file: KeyFile = None, region: Region = None,
@@ -212,10 +203,15 @@ def doctor(
                     "price_per_hour": PRICE, "max_runtime": None}  # fmt: skip
         failed = 0
         console = Console(highlight=False)
-        for settings in settings_from_params({**defaults, **ctx.params}):
+        params = {**defaults, **ctx.params}
+        try:
+            all_settings, missing = settings_from_params(params), None
+        except UsageError as exc:  # e.g. no key: one failed line, and every other check still runs
+            all_settings, missing = settings_from_params({**params, "emulate": True}), exc
+        for settings in all_settings:
             if settings.job_name:
                 console.print(f"job {settings.job_name}")
-            for check in run_checks(settings):
+            for check in run_checks(settings, missing):
                 mark = "[green]ok  [/green]" if check.ok else "[red]FAIL[/red]"
                 hint = f" ({check.hint})" if check.hint and not check.ok else ""
                 console.print(f"{mark} {check.name:<14} {check.detail}{hint}", soft_wrap=True)
@@ -223,16 +219,20 @@ def doctor(
     raise typer.Exit(EXIT_FILES_FAILED if failed else 0)
 
 
-@app.command()
+@app.command(cls=ReadableHelp)
 def report(
     run_dir: Annotated[
         str | None, typer.Argument(help="A run id or folder (default: the latest run).", show_default=False)
     ] = None,
     out: Out = DEFAULT_OUT,
     open_html: Annotated[bool, typer.Option("--open", help="Open the HTML report in a browser.")] = False,
+    list_runs: Annotated[bool, typer.Option("--list", help="List the runs that have a report.")] = False,
 ) -> None:  # fmt: skip
     """Print a run's summary again (the latest by default); --open shows its HTML report."""
     with _errors_to_exit():
+        if list_runs:
+            list_reports(out, Console(highlight=False))
+            return
         folder = _find_run(run_dir, out)
         render_console_summary(load_summary(folder), Console(highlight=False))
         if open_html:

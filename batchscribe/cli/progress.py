@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import IO, Any
 
@@ -40,9 +41,11 @@ class LineLog:
 
     def __init__(
         self, stream: IO[str], *, run_id: str, json_lines: bool = False, quiet: bool = False,
-        redact: Redactor | None = None,
+        redact: Redactor | None = None, on_broken: Callable[[], None] | None = None,
     ) -> None:  # fmt: skip
         self._stream = stream
+        self._on_broken = on_broken
+        self._broken = False
         self._run_id = run_id
         self._json = json_lines
         self._quiet = quiet
@@ -60,8 +63,15 @@ class LineLog:
         else:
             line = f"{_now()} {event:<9} {message}"
         with self._lock:
-            self._stream.write(line + "\n")
-            self._stream.flush()
+            if self._broken:
+                return
+            try:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+            except BrokenPipeError:  # the reader left (`| head`): the run goes on, silently
+                self._broken = True
+                if self._on_broken is not None:
+                    self._on_broken()
 
     def file_started(self, item: WorkItem, worker: int) -> None:
         pass
@@ -70,10 +80,10 @@ class LineLog:
         pass
 
     def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None:
-        self.emit(
-            "retrying", f"{item.source}: attempt {attempt} failed: {error.message}",
-            source=item.source, attempt=attempt, code=error.code,
-        )  # fmt: skip
+        message = f"{item.source}: attempt {attempt} failed ({error.code}): {error.message}; trying again"
+        fields: dict[str, Any] = {"source": item.source, "attempt": attempt, "code": error.code}
+        fields["reason"] = error.message
+        self.emit("retrying", message, **fields)
 
     def file_finished(self, result: FileResult) -> None:
         if result.status == "succeeded":
@@ -105,9 +115,15 @@ class LineLog:
 
 
 class LiveView:
-    """A rich live display; use as a context manager around the run."""
+    """A rich live display; use as a context manager around the run.
 
-    def __init__(self, console: Console, *, total_files: int, total_audio_s: float) -> None:
+    The overall bar counts work honestly: audio a failed attempt had sent is added to both the
+    done and the total amount when it is retried, so a retried file keeps the bar below 100%.
+    "retrying" counts files waiting to try again (never left over at the end); "sessions" counts
+    recognition sessions open now, not what the limiter would allow.
+    """
+
+    def __init__(self, console: Console, *, total_files: int, total_audio_s: float, found: int = 0) -> None:
         self._console = console
         self._progress = Progress(
             TextColumn("{task.description}"),
@@ -118,13 +134,16 @@ class LiveView:
             TimeRemainingColumn(),
             console=console,
         )
+        found_text = f" of {found} found" if found and found != total_files else ""
+        self._total_audio = max(total_audio_s, 0.001)
         self._overall = self._progress.add_task(
-            f"{total_files} files", total=max(total_audio_s, 0.001), speed=""
+            f"{total_files} to transcribe{found_text}", total=self._total_audio, speed=""
         )
         self._active: dict[str, tuple[TaskID, float]] = {}
+        self._waiting: set[str] = set()  # retrying: between a failed attempt and the next one
         self._done_audio = 0.0
-        self._counts = {"done": 0, "failed": 0, "retrying": 0, "cancelled": 0}
-        self._limit = 0
+        self._redone_audio = 0.0  # audio sent by attempts that failed and were retried
+        self._counts = {"done": 0, "failed": 0, "cancelled": 0}
         self._lock = threading.Lock()
         self._status = Text()
         self._live = Live(Group(self._progress, self._status), console=console, refresh_per_second=4)
@@ -134,23 +153,26 @@ class LiveView:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._refresh_status()
         self._live.__exit__(None, None, None)
 
     def _refresh_status(self) -> None:
         c = self._counts
-        parts = [f"done {c['done']}", f"failed {c['failed']}", f"retrying {c['retrying']}"]
+        parts = [f"done {c['done']}", f"failed {c['failed']}", f"retrying {len(self._waiting)}"]
         if c["cancelled"]:
             parts.append(f"cancelled {c['cancelled']}")
-        if self._limit:
-            parts.append(f"concurrency {self._limit}")
+        parts.append(f"sessions {len(self._active) - len(self._waiting)}")
         self._status.plain = "  ".join(parts)
 
     def _advance_overall(self) -> None:
         partial = sum(done for _, done in self._active.values())
         elapsed = self._progress.tasks[self._overall].elapsed or 0.0
-        completed = self._done_audio + partial
-        speed = f"{completed / elapsed:.1f}x" if elapsed > 1 else ""
-        self._progress.update(self._overall, completed=completed, speed=speed)
+        completed = self._done_audio + self._redone_audio + partial
+        speed = f"{(self._done_audio + partial) / elapsed:.1f}x" if elapsed > 1 else ""
+        self._progress.update(
+            self._overall, completed=completed, total=self._total_audio + self._redone_audio, speed=speed
+        )
 
     def file_started(self, item: WorkItem, worker: int) -> None:
         with self._lock:
@@ -160,37 +182,53 @@ class LiveView:
                 f"  {item.source}", total=max(item.audio.duration_s, 0.001), speed=""
             )
             self._active[item.source] = (task, 0.0)
+            self._refresh_status()
 
     def file_progress(self, item: WorkItem, audio_seconds: float) -> None:
         with self._lock:
             if item.source not in self._active:
                 return
+            self._waiting.discard(item.source)
             task, _ = self._active[item.source]
             done = min(audio_seconds, item.audio.duration_s)
             self._active[item.source] = (task, done)
             self._progress.update(task, completed=done)
             self._advance_overall()
+            self._refresh_status()
 
     def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None:
         with self._lock:
-            self._counts["retrying"] += 1
+            entry = self._active.get(item.source)
+            if entry is not None:  # what that attempt sent is sent again: more work, honestly
+                self._redone_audio += entry[1]
+                self._active[item.source] = (entry[0], 0.0)
+                self._progress.update(entry[0], completed=0.0)
+            self._waiting.add(item.source)
+            self._advance_overall()
             self._refresh_status()
+        self._console.print(
+            Text(
+                f"retrying {item.source}: attempt {attempt} failed: {error.message} [{error.code}]",
+                style="yellow",
+            )
+        )
 
     def file_finished(self, result: FileResult) -> None:
         with self._lock:
             entry = self._active.pop(result.source, None)
+            self._waiting.discard(result.source)
             if entry is not None:
                 self._progress.remove_task(entry[0])
             key = {"succeeded": "done", "failed": "failed", "cancelled": "cancelled"}[result.status]
             self._counts[key] += 1
             if result.status == "succeeded":
                 self._done_audio += result.audio_seconds
+            else:  # never sent in full: it leaves the total rather than holding the bar below 100%
+                self._total_audio = max(self._total_audio - result.audio_seconds, 0.001)
             self._advance_overall()
             self._refresh_status()
         if result.status == "failed" and result.failure is not None:
-            self._console.print(f"[red]failed[/red] {result.source}: {result.failure.message}", markup=True)
+            self._console.print(Text(f"failed {result.source}: {result.failure.message}", style="red"))
 
     def concurrency_changed(self, limit: int) -> None:
-        with self._lock:
-            self._limit = limit
-            self._refresh_status()
+        pass  # the limiter's allowance is not what runs: the status shows open sessions

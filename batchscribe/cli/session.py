@@ -18,6 +18,7 @@ from types import FrameType
 from typing import IO
 
 from rich.console import Console
+from rich.text import Text
 
 from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.config.settings import RunSettings
@@ -26,7 +27,10 @@ from batchscribe.outputs.layout import OutFolder
 from batchscribe.pipeline.batch import Plan, new_run_id, run_batch
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.pool import Fanout, RunEvents
-from batchscribe.report import SUMMARY_JSON, render_console_summary
+from batchscribe.report import REPORT_HTML, SUMMARY_JSON, latest_run_dir, prune_runs, render_console_summary
+from batchscribe.report.store import KEEP_RUNS
+from batchscribe.report.summary import headline, summary_document
+from batchscribe.results import RunResult
 from batchscribe.secrets import Redactor
 
 
@@ -71,8 +75,11 @@ def run_all(
     log_file: Path | None = None,
     quiet: bool = False,
     verbose: bool = False,
+    keep_runs: int = KEEP_RUNS,
 ) -> int:
-    """Run each job in turn; the exit code is the worst of them (130 once interrupted)."""
+    """Run each job in turn; the exit code is the worst of them (130 once interrupted).
+
+    After each job, only its output folder's ``keep_runs`` newest report folders are kept."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr)
     cancel = CancelToken()
     codes: list[int] = []
@@ -84,6 +91,7 @@ def run_all(
                 stderr.print(f"job {settings.job_name}: {', '.join(str(p) for p in settings.inputs)}")
             try:
                 codes.append(_run_one(settings, cancel, log_format, log_stream, quiet))
+                prune_runs(settings.out, keep_runs)
             except RunAbortedError as exc:  # e.g. its output folder is locked: the other jobs still run
                 stderr.print(f"[red]error:[/red] {exc.one_line()}", markup=True, soft_wrap=True)
                 codes.append(exc.exit_code)
@@ -102,7 +110,16 @@ def _run_one(
     json_lines = log_format == "json"
     sinks: list[RunEvents] = []
     if not live:
-        sinks.append(LineLog(sys.stdout, run_id=run_id, json_lines=json_lines, quiet=quiet, redact=redact))
+        sinks.append(
+            LineLog(
+                sys.stdout,
+                run_id=run_id,
+                json_lines=json_lines,
+                quiet=quiet,
+                redact=redact,
+                on_broken=stdout_gone,
+            )
+        )
     if log_stream is not None:
         sinks.append(LineLog(log_stream, run_id=run_id, json_lines=json_lines, redact=redact))
 
@@ -111,16 +128,56 @@ def _run_one(
         if not live:
             yield Fanout(sinks)
             return
-        with LiveView(console, total_files=len(plan.items), total_audio_s=plan.audio_seconds) as view:
+        with LiveView(
+            console,
+            total_files=len(plan.items),
+            total_audio_s=plan.audio_seconds,
+            found=plan.counts.discovered,
+        ) as view:
             yield Fanout([view, *sinks])
 
     result = run_batch(settings, events=events, cancel=cancel, run_id=run_id)
+    try:
+        _finish(settings, result, console, json_lines=json_lines, quiet=quiet)
+    except BrokenPipeError:  # `batchscribe run ... | head`: the reader left; the run's code stands
+        stdout_gone()
+    return result.exit_code
+
+
+def _finish(
+    settings: RunSettings, result: RunResult, console: Console, *, json_lines: bool, quiet: bool
+) -> None:
+    """The summary, then where the outputs and the report are (unless quiet)."""
+    folder = OutFolder(settings.out).run_dir(result.run_id)
+    report = folder if (folder / SUMMARY_JSON).is_file() else latest_run_dir(settings.out)
     if json_lines:
-        LineLog(sys.stdout, run_id=run_id, json_lines=True).emit(
+        LineLog(sys.stdout, run_id=result.run_id, json_lines=True).emit(
             "summary", f"exit {result.exit_code}", important=True, exit_code=result.exit_code,
             succeeded=len(result.succeeded), failed=len(result.failed), cancelled=len(result.cancelled),
-            summary=str(OutFolder(settings.out).runs_dir / run_id / SUMMARY_JSON),
+            still_failing=len(result.still_failing), outputs=str(settings.out),
+            summary=str(report / SUMMARY_JSON) if report else "",
         )  # fmt: skip
-    else:
-        render_console_summary(result, Console(highlight=False, no_color=not console.is_terminal))
-    return result.exit_code
+        return
+    plain = Console(highlight=False, no_color=not console.is_terminal)
+    if report == folder:
+        render_console_summary(result, plain, quiet=quiet)
+    elif not quiet:  # nothing to do: no report of its own, the last real run stays the latest
+        summary = summary_document(result)
+        plain.print(Text(f"Nothing to do: {headline(summary)}"), soft_wrap=True)
+    if quiet:
+        return
+    plain.print(Text(f"outputs: {settings.out}"), soft_wrap=True)
+    if report is None:
+        return
+    label = "report" if report == folder else "last report"
+    plain.print(Text(f"{label}: {report / REPORT_HTML}"), soft_wrap=True)
+
+
+def stdout_gone() -> None:
+    """Stdout's reader went away: send the rest to /dev/null, so exiting does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

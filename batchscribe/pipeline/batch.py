@@ -28,6 +28,7 @@ from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.discovery import AudioFile
 from batchscribe.pipeline.ledger import Ledger, RunLock, settings_hash
 from batchscribe.pipeline.limiter import AdaptiveLimiter
+from batchscribe.pipeline.outage import OutageGuard
 from batchscribe.pipeline.planner import Plan, plan_run, sha256_of, transcript_settings
 from batchscribe.pipeline.pool import Budget, Fanout, RunEvents, Runner, RunOutcome, WorkItem, Written
 from batchscribe.report import write_report
@@ -144,7 +145,9 @@ def run_batch(
             with _as_factory(events, plan) as sink, endpoint_for(settings) as endpoint:
                 recorder = _Recorder(sink, ledger, files, wanted_hash, run_id)
                 for failed in plan.failed_probe:
-                    ledger.record(failed, size=0, mtime_ns=0, sha256="", settings=wanted_hash, run_id=run_id)
+                    size, mtime_ns = _stat(failed)  # so an unchanged bad file is a known failure next night
+                    ledger.record(failed, size=size, mtime_ns=mtime_ns, sha256="", settings=wanted_hash,
+                                  run_id=run_id)  # fmt: skip
                     sink.file_finished(failed)
                 limiter = AdaptiveLimiter(settings.workers, start=1, on_change=sink.concurrency_changed)
                 engine = engine or _default_engine(settings, endpoint, limiter)
@@ -166,15 +169,31 @@ def run_batch(
                 changed_during_run=len(outcome.changed),
                 not_scheduled=len(outcome.not_scheduled),
                 throttled=limiter.throttled,
-                peak_concurrency=limiter.peak if plan.items else 0,
+                peak_concurrency=outcome.peak_sessions,
                 final_concurrency=limiter.limit if plan.items else 0,
             ),
             aborted=aborted.one_line() if aborted is not None else "",
             interrupted=cancel.is_cancelled() and aborted is None and cancel.reason == "interrupted",
             stop_reason=outcome.stop_reason,
+            still_failing=tuple(plan.known_failures),
         )
-        write_report(result, settings.out)
+        if did_something(result):  # a night with nothing to do leaves the last real run the latest
+            write_report(result, settings.out)
     return result
+
+
+def did_something(result: RunResult) -> bool:
+    """Whether the run sent, failed, rendered or stopped anything: only then it gets a report."""
+    return bool(result.files or result.counts.rerendered or result.counts.not_scheduled
+                or result.counts.changed_during_run or result.aborted or result.interrupted)  # fmt: skip
+
+
+def _stat(result: FileResult) -> tuple[int, int]:
+    try:
+        st = result.path.stat()
+    except OSError:
+        return 0, 0
+    return st.st_size, st.st_mtime_ns
 
 
 def _execute(
@@ -231,6 +250,7 @@ def _execute(
         cancel=cancel,
         budget=budget,
         limiter=limiter,
+        outage=OutageGuard(address=endpoint.describe()),
     )
     return runner.run(plan.items)
 
@@ -243,4 +263,4 @@ def _budget_seconds(settings: RunSettings) -> float | None:
     return min(limits) if limits else None
 
 
-__all__ = ["Plan", "new_run_id", "run_batch"]
+__all__ = ["Plan", "did_something", "new_run_id", "run_batch"]

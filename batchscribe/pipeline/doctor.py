@@ -1,12 +1,15 @@
 """``batchscribe doctor``: check everything a run needs, one line per check.
 
-Credentials present, the endpoint reachable (a one-second silent session through the real
-engine), the output folder writable, the decoder available, the state readable, the lock free.
+Credentials present (a missing key is one failed line, the other checks still run), the region
+a real Azure region name ("did you mean westeurope?"), the endpoint reachable and the key
+accepted (a one-second silent session through the real engine), the output folder writable,
+the decoder available, the state readable, the lock free.
 Each check returns a ``Check``; none raises, so one failure never hides the others.
 """
 
 from __future__ import annotations
 
+import difflib
 import tempfile
 import wave
 from collections.abc import Callable, Iterator
@@ -16,11 +19,12 @@ from pathlib import Path
 from batchscribe import audio
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionRequest
-from batchscribe.errors import BatchscribeError, LockHeldError
+from batchscribe.errors import BatchscribeError, FatalEngineError, LockHeldError
 from batchscribe.outputs.layout import STATE_DIR
 from batchscribe.pipeline.batch import endpoint_for
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.ledger import Ledger, RunLock
+from batchscribe.pipeline.retry import unreachable
 from batchscribe.secrets import Redactor
 
 PROBE_SECONDS = 1.0
@@ -44,10 +48,40 @@ def _silent_wav(folder: Path) -> Path:
     return path
 
 
+# Azure regions that offer the Speech service (Azure docs, "Speech service supported regions").
+AZURE_SPEECH_REGIONS = frozenset({
+    "australiaeast", "brazilsouth", "canadacentral", "canadaeast", "centralindia", "centralus", "eastasia",
+    "eastus", "eastus2", "francecentral", "germanywestcentral", "italynorth", "japaneast", "japanwest",
+    "jioindiawest", "koreacentral", "northcentralus", "northeurope", "norwayeast", "qatarcentral",
+    "southafricanorth", "southcentralus", "southeastasia", "swedencentral", "switzerlandnorth",
+    "switzerlandwest", "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westus", "westus2",
+    "westus3", "spaincentral", "polandcentral", "mexicocentral", "israelcentral", "newzealandnorth",
+    "usgovarizona", "usgovvirginia", "chinaeast2", "chinanorth2", "chinanorth3",
+})  # fmt: skip
+
+
+def region_problem(region: str) -> Check | None:
+    """A failed check when ``region`` is not an Azure region name, with the closest one."""
+    name = region.strip().lower()
+    if name in AZURE_SPEECH_REGIONS:
+        return None
+    close = difflib.get_close_matches(name.replace(" ", ""), sorted(AZURE_SPEECH_REGIONS), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else "use an Azure region name such as westeurope or eastus"
+    return Check("region", False, f"{region!r} is not an Azure region with the Speech service", hint)
+
+
 def check_credentials(settings: RunSettings) -> Check:
     endpoint = settings.endpoint
     keyed = "with a key" if endpoint.key and endpoint.kind != "emulator" else "without a key"
-    return Check("credentials", True, f"{endpoint.describe()} ({keyed})")
+    return Check("credentials", True, f"{endpoint.describe()} ({keyed}; the probe says if it is accepted)")
+
+
+def missing_credentials(error: BatchscribeError) -> list[Check]:
+    """The lines for a run that has no usable credentials: it fails, and nothing can be probed."""
+    return [
+        Check("credentials", False, error.message, error.hint),
+        Check("endpoint", False, "not probed: no credentials to probe with"),
+    ]
 
 
 def check_endpoint(settings: RunSettings, endpoint: Endpoint) -> Check:
@@ -61,11 +95,23 @@ def check_endpoint(settings: RunSettings, endpoint: Endpoint) -> Check:
             path = _silent_wav(Path(folder))
             request = RecognitionRequest(path, audio.probe(path), label="doctor probe")
             engine.transcribe(request, on_progress=lambda _: None, cancel=CancelToken())
+    except FatalEngineError as exc:
+        refused = exc.code == "auth_failed"
+        key_refused = "the key was rejected by the probe session (credentials refused)"
+        rejected = key_refused if refused else exc.message
+        return Check("endpoint", False, redact(f"{endpoint.describe()}: {rejected}"), exc.hint)
     except BatchscribeError as exc:
-        return Check("endpoint", False, redact(exc.message), exc.hint)
+        reason = unreachable(exc)
+        where = f" ({reason.what} at {reason.address})" if reason and reason.address else ""
+        return Check("endpoint", False, redact(exc.message + where), reason.check if reason else exc.hint)
     finally:
         engine.close()
-    return Check("endpoint", True, f"{endpoint.describe()} answered a {PROBE_SECONDS:g} s probe session")
+    if settings.endpoint.kind == "emulator" or not endpoint.key:
+        accepted = "no key sent"
+    else:
+        accepted = "the key was accepted"
+    probe = f"answered a {PROBE_SECONDS:g} s probe session ({accepted})"
+    return Check("endpoint", True, f"{endpoint.describe()} {probe}")
 
 
 def check_output_folder(out: Path) -> Check:
@@ -115,11 +161,19 @@ def check_lock(out: Path) -> Check:
     return Check("lock", True, "no other run is using the output folder")
 
 
-def run_checks(settings: RunSettings) -> Iterator[Check]:
-    """Every check in order; the endpoint probe only when the output folder can be used."""
-    yield check_credentials(settings)
-    with endpoint_for(settings) as endpoint:
-        yield check_endpoint(settings, endpoint)
+def run_checks(
+    settings: RunSettings, credentials_error: BatchscribeError | None = None
+) -> Iterator[Check]:
+    """Every check in order, whatever fails; ``credentials_error``: why no endpoint could be made
+    (``settings`` then only serve the checks that need no service)."""
+    if credentials_error is not None:
+        yield from missing_credentials(credentials_error)
+    else:
+        yield check_credentials(settings)
+        if settings.endpoint.kind == "region" and (problem := region_problem(settings.endpoint.region)):
+            yield problem
+        with endpoint_for(settings) as endpoint:
+            yield check_endpoint(settings, endpoint)
     checks: list[Callable[[], Check]] = [
         lambda: check_output_folder(settings.out),
         check_decoder,

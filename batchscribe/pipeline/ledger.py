@@ -30,7 +30,9 @@ from batchscribe.errors import LockHeldError, RunAbortedError
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.results import FileResult
 
-Decision = Literal["new", "changed", "done", "failed_before", "outputs_missing", "rerender"]
+Decision = Literal[
+    "new", "changed", "done", "failed_before", "known_failure", "forced", "outputs_missing", "rerender"
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -47,9 +49,20 @@ CREATE TABLE IF NOT EXISTS files (
     outputs TEXT NOT NULL DEFAULT '[]',
     audio_seconds REAL NOT NULL DEFAULT 0,
     run_id TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    error_class TEXT NOT NULL DEFAULT '',
+    failing_since TEXT NOT NULL DEFAULT ''
 )
 """
+# Columns added after the first release: an older state database gets them on open.
+_ADDED_COLUMNS = (
+    ("error_class", "TEXT NOT NULL DEFAULT ''"),
+    ("failing_since", "TEXT NOT NULL DEFAULT ''"),
+)
+_COLUMNS = (
+    "source, path, size, mtime_ns, sha256, settings_hash, status, attempts, error_code, error, outputs,"
+    " audio_seconds, run_id, updated_at, error_class, failing_since"
+)
 
 
 def _now() -> str:
@@ -73,6 +86,13 @@ class LedgerRow:
     attempts: int
     error_code: str
     outputs: tuple[str, ...]
+    error_class: str = ""  # transient | permanent | fatal, for a failed file
+    error: str = ""
+    failing_since: str = ""  # when a failed file first failed (ISO UTC), kept while it keeps failing
+
+    @property
+    def failed_permanently(self) -> bool:
+        return self.status == "failed" and self.error_class == "permanent"
 
 
 class Ledger:
@@ -99,6 +119,10 @@ class Ledger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
+            present = {row[1] for row in self._db.execute("PRAGMA table_info(files)")}
+            for name, declaration in _ADDED_COLUMNS:
+                if name not in present:
+                    self._db.execute(f"ALTER TABLE files ADD COLUMN {name} {declaration}")
         except (OSError, sqlite3.Error) as exc:
             raise RunAbortedError(
                 f"cannot open the state database in {folder}: {exc}",
@@ -120,12 +144,30 @@ class Ledger:
         if self._db is None:
             return {}
         with self._lock:
+            present = {row[1] for row in self._db.execute("PRAGMA table_info(files)")}
+            added = ("error_class", "error", "failing_since")
+            extra = [name if name in present else "''" for name in added]
             fetched = self._db.execute(
-                "SELECT source, size, mtime_ns, sha256, settings_hash, status, attempts, error_code, outputs"
-                " FROM files"
+                "SELECT source, size, mtime_ns, sha256, settings_hash, status, attempts, error_code, outputs,"
+                " "
+                + ", ".join(extra)
+                + " FROM files"
             ).fetchall()
         return {
-            r[0]: LedgerRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(json.loads(r[8])))
+            r[0]: LedgerRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                tuple(json.loads(r[8])),
+                error_class=r[9],
+                error=r[10],
+                failing_since=r[11],
+            )
             for r in fetched
         }
 
@@ -133,12 +175,17 @@ class Ledger:
         self, result: FileResult, *, size: int, mtime_ns: int, sha256: str, settings: str, run_id: str
     ) -> None:
         failure = result.failure
+        now = _now()
+        # A file that keeps failing keeps the date it first failed ("still failing since").
+        since = "(SELECT failing_since FROM files WHERE source=? AND status='failed' AND failing_since!='')"
         self._execute(
-            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+            f"CASE WHEN ?='failed' THEN COALESCE({since}, ?) ELSE '' END)",
             (
                 result.source, str(result.path), size, mtime_ns, sha256, settings, result.status,
                 result.attempts, failure.code if failure else "", failure.message if failure else "",
-                json.dumps([str(p) for p in result.outputs]), result.audio_seconds, run_id, _now(),
+                json.dumps([str(p) for p in result.outputs]), result.audio_seconds, run_id, now,
+                failure.error_class if failure else "", result.status, result.source, now,
             ),
         )  # fmt: skip
 
@@ -146,7 +193,8 @@ class Ledger:
               outputs: Sequence[Path], run_id: str) -> None:  # fmt: skip
         """Record a transcript found on disk that the ledger did not know about."""
         self._execute(
-            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,'succeeded',1,'','',?,0,?,?)",
+            f"INSERT OR REPLACE INTO files ({_COLUMNS})"
+            " VALUES (?,?,?,?,?,?,'succeeded',1,'','',?,0,?,?,'','')",
             (
                 source, str(path), size, mtime_ns, sha256, settings,
                 json.dumps([str(p) for p in outputs]), run_id, _now(),

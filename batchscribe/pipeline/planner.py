@@ -1,7 +1,9 @@
 """Decide what a run will do: discover, compare with the ledger, probe what is due.
 
 Each discovered recording is *new*, *changed* (content, transcript settings, or outputs deleted
-by hand), *done*, *failed before*, or *not settled* (modified within ``--settle`` seconds).
+by hand), *done*, *failed before* (due again), a *known failure* (failed permanently before and
+unchanged since: not sent again unless ``--retry-failed`` or ``--force``), or *not settled*
+(modified within ``--settle`` seconds); ``--force`` turns done files into *forced* ones.
 ``preview`` does the same read-only for ``batchscribe plan``, so the plan matches what ``run``
 then does.
 """
@@ -23,7 +25,7 @@ from batchscribe.outputs.rerender import rerender_outputs
 from batchscribe.pipeline.discovery import AudioFile, discover
 from batchscribe.pipeline.ledger import Decision, Ledger, LedgerRow, settings_hash
 from batchscribe.pipeline.pool import WorkItem
-from batchscribe.results import Failure, FileResult, RunCounts
+from batchscribe.results import Failure, FileResult, KnownFailure, RunCounts
 
 _PROBE_THREADS = 4
 
@@ -35,6 +37,7 @@ class Plan:
     items: list[WorkItem] = field(default_factory=list)
     failed_probe: list[FileResult] = field(default_factory=list)
     counts: RunCounts = field(default_factory=RunCounts)
+    known_failures: list[KnownFailure] = field(default_factory=list)
 
     @property
     def audio_seconds(self) -> float:
@@ -98,7 +101,12 @@ def decide(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted
                      settings=wanted_hash, outputs=paths, run_id="adopted")  # fmt: skip
         return "done" if all(p.is_file() for p in paths) else "rerender"
     if row.status == "failed":
-        return "failed_before"
+        unchanged = row.settings_hash == wanted_hash and (row.size, row.mtime_ns) == (
+            file.size,
+            file.mtime_ns,
+        )
+        retry = settings.retry_failed_only or settings.force
+        return "known_failure" if row.failed_permanently and unchanged and not retry else "failed_before"
     if row.status != "succeeded":
         return "new"  # cancelled or interrupted last time
     if row.settings_hash != wanted_hash:
@@ -142,13 +150,18 @@ def plan_run(
     wanted_hash = settings_hash(transcript_settings(settings))
     tally: Counter[str] = Counter()
     due: list[AudioFile] = []
+    known: list[KnownFailure] = []
     for file in ready:
         decision = decide(file, rows.get(file.source), settings, wanted_hash, ledger)
         if settings.force and decision in ("done", "rerender"):
-            decision = "changed"
+            decision = "forced"
         if decision == "rerender" and not _rerendered(file, settings, write=write):
             decision = "outputs_missing"
         tally[decision] += 1
+        row = rows.get(file.source)
+        if decision == "known_failure" and row is not None:
+            known.append(KnownFailure(file.source, row.error_code, row.error, row.failing_since))
+            continue
         if decision not in ("done", "rerender") and (
             not settings.retry_failed_only or decision == "failed_before"
         ):
@@ -159,10 +172,13 @@ def plan_run(
             new=tally["new"],
             changed=tally["changed"] + tally["outputs_missing"],
             failed_before=tally["failed_before"],
+            known_failures=tally["known_failure"],
+            forced=tally["forced"],
             skipped_done=tally["done"],
             rerendered=tally["rerender"],
             not_settled=len(discovered.files) - len(ready),
-        )
+        ),
+        known_failures=known,
     )
     with ThreadPoolExecutor(_PROBE_THREADS, thread_name_prefix="batchscribe-probe") as pool:
         for probed in pool.map(lambda f: _probe(f, settings), due):

@@ -31,6 +31,7 @@ from batchscribe.errors import (
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.discovery import AudioFile
 from batchscribe.pipeline.limiter import AdaptiveLimiter
+from batchscribe.pipeline.outage import OutageGuard
 from batchscribe.pipeline.retry import build_retrying
 from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus
 
@@ -125,6 +126,7 @@ class RunOutcome:
     changed: list[WorkItem] = field(default_factory=list)
     aborted: BatchscribeError | None = None
     stop_reason: str = ""
+    peak_sessions: int = 0
 
 
 class Runner:
@@ -144,6 +146,7 @@ class Runner:
         limiter: AdaptiveLimiter | None = None,
         retry_wait: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        outage: OutageGuard | None = None,
     ) -> None:
         self._engine = engine
         self._write = write
@@ -159,6 +162,9 @@ class Runner:
         self._budget = budget or Budget()
         self.limiter = limiter or AdaptiveLimiter(workers, start=workers)
         self._retry_wait = retry_wait
+        self._outage = outage or OutageGuard(clock=clock)
+        self._open_sessions = 0
+        self.peak_sessions = 0  # sessions actually open at once, at most (not the limiter's limit)
         self._clock = clock
         self._t0 = clock()
         self._lock = threading.Lock()
@@ -189,6 +195,7 @@ class Runner:
             self._outcome.not_scheduled.extend(reversed(self._queue))
             self._queue.clear()
             self._outcome.stop_reason = self._budget.exceeded
+            self._outcome.peak_sessions = self.peak_sessions
             if self.cancel.reason == HARD_LIMIT:
                 self._outcome.stop_reason += "; files still running at the hard limit were cancelled"
         return self._outcome
@@ -281,18 +288,24 @@ class Runner:
     def _attempt(self, item: WorkItem, worker: int, number: int, timeline: list[Attempt]) -> Transcript:
         began = self._clock() - self._t0
         outcome: AttemptOutcome = "succeeded"
-        error_code = ""
+        error_code = error_class = reason = ""
         try:
             if self.cancel.is_cancelled():
                 raise FileCancelled(self.cancel.reason)
             with self.limiter.slot(self.cancel) as acquired:
                 if not acquired:
                     raise FileCancelled(self.cancel.reason)
-                transcript = self._transcribe(item)
+                transcript = self._transcribe_counted(item)
             self.limiter.succeeded()
+            self._outage.succeeded()
             return transcript
         except TransientEngineError as exc:
-            error_code = exc.code
+            error_code, error_class, reason = exc.code, exc.error_class, exc.message
+            stop = self._outage.failed(exc)
+            if stop is not None:  # the service cannot be reached: nothing wrong with this file
+                self._abort(stop)
+                outcome, error_code = "cancelled", exc.code
+                raise FileCancelled(stop.message) from exc
             if exc.code == "throttled":
                 self.limiter.throttled_by_service()
             last = number > self._retries
@@ -300,14 +313,26 @@ class Runner:
             if not last:
                 self._events.file_retrying(item, number, exc)
             raise
-        except FileCancelled:
-            outcome, error_code = "cancelled", "cancelled"
+        except FileCancelled as exc:
+            outcome, error_code, error_class, reason = "cancelled", "cancelled", "cancelled", exc.message
             raise
         except FileError as exc:
-            outcome, error_code = "failed", exc.code
+            self._outage.failed(exc)
+            outcome, error_code, error_class, reason = "failed", exc.code, exc.error_class, exc.message
             raise
         finally:
-            timeline.append(Attempt(worker, began, self._clock() - self._t0, outcome, error_code))
+            ended = self._clock() - self._t0
+            timeline.append(Attempt(worker, began, ended, outcome, error_code, error_class, reason))
+
+    def _transcribe_counted(self, item: WorkItem) -> Transcript:
+        with self._lock:
+            self._open_sessions += 1
+            self.peak_sessions = max(self.peak_sessions, self._open_sessions)
+        try:
+            return self._transcribe(item)
+        finally:
+            with self._lock:
+                self._open_sessions -= 1
 
     def _transcribe(self, item: WorkItem) -> Transcript:
         def progress(seconds: float) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from tenacity import (
     Retrying,
@@ -124,6 +125,47 @@ def classify_cancellation(sdk_code: str, detail: str) -> EngineError:
         ),
     )
     return TransientEngineError(message, code=code, sdk_code=sdk_code, detail=detail, hint=hint)
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """Why a session never reached the service, and the address it tried (when the SDK said)."""
+
+    what: str  # "connection refused", "host name not found (DNS)", ...
+    check: str  # what the user should look at
+    address: str = ""
+
+
+_URL = re.compile(r"\b(?:wss?|https?)://[^\s/?]+")
+_UNREACHABLE: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"connection refused|code=111\b", re.IGNORECASE), "connection refused",
+     "nothing listens there: check --host/--endpoint and that the service or container is running"),
+    (re.compile(r"\[DNS\]|dns resolution|name or service not known|code=-2\b", re.IGNORECASE),
+     "host name not found (DNS)",
+     "check the spelling of --region (e.g. westeurope) or --endpoint, and the DNS/proxy settings"),
+    (re.compile(r"\b(?:ssl|tls)\b|certificate|handshake|code=2859\b", re.IGNORECASE), "TLS handshake failed",
+     "check the proxy, the certificates, and wss:// versus ws:// in --host/--endpoint"),
+    (re.compile(r"timed? ?out|timeout|unreachable", re.IGNORECASE), "no answer (timed out)",
+     "check the network, firewall or proxy between this machine and the service"),
+)  # fmt: skip
+_NETWORK_SDK_CODES = frozenset({"ConnectionFailure", "ServiceTimeout", "Stalled"})
+
+
+def unreachable(error: BaseException) -> Unreachable | None:
+    """The network-level reason a session failed (refused, DNS, TLS, timeout), or None when the
+    service was reached and answered (throttling, bad request, a mid-stream server error)."""
+    if not isinstance(error, EngineError) or error.sdk_code not in _NETWORK_SDK_CODES:
+        return None
+    found = _URL.search(error.detail)
+    address = found.group(0) if found else ""
+    for pattern, what, check in _UNREACHABLE:
+        if pattern.search(error.detail):
+            return Unreachable(what, check, address)
+    if error.sdk_code == "ConnectionFailure" and "upgrade failed" not in error.detail.lower():
+        return Unreachable("connection failed", _UNREACHABLE[-1][2], address)
+    if error.sdk_code in ("ServiceTimeout", "Stalled"):
+        return Unreachable("no answer (timed out)", _UNREACHABLE[-1][2], address)
+    return None
 
 
 def stalled_error(stall_timeout: float) -> TransientEngineError:

@@ -17,7 +17,9 @@ from batchscribe.report.store import (
     SUMMARY_MD,
     latest_run_dir,
     load_summary,
+    prune_runs,
     run_dir_for,
+    run_dirs,
     write_report,
 )
 from batchscribe.report.summary import SCHEMA_VERSION, render_summary_json, summary_document
@@ -30,11 +32,13 @@ __all__ = [
     "SUMMARY_MD",
     "latest_run_dir",
     "load_summary",
+    "prune_runs",
     "render_console_summary",
     "render_html",
     "render_markdown",
     "render_summary_json",
     "run_dir_for",
+    "run_dirs",
     "summary_document",
     "write_report",
 ]

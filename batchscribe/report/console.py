@@ -1,15 +1,19 @@
-"""The rich tables printed at the end of a run, and again by ``batchscribe report``.
+"""The summary printed at the end of a run, and again by ``batchscribe report``.
 
-Totals first, then failures (file, class, code, what to do), then cancelled files; long lists are
-cut with a pointer to ``summary.md``. Every cell is a ``Text``, never markup, so a file named
-``[bold]x[/].wav`` prints as it is.
+On a terminal: rich tables (ASCII boxes when the locale is not UTF-8). Without one (cron mail, a
+pipe): plain ``key: value`` lines and plain tables that never wrap, in ASCII. Totals first, then
+failures (file, class, code, what to do), files still failing from earlier runs, then cancelled
+files; long lists are cut with a pointer to ``summary.md``. ``quiet`` keeps only what failed.
+Every cell is a ``Text``, never markup, so a file named ``[bold]x[/].wav`` prints as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -21,62 +25,123 @@ from batchscribe.results import RunResult
 MAX_ROWS = 20
 
 
-def render_console_summary(result: RunResult | Mapping[str, Any], console: Console) -> None:
+def utf8_locale() -> bool:
+    """Whether the user's locale (LC_ALL, LC_CTYPE, LANG, the first one set) is UTF-8."""
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "utf-8" in value.lower() or "utf8" in value.lower()
+    return False
+
+
+def render_console_summary(
+    result: RunResult | Mapping[str, Any], console: Console, *, quiet: bool = False
+) -> None:
     """Print a run's summary: from a fresh ``RunResult`` or a loaded ``summary.json`` dict."""
     summary = summary_document(result) if isinstance(result, RunResult) else result
-    style = "red" if summary["counts"]["failed"] or summary["aborted"] else "green"
+    failed = bool(summary["counts"]["failed"] or summary["aborted"])
+    if quiet and not failed:
+        return
+    style = "red" if failed else "green"
     if summary["interrupted"] or (summary["stop_reason"] and style == "green"):
         style = "yellow"
+    sections = _sections(summary, quiet=quiet)
+    if not console.is_terminal:
+        _plain(console, summary, sections, quiet=quiet)
+        return
     console.print(Text(f"Run {summary['run_id']}: {headline(summary)}", style=f"bold {style}"))
     if summary["stop_reason"]:
         console.print(Text(f"Stopped early: {summary['stop_reason']}", style="yellow"))
-    console.print(_totals(summary))
-    if summary["failures"]:
-        console.print(_failures(summary["failures"]))
-    if summary["cancelled"]:
-        console.print(_cancelled(summary["cancelled"]))
-    if summary["warnings"]:
+    shape = box.HEAVY_HEAD if utf8_locale() else box.ASCII
+    if not quiet:
+        totals = Table(title="Totals", show_header=False, title_justify="left", box=shape)
+        totals.add_column(no_wrap=True)
+        totals.add_column(justify="right")
+        for label, value in _totals(summary):
+            totals.add_row(Text(label), Text(value))
+        console.print(totals)
+    for title, header, rows, caption in sections:
+        table = Table(title=title, caption=caption or None, title_justify="left", caption_justify="left",
+                      box=shape)  # fmt: skip
+        for name in header:
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        console.print(table)
+    if summary["warnings"] and not quiet:
         files = len({w["source"] for w in summary["warnings"]})
         console.print(
             Text(f"{plural(files, 'file')} with warnings: see summary.md or report.html", style="yellow")
         )
 
 
-def _totals(summary: Mapping[str, Any]) -> Table:
-    table = Table(title="Totals", show_header=False, title_justify="left")
-    table.add_column(no_wrap=True)
-    table.add_column(justify="right")
-    for label, value in count_rows(summary):
-        table.add_row(Text(label), Text(str(value)))
-    table.add_row(Text("Audio transcribed"), Text(human_seconds(summary["audio_seconds"])))
-    table.add_row(Text("Wall time"), Text(human_seconds(summary["wall_seconds"])))
-    table.add_row(Text("Throughput"), Text(f"{summary['throughput']:.2f}x"))
-    return table
+Section = tuple[str, Sequence[str], list[list[str]], str]
 
 
-def _failures(failures: list[Mapping[str, Any]]) -> Table:
-    table = Table(title=f"Failures ({len(failures)})", title_justify="left", title_style="bold red")
-    for header in ("File", "Class", "Code", "What to do"):
-        table.add_column(header, overflow="fold")
-    for row in failures[:MAX_ROWS]:
-        table.add_row(Text(row["source"]), Text(row["class"]), Text(row["code"]), Text(row["hint"]))
-    if len(failures) > MAX_ROWS:
-        table.add_row(
-            Text(f"... and {len(failures) - MAX_ROWS} more: see summary.md"), Text(""), Text(""), Text("")
+def _sections(summary: Mapping[str, Any], *, quiet: bool) -> list[Section]:
+    sections: list[Section] = []
+    failures = summary["failures"]
+    if failures:
+        rows = [[r["source"], r["class"], r["code"], r["hint"]] for r in failures]
+        sections.append(
+            (f"Failures ({len(failures)})", ("File", "Class", "Code", "What to do"), _cut(rows), "")
         )
-    return table
+    if quiet:
+        return sections
+    still = summary.get("still_failing", [])
+    if still:
+        rows = [[r["source"], r["since"][:10], r["code"], r["message"]] for r in still]
+        caption = "failed in earlier runs, unchanged: not sent again (--retry-failed sends them)"
+        sections.append(
+            (f"Still failing ({len(still)})", ("File", "Since", "Code", "Why"), _cut(rows), caption)
+        )
+    cancelled = summary["cancelled"]
+    if cancelled and not summary["aborted"]:  # an abort's cancelled files never got a chance
+        rows = [[source] for source in cancelled]
+        sections.append(
+            (f"Cancelled ({len(cancelled)})", ("File",), _cut(rows), "the next run picks them up")
+        )
+    return sections
 
 
-def _cancelled(sources: list[str]) -> Table:
-    table = Table(
-        title=f"Cancelled ({len(sources)})",
-        caption="the next run picks them up",
-        title_justify="left",
-        caption_justify="left",
-    )
-    table.add_column("File", overflow="fold", min_width=40)
-    for source in sources[:MAX_ROWS]:
-        table.add_row(Text(source))
-    if len(sources) > MAX_ROWS:
-        table.add_row(Text(f"... and {len(sources) - MAX_ROWS} more: see summary.md"))
-    return table
+def _cut(rows: list[list[str]]) -> list[list[str]]:
+    if len(rows) <= MAX_ROWS:
+        return rows
+    more = [f"... and {len(rows) - MAX_ROWS} more: see summary.md"] + [""] * (len(rows[0]) - 1)
+    return [*rows[:MAX_ROWS], more]
+
+
+def _totals(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    rows = [(label, str(value)) for label, value in count_rows(summary)]
+    rows.append(("Audio transcribed", human_seconds(summary["audio_seconds"])))
+    cost = summary.get("cost")
+    if cost and cost["estimated"]:
+        rows.append(("Estimated cost", f"{cost['estimated']:.2f}"))
+    rows.append(("Wall time", human_seconds(summary["wall_seconds"])))
+    rows.append(("Throughput", f"{summary['throughput']:.2f}x"))
+    return rows
+
+
+def _plain(console: Console, summary: Mapping[str, Any], sections: list[Section], *, quiet: bool) -> None:
+    lines = [f"run: {summary['run_id']}", f"result: {headline(summary)}"]
+    if summary["stop_reason"]:
+        lines.append(f"stopped early: {summary['stop_reason']}")
+    if not quiet:
+        lines += [f"{label.lower()}: {value}" for label, value in _totals(summary)]
+    for title, header, rows, caption in sections:
+        lines.append(f"{title.lower()}:" + (f" {caption}" if caption else ""))
+        lines += plain_table(header, rows)
+    if summary["warnings"] and not quiet:
+        files = len({w["source"] for w in summary["warnings"]})
+        lines.append(f"warnings: {plural(files, 'file')} with warnings: see summary.md or report.html")
+    for line in lines:
+        console.print(Text(line), soft_wrap=True)
+
+
+def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+    """Columns padded with spaces, one line per row however long: for logs, mail and grep."""
+    cells = [[" ".join(str(c).split()) for c in row] for row in [list(header), *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return [
+        indent + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]

@@ -9,13 +9,13 @@ scripts and network access backs that up.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
 from batchscribe.outputs.timefmt import human_seconds
 from batchscribe.report.markdown import failure_text
+from batchscribe.report.morning import readable_settings, report_link
 from batchscribe.report.summary import count_rows, failure_causes, headline
 from batchscribe.report.timeline import timeline_svg
 from batchscribe.results import RunResult
@@ -50,8 +50,12 @@ def render_html(
         body.append(
             f"<p>Stopped early: {escape(summary['stop_reason'])}; the rest is picked up next run.</p>"
         )
+    body += _service(summary)
     body += _totals(summary)
     body += _failures(summary["failures"])
+    body += _still_failing(summary.get("still_failing", []))
+    body += _not_sent(summary.get("not_sent", []))
+    body += _retries(summary.get("retries", []))
     if summary["cancelled"]:
         body += [
             f"<h2>Cancelled ({len(summary['cancelled'])})</h2>",
@@ -62,10 +66,8 @@ def render_html(
     body += _slowest(summary["slowest"])
     svg = timeline_svg(result.files, wall_seconds=result.wall_seconds)
     body += ["<h2>Worker timeline</h2>", svg or '<p class="muted">No attempts were recorded.</p>']
-    settings = [
-        [escape(str(k)), f"<code>{escape(json.dumps(v, ensure_ascii=False))}</code>"]
-        for k, v in summary["settings"].items()
-    ]
+    body += _transcripts(summary.get("transcripts", {}))
+    settings = [[escape(label), escape(value)] for label, value in readable_settings(summary["settings"])]
     body += ["<h2>Settings</h2>", _table(["Setting", "Value"], settings, table_id="settings")]
     return (
         "<!DOCTYPE html>\n"
@@ -75,6 +77,74 @@ def render_html(
         f"<title>batchscribe run {escape(summary['run_id'])}</title><style>{_CSS}</style></head>\n"
         "<body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
+
+
+def _service(summary: Mapping[str, Any]) -> list[str]:
+    rows = [["Service", escape(summary.get("service", ""))]]
+    cost = summary.get("cost")
+    if cost:
+        rows.append(["Estimated cost", _num(f"{cost['estimated']:.2f}")])
+        rows.append(["Audio hours billed (estimate)", _num(f"{cost['audio_hours']:.4f}")])
+        rows.append(["Price per audio hour", _num(f"{cost['price_per_hour']:g}")])
+    return [_table(["", ""], rows, table_id="service")]
+
+
+def _still_failing(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    body = [
+        [_file(r["source"]), escape(r["since"]), f"<code>{escape(r['code'])}</code>", escape(r["message"])]
+        for r in rows
+    ]
+    return [
+        f"<h2>Still failing ({len(rows)})</h2>",
+        "<p>Failed permanently in an earlier run and unchanged since: not sent again "
+        "(<code>--retry-failed</code> sends them).</p>",
+        _table(["File", "Since", "Code", "Why"], body, table_id="still-failing"),
+    ]
+
+
+def _not_sent(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    body = [[_file(r["source"]), f"<code>{escape(r['code'])}</code>", escape(r["reason"])] for r in rows]
+    return [
+        f"<h2>Not sent: not audio or unreadable ({len(rows)})</h2>",
+        _table(["File", "Code", "Why"], body, table_id="not-sent"),
+    ]
+
+
+def _retries(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    body = [
+        [
+            _file(r["source"]) if a["attempt"] == 1 else "<td></td>",
+            _num(a["attempt"]),
+            escape(a["outcome"]),
+            escape(a["class"]),
+            escape(a["reason"]),
+        ]
+        for r in rows
+        for a in r["attempts"]
+    ]
+    return [
+        f"<h2>Retried files ({len(rows)})</h2>",
+        _table(["File", "Attempt", "Outcome", "Class", "Reason"], body, table_id="retries"),
+    ]
+
+
+def _transcripts(files: Mapping[str, Sequence[str]]) -> list[str]:
+    if not files:
+        return []
+    body = [
+        [
+            _file(source),
+            " ".join(f'<a href="{escape(report_link(p))}">{escape(p.rsplit(".", 1)[-1])}</a>' for p in paths),
+        ]
+        for source, paths in sorted(files.items())
+    ]
+    return [f"<h2>Transcripts ({len(files)})</h2>", _table(["File", "Outputs"], body, table_id="transcripts")]
 
 
 def _tone(summary: Mapping[str, Any]) -> str:

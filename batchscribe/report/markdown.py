@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from batchscribe.outputs.timefmt import human_seconds
+from batchscribe.report.morning import readable_settings, report_link
 from batchscribe.report.summary import count_rows, failure_causes, headline
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#&])")
@@ -49,8 +50,12 @@ def render_markdown(summary: Mapping[str, Any], excerpts: Mapping[str, str] | No
     lines = [f"# batchscribe run {text(summary['run_id'])}", "", f"**{text(headline(summary))}**", ""]
     if summary["stop_reason"]:
         lines += [f"Stopped early: {text(summary['stop_reason'])}; the rest is picked up next run.", ""]
+    lines += _service(summary)
     lines += _totals(summary)
     lines += _failures(summary["failures"])
+    lines += _still_failing(summary.get("still_failing", []))
+    lines += _not_sent(summary.get("not_sent", []))
+    lines += _retries(summary.get("retries", []))
     if summary["cancelled"]:
         lines += [f"## Cancelled ({len(summary['cancelled'])})", ""]
         lines += ["Not finished; the next run picks them up.", ""]
@@ -73,7 +78,72 @@ def render_markdown(summary: Mapping[str, Any], excerpts: Mapping[str, str] | No
                 for row in summary["slowest"]
             ],
         )
+    lines += _transcripts(summary.get("transcripts", {}))
+    lines += ["## Settings", "", *table(["Setting", "Value"], [
+        [text(label), text(value)] for label, value in readable_settings(summary["settings"])
+    ])]  # fmt: skip
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _service(summary: Mapping[str, Any]) -> list[str]:
+    lines = [f"Service: {text(summary.get('service', ''))}", ""]
+    cost = summary.get("cost")
+    if cost:
+        lines += [f"Estimated cost: {cost['estimated']:.2f} ({cost['audio_hours']:.4f} audio hours at "
+                  f"{cost['price_per_hour']:g} per hour)", ""]  # fmt: skip
+    return lines
+
+
+def _still_failing(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    body = [[code(r["source"]), text(r["since"]), code(r["code"]), text(r["message"])] for r in rows]
+    return [
+        f"## Still failing ({len(rows)})",
+        "",
+        "Failed permanently in an earlier run and unchanged since: not sent again "
+        "(`--retry-failed` sends them).",
+        "",
+        *table(["File", "Since", "Code", "Why"], body),
+    ]
+
+
+def _not_sent(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    body = [[code(r["source"]), code(r["code"]), text(r["reason"])] for r in rows]
+    return [f"## Not sent: not audio or unreadable ({len(rows)})", "", *table(["File", "Code", "Why"], body)]
+
+
+def _retries(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    body = [
+        [
+            code(r["source"]) if a["attempt"] == 1 else "",
+            str(a["attempt"]),
+            text(a["outcome"]),
+            text(a["class"]),
+            text(a["reason"]),
+        ]
+        for r in rows
+        for a in r["attempts"]
+    ]
+    return [
+        f"## Retried files ({len(rows)})",
+        "",
+        *table(["File", "Attempt", "Outcome", "Class", "Reason"], body),
+    ]
+
+
+def _transcripts(files: Mapping[str, Sequence[str]]) -> list[str]:
+    if not files:
+        return []
+    rows = [
+        [code(source), " ".join(f"[{text(p.rsplit('.', 1)[-1])}](<{report_link(p)}>)" for p in paths)]
+        for source, paths in sorted(files.items())
+    ]
+    return [f"## Transcripts ({len(files)})", "", *table(["File", "Outputs"], rows)]
 
 
 def _warnings(warnings: Sequence[Mapping[str, Any]], excerpts: Mapping[str, str]) -> list[str]:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +69,36 @@ def load_summary(run_dir: Path) -> dict[str, Any]:
 
 def latest_run_dir(out_dir: Path) -> Path | None:
     """The report folder of the latest run with a complete report, or None when there is none."""
+    # Same-second run ids (rare) fall back to when their summary was written.
+    complete = run_dirs(out_dir)
+    return complete[-1] if complete else None
+
+
+_RUN_ID = re.compile(r"^\d{8}T\d{6}\d{3}Z-[0-9a-f]{4}$")
+KEEP_RUNS = 60
+
+
+def run_dirs(out_dir: Path) -> list[Path]:
+    """Report folders with a complete report, oldest first."""
     runs = OutFolder(out_dir).runs_dir
     if not runs.is_dir():
-        return None
+        return []
     complete = [d for d in runs.iterdir() if d.is_dir() and (d / SUMMARY_JSON).is_file()]
-    # Same-second run ids (rare) fall back to when their summary was written.
-    return max(complete, key=lambda d: (d.name, (d / SUMMARY_JSON).stat().st_mtime_ns), default=None)
+    return sorted(complete, key=lambda d: (d.name, (d / SUMMARY_JSON).stat().st_mtime_ns))
+
+
+def prune_runs(out_dir: Path, keep: int) -> list[Path]:
+    """Remove the oldest report folders beyond ``keep``: only the files a run writes, and the
+    folder when nothing else is left in it. Returns the folders removed."""
+    if keep <= 0:
+        return []
+    removed = []
+    for folder in [d for d in run_dirs(out_dir) if _RUN_ID.match(d.name)][:-keep]:
+        for name in (SUMMARY_JSON, SUMMARY_MD, REPORT_HTML):  # summary.json first: incomplete at once
+            (folder / name).unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:
+            continue  # something else lives there: left alone
+        removed.append(folder)
+    return removed

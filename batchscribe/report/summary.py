@@ -18,6 +18,7 @@ from batchscribe import __version__
 from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW, LOW_CONFIDENCE_WARNING, low_confidence_warning
 from batchscribe.outputs.sanitize import public_settings
 from batchscribe.outputs.timefmt import utc_iso
+from batchscribe.report.morning import morning_rows
 from batchscribe.results import FileResult, RunResult
 from batchscribe.secrets import Redactor
 
@@ -59,6 +60,7 @@ def summary_document(result: RunResult) -> dict[str, Any]:
             for warning in file_warnings(f)
         ],
         "slowest": [slow_row(f) for f in slowest(result.files)],
+        **morning_rows(result),
     }
 
 
@@ -126,7 +128,9 @@ def headline(summary: Mapping[str, Any]) -> str:
     if counts["failed"]:
         return f"{counts['failed']} of {plural(ran, 'file')} failed; see what to do below."
     if ran == 0:
-        return "Nothing to do: every file was already transcribed or not ready."
+        still = len(summary.get("still_failing", ()))
+        known = f" ({plural(still, 'file')} still failing from earlier runs)" if still else ""
+        return f"Nothing to do: every file was already transcribed or not ready{known}."
     if counts["cancelled"]:
         return f"{plural(counts['succeeded'], 'file')} transcribed, {counts['cancelled']} cancelled."
     return f"All {plural(counts['succeeded'], 'file')} transcribed." if ran > 1 else "1 file transcribed."
@@ -147,7 +151,9 @@ COUNT_LABELS = (
     ("discovered", "Discovered"),
     ("new", "New"),
     ("changed", "Changed since done"),
-    ("failed_before", "Failed before"),
+    ("failed_before", "Failed before, tried again"),
+    ("known_failures", "Still failing (not sent again)"),
+    ("forced", "Done, redone (--force)"),
     ("skipped_done", "Already done (skipped)"),
     ("not_settled", "Still being written (skipped)"),
     ("changed_during_run", "Changed during the run"),

@@ -56,17 +56,25 @@ def test_live_view_shows_totals_active_files_and_counts() -> None:
     stream = io.StringIO()
     console = Console(file=stream, force_terminal=True, width=120, color_system=None)
     a, b = item("calls/a.mp3", 10), item("calls/b.mp3", 30)
-    with LiveView(console, total_files=2, total_audio_s=40) as view:
-        view.concurrency_changed(2)
+    with LiveView(console, total_files=2, total_audio_s=40, found=3) as view:
+        view.concurrency_changed(7)  # the limiter's allowance is not what runs
         view.file_started(a, 0)
         view.file_started(b, 1)
         view.file_progress(b, 15)
-        view.file_retrying(a, 1, TransientEngineError("x", code="throttled"))
+        view.file_progress(a, 8)
+        view.file_retrying(a, 1, TransientEngineError("the connection dropped", code="connection_failed"))
+        view.file_progress(a, 10)
         view.file_finished(done(a))
     screen = stream.getvalue()
-    assert "2 files" in screen and "calls/b.mp3" in screen
-    assert re.search(r"done 1\s+failed 0\s+retrying 1", screen)
-    assert "concurrency 2" in screen
+    assert "2 to transcribe of 3 found" in screen and "calls/b.mp3" in screen
+    assert "retrying calls/a.mp3: attempt 1 failed: the connection dropped [connection_failed]" in screen
+    last_status = re.findall(r"done \d+\s+failed \d+\s+retrying \d+\s+sessions \d+", screen)[-1]
+    assert last_status.split() == ["done", "1", "failed", "0", "retrying", "0", "sessions", "1"]
+    assert "concurrency 7" not in screen
+    # 10 s done + 8 s sent again + 15 s of b, out of 40 + 8: the retry is counted, not hidden
+    assert re.findall(r"(\d+)%", screen.split("calls/b.mp3")[0])  # the overall bar is drawn
+    overall = view._progress.tasks[0]
+    assert overall.completed == 33 and overall.total == 48
 
 
 def test_plain_lines_are_timestamped_and_mask_the_key() -> None:

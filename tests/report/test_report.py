@@ -118,10 +118,12 @@ def make_run(**changes: Any) -> RunResult:
 def test_summary_json_keys_are_pinned_so_a_change_is_deliberate() -> None:
     summary = summary_document(make_run())
     assert sorted(summary) == [
-        "aborted", "audio_seconds", "cancelled", "counts", "ended_at", "exit_code", "failures",
-        "interrupted", "run_id", "schema_version", "settings", "slowest", "started_at",
-        "stop_reason", "throughput", "version", "wall_seconds", "warnings",
+        "aborted", "audio_seconds", "cancelled", "cost", "counts", "ended_at", "exit_code", "failures",
+        "interrupted", "not_sent", "retries", "run_id", "schema_version", "service", "settings", "slowest",
+        "started_at", "still_failing", "stop_reason", "throughput", "transcripts", "version", "wall_seconds",
+        "warnings",
     ]  # fmt: skip
+    assert sorted(summary["cost"]) == ["audio_hours", "estimated", "price_per_hour"]
     required_counts = {
         "discovered", "skipped_done", "not_settled", "succeeded", "failed", "retried", "cancelled", "not_scheduled",
     }  # fmt: skip
@@ -323,15 +325,17 @@ def test_markdown_for_a_clean_run_says_so() -> None:
     assert "## Failures\n\nNone." in page
 
 
-def console_text(result: Any) -> str:
-    console = Console(record=True, width=140, color_system=None)
+def console_text(result: Any, *, terminal: bool = False) -> str:
+    console = Console(record=True, width=140, color_system=None, force_terminal=terminal)
     render_console_summary(result, console)
     return console.export_text()
 
 
 def test_console_summary_shows_totals_then_failures_then_cancelled() -> None:
-    text = console_text(make_run())
-    assert text.index("Totals") < text.index("Failures (1)") < text.index("Cancelled (1)")
+    on_terminal = console_text(make_run(), terminal=True)
+    assert on_terminal.index("Totals") < on_terminal.index("Failures (1)") < on_terminal.index("Cancelled (1)")
+    text = console_text(make_run())  # no terminal: plain lines
+    assert text.index("discovered: 10") < text.index("failures (1):") < text.index("cancelled (1):")
     assert EVIL in text and "throttled" in text and "lower --workers" in text
     assert "calls/b|*draft*.wav" in text
     assert "1 file with warnings" in text

@@ -83,6 +83,7 @@ def test_report_renders_in_headless_chromium_with_the_failure_table_and_markup_k
     recordings.add("good.wav", seed=1)
     recordings.add("rejected.wav", seed=2, faults=["close:1007:reason=Unsupported audio format"])
     recordings.add("mumble.wav", seed=3, text=[ScriptPhrase(EVIL_TEXT, confidence=0.3)])
+    recordings.add("flaky.wav", seed=4, faults=["close:1011:sessions=1"])  # its first session fails
     (recordings.root / EVIL_NAME).write_text("<script>alert(2)</script> is not audio\n" * 20)
     emulator = emulator_for(recordings)
     out = tmp_path / "out"
@@ -112,6 +113,15 @@ def test_report_renders_in_headless_chromium_with_the_failure_table_and_markup_k
         for row in dom.rows["warnings"]
     )
     assert "svg" in dom.elements and "rect" in dom.elements  # the worker timeline drew
+    service = dom.rows["service"]
+    assert f"Service Speech container or host {emulator.url}" in service
+    assert any(row.startswith("Estimated cost ") for row in service), service
+    retries = dom.rows["retries"]
+    assert any(row.startswith("flaky.wav 1 retried transient") for row in retries), retries
+    assert any(row.startswith("2 succeeded") for row in retries), retries
+    assert any(row.startswith(f"{EVIL_NAME} not_media") for row in dom.rows["not-sent"]), dom.rows["not-sent"]
+    assert any(row.startswith("good.wav txt json") for row in dom.rows["transcripts"]), dom.rows["transcripts"]
+    assert 'href="../../good.wav.txt"' in dom_text
     png = screenshot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", png[16:24]) == (1280, 2000)

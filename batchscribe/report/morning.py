@@ -1,0 +1,134 @@
+"""What a reviewer asks first the next morning, as summary.json rows every rendering shares.
+
+The estimated cost, which service answered (an emulated run must not pass for a real one), the
+settings in words, why each retried file was retried (attempt by attempt), which files were not
+sent because they are not audio, where each transcript is, and which files still fail from
+earlier nights (not sent again, not counted as tonight's failures).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from batchscribe.results import RunResult
+from batchscribe.secrets import Redactor
+
+EMULATOR_NOTE = "emulator: a local stand-in, transcripts are placeholders unless scripted"
+
+
+def cost_row(result: RunResult) -> dict[str, Any]:
+    price = result.settings.get("price_per_hour")
+    hours = result.audio_seconds / 3600
+    per_hour = float(price) if isinstance(price, int | float) else 0.0
+    return {
+        "audio_hours": round(hours, 4),
+        "price_per_hour": per_hour,
+        "estimated": round(hours * per_hour, 2),
+    }
+
+
+def service_text(settings: Mapping[str, Any]) -> str:
+    endpoint = str(settings.get("endpoint", ""))
+    if endpoint == "emulator" or endpoint.startswith("emulator"):
+        return EMULATOR_NOTE
+    kind, _, where = endpoint.partition(":")
+    names = {"region": "Azure AI Speech, region", "endpoint": "Azure AI Speech, endpoint",
+             "host": "Speech container or host"}  # fmt: skip
+    return f"{names.get(kind, kind)} {where}".strip() if where else endpoint
+
+
+def retry_rows(result: RunResult, mask: Redactor) -> list[dict[str, Any]]:
+    """Per retried file: each attempt with its outcome, class and reason."""
+    return [
+        {
+            "source": f.source,
+            "status": f.status,
+            "attempts": [
+                {
+                    "attempt": n,
+                    "outcome": a.outcome,
+                    "class": a.error_class,
+                    "code": a.error_code,
+                    "reason": mask(a.reason),
+                }
+                for n, a in enumerate(f.timeline, start=1)
+            ],
+        }
+        for f in sorted(result.files, key=lambda f: f.source)
+        if f.attempts > 1
+    ]
+
+
+def not_sent_rows(result: RunResult, mask: Redactor) -> list[dict[str, Any]]:
+    """Files that failed before any session: not audio, unreadable, too long to diarize."""
+    return [
+        {"source": f.source, "code": f.failure.code, "reason": mask(f.failure.message)}
+        for f in sorted(result.failed, key=lambda f: f.source)
+        if f.attempts == 0 and f.failure is not None
+    ]
+
+
+def still_failing_rows(result: RunResult, mask: Redactor) -> list[dict[str, Any]]:
+    return [
+        {"source": k.source, "code": k.code, "message": mask(k.message), "since": k.since}
+        for k in sorted(result.still_failing, key=lambda k: k.source)
+    ]
+
+
+def transcript_rows(result: RunResult, out: Path) -> dict[str, list[str]]:
+    """Each transcribed file's outputs, relative to the output folder (with forward slashes)."""
+    return {f.source: [_relative(p, out) for p in f.outputs] for f in result.succeeded}
+
+
+def report_link(relative_to_out: str) -> str:
+    """A URL from a run's report folder (``<out>/_runs/<id>/``) to an output, percent-encoded."""
+    return "../../" + quote(relative_to_out)
+
+
+def _relative(path: Path, out: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, out)).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.as_posix()
+
+
+def readable_settings(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, value in words) for every setting, nested ones flattened: ``Recognition language``."""
+    rows: list[tuple[str, str]] = []
+    for key, value in settings.items():
+        label = key.replace("_", " ").capitalize()
+        if isinstance(value, Mapping):
+            rows += [(f"{label}: {sub.lower()}", text) for sub, text in readable_settings(value)]
+        else:
+            rows.append((label, _words(value)))
+    return rows
+
+
+def _words(value: object) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_words(v) for v in value) if value else "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value) if str(value) else "none"
+
+
+def morning_rows(result: RunResult) -> dict[str, Any]:
+    """The summary.json keys this module adds."""
+    mask = Redactor()
+    out = Path(str(result.settings.get("out", ".")))
+    return {
+        "cost": cost_row(result),
+        "service": service_text(result.settings),
+        "retries": retry_rows(result, mask),
+        "not_sent": not_sent_rows(result, mask),
+        "still_failing": still_failing_rows(result, mask),
+        "transcripts": transcript_rows(result, out),
+    }

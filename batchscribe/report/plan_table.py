@@ -1,0 +1,85 @@
+"""``batchscribe plan``: per job, what the next ``run`` does, file for file, and a total row.
+
+The counts come from the same planner ``run`` uses, so they are what ``run`` then does:
+``to_send`` recordings go to the service (new, changed, forced by ``--force``, failed before and
+due again); ``not_audio`` files are recorded as failed without being sent; ``still_failing``
+files failed permanently in an earlier run and are left alone until they or the transcript
+settings change (or ``--retry-failed``). Audio is shown as ``h:mm:ss``, never as "0.00 hours".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from batchscribe.config.settings import RunSettings
+from batchscribe.pipeline.planner import Plan
+from batchscribe.report.console import plain_table, utf8_locale
+
+COLUMNS = (
+    "job", "new", "changed", "forced", "failed_before", "to_send", "audio", "estimated_cost",
+    "done", "rerender", "still_failing", "not_audio", "not_settled",
+)  # fmt: skip
+
+
+def hms(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def plan_row(settings: RunSettings, planned: Plan) -> dict[str, Any]:
+    counts = planned.counts
+    seconds = planned.audio_seconds
+    return {
+        "job": settings.job_name or ", ".join(str(p) for p in settings.inputs),
+        "new": counts.new,
+        "changed": counts.changed,
+        "forced": counts.forced,
+        "failed_before": counts.failed_before,
+        "to_send": len(planned.items),
+        "to_do": len(planned.items),  # the name before to_send; kept for scripts that read it
+        "audio": hms(seconds),
+        "audio_seconds": round(seconds, 3),
+        "audio_hours": round(seconds / 3600, 4),
+        "estimated_cost": round(seconds / 3600 * settings.price_per_hour, 2),
+        "done": counts.skipped_done,
+        "rerender": counts.rerendered,
+        "still_failing": counts.known_failures,
+        "not_audio": len(planned.failed_probe),
+        "not_settled": counts.not_settled,
+    }
+
+
+def total_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {"job": "total"}
+    for column in COLUMNS[1:]:
+        if column == "audio":
+            total[column] = hms(sum(r["audio_seconds"] for r in rows))
+        else:
+            total[column] = round(sum(r[column] for r in rows), 2)
+    return total
+
+
+def render_plan(rows: Sequence[dict[str, Any]], console: Console, *, as_json: bool) -> None:
+    if as_json:
+        console.print(Text(json.dumps(list(rows), indent=2)), soft_wrap=True)
+        return
+    shown = [*rows, total_row(rows)] if len(rows) > 1 else list(rows)
+    header = [c.replace("_", " ") for c in COLUMNS]
+    cells = [[f"{r[c]:.2f}" if c == "estimated_cost" else str(r[c]) for c in COLUMNS] for r in shown]
+    if not console.is_terminal:  # cron, a pipe: plain columns that never wrap
+        for line in plain_table(header, cells, indent=""):
+            console.print(Text(line), soft_wrap=True)
+        return
+    table = Table(title="Plan", title_justify="left", box=box.HEAVY_HEAD if utf8_locale() else box.ASCII)
+    for column in header:
+        table.add_column(column, justify="left" if column == "job" else "right", overflow="fold")
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row), end_section=row is cells[-2] and len(rows) > 1)
+    console.print(table)
