@@ -294,7 +294,7 @@ class AzureEngine:
         if cancel.is_cancelled():
             raise FileCancelled(cancel.reason)
         if session.stalled:
-            raise stalled_error(self._stall_timeout)
+            raise stalled_error(self._stall_timeout, connected=session.connect_seconds is not None)
         if session.error is not None:
             raise session.error
         return Transcript(phrases=tuple(session.phrases), warnings=session.reader_warnings,

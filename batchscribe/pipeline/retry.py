@@ -148,7 +148,7 @@ _UNREACHABLE: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"timed? ?out|timeout|unreachable", re.IGNORECASE), "no answer (timed out)",
      "check the network, firewall or proxy between this machine and the service"),
 )  # fmt: skip
-_NETWORK_SDK_CODES = frozenset({"ConnectionFailure", "ServiceTimeout", "Stalled"})
+_NETWORK_SDK_CODES = frozenset({"ConnectionFailure", "ServiceTimeout", "ConnectTimeout"})
 
 
 def unreachable(error: BaseException) -> Unreachable | None:
@@ -163,12 +163,21 @@ def unreachable(error: BaseException) -> Unreachable | None:
             return Unreachable(what, check, address)
     if error.sdk_code == "ConnectionFailure" and "upgrade failed" not in error.detail.lower():
         return Unreachable("connection failed", _UNREACHABLE[-1][2], address)
-    if error.sdk_code in ("ServiceTimeout", "Stalled"):
+    if error.sdk_code in ("ServiceTimeout", "ConnectTimeout"):
         return Unreachable("no answer (timed out)", _UNREACHABLE[-1][2], address)
     return None
 
 
-def stalled_error(stall_timeout: float) -> TransientEngineError:
+def stalled_error(stall_timeout: float, *, connected: bool = True) -> TransientEngineError:
+    """The watchdog's verdict. Only a session that never got its connection up says the service
+    may be unreachable; one that connected and then went quiet reached the service."""
+    if not connected:
+        return TransientEngineError(
+            f"no connection to the Speech service within {stall_timeout:g} s; the session was cancelled",
+            code="stalled",
+            sdk_code="ConnectTimeout",
+            hint="check the network, proxy and firewall; raise --stall-timeout if the network is just slow",
+        )
     return TransientEngineError(
         f"no answer from the Speech service for {stall_timeout:g} s; the session was cancelled",
         code="stalled",
