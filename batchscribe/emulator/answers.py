@@ -33,6 +33,7 @@ class Answer:
     language: str | None = None
     confidence: float | None = None
     words: tuple[str, ...] | None = None
+    placeholder: bool = False  # made-up words: the recording has no script
 
 
 def _join(phrases: list[ScriptPhrase]) -> Answer | None:
@@ -103,7 +104,7 @@ class Answerer:
         seed = hashlib.sha256(f"{self.key}:{round(start * 10)}".encode()).digest()
         count = max(1, min(len(seed), round(duration * WORDS_PER_SECOND)))
         words = [_VOCABULARY[b % len(_VOCABULARY)] for b in seed[:count]]
-        return Answer((" ".join(words)).capitalize() + ".")
+        return Answer((" ".join(words)).capitalize() + ".", placeholder=True)
 
 
 def _prefix(text: str, fraction: float) -> str:

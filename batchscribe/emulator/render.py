@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batchscribe.emulator.answers import Answer
+from batchscribe.engines.base import EMULATOR_PLACEHOLDER_FIELD
 
 TICKS_PER_SECOND = 10_000_000
 TICKS_PER_MS = 10_000
@@ -150,6 +151,8 @@ def phrase(answer: Answer, offset: int, end: int, options: OutputOptions) -> dic
         body["NBest"] = [best]
     body.update(_extras(answer, options))
     body["Channel"] = 0
+    if answer.placeholder:  # not a field of the live service: only the emulator says this
+        body[EMULATOR_PLACEHOLDER_FIELD] = True
     return body
 
 

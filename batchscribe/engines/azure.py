@@ -25,6 +25,7 @@ import azure.cognitiveservices.speech as speechsdk
 from batchscribe import audio
 from batchscribe.config.settings import Endpoint
 from batchscribe.engines.base import (
+    EMULATOR_PLACEHOLDER_FIELD,
     TICKS_PER_SECOND,
     Phrase,
     ProgressCallback,
@@ -241,6 +242,7 @@ def _phrase_from_result(result: Any, request: RecognitionRequest, options: Recog
         channel=request.channel if request.channel is not None else int(data.get("Channel", 0) or 0),
         speaker=speaker,
         locale=locale,
+        placeholder=data.get(EMULATOR_PLACEHOLDER_FIELD) is True,
     )
 
 

@@ -20,6 +20,9 @@ from batchscribe.errors import UsageError
 from batchscribe.pipeline.cancel import CancelToken
 
 TICKS_PER_SECOND = 10_000_000
+# The emulator marks made-up text (a recording it has no script for) with this key in a phrase's
+# JSON; the live service never sends it.
+EMULATOR_PLACEHOLDER_FIELD = "BatchscribeEmulatorPlaceholder"
 
 ProgressCallback = Callable[[float], None]
 """Called with the number of audio seconds the engine has finished with so far."""
@@ -49,6 +52,7 @@ class Phrase:
     speaker: int | None = None
     locale: str | None = None
     status: str = "Success"
+    placeholder: bool = False  # made-up text from the emulator for a recording it has no script for
 
     @property
     def end_ticks(self) -> int:

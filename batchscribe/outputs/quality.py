@@ -15,6 +15,10 @@ from batchscribe.outputs.timefmt import clock, ticks_from_seconds
 NO_SPEECH_WARNING = "no speech recognized"
 ENDS_EARLY_WARNING = "transcript ends long before the audio"
 LOW_CONFIDENCE_WARNING = "low average confidence"
+PLACEHOLDER_WARNING = (
+    "placeholder text: the emulator has no script for this recording"
+    " (record one with 'batchscribe emulator script add')"
+)
 
 LOW_CONFIDENCE_BELOW = 0.5
 # Recordings often end in hold music or silence; only a long, large tail is suspicious.
@@ -42,6 +46,8 @@ def low_confidence_warning(confidence: float) -> str:
 def transcript_warnings(transcript: Transcript, audio: AudioInfo) -> tuple[str, ...]:
     """The engine's own warnings, then ours: no speech, an early end, low confidence."""
     warnings = list(transcript.warnings)
+    if any(p.placeholder for p in transcript.phrases):
+        warnings.append(PLACEHOLDER_WARNING)
     spoken = [p for p in transcript.phrases if p.display.strip()]
     if not spoken:
         warnings.append(NO_SPEECH_WARNING)

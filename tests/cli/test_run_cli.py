@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from batchscribe.cli import app
+from batchscribe.emulator import Transcripts
+from batchscribe.outputs.quality import PLACEHOLDER_WARNING
 from tests.conftest import Recordings
 
 pytestmark = pytest.mark.integration
@@ -205,3 +207,22 @@ def test_sigint_mid_run_leaves_only_complete_files_and_exits_130(
     summary = json.loads(next((out / "_runs").glob("*/summary.json")).read_text())
     assert summary["interrupted"] is True and summary["exit_code"] == 130
     assert len(summary["cancelled"]) + summary["counts"]["not_scheduled"] + len(written) == 6
+
+
+def test_placeholder_text_of_an_unscripted_recording_says_so_in_its_json(
+    cli: CliRunner, recordings: Recordings, tmp_path: Path
+) -> None:
+    recordings.add("other/unscripted.wav", seed=2)
+    recordings.transcripts = Transcripts()  # the script forgets it: the emulator makes words up
+    recordings.add("scripted.wav", seed=1)
+    transcripts = recordings.save(tmp_path / "t.yaml")
+    out = tmp_path / "out"
+
+    result = run_cli(cli, str(recordings.root), "--out", str(out), "--emulate", "--emulator-transcripts",
+                     str(transcripts), *FAST)
+
+    assert result.exit_code == 0, result.output
+    scripted = json.loads((out / "scripted.wav.json").read_text())["batchscribe"]
+    unscripted = json.loads((out / "other/unscripted.wav.json").read_text())["batchscribe"]
+    assert PLACEHOLDER_WARNING not in scripted.get("warnings", [])
+    assert PLACEHOLDER_WARNING in unscripted.get("warnings", [])
