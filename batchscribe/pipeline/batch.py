@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from batchscribe import __version__
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
-from batchscribe.errors import FileError
+from batchscribe.errors import FileError, UsageError
 from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
@@ -45,6 +45,8 @@ def new_run_id(now: datetime | None = None) -> str:
 @contextlib.contextmanager
 def endpoint_for(settings: RunSettings) -> Iterator[Endpoint]:
     """The settings' endpoint, or an in-process emulator for ``--emulate``."""
+    if not settings.endpoint.resolved:
+        raise UsageError("these settings were resolved without credentials", hint="resolve them for a run")
     if settings.endpoint.kind != "emulator" or settings.endpoint.url:
         yield settings.endpoint
         return

@@ -56,6 +56,31 @@ jobs:
     assert only.exit_code == 2 and "calls" in only.output and "meetings" in only.output
 
 
+def test_options_given_with_jobs_apply_to_every_job_and_emulate_needs_no_key(
+    cli: CliRunner, recordings: Recordings, tmp_path: Path
+) -> None:
+    recordings.add("calls/c0.wav", seed=1)
+    recordings.add("meetings/m0.wav", seed=2)
+    transcripts = recordings.save(tmp_path / "t.yaml")
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(
+        "defaults:\n  region: westeurope\n  formats: [json]\njobs:\n"
+        "  calls: {inputs: [recordings/calls], out: out/calls}\n"
+        "  meetings: {inputs: [recordings/meetings], out: out/meetings}\n"
+    )
+    no_key = {"SPEECH_KEY": None, "AZURE_AI_SPEECH_KEY": None}
+    args = ["--jobs", str(jobs), "--emulate", "--emulator-transcripts", str(transcripts), "--sdk-send-rate", "50"]
+
+    result = cli.invoke(app, ["run", *args, "--formats", "json,srt"], env=no_key)
+
+    assert result.exit_code == 0, result.output
+    for job, name in (("calls", "c0.wav"), ("meetings", "m0.wav")):
+        assert (tmp_path / "out" / job / f"{name}.srt").is_file()
+        settings = json.loads(next((tmp_path / "out" / job / "_runs").glob("*/summary.json")).read_text())
+        assert settings["settings"]["endpoint"] == "emulator"
+    assert cli.invoke(app, ["plan", *args], env=no_key).exit_code == 0
+
+
 def test_budget_stops_scheduling_and_the_summary_says_so(
     cli: CliRunner, recordings: Recordings, tmp_path: Path
 ) -> None:
