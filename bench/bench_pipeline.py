@@ -47,7 +47,7 @@ from batchscribe.errors import FileError
 from batchscribe.pipeline import batch as pipeline
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.limiter import AdaptiveLimiter
-from batchscribe.pipeline.pool import WorkItem
+from batchscribe.pipeline.planner import WorkItem
 from batchscribe.results import FileResult
 
 TARGET = 0.9

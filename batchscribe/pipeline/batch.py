@@ -23,13 +23,14 @@ from batchscribe.errors import FileError, UsageError
 from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
+from batchscribe.outputs.rerender import rerender_outputs
 from batchscribe.outputs.writer import write_outputs
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.discovery import AudioFile
 from batchscribe.pipeline.ledger import Ledger, RunLock, settings_hash
 from batchscribe.pipeline.limiter import AdaptiveLimiter
-from batchscribe.pipeline.planner import Plan, plan_run, sha256_of, transcript_settings
-from batchscribe.pipeline.pool import Budget, Fanout, RunEvents, Runner, RunOutcome, WorkItem, Written
+from batchscribe.pipeline.planner import Plan, WorkItem, plan_run, probe_all, sha256_of, transcript_settings
+from batchscribe.pipeline.pool import Budget, Fanout, RunEvents, Runner, RunOutcome, Written
 from batchscribe.report import write_report
 from batchscribe.results import FileResult, RunResult
 
@@ -140,8 +141,9 @@ def run_batch(
         remove_stale_temp_files(settings.out)  # a killed run's half-written temp files, never outputs
         ledger = Ledger(settings.out)
         try:
-            plan = plan_run(settings, ledger=ledger, now=started_at)
             wanted_hash = settings_hash(transcript_settings(settings))
+            planned = plan_run(settings, rows=ledger.rows(), now=started_at)
+            plan = apply_plan(planned, settings, ledger, wanted_hash)
             files = {i.source: i.file for i in plan.items}
             with _as_factory(events, plan) as sink, endpoint_for(settings) as endpoint:
                 recorder = _Recorder(sink, ledger, files, wanted_hash, run_id)
@@ -177,6 +179,42 @@ def run_batch(
         )
         write_report(result, settings.out)
     return result
+
+
+def apply_plan(plan: Plan, settings: RunSettings, ledger: Ledger, wanted_hash: str) -> Plan:
+    """Do what the plan says besides transcribing: record adopted transcripts and new stats in
+    the ledger, render missing outputs from their JSON. A JSON that turns out to be unusable makes
+    its recording due again (changed); the plan returned says so."""
+    for found in plan.adopt:
+        file = found.file
+        ledger.adopt(file.source, file.path, size=file.size, mtime_ns=file.mtime_ns, sha256=found.sha256,
+                     settings=wanted_hash, outputs=found.outputs, run_id="adopted")  # fmt: skip
+    for file in plan.restat:
+        ledger.touch(file.source, size=file.size, mtime_ns=file.mtime_ns)
+    unusable = [file for file in plan.rerender if not _rerendered(file, settings)]
+    if not unusable:
+        return plan
+    items, failed = probe_all([] if settings.retry_failed_only else unusable, settings)
+    return replace(
+        plan,
+        items=[*plan.items, *items],
+        failed_probe=[*plan.failed_probe, *failed],
+        rerender=[file for file in plan.rerender if file not in unusable],
+        counts=replace(
+            plan.counts,
+            rerendered=plan.counts.rerendered - len(unusable),
+            changed=plan.counts.changed + len(unusable),
+        ),
+    )
+
+
+def _rerendered(file: AudioFile, settings: RunSettings) -> bool:
+    """Render the missing outputs from the JSON; False when that JSON turns out to be unusable."""
+    try:
+        rerender_outputs(settings.out, file.source, settings.formats, timestamps=settings.timestamps)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
 
 
 def _execute(

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
 from batchscribe.errors import (
     BatchscribeError,
@@ -29,23 +28,13 @@ from batchscribe.errors import (
     TransientEngineError,
 )
 from batchscribe.pipeline.cancel import CancelToken
-from batchscribe.pipeline.discovery import AudioFile
 from batchscribe.pipeline.limiter import AdaptiveLimiter
+from batchscribe.pipeline.planner import WorkItem
 from batchscribe.pipeline.retry import build_retrying
 from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus
 
 log = logging.getLogger(__name__)
 HARD_LIMIT = "the --max-runtime grace period ended"
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    file: AudioFile
-    audio: AudioInfo
-
-    @property
-    def source(self) -> str:
-        return self.file.source
 
 
 @dataclass(frozen=True)

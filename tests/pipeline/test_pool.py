@@ -18,7 +18,8 @@ from batchscribe.errors import (
 )
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.discovery import AudioFile
-from batchscribe.pipeline.pool import Budget, Runner, WorkItem, Written
+from batchscribe.pipeline.planner import WorkItem
+from batchscribe.pipeline.pool import Budget, Runner, Written
 from batchscribe.results import FileResult
 
 
