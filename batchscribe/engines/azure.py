@@ -26,6 +26,7 @@ from batchscribe import audio
 from batchscribe.config.settings import Endpoint
 from batchscribe.engines.base import (
     TICKS_PER_SECOND,
+    Congestion,
     Phrase,
     ProgressCallback,
     RecognitionOptions,
@@ -250,23 +251,21 @@ class AzureEngine:
         *,
         stall_timeout: float = 60.0,
         send_rate: float | None = None,
-        on_pushback: Callable[[], None] | None = None,
-        on_admitted: Callable[[], None] | None = None,
-        close_before_next: Callable[[], bool] | None = None,
+        congestion: Congestion | None = None,
     ) -> None:
-        """``on_pushback`` hears, as soon as it happens, that the service made the SDK retry a
-        connection (429 or 503 absorbed by the SDK): the adaptive limiter's early signal.
-        ``on_admitted`` hears that a session's connection was accepted at once.
-        ``close_before_next`` says whether to close each connection before returning (so the
-        service sees the slot free before the next session starts) or leave it to the reaper."""
+        """``congestion`` (the adaptive limiter) hears, as soon as it happens, that the service
+        made the SDK retry a connection (429 or 503 absorbed by the SDK: its early signal) or took
+        a session's connection at once; while it is ``throttling`` each connection is closed
+        before returning (so the service sees the slot free before the next session starts)
+        instead of being left to the reaper."""
         self.name = "emulator" if endpoint.kind == "emulator" else "azure"
         self._endpoint = endpoint
         self._options = options
         self._stall_timeout = stall_timeout
         self._send_rate = send_rate
-        self._on_pushback = on_pushback
-        self._on_admitted = on_admitted
-        self._close_before_next = close_before_next
+        self._on_pushback = congestion.throttled_by_service if congestion is not None else None
+        self._on_admitted = congestion.admitted if congestion is not None else None
+        self._congestion = congestion
         self._redact = Redactor(endpoint.secrets)
         self._reaper = Reaper()
 
@@ -319,7 +318,7 @@ class AzureEngine:
                 # service counts it against the concurrency quota (1 on the free tier) until then.
                 # Closing takes the SDK ~50 ms, so it waits for that only once the service has
                 # pushed back; otherwise the reaper closes it.
-                if self._close_before_next is not None and self._close_before_next():
+                if self._congestion is not None and self._congestion.throttling:
                     close_quietly(connection)
             else:
                 stop = (

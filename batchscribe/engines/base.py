@@ -111,6 +111,22 @@ class RecognitionRequest:
     label: str = field(default="", compare=False)  # for logs: the path relative to its root
 
 
+class Congestion(Protocol):
+    """What an engine tells the pool about the service's load, as it happens (the pool's
+    ``AdaptiveLimiter`` implements it)."""
+
+    def throttled_by_service(self) -> None:
+        """The service pushed back (a 429 or 503, also one the SDK retried by itself)."""
+
+    def admitted(self) -> None:
+        """The service took a new session's connection at once."""
+
+    @property
+    def throttling(self) -> bool:
+        """The service has pushed back in this run: free each connection before the next session."""
+        ...
+
+
 class Engine(Protocol):
     """Turns a recording into a Transcript. Implementations must be thread-safe."""
 

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta, timezone
 
 from batchscribe import __version__
 from batchscribe.config.settings import Endpoint, RunSettings
-from batchscribe.engines.base import Engine, Transcript
+from batchscribe.engines.base import Congestion, Engine, Transcript
+from batchscribe.engines.channels import SeparateChannels
 from batchscribe.errors import FileError, UsageError
 from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
@@ -60,7 +61,12 @@ def endpoint_for(settings: RunSettings) -> Iterator[Endpoint]:
         yield replace(settings.endpoint, url=emulator.url)
 
 
-def _default_engine(settings: RunSettings, endpoint: Endpoint, limiter: AdaptiveLimiter) -> Engine:
+EngineFactory = Callable[[RunSettings, Endpoint, Congestion], Engine]
+"""Builds a run's engine: (settings, the endpoint to use, where to report the service's pushback)."""
+
+
+def azure_engine(settings: RunSettings, endpoint: Endpoint, congestion: Congestion) -> Engine:
+    """The real engine: the Speech SDK, against Azure, a container or the emulator."""
     from batchscribe.engines.azure import AzureEngine
 
     return AzureEngine(
@@ -68,9 +74,7 @@ def _default_engine(settings: RunSettings, endpoint: Endpoint, limiter: Adaptive
         settings.options,
         stall_timeout=settings.stall_timeout,
         send_rate=settings.sdk_send_rate,
-        on_pushback=limiter.throttled_by_service,
-        on_admitted=limiter.admitted,
-        close_before_next=lambda: limiter.throttled > 0,
+        congestion=congestion,
     )
 
 
@@ -127,12 +131,16 @@ def run_batch(
     *,
     events: EventsFactory | RunEvents | None = None,
     cancel: CancelToken | None = None,
-    engine: Engine | None = None,
+    engine_factory: EngineFactory = azure_engine,
     run_id: str | None = None,
+    slow_start: bool = True,
 ) -> RunResult:
     """Transcribe everything the settings select that is not done yet.
 
     Holds the output folder's lock for the whole run; never raises for a per-file failure.
+    ``engine_factory`` builds the engine (tests and benchmarks pass their own); ``--channels
+    separate`` wraps it in ``SeparateChannels``. With ``slow_start`` the pool starts at one
+    session and grows while the service takes them; without, at ``settings.workers``.
     """
     started_at = datetime.now(timezone.utc)
     run_id = run_id or new_run_id(started_at)
@@ -150,8 +158,11 @@ def run_batch(
                 for failed in plan.failed_probe:
                     ledger.record(failed, size=0, mtime_ns=0, sha256="", settings=wanted_hash, run_id=run_id)
                     sink.file_finished(failed)
-                limiter = AdaptiveLimiter(settings.workers, start=1, on_change=sink.concurrency_changed)
-                engine = engine or _default_engine(settings, endpoint, limiter)
+                start = 1 if slow_start else settings.workers
+                limiter = AdaptiveLimiter(settings.workers, start=start, on_change=sink.concurrency_changed)
+                engine = engine_factory(settings, endpoint, limiter)
+                if settings.channels == "separate":
+                    engine = SeparateChannels(engine)
                 try:
                     outcome = _execute(settings, plan, engine, endpoint, recorder, cancel, run_id, limiter)
                 finally:
@@ -266,7 +277,6 @@ def _execute(
         events,
         workers=settings.workers,
         retries=settings.retries,
-        channels=settings.channels,
         cancel=cancel,
         budget=budget,
         limiter=limiter,
@@ -282,4 +292,4 @@ def _budget_seconds(settings: RunSettings) -> float | None:
     return min(limits) if limits else None
 
 
-__all__ = ["Plan", "new_run_id", "run_batch"]
+__all__ = ["EngineFactory", "Plan", "azure_engine", "new_run_id", "run_batch"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 import wave
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from batchscribe import audio
@@ -18,9 +18,10 @@ from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionRequest
 from batchscribe.errors import BatchscribeError, LockHeldError
 from batchscribe.outputs.layout import STATE_DIR
-from batchscribe.pipeline.batch import endpoint_for
+from batchscribe.pipeline.batch import EngineFactory, azure_engine, endpoint_for
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.ledger import Ledger, RunLock
+from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.secrets import Redactor
 
 PROBE_SECONDS = 1.0
@@ -50,12 +51,13 @@ def check_credentials(settings: RunSettings) -> Check:
     return Check("credentials", True, f"{endpoint.describe()} ({keyed})")
 
 
-def check_endpoint(settings: RunSettings, endpoint: Endpoint) -> Check:
-    """One second of silence through the real engine: proves the address, the key and the region."""
-    from batchscribe.engines.azure import AzureEngine
-
+def check_endpoint(
+    settings: RunSettings, endpoint: Endpoint, engine_factory: EngineFactory = azure_engine
+) -> Check:
+    """One second of silence through the run's engine: proves the address, the key and the region."""
     redact = Redactor(endpoint.secrets)
-    engine = AzureEngine(endpoint, settings.options, stall_timeout=min(settings.stall_timeout, 15.0))
+    probe_settings = replace(settings, stall_timeout=min(settings.stall_timeout, 15.0))
+    engine = engine_factory(probe_settings, endpoint, AdaptiveLimiter(1))
     try:
         with tempfile.TemporaryDirectory(prefix="batchscribe-doctor-") as folder:
             path = _silent_wav(Path(folder))
@@ -115,11 +117,11 @@ def check_lock(out: Path) -> Check:
     return Check("lock", True, "no other run is using the output folder")
 
 
-def run_checks(settings: RunSettings) -> Iterator[Check]:
-    """Every check in order; the endpoint probe only when the output folder can be used."""
+def run_checks(settings: RunSettings, engine_factory: EngineFactory = azure_engine) -> Iterator[Check]:
+    """Every check in order, the endpoint probed through the engine ``run_batch`` would build."""
     yield check_credentials(settings)
     with endpoint_for(settings) as endpoint:
-        yield check_endpoint(settings, endpoint)
+        yield check_endpoint(settings, endpoint, engine_factory)
     checks: list[Callable[[], Check]] = [
         lambda: check_output_folder(settings.out),
         check_decoder,

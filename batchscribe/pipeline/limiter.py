@@ -67,6 +67,11 @@ class AdaptiveLimiter:
                     self.active -= 1
                     self._cond.notify()
 
+    @property
+    def throttling(self) -> bool:
+        """Whether the service has pushed back in this run (``engines.base.Congestion``)."""
+        return self.throttled > 0
+
     def _wake_all(self) -> None:
         with self._cond:
             self._cond.notify_all()

@@ -127,7 +127,6 @@ class Runner:
         *,
         workers: int,
         retries: int,
-        channels: str = "mix",
         cancel: CancelToken | None = None,
         budget: Budget | None = None,
         limiter: AdaptiveLimiter | None = None,
@@ -139,7 +138,6 @@ class Runner:
         self._events = events
         self._workers = workers
         self._retries = retries
-        self._channels = channels
         # Our own token: an abort (fatal error) cancels this run only, never the caller's token,
         # which means "the user interrupted" and may span several jobs.
         self.cancel = CancelToken()
@@ -296,20 +294,8 @@ class Runner:
         def progress(seconds: float) -> None:
             self._events.file_progress(item, seconds)
 
-        if self._channels != "separate" or item.audio.channels < 2:
-            request = RecognitionRequest(item.file.path, item.audio, label=item.source)
-            return self._engine.transcribe(request, on_progress=progress, cancel=self.cancel)
-        # One session per channel (agent and customer), phrases interleaved by time.
-        parts = [
-            self._engine.transcribe(
-                RecognitionRequest(item.file.path, item.audio, channel=ch, label=item.source),
-                on_progress=progress,
-                cancel=self.cancel,
-            )
-            for ch in range(item.audio.channels)
-        ]
-        phrases = sorted((p for t in parts for p in t.phrases), key=lambda p: (p.offset_ticks, p.channel))
-        return Transcript(phrases=tuple(phrases), warnings=tuple(w for t in parts for w in t.warnings))
+        request = RecognitionRequest(item.file.path, item.audio, label=item.source)
+        return self._engine.transcribe(request, on_progress=progress, cancel=self.cancel)
 
     def _result(
         self,
