@@ -10,9 +10,10 @@ from typer.testing import CliRunner
 
 from batchscribe.cli import app
 from batchscribe.pipeline.ledger import RunLock
-from tests.conftest import Recordings
+from tests.conftest import KEY, Recordings
 
 pytestmark = pytest.mark.integration
+FAST = ["--sdk-send-rate", "50"]
 
 
 def test_jobs_file_runs_each_job_into_its_own_folder(
@@ -69,7 +70,7 @@ def test_options_given_with_jobs_apply_to_every_job_and_emulate_needs_no_key(
         "  meetings: {inputs: [recordings/meetings], out: out/meetings}\n"
     )
     no_key = {"SPEECH_KEY": None, "AZURE_AI_SPEECH_KEY": None}
-    args = ["--jobs", str(jobs), "--emulate", "--emulator-transcripts", str(transcripts), "--sdk-send-rate", "50"]
+    args = ["--jobs", str(jobs), "--emulate", "--emulator-transcripts", str(transcripts), *FAST]
 
     result = cli.invoke(app, ["run", *args, "--formats", "json,srt"], env=no_key)
 
@@ -121,11 +122,11 @@ def test_doctor_passes_against_a_working_service_and_names_what_fails(
     refusing = emulator_for(faults=["http:401"])
     with RunLock(out).held():
         broken = cli.invoke(
-            app, ["doctor", "--host", refusing.url, "--out", str(out)], env={"SPEECH_KEY": "k" * 32}
+            app, ["doctor", "--host", refusing.url, "--out", str(out)], env={"SPEECH_KEY": KEY}
         )
     assert broken.exit_code == 1, broken.output
     failed = [line for line in broken.output.splitlines() if line.startswith("FAIL")]
     assert len(failed) == 2
     assert "endpoint" in failed[0] and "credentials" in failed[0]
     assert "lock" in failed[1] and "pid" in failed[1]
-    assert "k" * 32 not in broken.output
+    assert KEY not in broken.output
