@@ -36,18 +36,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from _common import burst_samples, emulator_process, write_wav
 
 from batchscribe.config.settings import Endpoint, RunSettings
-from batchscribe.engines.base import Engine, ProgressCallback, RecognitionRequest, Transcript
+from batchscribe.engines.base import Congestion, Engine, ProgressCallback, RecognitionRequest, Transcript
 from batchscribe.errors import FileError
-from batchscribe.pipeline import batch as pipeline
+from batchscribe.pipeline.batch import azure_engine, run_batch
 from batchscribe.pipeline.cancel import CancelToken
-from batchscribe.pipeline.limiter import AdaptiveLimiter
-from batchscribe.pipeline.pool import WorkItem
+from batchscribe.pipeline.planner import WorkItem
 from batchscribe.results import FileResult
 
 TARGET = 0.9
@@ -81,7 +79,7 @@ def ramp_makespan(times: Sequence[float], workers: int, start: int = 2) -> float
 
 
 class TimedEngine:
-    """Wraps the engine run_batch builds (``pipeline._default_engine``) and times each session."""
+    """Wraps the engine run_batch builds and times each session."""
 
     def __init__(self, inner: Engine, clock_zero: float) -> None:
         self.name = inner.name
@@ -103,42 +101,17 @@ class TimedEngine:
     def close(self) -> None:
         self._inner.close()
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._inner, name)
 
+class TimingFactory:
+    """An engine factory for ``run_batch``: the real engine, timed per session."""
 
-@dataclass
-class Probes:
-    """What ``instrumented`` caught: the run's engine (timed) and its limiter."""
+    def __init__(self, zero: float) -> None:
+        self.zero = zero
+        self.engine: TimedEngine | None = None
 
-    engine: TimedEngine | None = None
-    limiter: AdaptiveLimiter | None = None
-    start: int = 0
-
-
-@contextmanager
-def instrumented(zero: float, *, no_ramp: bool) -> Iterator[Probes]:
-    """Bench-only patches of ``batchscribe.pipeline.batch``: time the engine run_batch builds and keep
-    its limiter; with ``no_ramp`` the limiter starts at --workers instead of ramping up."""
-    probes = Probes()
-    original_limiter, original_engine = pipeline.AdaptiveLimiter, pipeline._default_engine
-
-    class Limiter(original_limiter):  # type: ignore[misc, valid-type]
-        def __init__(self, maximum: int, **kwargs: Any) -> None:
-            if no_ramp:
-                kwargs["start"] = maximum
-            super().__init__(maximum, **kwargs)
-            probes.limiter, probes.start = self, self.limit
-
-    def engine(*args: Any, **kwargs: Any) -> Engine:
-        probes.engine = TimedEngine(original_engine(*args, **kwargs), zero)
-        return probes.engine  # type: ignore[return-value]
-
-    pipeline.AdaptiveLimiter, pipeline._default_engine = Limiter, engine  # type: ignore[misc, assignment]
-    try:
-        yield probes
-    finally:
-        pipeline.AdaptiveLimiter, pipeline._default_engine = original_limiter, original_engine  # type: ignore[misc]
+    def __call__(self, settings: RunSettings, endpoint: Endpoint, congestion: Congestion) -> Engine:
+        self.engine = TimedEngine(azure_engine(settings, endpoint, congestion), self.zero)
+        return self.engine
 
 
 @dataclass
@@ -207,11 +180,12 @@ def run_once(label: str, inputs: Path, out: Path, endpoint: Endpoint, args: argp
     zero = time.perf_counter()
     events = Events(zero)
     cpu = time.process_time()
-    with instrumented(zero, no_ramp=label == "no ramp") as probes:
-        result = pipeline.run_batch(settings, events=events)
+    factory = TimingFactory(zero)
+    start = 1 if label != "no ramp" else args.workers
+    result = run_batch(settings, events=events, engine_factory=factory, slow_start=label != "no ramp")
     wall = time.perf_counter() - zero
-    assert probes.engine is not None, "run_batch did not build its engine through _default_engine"
-    engine = probes.engine
+    assert factory.engine is not None, "run_batch did not build its engine through the factory"
+    engine = factory.engine
     cpu_s = time.process_time() - cpu
 
     ok = [f for f in result.files if f.status == "succeeded"]
@@ -226,7 +200,7 @@ def run_once(label: str, inputs: Path, out: Path, endpoint: Endpoint, args: argp
     last_end = max(events.finished.values(), default=0.0)
     full_at = next((t - first_start for t, limit in events.limits if limit >= args.workers), None)
     limits = [limit for _, limit in events.limits]
-    drops = sum(1 for a, b in zip([probes.start, *limits], limits, strict=False) if b < a)
+    drops = sum(1 for a, b in zip([start, *limits], limits, strict=False) if b < a)
     return Measured(
         label=label,
         files=len(ok),
@@ -235,7 +209,7 @@ def run_once(label: str, inputs: Path, out: Path, endpoint: Endpoint, args: argp
         ideal=lpt_makespan(ideal_times, args.workers),
         bound=max(sum(ideal_times) / args.workers, max(ideal_times)),
         floor_model=lpt_makespan(measured_times, args.workers),
-        ramp_model=ramp_makespan(measured_times, args.workers, probes.start),
+        ramp_model=ramp_makespan(measured_times, args.workers, start),
         runner_wall=last_end - first_start,
         before=first_start,
         session_overhead=overhead,
@@ -243,9 +217,9 @@ def run_once(label: str, inputs: Path, out: Path, endpoint: Endpoint, args: argp
         full_at=full_at,
         cpu_s=cpu_s,
         failed=len(result.files) - len(ok) + events.retries,
-        start=probes.start,
+        start=start,
         drops=drops,
-        throttled=probes.limiter.throttled if probes.limiter is not None else 0,
+        throttled=result.counts.throttled,
     )
 
 
@@ -308,7 +282,7 @@ def main() -> int:
         with emulator_endpoint(args, summary) as endpoint:
             warm = Path(tmp) / "warm"  # load the SDK and FFmpeg before the clock starts
             write_wav(warm / "w.wav", burst_samples(1, 2.0))
-            pipeline.run_batch(RunSettings(inputs=(warm,), out=Path(tmp) / "warm-out", endpoint=endpoint,
+            run_batch(RunSettings(inputs=(warm,), out=Path(tmp) / "warm-out", endpoint=endpoint,
                                            sdk_send_rate=args.send_rate), events=Events(0.0))  # fmt: skip
             for n in range(args.runs):
                 print(f"run {n + 1}/{args.runs}")

@@ -1,8 +1,12 @@
-"""Shared fixtures: synthetic recordings, the CLI runner and the real SDK against in-process emulators."""
+"""Shared fixtures: synthetic recordings, the CLI runner, batchscribe as a child process, and the
+real SDK against in-process emulators."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,7 +35,8 @@ def spans_samples(seed: int, pattern: Sequence[tuple[str, float]], rate: int = R
     return (np.clip(np.concatenate(parts), -1, 1) * 32767).astype(np.int16)
 
 
-__all__ = ["Recordings", "burst_samples", "spans_samples", "write_wav"]
+__all__ = ["KEY", "Batchscribe", "Recordings", "burst_samples", "spans_samples", "write_wav"]
+KEY = "k" * 32  # a key-shaped test key: what a host-mode run sends; never a real one
 
 
 class Recordings:
@@ -113,3 +118,57 @@ def emulator_for_fixture() -> Iterator[object]:
     yield start
     for emulator in started:
         emulator.stop()
+
+
+class Batchscribe:
+    """``python -m batchscribe`` as a child process, as cron or a shell runs it."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen[str]] = []
+
+    @staticmethod
+    def command(*args: str) -> list[str]:
+        return [sys.executable, "-m", "batchscribe", *args]
+
+    @staticmethod
+    def env(**extra: str) -> dict[str, str]:
+        """This environment with a test key (``SPEECH_KEY``) and ``extra``."""
+        return {**os.environ, "SPEECH_KEY": KEY, **extra}
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Started with stdout and stderr merged into ``process.stdout``; stopped at the test's end."""
+        process = subprocess.Popen(
+            self.command(*args), env=self.env() if env is None else env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        self.started.append(process)
+        return process
+
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args), env=self.env() if env is None else env, capture_output=True, text=True,
+            timeout=timeout, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    @staticmethod
+    def read_until(process: subprocess.Popen[str], done: Callable[[list[str]], bool]) -> list[str]:
+        """Lines of its output until ``done(lines so far)`` holds (or the output ends)."""
+        assert process.stdout is not None
+        lines: list[str] = []
+        for line in process.stdout:
+            lines.append(line)
+            if done(lines):
+                break
+        return lines
+
+
+@pytest.fixture(name="batchscribe")
+def batchscribe_fixture() -> Iterator[Batchscribe]:
+    runner = Batchscribe()
+    yield runner
+    for process in runner.started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=60)

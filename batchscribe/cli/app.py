@@ -16,62 +16,13 @@ from rich.console import Console
 
 from batchscribe import __version__
 from batchscribe.cli.help_text import ReadableHelp
-from batchscribe.cli.options import (
-    DEFAULT_OUT,
-    PRICE,
-    Channels,
-    Diarize,
-    Emulate,
-    EmulatorSpeed,
-    EmulatorTranscripts,
-    EndpointId,
-    EndpointUrl,
-    Exclude,
-    Force,
-    Formats,
-    Host,
-    Include,
-    Inputs,
-    Job,
-    JobsFile,
-    KeyFile,
-    Language,
-    Languages,
-    LogFile,
-    LogFormat,
-    MaxCost,
-    MaxHours,
-    MaxRuntime,
-    MaxRuntimeGrace,
-    Out,
-    Phrases,
-    PricePerHour,
-    Profanity,
-    Quiet,
-    Region,
-    Retries,
-    RetryFailed,
-    SdkSendRate,
-    Settle,
-    Simple,
-    StallTimeout,
-    Timestamps,
-    Verbose,
-    WordTimestamps,
-    Workers,
-    check_log_format,
-    settings_from_params,
-)
+from batchscribe.cli.options import Out, asked, settings_for, takes_run_options
+from batchscribe.config.schema import JobSpec
 from batchscribe.emulator.cli import emulator_app
 from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED, BatchscribeError, UsageError
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.report import SUMMARY_JSON, latest_run_dir, load_summary, render_console_summary
 from batchscribe.report.runs_list import list_reports
-from batchscribe.report.store import KEEP_RUNS
-
-KeepRuns = Annotated[
-    int, typer.Option(help="Keep this many run reports under OUT/_runs (0: all).", rich_help_panel="Logging")
-]
 
 app = typer.Typer(
     help="Transcribe folders of recordings with Azure AI Speech.",
@@ -105,60 +56,37 @@ def _errors_to_exit(verbose: bool = False) -> Iterator[None]:
 
 
 @app.command(cls=ReadableHelp)
-def run(
-    ctx: typer.Context,
-    inputs: Inputs = None, out: Out = DEFAULT_OUT, include: Include = None, exclude: Exclude = None,
-    settle: Settle = 0.0, formats: Formats = None, timestamps: Timestamps = False, force: Force = False,
-    retry_failed: RetryFailed = False, jobs_file: JobsFile = None, job: Job = None,
-    language: Language = "en-US", languages: Languages = None, word_timestamps: WordTimestamps = False,
-    simple: Simple = False, profanity: Profanity = "masked", phrases: Phrases = None,
-    endpoint_id: EndpointId = "", diarize: Diarize = False, channels: Channels = "mix",
-    key_file: KeyFile = None, region: Region = None, endpoint: EndpointUrl = None, host: Host = None,
-    emulate: Emulate = False, emulator_transcripts: EmulatorTranscripts = None,
-    emulator_speed: EmulatorSpeed = None, sdk_send_rate: SdkSendRate = None,
-    workers: Workers = 8, retries: Retries = 3, stall_timeout: StallTimeout = 60.0,
-    max_hours: MaxHours = None, max_cost: MaxCost = None, price_per_hour: PricePerHour = PRICE,
-    max_runtime: MaxRuntime = None, max_runtime_grace: MaxRuntimeGrace = 600.0,
-    log_format: LogFormat = "text", log_file: LogFile = None, quiet: Quiet = False, verbose: Verbose = False,
-    keep_runs: KeepRuns = KEEP_RUNS,
-) -> None:  # fmt: skip
+@takes_run_options
+def run(ctx: typer.Context) -> None:
     """Transcribe every recording under INPUTS (or of every job in --jobs) not done yet.
 
     Writes JSON, text and subtitles per recording and a summary per run under OUT/_runs/.
-    With --jobs, only --force, --retry-failed and the logging options apply from the command
-    line. Exit codes: 0 all done, 1 some files failed, 2 usage error, 3 run aborted,
-    130 interrupted.
+    With --jobs, every option given applies to every job, over the file's values. Exit codes:
+    0 all done, 1 some files failed, 2 usage error, 3 run aborted, 130 interrupted.
     """
     from batchscribe.cli.session import run_all
 
-    with _errors_to_exit(verbose):
-        check_log_format(log_format)
-        all_settings = settings_from_params({k: v for k, v in ctx.params.items() if k != "keep_runs"})
+    with _errors_to_exit(bool(ctx.params.get("verbose"))):
+        request = asked(ctx)
         code = run_all(
-            all_settings,
+            settings_for(request),
             stderr=_stderr,
-            log_format=log_format,
-            log_file=log_file,
-            quiet=quiet,
-            verbose=verbose,
-            keep_runs=keep_runs,
+            log_format=request.log_format,
+            log_file=request.log_file,
+            quiet=request.quiet,
+            verbose=request.verbose,
+            keep_runs=request.keep_runs,
         )
     raise typer.Exit(code)
 
 
 @app.command(cls=ReadableHelp)
+@takes_run_options
 def plan(
     ctx: typer.Context,
-    inputs: Inputs = None, out: Out = DEFAULT_OUT, include: Include = None, exclude: Exclude = None,
-    settle: Settle = 0.0, formats: Formats = None, force: Force = False, retry_failed: RetryFailed = False,
-    jobs_file: JobsFile = None, job: Job = None,
-    language: Language = "en-US", languages: Languages = None, word_timestamps: WordTimestamps = False,
-    simple: Simple = False, profanity: Profanity = "masked", phrases: Phrases = None,
-    endpoint_id: EndpointId = "", diarize: Diarize = False, channels: Channels = "mix",
-    price_per_hour: PricePerHour = PRICE, max_hours: MaxHours = None, max_cost: MaxCost = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, one object per job.")] = False,
-) -> None:  # fmt: skip
-    """Show what `run` would do, without doing it.
+) -> None:
+    """Show what `run` would do with the same options, without doing it.
 
     Per job: new, changed, done, failed-before and not-settled files, the audio hours to
     transcribe and their estimated cost at --price-per-hour. Needs no credentials.
@@ -166,48 +94,31 @@ def plan(
     from batchscribe.pipeline.planner import preview
     from batchscribe.report.plan_table import plan_row, render_plan
 
-    with _errors_to_exit():
-        # Planning needs no service: the settings that only matter when transcribing are left out.
-        unused = {"key_file": None, "region": None, "endpoint": None, "host": None, "timestamps": False,
-                  "emulator_transcripts": None, "emulator_speed": None, "sdk_send_rate": None, "workers": 1,
-                  "retries": 0, "stall_timeout": 60.0, "max_runtime": None}  # fmt: skip
-        params = {**ctx.params, **unused, "emulate": True}
-        rows = [
-            plan_row(settings, preview(settings))
-            for settings in settings_from_params({k: v for k, v in params.items() if k != "as_json"})
-        ]
+    with _errors_to_exit(bool(ctx.params.get("verbose"))):
+        every = settings_for(asked(ctx), credentials=False)  # planning needs no service
+        rows = [plan_row(settings, preview(settings)) for settings in every]
         render_plan(rows, Console(highlight=False), as_json=as_json)
 
 
 @app.command(cls=ReadableHelp)
-def doctor(
-    ctx: typer.Context,
-    out: Out = DEFAULT_OUT, language: Language = "en-US", key_file: KeyFile = None, region: Region = None,
-    endpoint: EndpointUrl = None, host: Host = None, emulate: Emulate = False,
-    jobs_file: JobsFile = None, job: Job = None,
-) -> None:  # fmt: skip
-    """Check that a run can work: one line per check, exit 1 when one fails.
+@takes_run_options
+def doctor(ctx: typer.Context) -> None:
+    """Check that a run with the same options can work: one line per check, exit 1 when one fails.
 
     Credentials, the endpoint (a one-second silent probe session), the output folder, the
-    decoder, the state and the lock.
+    decoder, the state and the lock; with --jobs, for each job.
     """
     from batchscribe.pipeline.doctor import run_checks
 
-    with _errors_to_exit():
-        defaults = {"inputs": [Path()], "include": None, "exclude": None, "settle": 0.0, "formats": None,
-                    "timestamps": False, "languages": None, "word_timestamps": False, "simple": False,
-                    "profanity": "masked", "phrases": None, "endpoint_id": "", "diarize": False,
-                    "channels": "mix", "emulator_transcripts": None, "emulator_speed": None,
-                    "sdk_send_rate": None, "workers": 1,
-                    "retries": 0, "stall_timeout": 15.0, "max_hours": None, "max_cost": None,
-                    "price_per_hour": PRICE, "max_runtime": None}  # fmt: skip
+    with _errors_to_exit(bool(ctx.params.get("verbose"))):
         failed = 0
         console = Console(highlight=False)
-        params = {**defaults, **ctx.params}
+        request = asked(ctx)
+        bare = settings_for(request, credentials=False, need_inputs=False)  # every check but the service's
         try:
-            all_settings, missing = settings_from_params(params), None
+            all_settings, missing = settings_for(request, need_inputs=False), None
         except UsageError as exc:  # e.g. no key: one failed line, and every other check still runs
-            all_settings, missing = settings_from_params({**params, "emulate": True}), exc
+            all_settings, missing = bare, exc
         for settings in all_settings:
             if settings.job_name:
                 console.print(f"job {settings.job_name}")
@@ -224,12 +135,13 @@ def report(
     run_dir: Annotated[
         str | None, typer.Argument(help="A run id or folder (default: the latest run).", show_default=False)
     ] = None,
-    out: Out = DEFAULT_OUT,
+    out: Out = None,
     open_html: Annotated[bool, typer.Option("--open", help="Open the HTML report in a browser.")] = False,
     list_runs: Annotated[bool, typer.Option("--list", help="List the runs that have a report.")] = False,
 ) -> None:  # fmt: skip
     """Print a run's summary again (the latest by default); --open shows its HTML report."""
     with _errors_to_exit():
+        out = out or Path(JobSpec().out)
         if list_runs:
             list_reports(out, Console(highlight=False))
             return

@@ -1,66 +1,81 @@
-"""The command line's options, declared once and shared by ``run``, ``plan`` and ``doctor``.
+"""The command line's options: declared once, taken by ``run``, ``plan`` and ``doctor`` alike.
 
-``settings_from_params`` turns a command's parsed parameters (``ctx.params``) into
-``RunSettings``: from the options for a one-off run, or one per job of ``--jobs``.
+``@takes_run_options`` gives a command every option of ``run`` (so swapping the verb is always
+valid). ``asked(ctx)`` reads the options actually given into the same ``JobSpec`` a job is (the
+defaults live only in ``batchscribe.config.schema``), validated once with errors naming the option;
+``settings_for`` turns it into ``RunSettings`` through the one resolver, for a one-off run or over
+every selected job of ``--jobs`` (command-line option > job > the file's defaults > default).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 import typer
+from pydantic import ValidationError
 
 from batchscribe.config.jobs import job_settings, load_jobs
-from batchscribe.config.settings import (
-    DEFAULT_PRICE_PER_HOUR,
-    OUTPUT_FORMATS,
-    Endpoint,
-    RunSettings,
-    read_phrase_list,
-    resolve_endpoint,
-)
-from batchscribe.engines.base import RecognitionOptions
+from batchscribe.config.resolve import CommandLine, option_name, resolve_settings
+from batchscribe.config.schema import OUTPUT_FORMATS, JobSpec, alternatives_set, explain_option
+from batchscribe.config.settings import RunSettings
 from batchscribe.errors import UsageError
+from batchscribe.report.store import KEEP_RUNS
 
 _WHAT = "What to transcribe"
 _HOW = "Recognition"
 _WHERE = "Speech service"
 _LIMITS = "Limits and budget"
 _LOG = "Logging"
+_DURATION = "seconds, or a duration like 90s, 5m, 1h30m"
+
+
+def _default(field: str) -> str | bool:
+    """The spec's default of ``field`` as --help shows it; False (nothing shown) when it has none."""
+    value = JobSpec.model_fields[field].default
+    if value is None or value == ():
+        return False
+    return (
+        ",".join(value)
+        if isinstance(value, tuple)
+        else f"{value:g}"
+        if isinstance(value, float)
+        else str(value)
+    )
+
+
+def _option(field: str, help: str, panel: str, *names: str) -> Any:
+    return typer.Option(*names, help=help, rich_help_panel=panel, show_default=_default(field))
+
 
 Inputs = Annotated[
     list[Path] | None,
     typer.Argument(help="Files and folders to transcribe (recursively).", show_default=False),
 ]
 Out = Annotated[
-    Path,
-    typer.Option(
-        "--out", "-o", help="Output folder; the input tree is mirrored under it.", rich_help_panel=_WHAT
-    ),
+    Path | None, _option("out", "Output folder; the input tree is mirrored under it.", _WHAT, "--out", "-o")
 ]
 Include = Annotated[
-    list[str] | None, typer.Option(help="Only files matching this glob (repeatable).", rich_help_panel=_WHAT)
+    list[str] | None, _option("include", "Only files matching this glob (repeatable).", _WHAT)
 ]
 Exclude = Annotated[
-    list[str] | None, typer.Option(help="Skip files matching this glob (repeatable).", rich_help_panel=_WHAT)
+    list[str] | None, _option("exclude", "Skip files matching this glob (repeatable).", _WHAT)
 ]
 Settle = Annotated[
-    float,
-    typer.Option(help="Leave files modified in the last N seconds for the next run.", rich_help_panel=_WHAT),
+    str | None,
+    _option("settle", f"Leave files modified within this long for the next run: {_DURATION}.", _WHAT),
 ]
 Formats = Annotated[
     list[str] | None,
-    typer.Option(
-        help=f"Outputs per file, any of {','.join(OUTPUT_FORMATS)} (the JSON is always written).",
-        rich_help_panel=_WHAT,
+    _option(
+        "formats", f"Outputs per file, any of {','.join(OUTPUT_FORMATS)} (the JSON is always written).", _WHAT
     ),
 ]
-Timestamps = Annotated[
-    bool, typer.Option(help="Prefix each line of the .txt with [hh:mm:ss].", rich_help_panel=_WHAT)
-]
+Timestamps = Annotated[bool, _option("timestamps", "Prefix each line of the .txt with [hh:mm:ss].", _WHAT)]
 Force = Annotated[
     bool, typer.Option(help="Transcribe again even what is already done.", rich_help_panel=_WHAT)
 ]
@@ -71,7 +86,8 @@ JobsFile = Annotated[
     Path | None,
     typer.Option(
         "--jobs",
-        help="Run the jobs of this YAML file (see jobs.example.yaml) instead of INPUTS.",
+        help="Run the jobs of this YAML file (see jobs.example.yaml) instead of INPUTS; the options "
+        "given here apply to every job, over the file's values.",
         rich_help_panel=_WHAT,
     ),
 ]
@@ -80,112 +96,100 @@ Job = Annotated[
     typer.Option(help="With --jobs: only this job (repeatable); default all.", rich_help_panel=_WHAT),
 ]
 
-Language = Annotated[str, typer.Option(help="Recognition language (BCP-47).", rich_help_panel=_HOW)]
+Language = Annotated[str | None, _option("language", "Recognition language (BCP-47, e.g. de-DE).", _HOW)]
 Languages = Annotated[
     list[str] | None,
-    typer.Option(
-        help="Identify the language among these (up to 10, comma-separated) instead of --language.",
-        rich_help_panel=_HOW,
+    _option(
+        "languages",
+        "Identify the language among these (up to 10, comma-separated) instead of --language.",
+        _HOW,
     ),
 ]
-WordTimestamps = Annotated[bool, typer.Option(help="Add word timings to the JSON.", rich_help_panel=_HOW)]
+WordTimestamps = Annotated[bool, _option("word_timestamps", "Add word timings to the JSON.", _HOW)]
 Simple = Annotated[
-    bool,
-    typer.Option(
-        help="Simple output format (no NBest/confidence) instead of detailed.", rich_help_panel=_HOW
-    ),
+    bool, _option("simple", "Simple output format (no NBest/confidence) instead of detailed.", _HOW)
 ]
-Profanity = Annotated[str, typer.Option(help="masked, removed or raw.", rich_help_panel=_HOW)]
-Phrases = Annotated[
-    Path | None, typer.Option(help="Phrase list file (names, jargon), one per line.", rich_help_panel=_HOW)
-]
-EndpointId = Annotated[str, typer.Option(help="Custom speech model endpoint id.", rich_help_panel=_HOW)]
-Diarize = Annotated[
-    bool, typer.Option(help="Label speakers (conversation transcription).", rich_help_panel=_HOW)
-]
+Profanity = Annotated[str | None, _option("profanity", "masked, removed or raw.", _HOW)]
+Phrases = Annotated[Path | None, _option("phrases", "Phrase list file (names, jargon), one per line.", _HOW)]
+EndpointId = Annotated[str | None, _option("endpoint_id", "Custom speech model endpoint id.", _HOW)]
+Diarize = Annotated[bool, _option("diarize", "Label speakers (conversation transcription).", _HOW)]
 Channels = Annotated[
-    str, typer.Option(help="mix: mix channels down; separate: one session per channel.", rich_help_panel=_HOW)
+    str | None, _option("channels", "mix: mix channels down; separate: one session per channel.", _HOW)
 ]
 
 KeyFile = Annotated[
-    Path | None,
-    typer.Option(help="Read the Speech key from this file (instead of SPEECH_KEY).", rich_help_panel=_WHERE),
+    Path | None, _option("key_file", "Read the Speech key from this file (instead of SPEECH_KEY).", _WHERE)
 ]
-Region = Annotated[
-    str | None, typer.Option(help="Azure region (instead of SPEECH_REGION).", rich_help_panel=_WHERE)
-]
+Region = Annotated[str | None, _option("region", "Azure region (instead of SPEECH_REGION).", _WHERE)]
 EndpointUrl = Annotated[
-    str | None,
-    typer.Option("--endpoint", help="Custom-domain or private endpoint URL.", rich_help_panel=_WHERE),
+    str | None, _option("endpoint", "Custom-domain or private endpoint URL.", _WHERE, "--endpoint")
 ]
 Host = Annotated[
-    str | None,
-    typer.Option(
-        help="Speech container host, e.g. ws://localhost:5000 (key optional).", rich_help_panel=_WHERE
-    ),
+    str | None, _option("host", "Speech container host, e.g. ws://localhost:5000 (key optional).", _WHERE)
 ]
 Emulate = Annotated[
-    bool, typer.Option(help="Use the built-in local stand-in for the Speech service.", rich_help_panel=_WHERE)
+    bool, _option("emulate", "Use the built-in local stand-in for the Speech service.", _WHERE)
 ]
 EmulatorTranscripts = Annotated[
-    Path | None, typer.Option(help="With --emulate: the emulator's transcripts file.", rich_help_panel=_WHERE)
+    Path | None, _option("emulator_transcripts", "With --emulate: the emulator's transcripts file.", _WHERE)
 ]
 EmulatorSpeed = Annotated[
-    float | None,
-    typer.Option(help="With --emulate: answer at this many times real time.", rich_help_panel=_WHERE),
+    float | None, _option("emulator_speed", "With --emulate: answer at this many times real time.", _WHERE)
 ]
 SdkSendRate = Annotated[
     float | None,
-    typer.Option(
-        help="Advanced: let the SDK send audio at this many times real time (default: the SDK's own 2x).",
-        rich_help_panel=_WHERE,
+    _option(
+        "sdk_send_rate",
+        "Advanced: let the SDK send audio at this many times real time (default: the SDK's own 2x).",
+        _WHERE,
     ),
 ]
 
-Workers = Annotated[int, typer.Option(help="Recognition sessions at most at once.", rich_help_panel=_LIMITS)]
+Workers = Annotated[int | None, _option("workers", "Recognition sessions at most at once.", _LIMITS)]
 Retries = Annotated[
-    int,
-    typer.Option(
-        help="Retries per file for transient errors (throttling, network).", rich_help_panel=_LIMITS
-    ),
+    int | None, _option("retries", "Retries per file for transient errors (throttling, network).", _LIMITS)
 ]
 StallTimeout = Annotated[
-    float,
-    typer.Option(
-        help="Cancel and retry a session that gets no answer for this many seconds.", rich_help_panel=_LIMITS
+    str | None,
+    _option(
+        "stall_timeout", f"Cancel and retry a session that gets no answer this long: {_DURATION}.", _LIMITS
     ),
 ]
 MaxHours = Annotated[
-    float | None, typer.Option(help="Stop scheduling after this many audio hours.", rich_help_panel=_LIMITS)
+    float | None, _option("max_hours", "Stop scheduling after this many audio hours.", _LIMITS)
 ]
 MaxCost = Annotated[
-    float | None,
-    typer.Option(help="Stop scheduling when the estimated cost reaches this.", rich_help_panel=_LIMITS),
+    float | None, _option("max_cost", "Stop scheduling when the estimated cost reaches this.", _LIMITS)
 ]
 PricePerHour = Annotated[
-    float,
-    typer.Option(
-        help="Price per audio hour (USD list price of standard real-time speech to text).",
-        rich_help_panel=_LIMITS,
+    float | None,
+    _option(
+        "price_per_hour",
+        "Price per audio hour (USD list price of standard real-time speech to text).",
+        _LIMITS,
     ),
 ]
 MaxRuntime = Annotated[
-    float | None,
-    typer.Option(
-        help="Stop scheduling new files after this many seconds; in-flight files finish.",
-        rich_help_panel=_LIMITS,
+    str | None,
+    _option(
+        "max_runtime",
+        f"Stop scheduling new files after this long ({_DURATION}); in-flight files finish.",
+        _LIMITS,
     ),
 ]
-
 MaxRuntimeGrace = Annotated[
-    float,
-    typer.Option(
-        help="In-flight files may run this long past --max-runtime, then are cancelled.",
-        rich_help_panel=_LIMITS,
+    str | None,
+    _option(
+        "max_runtime_grace",
+        "In-flight files may run this long past --max-runtime, then are cancelled.",
+        _LIMITS,
     ),
 ]
 
-LogFormat = Annotated[str, typer.Option(help="text or json (one object per line).", rich_help_panel=_LOG)]
+LOG_FORMATS = ("text", "json")
+LogFormat = Annotated[
+    str, typer.Option(help=f"{' or '.join(LOG_FORMATS)} (one object per line).", rich_help_panel=_LOG)
+]
 LogFile = Annotated[
     Path | None, typer.Option(help="Also append log lines to this file.", rich_help_panel=_LOG)
 ]
@@ -196,9 +200,132 @@ Quiet = Annotated[
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs.", rich_help_panel=_LOG)
 ]
+KeepRuns = Annotated[
+    int,
+    typer.Option(
+        min=0, help="Keep this many run reports under OUT/_runs (0: all).", rich_help_panel=_LOG
+    ),
+]
 
-DEFAULT_OUT = Path("transcripts")
-PRICE = DEFAULT_PRICE_PER_HOUR
+
+def _run_options(
+    inputs: Inputs = None, out: Out = None, include: Include = None, exclude: Exclude = None,
+    settle: Settle = None, formats: Formats = None, timestamps: Timestamps = False, force: Force = False,
+    retry_failed: RetryFailed = False, jobs_file: JobsFile = None, job: Job = None,
+    language: Language = None, languages: Languages = None, word_timestamps: WordTimestamps = False,
+    simple: Simple = False, profanity: Profanity = None, phrases: Phrases = None,
+    endpoint_id: EndpointId = None, diarize: Diarize = False, channels: Channels = None,
+    key_file: KeyFile = None, region: Region = None, endpoint: EndpointUrl = None, host: Host = None,
+    emulate: Emulate = False, emulator_transcripts: EmulatorTranscripts = None,
+    emulator_speed: EmulatorSpeed = None, sdk_send_rate: SdkSendRate = None,
+    workers: Workers = None, retries: Retries = None, stall_timeout: StallTimeout = None,
+    max_hours: MaxHours = None, max_cost: MaxCost = None, price_per_hour: PricePerHour = None,
+    max_runtime: MaxRuntime = None, max_runtime_grace: MaxRuntimeGrace = None,
+    log_format: LogFormat = "text", log_file: LogFile = None, quiet: Quiet = False, verbose: Verbose = False,
+    keep_runs: KeepRuns = KEEP_RUNS,
+) -> None:  # fmt: skip
+    """Every option of ``run``, in --help order: the template ``takes_run_options`` copies."""
+
+
+_HINTS = get_type_hints(_run_options, include_extras=True)
+RUN_OPTIONS = tuple(
+    p.replace(annotation=_HINTS[p.name]) for p in inspect.signature(_run_options).parameters.values()
+)
+SPEC_OPTIONS = tuple(p.name for p in RUN_OPTIONS if p.name in JobSpec.model_fields)
+
+
+def takes_run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command(ctx, ...)`` every option of ``run`` before its own; it reads them from
+    ``ctx.params`` (``asked(ctx)``), and is called with its own parameters only."""
+    hints = get_type_hints(command, include_extras=True)
+    own = [p.replace(annotation=hints[p.name]) for p in inspect.signature(command).parameters.values()]
+
+    @functools.wraps(command)
+    def with_run_options(**params: Any) -> None:
+        command(**{p.name: params[p.name] for p in own})
+
+    signature = inspect.Signature([own[0], *RUN_OPTIONS, *own[1:]], return_annotation=None)
+    with_run_options.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    with_run_options.__signature__ = signature  # type: ignore[attr-defined]
+    return with_run_options
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What the command line asked for: the spec of the options given, and how to run it."""
+
+    spec: JobSpec
+    jobs_file: Path | None = None
+    job_names: tuple[str, ...] = ()
+    force: bool = False
+    retry_failed: bool = False
+    log_format: str = "text"
+    log_file: Path | None = None
+    quiet: bool = False
+    verbose: bool = False
+    keep_runs: int = KEEP_RUNS
+
+
+def asked(ctx: typer.Context) -> Asked:
+    """The options given on this command line (not their defaults), validated once."""
+    return asked_from(ctx.params, {name for name in ctx.params if _given(ctx, name)})
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def asked_from(params: Mapping[str, Any], given: set[str]) -> Asked:
+    """``asked`` for parsed ``params`` of which the names in ``given`` were given."""
+    if params.get("log_format", "text") not in LOG_FORMATS:
+        raise UsageError(
+            f"--log-format: must be {' or '.join(LOG_FORMATS)}, got {params['log_format']!r}",
+            hint="e.g. --log-format json",
+        )
+    jobs_file: Path | None = params.get("jobs_file")
+    if params.get("job") and jobs_file is None:
+        raise UsageError(
+            "--job: names a job of a jobs file", hint="give the file too: --jobs jobs.yaml --job NAME"
+        )
+    if jobs_file is not None and "inputs" in given:
+        raise UsageError("give either INPUTS or --jobs, not both", hint="put the inputs in the jobs file")
+    return Asked(
+        spec=command_line_spec({name: params[name] for name in SPEC_OPTIONS if name in given}),
+        jobs_file=jobs_file,
+        job_names=tuple(params.get("job") or ()),
+        force=bool(params.get("force")),
+        retry_failed=bool(params.get("retry_failed")),
+        log_format=params.get("log_format", "text"),
+        log_file=params.get("log_file"),
+        quiet=bool(params.get("quiet")),
+        verbose=bool(params.get("verbose")),
+        keep_runs=int(params.get("keep_runs", KEEP_RUNS)),
+    )
+
+
+def command_line_spec(options: Mapping[str, Any]) -> JobSpec:
+    """A ``JobSpec`` of the given options (field name -> parsed value); errors name the option."""
+    values = {name: _spec_value(name, value) for name, value in options.items()}
+    try:
+        spec = JobSpec.model_validate(values)
+    except ValidationError as exc:
+        field, message, example = explain_option(exc)
+        raise UsageError(
+            f"{option_name(field)}: {message}", hint=f"e.g. {option_example(field, example)}"
+        ) from exc
+    for fields in alternatives_set(spec):
+        names = [option_name(f) for f in fields]
+        raise UsageError(f"{' and '.join(names)} are alternatives", hint=f"keep one of {', '.join(names)}")
+    return spec
+
+
+def _spec_value(name: str, value: object) -> object:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list):
+        return [str(v) for v in value] if name == "inputs" else list(split_list(value))
+    return value
 
 
 def split_list(values: list[str] | None) -> tuple[str, ...]:
@@ -206,83 +333,33 @@ def split_list(values: list[str] | None) -> tuple[str, ...]:
     return tuple(v.strip() for value in values or () for v in value.split(",") if v.strip())
 
 
-def _choice(value: str, option: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise UsageError(f"{option} {value!r} is not known", hint=f"use one of: {', '.join(choices)}")
-    return value
+def option_example(field: str, example: str) -> str:
+    """A jobs-file example value as the command line spells it: ``[json, srt]`` -> ``--formats json,srt``."""
+    if example in ("true", "false"):
+        return option_name(field)
+    if example.startswith("[") and example.endswith("]"):
+        example = ",".join(part.strip().strip("\"'") for part in example[1:-1].split(","))
+    return f"{option_name(field)} {example}"
 
 
-def settings_from_params(params: Mapping[str, Any]) -> list[RunSettings]:
-    """RunSettings for a one-off run (from the options) or for each selected job of --jobs."""
-    jobs_path: Path | None = params.get("jobs_file")
-    if jobs_path is not None:
-        if params.get("inputs"):
-            raise UsageError("give either INPUTS or --jobs, not both", hint="put the inputs in the jobs file")
-        jobs = load_jobs(jobs_path)
-        overrides = {
-            "force": params.get("force", False),
-            "retry_failed_only": params.get("retry_failed", False),
-        }
-        return [
-            replace(job_settings(jobs, name), **overrides) for name in jobs.select(params.get("job") or ())
+def settings_for(
+    request: Asked,
+    *,
+    credentials: bool = True,
+    need_inputs: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> list[RunSettings]:
+    """RunSettings for a one-off run, or for each selected job of ``--jobs`` with the options given
+    over it. ``credentials``: find the endpoint and read the key (``plan`` does without)."""
+    if request.jobs_file is None:
+        one = resolve_settings(
+            request.spec, CommandLine(), env=env, credentials=credentials, need_inputs=need_inputs
+        )
+        every = [one]
+    else:
+        jobs = load_jobs(request.jobs_file)
+        every = [
+            job_settings(jobs, name, env=env, command_line=request.spec, credentials=credentials)
+            for name in jobs.select(request.job_names)
         ]
-    if not params.get("inputs"):
-        raise UsageError(
-            "nothing to transcribe",
-            hint="give files or folders (batchscribe run ./recordings) or --jobs FILE",
-        )
-    languages = split_list(params["languages"])
-    if len(languages) > 10:
-        raise UsageError("--languages takes at most 10 languages", hint="keep the likeliest ten")
-    endpoint = (
-        Endpoint(kind="emulator", key="emulator")
-        if params["emulate"]
-        else resolve_endpoint(
-            key_file=params["key_file"],
-            region=params["region"],
-            endpoint_url=params["endpoint"],
-            host_url=params["host"],
-        )
-    )
-    options = RecognitionOptions(
-        language=params["language"],
-        languages=languages,
-        detailed=not params["simple"],
-        word_timestamps=params["word_timestamps"],
-        profanity=_choice(params["profanity"], "--profanity", ("masked", "removed", "raw")),
-        phrases=read_phrase_list(params["phrases"]) if params["phrases"] else (),
-        endpoint_id=params["endpoint_id"],
-        diarize=params["diarize"],
-    )
-    channels = _choice(params["channels"], "--channels", ("mix", "separate"))
-    return [
-        RunSettings(
-            inputs=tuple(params["inputs"]),
-            out=params["out"],
-            endpoint=endpoint,
-            options=options,
-            workers=params["workers"],
-            retries=params["retries"],
-            stall_timeout=params["stall_timeout"],
-            formats=split_list(params["formats"]) or ("json", "txt"),
-            timestamps=params["timestamps"],
-            channels="separate" if channels == "separate" else "mix",
-            include=split_list(params["include"]),
-            exclude=split_list(params["exclude"]),
-            settle_seconds=params["settle"],
-            force=params.get("force", False),
-            retry_failed_only=params.get("retry_failed", False),
-            max_audio_hours=params["max_hours"],
-            max_cost=params["max_cost"],
-            price_per_hour=params["price_per_hour"],
-            max_runtime_s=params["max_runtime"],
-            max_runtime_grace_s=params.get("max_runtime_grace", 600.0),
-            sdk_send_rate=params["sdk_send_rate"],
-            emulator_transcripts=params["emulator_transcripts"],
-            emulator_speed=params["emulator_speed"],
-        )
-    ]
-
-
-def check_log_format(value: str) -> str:
-    return _choice(value, "--log-format", ("text", "json"))
+    return [replace(s, force=request.force, retry_failed_only=request.retry_failed) for s in every]

@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.text import Text
 
 from batchscribe.errors import FileError
-from batchscribe.pipeline.pool import WorkItem
+from batchscribe.pipeline.planner import WorkItem
 from batchscribe.results import FileResult
 from batchscribe.secrets import Redactor
 

@@ -18,7 +18,6 @@ like one, or any value shaped like one, is refused without being echoed.
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,20 +27,24 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from batchscribe.config.schema import ALTERNATIVES, JobsFileSpec, JobSpec, Loc, dotted, explain, line_of, show
-from batchscribe.config.settings import (
-    KEY_VARIABLES,
-    REGION_VARIABLES,
-    Endpoint,
-    RunSettings,
-    read_phrase_list,
-    resolve_endpoint,
+from batchscribe.config.resolve import check_spec, option_name, resolve_settings
+from batchscribe.config.schema import (
+    ALTERNATIVES,
+    JobsFileSpec,
+    JobSpec,
+    Loc,
+    alternatives_set,
+    dotted,
+    explain,
+    line_of,
+    overlay,
+    show,
 )
-from batchscribe.engines.base import RecognitionOptions
+from batchscribe.config.settings import RunSettings
 from batchscribe.errors import JobsFileError, UsageError
 from batchscribe.secrets import is_credential_field, looks_like_key
 
-__all__ = ["JobSpec", "JobsFile", "job_settings", "load_jobs"]
+__all__ = ["JobOrigin", "JobSpec", "JobsFile", "job_settings", "load_jobs"]
 
 _NO_KEY_HERE = (
     "put the key in an environment variable and name it with key_env, e.g. key_env: SPEECH_KEY; "
@@ -70,12 +73,7 @@ class JobsFile:
         job = self.jobs.get(name)
         if job is None:
             raise self._unknown_job(name)
-        update = {f: getattr(job, f) for f in job.model_fields_set}
-        for group in ALTERNATIVES:
-            if update.keys() & set(group):
-                for f in group:
-                    update.setdefault(f, JobSpec.model_fields[f].default)
-        return self.defaults.model_copy(update=update)
+        return overlay(self.defaults, job)
 
     def select(self, names: Iterable[str] = ()) -> tuple[str, ...]:
         """The jobs to run for ``--job NAME ...``: all of them (file order) when none are named.
@@ -133,104 +131,50 @@ def load_jobs(path: Path) -> JobsFile:
     return jobs
 
 
-def job_settings(jobs: JobsFile, name: str, *, env: Mapping[str, str] | None = None) -> RunSettings:
-    """Everything one job's run needs: fields merged, paths resolved, credentials and phrases read."""
-    spec = jobs.job(name)
-    env = os.environ if env is None else env
-    try:
-        return _run_settings(jobs, name, spec, env)
-    except JobsFileError:
-        raise
-    except UsageError as exc:  # a combination RunSettings refuses: say which job
-        raise JobsFileError(f"{jobs.where(name)}: {exc.message}", hint=exc.hint) from exc
+def job_settings(
+    jobs: JobsFile,
+    name: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    command_line: JobSpec | None = None,
+    credentials: bool = True,
+) -> RunSettings:
+    """Everything one job's run needs: the options given on the command line over the job's
+    fields over the defaults, paths resolved, the phrase list and (with ``credentials``) the key read."""
+    spec, origin = jobs.job(name), JobOrigin(jobs, name)
+    if command_line is not None:
+        spec = overlay(spec, command_line)
+        origin = JobOrigin(jobs, name, frozenset(command_line.model_fields_set))
+    return resolve_settings(spec, origin, env=env, credentials=credentials)
 
 
-def _run_settings(jobs: JobsFile, name: str, spec: JobSpec, env: Mapping[str, str]) -> RunSettings:
-    return RunSettings(
-        inputs=tuple(jobs.resolve(p) for p in spec.inputs),
-        out=jobs.resolve(spec.out),
-        endpoint=_endpoint(jobs, name, spec, env),
-        options=RecognitionOptions(
-            language=spec.language,
-            languages=spec.languages,
-            detailed=not spec.simple,
-            word_timestamps=spec.word_timestamps,
-            profanity=spec.profanity,
-            phrases=_phrase_list(jobs, name, spec.phrases),
-            endpoint_id=spec.endpoint_id,
-            diarize=spec.diarize,
-        ),
-        workers=spec.workers,
-        retries=spec.retries,
-        stall_timeout=spec.stall_timeout,
-        formats=spec.formats,
-        timestamps=spec.timestamps,
-        channels=spec.channels,
-        include=spec.include,
-        exclude=spec.exclude,
-        settle_seconds=spec.settle,
-        max_audio_hours=spec.max_hours,
-        max_cost=spec.max_cost,
-        price_per_hour=spec.price_per_hour,
-        max_runtime_s=spec.max_runtime,
-        max_runtime_grace_s=spec.max_runtime_grace,
-        sdk_send_rate=spec.sdk_send_rate,
-        emulator_transcripts=jobs.resolve(spec.emulator_transcripts) if spec.emulator_transcripts else None,
-        emulator_speed=spec.emulator_speed,
-        job_name=name,
-    )
+@dataclass(frozen=True)
+class JobOrigin:
+    """The fields of one job: from the jobs file, except those given on the command line."""
 
+    jobs: JobsFile
+    job: str
+    command_line: frozenset[str] = frozenset()
 
-# --- credentials and phrases ------------------------------------------------------------------
+    def _given(self, field_name: str | None) -> bool:
+        return field_name is not None and field_name in self.command_line
 
+    def where(self, field: str | None = None) -> str:
+        return option_name(field) if field and self._given(field) else self.jobs.where(self.job, field)
 
-def _endpoint(jobs: JobsFile, name: str, spec: JobSpec, env: Mapping[str, str]) -> Endpoint:
-    """Where the job's audio goes; a missing variable is named, with the job, before anything runs."""
-    if spec.emulate:
-        return Endpoint(kind="emulator", key="emulator")
-    key_names = (spec.key_env,) if spec.key_env else KEY_VARIABLES
-    region_names = (spec.region_env,) if spec.region_env else REGION_VARIABLES
-    cron = "in the environment the job runs in (cron does not read your shell profile)"
-    if not spec.host and not spec.key_file and not _any_set(env, key_names):
-        raise JobsFileError(
-            f"{jobs.where(name, 'key_env')}: no Speech key for job {name!r}: {_not_set(key_names)}",
-            hint=f"set {key_names[0]} {cron}, or name another variable with key_env",
-        )
-    if not (spec.host or spec.endpoint or spec.region) and not _any_set(env, region_names):
-        raise JobsFileError(
-            f"{jobs.where(name, 'region_env')}: no Speech region for job {name!r}: {_not_set(region_names)}",
-            hint=f"set {region_names[0]} (e.g. westeurope) {cron}, or give the job region: westeurope",
-        )
-    try:
-        return resolve_endpoint(
-            env=env,
-            key_file=jobs.resolve(spec.key_file) if spec.key_file else None,
-            region=spec.region,
-            endpoint_url=spec.endpoint,
-            host_url=spec.host,
-            key_variable=spec.key_env,
-            region_variable=spec.region_env,
-        )
-    except UsageError as exc:  # the key file cannot be read, or holds more than the key
-        hint = "point key_file at a readable file holding only the key" if spec.key_file else exc.hint
-        raise JobsFileError(f"{jobs.where(name, 'key_file')}: {exc.message}", hint=hint) from exc
+    def spell(self, field: str) -> str:
+        return option_name(field) if self._given(field) else field
 
+    def example(self, field: str, value: str) -> str:
+        return f"{option_name(field)} {value}" if self._given(field) else f"{field}: {value}"
 
-def _any_set(env: Mapping[str, str], names: tuple[str, ...]) -> bool:
-    return any(env.get(n, "").strip() for n in names)
+    def path(self, field: str, value: str) -> Path:
+        return Path(value) if self._given(field) else self.jobs.resolve(value)
 
-
-def _not_set(names: tuple[str, ...]) -> str:
-    return f"{names[0]} is not set" if len(names) == 1 else f"none of {', '.join(names)} is set"
-
-
-def _phrase_list(jobs: JobsFile, name: str, value: str | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    try:
-        return read_phrase_list(jobs.resolve(value))
-    except UsageError as exc:
-        raise JobsFileError(f"{jobs.where(name, 'phrases')}: {exc.message}", hint=exc.hint) from exc
+    def error(self, field: str | None, message: str, hint: str) -> UsageError:
+        if field and self._given(field):
+            return UsageError(f"{option_name(field)}: {message}", hint=hint)
+        return JobsFileError(f"{self.jobs.where(self.job, field)}: {message}", hint=hint)
 
 
 # --- reading and parsing ----------------------------------------------------------------------
@@ -369,24 +313,14 @@ def _check_jobs(jobs: JobsFile) -> None:
     blocks: list[tuple[Loc, JobSpec]] = [(("defaults",), jobs.defaults)]
     blocks += [(("jobs", name), spec) for name, spec in jobs.jobs.items()]
     for loc, block in blocks:
-        for group in ALTERNATIVES:
-            given = sorted((line_of(jobs.lines, (*loc, f)), f) for f in group if f in block.model_fields_set)
-            if len(given) > 1:
-                line, last = given[-1]
-                raise JobsFileError(
-                    f"{jobs.path}:{line}: {dotted((*loc, last))}: "
-                    f"{' and '.join(f for _, f in given)} are alternatives",
-                    hint=f"keep one of {', '.join(group)}",
-                )
+        for given in alternatives_set(block):
+            by_line = sorted((line_of(jobs.lines, (*loc, f)), f) for f in given)
+            line, last = by_line[-1]
+            group = next(g for g in ALTERNATIVES if set(given) <= set(g))
+            raise JobsFileError(
+                f"{jobs.path}:{line}: {dotted((*loc, last))}: "
+                f"{' and '.join(f for _, f in by_line)} are alternatives",
+                hint=f"keep one of {', '.join(group)}",
+            )
     for name in jobs.names:
-        job = jobs.job(name)
-        if not job.inputs:
-            raise JobsFileError(
-                f"{jobs.where(name)}: the job has no inputs",
-                hint="list what to transcribe, e.g. inputs: [/srv/recordings/calls]",
-            )
-        if job.max_cost is not None and job.price_per_hour == 0:
-            raise JobsFileError(
-                f"{jobs.where(name, 'max_cost')}: max_cost needs a price_per_hour above 0",
-                hint="e.g. price_per_hour: 1.0, or drop max_cost and use max_hours",
-            )
+        check_spec(jobs.job(name), JobOrigin(jobs, name))

@@ -1,10 +1,12 @@
-"""The jobs file schema: every field a job can set, its default, its check and the fix to suggest.
+"""What the user can ask for: every field, its default, its range, its check and the fix to suggest.
 
-``JobSpec`` is one block of fields (the ``defaults`` block or one job); ``JobsFileSpec`` is the whole
-file. Defaults are the ``batchscribe run`` option defaults, so a job means what the same command
-line would. Each field carries what it *must be* (its ``description``) and a YAML example; the
-loader turns pydantic's errors into one line from those. Paths stay text here: ``batchscribe.config.jobs``
-resolves them against the jobs file's folder.
+``JobSpec`` is one block of fields: the jobs file's ``defaults`` block, one job, or the options
+given on the command line (the CLI builds the same spec from the options actually given, so a
+value means the same in both places). ``JobsFileSpec`` is the whole jobs file. These are the only
+defaults: ``RunSettings`` and the command line's help take theirs from here. Each field carries
+what it *must be* (its ``description``) and a YAML example; ``explain`` turns pydantic's errors
+into one line from those, naming the file and line, or ``explain_option`` naming the option.
+Paths stay text here: ``batchscribe.config.resolve`` resolves them where they were given.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from batchscribe.config.settings import DEFAULT_PRICE_PER_HOUR, OUTPUT_FORMATS
-
+OUTPUT_FORMATS = ("json", "txt", "srt", "vtt")
+DEFAULT_PRICE_PER_HOUR = 1.0  # USD, Azure standard real-time speech to text (pay as you go)
 MAX_LANGUAGES = 10  # the Speech service identifies among at most ten candidate languages
 JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 FILE_FIELDS = ("defaults", "jobs")
@@ -36,6 +38,12 @@ EXAMPLE_HINT = "see jobs.example.yaml for every field"
 
 Loc = tuple[str | int, ...]
 """Where a value is in the file: its path of keys and list indexes, as pydantic reports it."""
+
+# Upper bounds of durations: sane values, and far below what a timer or a deadline can hold.
+DAY = 24 * 3600.0
+WEEK = 7 * DAY
+MONTH = 30 * DAY
+SECONDS_FIELDS = ("settle", "stall_timeout", "max_runtime", "max_runtime_grace")
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
@@ -162,7 +170,7 @@ class JobSpec(BaseModel):
         ("json", "txt"), f"a list of output formats ({', '.join(OUTPUT_FORMATS)})", "[json, txt, srt]"
     )
     timestamps: Flag = _field(False, "true or false", "true")
-    settle: Seconds = _field(0.0, "0 or more seconds, or a duration like 60s or 5m", "60", ge=0)
+    settle: Seconds = _field(0.0, "0 or more seconds, or a duration like 60s or 5m", "60", ge=0, le=WEEK)
     # what to recognize and how
     language: Language = _field("en-US", "a language tag like en-US", "en-US")
     languages: Annotated[tuple[Language, ...], BeforeValidator(_comma_listed), AfterValidator(_languages)] = (
@@ -178,14 +186,18 @@ class JobSpec(BaseModel):
     diarize: Flag = _field(False, "true or false", "true")
     channels: Literal["mix", "separate"] = _field("mix", "mix or separate", "separate")
     # how hard to push and when to stop
-    workers: Annotated[int, Strict()] = _field(8, "a whole number of at least 1", "8", ge=1)
-    retries: Annotated[int, Strict()] = _field(3, "a whole number, 0 or more", "3", ge=0)
-    stall_timeout: Seconds = _field(60.0, "a positive number of seconds, or a duration like 90s", "90s", gt=0)
-    max_hours: Number | None = _field(None, "a positive number of audio hours", "20", gt=0)
-    max_cost: Number | None = _field(None, "a positive amount", "25", gt=0)
-    price_per_hour: Number = _field(DEFAULT_PRICE_PER_HOUR, "an amount, 0 or more", "1.0", ge=0)
-    max_runtime: Seconds | None = _field(None, "positive seconds, or a duration like 5h", "5h", gt=0)
-    max_runtime_grace: Seconds = _field(600.0, "seconds, or a duration like 10m", "10m", ge=0)
+    workers: Annotated[int, Strict()] = _field(8, "a whole number of at least 1", "8", ge=1, le=1000)
+    retries: Annotated[int, Strict()] = _field(3, "a whole number, 0 or more", "3", ge=0, le=100)
+    stall_timeout: Seconds = _field(
+        60.0, "a positive number of seconds, or a duration like 90s", "90s", gt=0, le=DAY
+    )
+    max_hours: Number | None = _field(None, "a positive number of audio hours", "20", gt=0, le=1e6)
+    max_cost: Number | None = _field(None, "a positive amount", "25", gt=0, le=1e9)
+    price_per_hour: Number = _field(DEFAULT_PRICE_PER_HOUR, "an amount, 0 or more", "1.0", ge=0, le=1e4)
+    max_runtime: Seconds | None = _field(
+        None, "positive seconds, or a duration like 5h", "5h", gt=0, le=MONTH
+    )
+    max_runtime_grace: Seconds = _field(600.0, "seconds, or a duration like 10m", "10m", ge=0, le=DAY)
     # where the Speech service is and how to find its key (never the key itself)
     region: Annotated[str, Strict(), AfterValidator(_region)] | None = _field(
         None, "an Azure region name", "westeurope"
@@ -198,8 +210,8 @@ class JobSpec(BaseModel):
     # the built-in local stand-in for the Speech service, and an advanced knob
     emulate: Flag = _field(False, "true or false", "true")
     emulator_transcripts: Text | None = _field(None, "the path of a transcripts file", "transcripts.yaml")
-    emulator_speed: Number | None = _field(None, "a positive number (times real time)", "10", gt=0)
-    sdk_send_rate: Number | None = _field(None, "a positive number (times real time)", "4", gt=0)
+    emulator_speed: Number | None = _field(None, "a positive number (times real time)", "10", gt=0, le=1000)
+    sdk_send_rate: Number | None = _field(None, "a positive number (times real time)", "4", gt=0, le=1000)
 
 
 def _empty_is_nothing(value: object) -> object:
@@ -223,6 +235,24 @@ class JobsFileSpec(BaseModel):
 # Fields that say the same thing different ways: a job setting one of them replaces whatever the
 # defaults said for the whole group, and one block may not set two of them.
 ALTERNATIVES = (("language", "languages"), ("region", "endpoint", "host"), ("key_env", "key_file"))
+
+
+def overlay(base: JobSpec, top: JobSpec) -> JobSpec:
+    """``base`` with the fields ``top`` sets. Setting one of a group of alternatives
+    (language/languages, region/endpoint/host, key_env/key_file) replaces the base's whole group."""
+    update = {f: getattr(top, f) for f in top.model_fields_set}
+    for group in ALTERNATIVES:
+        if update.keys() & set(group):
+            for f in group:
+                update.setdefault(f, JobSpec.model_fields[f].default)
+    return base.model_copy(update=update)
+
+
+def alternatives_set(block: JobSpec) -> list[tuple[str, ...]]:
+    """The groups of alternatives of which ``block`` sets more than one (the fields it sets, in
+    group order)."""
+    given = [tuple(f for f in group if f in block.model_fields_set) for group in ALTERNATIVES]
+    return [fields for fields in given if len(fields) > 1]
 
 
 def field_help(name: str) -> tuple[str, str]:
@@ -280,10 +310,37 @@ def _problem(err: ErrorDetails, lines: Mapping[Loc, int]) -> tuple[int, str, str
         return line, f"{where}: must be a mapping of job fields, got {show(value)}", fix
     if kind == "value_error":
         return line, f"{where}: {err['ctx']['error']}", fix
+    if kind in _TOO_BIG:
+        return line, f"{where}: {_too_big(name, err)}", fix
     if kind == "string_type" and value is not None and not isinstance(value, list | dict):
         must = "text" if len(loc) > depth + 1 else must  # an item of a list
         fix = f"put it in quotes, since YAML reads yes/no/on/off as true/false and digits as numbers; {fix}"
     return line, f"{where}: must be {must}, got {show(value)}" if must else f"{where}: {err['msg']}", fix
+
+
+def explain_option(exc: ValidationError) -> tuple[str, str, str]:
+    """The first problem of a spec built from command-line options, as (field, what is wrong,
+    an example value); the caller names the option the field came from."""
+    err = exc.errors(include_url=False)[0]
+    name = str(err["loc"][0]) if err["loc"] else ""
+    must, example = field_help(name)
+    if err["type"] == "value_error":
+        message = str(err["ctx"]["error"])
+    elif err["type"] in _TOO_BIG:
+        message = _too_big(name, err)
+    else:
+        message = f"must be {must}, got {show(err.get('input'))}" if must else err["msg"]
+    return name, message, example
+
+
+_TOO_BIG = ("less_than_equal", "less_than")
+
+
+def _too_big(name: str, err: ErrorDetails) -> str:
+    ctx = err.get("ctx", {})
+    limit = float(ctx.get("le", ctx.get("lt", 0)))
+    most = f"{limit / 3600:g}h" if name in SECONDS_FIELDS else f"{limit:g}"
+    return f"must be at most {most}, got {show(err.get('input'))}"
 
 
 def _field_of(loc: Loc) -> tuple[str, int]:

@@ -27,6 +27,7 @@ from batchscribe.config.settings import Endpoint
 from batchscribe.engines.base import (
     EMULATOR_PLACEHOLDER_FIELD,
     TICKS_PER_SECOND,
+    Congestion,
     Phrase,
     ProgressCallback,
     RecognitionOptions,
@@ -48,11 +49,6 @@ _PROFANITY = {
     "raw": speechsdk.ProfanityOption.Raw,
 }
 _END_GRACE_S = 3.0
-# The SDK retries a refused upgrade (429, 503) by itself, ~250 ms apart, and says nothing: a first
-# connection this slow means the service pushed back, which the adaptive limiter must hear about.
-_PUSHED_BACK_CONNECT_S = 0.75
-# Faster than the SDK's first retry: the service took the session at once (slow-start signal).
-_PROMPT_CONNECT_S = 0.25
 
 
 def build_speech_config(
@@ -133,8 +129,7 @@ class _Session:
     options: RecognitionOptions
     redact: Redactor
     on_progress: ProgressCallback
-    on_pushback: Callable[[], None] | None = None
-    on_admitted: Callable[[], None] | None = None
+    report_connect: Callable[[float], None] | None = None  # the limiter hears the connect time
     done: threading.Event = field(default_factory=threading.Event)  # woken: ended, failed or cancelled
     ended: threading.Event = field(default_factory=threading.Event)  # session_stopped fired
     phrases: list[Phrase] = field(default_factory=list)
@@ -165,10 +160,8 @@ class _Session:
     def on_connected(self, evt: Any) -> None:
         if self.connect_seconds is None:
             self.connect_seconds = time.monotonic() - self.started_at
-            if self.connect_seconds >= _PUSHED_BACK_CONNECT_S and self.on_pushback is not None:
-                self.on_pushback()
-            elif self.connect_seconds < _PROMPT_CONNECT_S and self.on_admitted is not None:
-                self.on_admitted()
+            if self.report_connect is not None:
+                self.report_connect(self.connect_seconds)
 
     def on_partial(self, evt: Any) -> None:
         """A sign of life only: subscribed while the session is quiet (see ``_wait``)."""
@@ -256,32 +249,27 @@ class AzureEngine:
         *,
         stall_timeout: float = 60.0,
         send_rate: float | None = None,
-        on_pushback: Callable[[], None] | None = None,
-        on_admitted: Callable[[], None] | None = None,
-        close_before_next: Callable[[], bool] | None = None,
+        congestion: Congestion | None = None,
     ) -> None:
-        """``on_pushback`` hears, as soon as it happens, that the service made the SDK retry a
-        connection (429 or 503 absorbed by the SDK): the adaptive limiter's early signal.
-        ``on_admitted`` hears that a session's connection was accepted at once.
-        ``close_before_next`` says whether to close each connection before returning (so the
-        service sees the slot free before the next session starts) or leave it to the reaper."""
+        """``congestion`` (the adaptive limiter) hears how long each session took to connect, as
+        soon as it is up (the SDK retries a refused upgrade by itself and says nothing, so a slow
+        connection is its only trace); while it is ``throttling`` each connection is closed before
+        returning (so the service sees the slot free before the next session starts) instead of
+        being left to the reaper."""
         self.name = "emulator" if endpoint.kind == "emulator" else "azure"
         self._endpoint = endpoint
         self._options = options
         self._stall_timeout = stall_timeout
         self._send_rate = send_rate
-        self._on_pushback = on_pushback
-        self._on_admitted = on_admitted
-        self._close_before_next = close_before_next
+        self._congestion = congestion
         self._redact = Redactor(endpoint.secrets)
         self._reaper = Reaper()
 
     def transcribe(
         self, request: RecognitionRequest, *, on_progress: ProgressCallback, cancel: CancelToken
     ) -> Transcript:
-        session = _Session(
-            request, self._options, self._redact, on_progress, self._on_pushback, self._on_admitted
-        )
+        report_connect = self._congestion.connected if self._congestion is not None else None
+        session = _Session(request, self._options, self._redact, on_progress, report_connect)
         self._recognize(session, cancel)
         # The recognizer is gone from every frame by now: a traceback raised here cannot keep it
         # alive (its release would then run wherever the garbage collector runs, for seconds).
@@ -326,7 +314,7 @@ class AzureEngine:
                 # service counts it against the concurrency quota (1 on the free tier) until then.
                 # Closing takes the SDK ~50 ms, so it waits for that only once the service has
                 # pushed back; otherwise the reaper closes it.
-                if self._close_before_next is not None and self._close_before_next():
+                if self._congestion is not None and self._congestion.throttling:
                     close_quietly(connection)
             else:
                 stop = (

@@ -118,6 +118,23 @@ class RecognitionRequest:
     label: str = field(default="", compare=False)  # for logs: the path relative to its root
 
 
+class Congestion(Protocol):
+    """What an engine tells the pool about the service's load, as it happens (the pool's
+    ``AdaptiveLimiter`` implements it)."""
+
+    def connected(self, seconds: float) -> None:
+        """A session's first connection is up, ``seconds`` after the session started. A slow
+        one may be the SDK retrying a refused upgrade or just a busy machine: the limiter decides."""
+
+    def throttled_by_service(self) -> None:
+        """The service refused or deferred a session (429, 503, a throttling close)."""
+
+    @property
+    def throttling(self) -> bool:
+        """The service has pushed back in this run: free each connection before the next session."""
+        ...
+
+
 class Engine(Protocol):
     """Turns a recording into a Transcript. Implementations must be thread-safe."""
 

@@ -1,7 +1,7 @@
 """The library core, in the order a run flows: ``discovery`` finds recordings, ``planner``
-compares them with the ``ledger``, ``pool`` runs the work items through an engine (``limiter``,
-``retry``, ``cancel``), and ``batch.run_batch`` ties it together and writes the report;
-``doctor`` checks the set-up.
+decides what each needs against the ``ledger`` (changing nothing), ``pool`` runs the work items
+through an engine (``limiter``, ``retry``, ``cancel``), and ``batch.run_batch`` applies the plan,
+ties it together and writes the report; ``doctor`` checks the set-up with the same engine factory.
 
 ``run_batch`` is the library entry point::
 

@@ -18,19 +18,21 @@ from datetime import datetime, timedelta, timezone
 
 from batchscribe import __version__
 from batchscribe.config.settings import Endpoint, RunSettings
-from batchscribe.engines.base import Engine, Transcript
-from batchscribe.errors import FileError
+from batchscribe.engines.base import Congestion, Engine, Transcript
+from batchscribe.engines.channels import SeparateChannels
+from batchscribe.errors import FileError, UsageError
 from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
+from batchscribe.outputs.rerender import rerender_outputs
 from batchscribe.outputs.writer import write_outputs
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.discovery import AudioFile
 from batchscribe.pipeline.ledger import Ledger, RunLock, settings_hash
 from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.pipeline.outage import OutageGuard
-from batchscribe.pipeline.planner import Plan, plan_run, sha256_of, transcript_settings
-from batchscribe.pipeline.pool import Budget, Fanout, RunEvents, Runner, RunOutcome, WorkItem, Written
+from batchscribe.pipeline.planner import Plan, WorkItem, plan_run, probe_all, sha256_of, transcript_settings
+from batchscribe.pipeline.pool import Budget, Fanout, RunEvents, Runner, RunOutcome, Written
 from batchscribe.report import write_report
 from batchscribe.results import FileResult, RunResult
 
@@ -46,6 +48,8 @@ def new_run_id(now: datetime | None = None) -> str:
 @contextlib.contextmanager
 def endpoint_for(settings: RunSettings) -> Iterator[Endpoint]:
     """The settings' endpoint, or an in-process emulator for ``--emulate``."""
+    if not settings.endpoint.resolved:
+        raise UsageError("these settings were resolved without credentials", hint="resolve them for a run")
     if settings.endpoint.kind != "emulator" or settings.endpoint.url:
         yield settings.endpoint
         return
@@ -58,7 +62,12 @@ def endpoint_for(settings: RunSettings) -> Iterator[Endpoint]:
         yield replace(settings.endpoint, url=emulator.url)
 
 
-def _default_engine(settings: RunSettings, endpoint: Endpoint, limiter: AdaptiveLimiter) -> Engine:
+EngineFactory = Callable[[RunSettings, Endpoint, Congestion], Engine]
+"""Builds a run's engine: (settings, the endpoint to use, where to report the service's pushback)."""
+
+
+def azure_engine(settings: RunSettings, endpoint: Endpoint, congestion: Congestion) -> Engine:
+    """The real engine: the Speech SDK, against Azure, a container or the emulator."""
     from batchscribe.engines.azure import AzureEngine
 
     return AzureEngine(
@@ -66,9 +75,7 @@ def _default_engine(settings: RunSettings, endpoint: Endpoint, limiter: Adaptive
         settings.options,
         stall_timeout=settings.stall_timeout,
         send_rate=settings.sdk_send_rate,
-        on_pushback=limiter.throttled_by_service,
-        on_admitted=limiter.admitted,
-        close_before_next=lambda: limiter.throttled > 0,
+        congestion=congestion,
     )
 
 
@@ -125,12 +132,16 @@ def run_batch(
     *,
     events: EventsFactory | RunEvents | None = None,
     cancel: CancelToken | None = None,
-    engine: Engine | None = None,
+    engine_factory: EngineFactory = azure_engine,
     run_id: str | None = None,
+    slow_start: bool = True,
 ) -> RunResult:
     """Transcribe everything the settings select that is not done yet.
 
     Holds the output folder's lock for the whole run; never raises for a per-file failure.
+    ``engine_factory`` builds the engine (tests and benchmarks pass their own); ``--channels
+    separate`` wraps it in ``SeparateChannels``. With ``slow_start`` the pool starts at one
+    session and grows while the service takes them; without, at ``settings.workers``.
     """
     started_at = datetime.now(timezone.utc)
     run_id = run_id or new_run_id(started_at)
@@ -139,8 +150,9 @@ def run_batch(
         remove_stale_temp_files(settings.out)  # a killed run's half-written temp files, never outputs
         ledger = Ledger(settings.out)
         try:
-            plan = plan_run(settings, ledger=ledger, now=started_at)
             wanted_hash = settings_hash(transcript_settings(settings))
+            planned = plan_run(settings, rows=ledger.rows(), now=started_at)
+            plan = apply_plan(planned, settings, ledger, wanted_hash)
             files = {i.source: i.file for i in plan.items}
             with _as_factory(events, plan) as sink, endpoint_for(settings) as endpoint:
                 recorder = _Recorder(sink, ledger, files, wanted_hash, run_id)
@@ -149,8 +161,11 @@ def run_batch(
                     ledger.record(failed, size=size, mtime_ns=mtime_ns, sha256="", settings=wanted_hash,
                                   run_id=run_id)  # fmt: skip
                     sink.file_finished(failed)
-                limiter = AdaptiveLimiter(settings.workers, start=1, on_change=sink.concurrency_changed)
-                engine = engine or _default_engine(settings, endpoint, limiter)
+                start = 1 if slow_start else settings.workers
+                limiter = AdaptiveLimiter(settings.workers, start=start, on_change=sink.concurrency_changed)
+                engine = engine_factory(settings, endpoint, limiter)
+                if settings.channels == "separate":
+                    engine = SeparateChannels(engine)
                 try:
                     outcome = _execute(settings, plan, engine, endpoint, recorder, cancel, run_id, limiter)
                 finally:
@@ -194,6 +209,42 @@ def _stat(result: FileResult) -> tuple[int, int]:
     except OSError:
         return 0, 0
     return st.st_size, st.st_mtime_ns
+
+
+def apply_plan(plan: Plan, settings: RunSettings, ledger: Ledger, wanted_hash: str) -> Plan:
+    """Do what the plan says besides transcribing: record adopted transcripts and new stats in
+    the ledger, render missing outputs from their JSON. A JSON that turns out to be unusable makes
+    its recording due again (changed); the plan returned says so."""
+    for found in plan.adopt:
+        file = found.file
+        ledger.adopt(file.source, file.path, size=file.size, mtime_ns=file.mtime_ns, sha256=found.sha256,
+                     settings=wanted_hash, outputs=found.outputs, run_id="adopted")  # fmt: skip
+    for file in plan.restat:
+        ledger.touch(file.source, size=file.size, mtime_ns=file.mtime_ns)
+    unusable = [file for file in plan.rerender if not _rerendered(file, settings)]
+    if not unusable:
+        return plan
+    items, failed = probe_all([] if settings.retry_failed_only else unusable, settings)
+    return replace(
+        plan,
+        items=[*plan.items, *items],
+        failed_probe=[*plan.failed_probe, *failed],
+        rerender=[file for file in plan.rerender if file not in unusable],
+        counts=replace(
+            plan.counts,
+            rerendered=plan.counts.rerendered - len(unusable),
+            changed=plan.counts.changed + len(unusable),
+        ),
+    )
+
+
+def _rerendered(file: AudioFile, settings: RunSettings) -> bool:
+    """Render the missing outputs from the JSON; False when that JSON turns out to be unusable."""
+    try:
+        rerender_outputs(settings.out, file.source, settings.formats, timestamps=settings.timestamps)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
 
 
 def _execute(
@@ -246,7 +297,6 @@ def _execute(
         events,
         workers=settings.workers,
         retries=settings.retries,
-        channels=settings.channels,
         cancel=cancel,
         budget=budget,
         limiter=limiter,
@@ -263,4 +313,4 @@ def _budget_seconds(settings: RunSettings) -> float | None:
     return min(limits) if limits else None
 
 
-__all__ = ["Plan", "did_something", "new_run_id", "run_batch"]
+__all__ = ["EngineFactory", "Plan", "azure_engine", "did_something", "new_run_id", "run_batch"]

@@ -13,7 +13,7 @@ import difflib
 import tempfile
 import wave
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from batchscribe import audio
@@ -21,9 +21,10 @@ from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionRequest
 from batchscribe.errors import BatchscribeError, FatalEngineError, LockHeldError
 from batchscribe.outputs.layout import STATE_DIR
-from batchscribe.pipeline.batch import endpoint_for
+from batchscribe.pipeline.batch import EngineFactory, azure_engine, endpoint_for
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.ledger import Ledger, RunLock
+from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.pipeline.retry import unreachable
 from batchscribe.secrets import Redactor
 
@@ -84,12 +85,13 @@ def missing_credentials(error: BatchscribeError) -> list[Check]:
     ]
 
 
-def check_endpoint(settings: RunSettings, endpoint: Endpoint) -> Check:
-    """One second of silence through the real engine: proves the address, the key and the region."""
-    from batchscribe.engines.azure import AzureEngine
-
+def check_endpoint(
+    settings: RunSettings, endpoint: Endpoint, engine_factory: EngineFactory = azure_engine
+) -> Check:
+    """One second of silence through the run's engine: proves the address, the key and the region."""
     redact = Redactor(endpoint.secrets)
-    engine = AzureEngine(endpoint, settings.options, stall_timeout=min(settings.stall_timeout, 15.0))
+    probe_settings = replace(settings, stall_timeout=min(settings.stall_timeout, 15.0))
+    engine = engine_factory(probe_settings, endpoint, AdaptiveLimiter(1))
     try:
         with tempfile.TemporaryDirectory(prefix="batchscribe-doctor-") as folder:
             path = _silent_wav(Path(folder))
@@ -162,10 +164,13 @@ def check_lock(out: Path) -> Check:
 
 
 def run_checks(
-    settings: RunSettings, credentials_error: BatchscribeError | None = None
+    settings: RunSettings,
+    credentials_error: BatchscribeError | None = None,
+    engine_factory: EngineFactory = azure_engine,
 ) -> Iterator[Check]:
-    """Every check in order, whatever fails; ``credentials_error``: why no endpoint could be made
-    (``settings`` then only serve the checks that need no service)."""
+    """Every check in order, whatever fails, the endpoint probed through the engine ``run_batch``
+    would build; ``credentials_error``: why no endpoint could be made (``settings`` then only
+    serve the checks that need no service)."""
     if credentials_error is not None:
         yield from missing_credentials(credentials_error)
     else:
@@ -173,7 +178,7 @@ def run_checks(
         if settings.endpoint.kind == "region" and (problem := region_problem(settings.endpoint.region)):
             yield problem
         with endpoint_for(settings) as endpoint:
-            yield check_endpoint(settings, endpoint)
+            yield check_endpoint(settings, endpoint, engine_factory)
     checks: list[Callable[[], Check]] = [
         lambda: check_output_folder(settings.out),
         check_decoder,

@@ -32,7 +32,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
 
 from batchscribe.pipeline.cancel import CancelToken
 
@@ -43,18 +42,8 @@ SLOTS_PER_PROMPT_ADMISSION = 2
 SLOTS_PER_DELAYED_ADMISSION = 1
 
 
-class CongestionSignals(Protocol):
-    """What an engine tells its limiter about the sessions it opens (one small protocol)."""
-
-    def connected(self, seconds: float) -> None:
-        """A session's first connection is up, ``seconds`` after the session started."""
-
-    def throttled_by_service(self) -> None:
-        """The service refused or deferred a session (429, 503, a throttling close)."""
-
-
 class AdaptiveLimiter:
-    """A semaphore whose size follows the service's answers; implements ``CongestionSignals``.
+    """A semaphore whose size follows the service's answers; implements ``engines.base.Congestion``.
 
     ``condition``: a condition variable (over a re-entrant lock, as ``threading.Condition()``
     makes by default) shared with other limiters: a ``ResourcePool`` holds one limiter per
@@ -143,6 +132,11 @@ class AdaptiveLimiter:
             self.active -= 1
             self._cond.notify_all()
 
+    @property
+    def throttling(self) -> bool:
+        """Whether the service has pushed back in this run (``engines.base.Congestion``)."""
+        return self.throttled > 0
+
     def _wake_all(self) -> None:
         with self._cond:
             self._cond.notify_all()
@@ -161,10 +155,6 @@ class AdaptiveLimiter:
                 grow = SLOTS_PER_PROMPT_ADMISSION
             if self.slow_start:
                 self._set(self.limit + grow)
-
-    def admitted(self) -> None:
-        """The service took a session at once (the older signal without a connect time)."""
-        self.connected(self.fastest_connect or 0.0)
 
     def succeeded(self) -> None:
         with self._cond:

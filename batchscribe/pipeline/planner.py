@@ -1,43 +1,80 @@
-"""Decide what a run will do: discover, compare with the ledger, probe what is due.
+"""Decide what a run will do, without doing any of it: the plan.
 
 Each discovered recording is *new*, *changed* (content, transcript settings, or outputs deleted
 by hand), *done*, *failed before* (due again), a *known failure* (failed permanently before and
 unchanged since: not sent again unless ``--retry-failed`` or ``--force``), or *not settled*
-(modified within ``--settle`` seconds); ``--force`` turns done files into *forced* ones.
-``preview`` does the same read-only for ``batchscribe plan``, so the plan matches what ``run``
-then does.
+(modified within ``--settle`` seconds); ``--force`` turns done files into *forced* ones. Per
+file the plan says what to do: transcribe it (a ``WorkItem``, probed), adopt a transcript already
+on disk that the ledger does not know (kill -9 recovery), remember a new size and mtime of the
+same content, render missing outputs from its JSON, or skip it. Planning reads the ledger's rows,
+the files and the JSON on disk, and writes nothing: ``batch.run_batch`` applies the plan, and
+``preview`` (``batchscribe plan``) is the same computation, not applied.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from batchscribe import audio
+from batchscribe.audio import AudioInfo
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import AudioError, PermanentEngineError
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.outputs.layout import OutFolder
-from batchscribe.outputs.rerender import rerender_outputs
 from batchscribe.pipeline.discovery import AudioFile, discover
 from batchscribe.pipeline.ledger import Decision, Ledger, LedgerRow, settings_hash
-from batchscribe.pipeline.pool import WorkItem
 from batchscribe.results import Failure, FileResult, KnownFailure, RunCounts
 
 _PROBE_THREADS = 4
+DIARIZATION_LIMIT_S = 240 * 60  # the service's limit for real-time diarization
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A recording to transcribe, and what probing it found."""
+
+    file: AudioFile
+    audio: AudioInfo
+
+    @property
+    def source(self) -> str:
+        return self.file.source
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """A transcript on disk for this content and these settings that the ledger does not know."""
+
+    file: AudioFile
+    sha256: str
+    outputs: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What to do with one discovered file."""
+
+    decision: Decision
+    adopt: Adoption | None = None
+    restat: bool = False  # the same content with a new size or mtime: remember them
 
 
 @dataclass
 class Plan:
-    """What a run will do: work items, plus what was decided before anything ran."""
+    """What a run will do; nothing of it is done yet."""
 
-    items: list[WorkItem] = field(default_factory=list)
-    failed_probe: list[FileResult] = field(default_factory=list)
+    items: list[WorkItem] = field(default_factory=list)  # to transcribe, probed
+    failed_probe: list[FileResult] = field(default_factory=list)  # cannot be sent at all
+    adopt: list[Adoption] = field(default_factory=list)  # record in the ledger
+    restat: list[AudioFile] = field(default_factory=list)  # update size and mtime in the ledger
+    rerender: list[AudioFile] = field(default_factory=list)  # render missing outputs from the JSON
     counts: RunCounts = field(default_factory=RunCounts)
-    known_failures: list[KnownFailure] = field(default_factory=list)
+    known_failures: list[KnownFailure] = field(default_factory=list)  # not sent again
 
     @property
     def audio_seconds(self) -> float:
@@ -53,7 +90,97 @@ def transcript_settings(settings: RunSettings) -> dict[str, object]:
     }
 
 
-DIARIZATION_LIMIT_S = 240 * 60  # the service's limit for real-time diarization
+def decide(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted_hash: str) -> Decided:
+    """new / changed / done / failed_before / known_failure / outputs_missing / rerender for one file."""
+    if row is None:
+        found = None if settings.force else _adoptable(file, settings, wanted_hash)
+        if found is None:
+            return Decided("new")
+        done = all(p.is_file() for p in found.outputs)
+        return Decided("done" if done else "rerender", adopt=found)
+    if row.status == "failed":
+        same_file = (row.size, row.mtime_ns) == (file.size, file.mtime_ns)
+        unchanged = row.settings_hash == wanted_hash and same_file
+        retry = settings.retry_failed_only or settings.force
+        known = row.failed_permanently and unchanged and not retry
+        return Decided("known_failure" if known else "failed_before")
+    if row.status != "succeeded":
+        return Decided("new")  # cancelled or interrupted last time
+    if row.settings_hash != wanted_hash:
+        return Decided("changed")
+    restat = (row.size, row.mtime_ns) != (file.size, file.mtime_ns)
+    if restat and not _same_content(file.path, row.sha256):
+        return Decided("changed")
+    paths = OutFolder(settings.out).output_paths(file.source, settings.formats)
+    if all(p.is_file() for p in paths):
+        return Decided("done", restat=restat)
+    # A format was added or a file deleted by hand: the JSON (written last) has everything needed.
+    return Decided("rerender" if paths[-1].is_file() else "outputs_missing", restat=restat)
+
+
+def plan_run(settings: RunSettings, *, rows: Mapping[str, LedgerRow], now: datetime | None = None) -> Plan:
+    """Discover, compare with the ledger's ``rows``, probe what is due. Changes nothing."""
+    discovered = discover(settings.inputs, include=settings.include, exclude=settings.exclude)
+    now = now or datetime.now(timezone.utc)
+    settled_before = (now - timedelta(seconds=settings.settle_seconds)).timestamp() * 1e9
+    ready = [f for f in discovered.files if f.mtime_ns <= settled_before]
+    wanted_hash = settings_hash(transcript_settings(settings))
+    plan = Plan()
+    tally: Counter[str] = Counter()
+    due: list[AudioFile] = []
+    for file in ready:
+        decided = decide(file, rows.get(file.source), settings, wanted_hash)
+        decision = decided.decision
+        if settings.force and decision in ("done", "rerender"):
+            decision = "forced"
+        if decided.adopt is not None:  # never under --force: nothing is adopted then
+            plan.adopt.append(decided.adopt)
+        if decided.restat:
+            plan.restat.append(file)
+        tally[decision] += 1
+        row = rows.get(file.source)
+        if decision == "known_failure" and row is not None:
+            known = KnownFailure(file.source, row.error_code, row.error, row.failing_since)
+            plan.known_failures.append(known)
+        elif decision == "rerender":
+            plan.rerender.append(file)
+        elif decision != "done" and (not settings.retry_failed_only or decision == "failed_before"):
+            due.append(file)
+    plan.counts = RunCounts(
+        discovered=len(discovered.files),
+        new=tally["new"],
+        changed=tally["changed"] + tally["outputs_missing"],
+        failed_before=tally["failed_before"],
+        known_failures=tally["known_failure"],
+        forced=tally["forced"],
+        skipped_done=tally["done"],
+        rerendered=tally["rerender"],
+        not_settled=len(discovered.files) - len(ready),
+    )
+    plan.items, plan.failed_probe = probe_all(due, settings)
+    return plan
+
+
+def probe_all(files: Iterable[AudioFile], settings: RunSettings) -> tuple[list[WorkItem], list[FileResult]]:
+    """Work items for the files that can be sent, and the failures of those that cannot."""
+    items: list[WorkItem] = []
+    failed: list[FileResult] = []
+    with ThreadPoolExecutor(_PROBE_THREADS, thread_name_prefix="batchscribe-probe") as pool:
+        for probed in pool.map(lambda f: _probe(f, settings), files):
+            if isinstance(probed, WorkItem):
+                items.append(probed)
+            else:
+                failed.append(probed)
+    return items, failed
+
+
+def preview(settings: RunSettings) -> Plan:
+    """What ``run`` would do now, without changing anything (``batchscribe plan``)."""
+    ledger = Ledger(settings.out, read_only=True)
+    try:
+        return plan_run(settings, rows=ledger.rows())
+    finally:
+        ledger.close()
 
 
 def _probe(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
@@ -74,9 +201,7 @@ def _probe(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
     return WorkItem(file, info)
 
 
-def _adoptable(
-    file: AudioFile, settings: RunSettings, wanted_hash: str
-) -> tuple[str, tuple[Path, ...]] | None:
+def _adoptable(file: AudioFile, settings: RunSettings, wanted_hash: str) -> Adoption | None:
     """A transcript already on disk for this content and these settings (kill -9 recovery)."""
     paths = OutFolder(settings.out).output_paths(file.source, settings.formats)
     try:
@@ -86,116 +211,14 @@ def _adoptable(
         return None
     if settings_hash(block.get("settings", {})) != wanted_hash or block.get("sha256") != digest:
         return None
-    return digest, paths
+    return Adoption(file, digest, paths)
 
 
-def decide(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted_hash: str,
-           ledger: Ledger) -> Decision:  # fmt: skip
-    """new / changed / done / failed_before / outputs_missing for one discovered file."""
-    if row is None:
-        found = None if settings.force else _adoptable(file, settings, wanted_hash)
-        if found is None:
-            return "new"
-        digest, paths = found
-        ledger.adopt(file.source, file.path, size=file.size, mtime_ns=file.mtime_ns, sha256=digest,
-                     settings=wanted_hash, outputs=paths, run_id="adopted")  # fmt: skip
-        return "done" if all(p.is_file() for p in paths) else "rerender"
-    if row.status == "failed":
-        unchanged = row.settings_hash == wanted_hash and (row.size, row.mtime_ns) == (
-            file.size,
-            file.mtime_ns,
-        )
-        retry = settings.retry_failed_only or settings.force
-        return "known_failure" if row.failed_permanently and unchanged and not retry else "failed_before"
-    if row.status != "succeeded":
-        return "new"  # cancelled or interrupted last time
-    if row.settings_hash != wanted_hash:
-        return "changed"
-    if (row.size, row.mtime_ns) != (file.size, file.mtime_ns):
-        try:
-            same = sha256_of(file.path) == row.sha256
-        except OSError:
-            same = False
-        if not same:
-            return "changed"
-        ledger.touch(file.source, size=file.size, mtime_ns=file.mtime_ns)
-    paths = OutFolder(settings.out).output_paths(file.source, settings.formats)
-    if all(p.is_file() for p in paths):
-        return "done"
-    # A format was added or a file deleted by hand: the JSON (written last) has everything needed.
-    return "rerender" if paths[-1].is_file() else "outputs_missing"
-
-
-def _rerendered(file: AudioFile, settings: RunSettings, *, write: bool) -> bool:
-    """Render the missing outputs from the JSON; False when that JSON turns out to be unusable."""
-    if not write:
-        return True
+def _same_content(path: Path, sha256: str) -> bool:
     try:
-        rerender_outputs(settings.out, file.source, settings.formats, timestamps=settings.timestamps)
-    except (OSError, ValueError, KeyError, TypeError):
+        return sha256_of(path) == sha256
+    except OSError:
         return False
-    return True
-
-
-def plan_run(
-    settings: RunSettings, *, ledger: Ledger, now: datetime | None = None, write: bool = True
-) -> Plan:
-    """Discover, consult the state, probe what is due. Nothing is transcribed here, but outputs
-    missing beside an intact JSON are rendered from it (unless ``write`` is False: a preview)."""
-    discovered = discover(settings.inputs, include=settings.include, exclude=settings.exclude)
-    now = now or datetime.now(timezone.utc)
-    settled_before = (now - timedelta(seconds=settings.settle_seconds)).timestamp() * 1e9
-    ready = [f for f in discovered.files if f.mtime_ns <= settled_before]
-    rows = ledger.rows()
-    wanted_hash = settings_hash(transcript_settings(settings))
-    tally: Counter[str] = Counter()
-    due: list[AudioFile] = []
-    known: list[KnownFailure] = []
-    for file in ready:
-        decision = decide(file, rows.get(file.source), settings, wanted_hash, ledger)
-        if settings.force and decision in ("done", "rerender"):
-            decision = "forced"
-        if decision == "rerender" and not _rerendered(file, settings, write=write):
-            decision = "outputs_missing"
-        tally[decision] += 1
-        row = rows.get(file.source)
-        if decision == "known_failure" and row is not None:
-            known.append(KnownFailure(file.source, row.error_code, row.error, row.failing_since))
-            continue
-        if decision not in ("done", "rerender") and (
-            not settings.retry_failed_only or decision == "failed_before"
-        ):
-            due.append(file)
-    plan = Plan(
-        counts=RunCounts(
-            discovered=len(discovered.files),
-            new=tally["new"],
-            changed=tally["changed"] + tally["outputs_missing"],
-            failed_before=tally["failed_before"],
-            known_failures=tally["known_failure"],
-            forced=tally["forced"],
-            skipped_done=tally["done"],
-            rerendered=tally["rerender"],
-            not_settled=len(discovered.files) - len(ready),
-        ),
-        known_failures=known,
-    )
-    with ThreadPoolExecutor(_PROBE_THREADS, thread_name_prefix="batchscribe-probe") as pool:
-        for probed in pool.map(lambda f: _probe(f, settings), due):
-            if isinstance(probed, WorkItem):
-                plan.items.append(probed)
-            else:
-                plan.failed_probe.append(probed)
-    return plan
-
-
-def preview(settings: RunSettings) -> Plan:
-    """What ``run`` would do now, without changing anything (``batchscribe plan``)."""
-    ledger = Ledger(settings.out, read_only=True)
-    try:
-        return plan_run(settings, ledger=ledger, write=False)
-    finally:
-        ledger.close()
 
 
 def sha256_of(path: Path) -> str:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from batchscribe.audio import AudioInfo, combine_receipts
 from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
 from batchscribe.errors import (
     BatchscribeError,
@@ -29,24 +28,14 @@ from batchscribe.errors import (
     TransientEngineError,
 )
 from batchscribe.pipeline.cancel import CancelToken
-from batchscribe.pipeline.discovery import AudioFile
 from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.pipeline.outage import OutageGuard
+from batchscribe.pipeline.planner import WorkItem
 from batchscribe.pipeline.retry import build_retrying
 from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus
 
 log = logging.getLogger(__name__)
 HARD_LIMIT = "the --max-runtime grace period ended"
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    file: AudioFile
-    audio: AudioInfo
-
-    @property
-    def source(self) -> str:
-        return self.file.source
 
 
 @dataclass(frozen=True)
@@ -140,7 +129,6 @@ class Runner:
         *,
         workers: int,
         retries: int,
-        channels: str = "mix",
         cancel: CancelToken | None = None,
         budget: Budget | None = None,
         limiter: AdaptiveLimiter | None = None,
@@ -153,7 +141,6 @@ class Runner:
         self._events = events
         self._workers = workers
         self._retries = retries
-        self._channels = channels
         # Our own token: an abort (fatal error) cancels this run only, never the caller's token,
         # which means "the user interrupted" and may span several jobs.
         self.cancel = CancelToken()
@@ -338,21 +325,8 @@ class Runner:
         def progress(seconds: float) -> None:
             self._events.file_progress(item, seconds)
 
-        if self._channels != "separate" or item.audio.channels < 2:
-            request = RecognitionRequest(item.file.path, item.audio, label=item.source)
-            return self._engine.transcribe(request, on_progress=progress, cancel=self.cancel)
-        # One session per channel (agent and customer), phrases interleaved by time.
-        parts = [
-            self._engine.transcribe(
-                RecognitionRequest(item.file.path, item.audio, channel=ch, label=item.source),
-                on_progress=progress,
-                cancel=self.cancel,
-            )
-            for ch in range(item.audio.channels)
-        ]
-        phrases = sorted((p for t in parts for p in t.phrases), key=lambda p: (p.offset_ticks, p.channel))
-        return Transcript(phrases=tuple(phrases), warnings=tuple(w for t in parts for w in t.warnings),
-                          receipt=combine_receipts([t.receipt for t in parts]))
+        request = RecognitionRequest(item.file.path, item.audio, label=item.source)
+        return self._engine.transcribe(request, on_progress=progress, cancel=self.cancel)
 
     def _result(
         self,

@@ -112,7 +112,7 @@ class _Member:
 class Lease:
     """One session's slot on one resource; tells the pool how the session went.
 
-    Implements ``CongestionSignals`` (``connected``, ``throttled_by_service``), so an engine can
+    Implements ``engines.base.Congestion`` (``connected``, ``throttled_by_service``), so an engine can
     report to it as to a limiter. Call ``failed`` only for failures before the connection was up.
     """
 

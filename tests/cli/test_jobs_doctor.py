@@ -10,9 +10,10 @@ from typer.testing import CliRunner
 
 from batchscribe.cli import app
 from batchscribe.pipeline.ledger import RunLock
-from tests.conftest import Recordings
+from tests.conftest import KEY, Recordings
 
 pytestmark = pytest.mark.integration
+FAST = ["--sdk-send-rate", "50"]
 
 
 def test_jobs_file_runs_each_job_into_its_own_folder(
@@ -56,6 +57,31 @@ jobs:
     assert only.exit_code == 2 and "calls" in only.output and "meetings" in only.output
 
 
+def test_options_given_with_jobs_apply_to_every_job_and_emulate_needs_no_key(
+    cli: CliRunner, recordings: Recordings, tmp_path: Path
+) -> None:
+    recordings.add("calls/c0.wav", seed=1)
+    recordings.add("meetings/m0.wav", seed=2)
+    transcripts = recordings.save(tmp_path / "t.yaml")
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(
+        "defaults:\n  region: westeurope\n  formats: [json]\njobs:\n"
+        "  calls: {inputs: [recordings/calls], out: out/calls}\n"
+        "  meetings: {inputs: [recordings/meetings], out: out/meetings}\n"
+    )
+    no_key = {"SPEECH_KEY": None, "AZURE_AI_SPEECH_KEY": None}
+    args = ["--jobs", str(jobs), "--emulate", "--emulator-transcripts", str(transcripts), *FAST]
+
+    result = cli.invoke(app, ["run", *args, "--formats", "json,srt"], env=no_key)
+
+    assert result.exit_code == 0, result.output
+    for job, name in (("calls", "c0.wav"), ("meetings", "m0.wav")):
+        assert (tmp_path / "out" / job / f"{name}.srt").is_file()
+        settings = json.loads(next((tmp_path / "out" / job / "_runs").glob("*/summary.json")).read_text())
+        assert settings["settings"]["endpoint"] == "emulator"
+    assert cli.invoke(app, ["plan", *args], env=no_key).exit_code == 0
+
+
 def test_budget_stops_scheduling_and_the_summary_says_so(
     cli: CliRunner, recordings: Recordings, tmp_path: Path
 ) -> None:
@@ -96,11 +122,11 @@ def test_doctor_passes_against_a_working_service_and_names_what_fails(
     refusing = emulator_for(faults=["http:401"])
     with RunLock(out).held():
         broken = cli.invoke(
-            app, ["doctor", "--host", refusing.url, "--out", str(out)], env={"SPEECH_KEY": "k" * 32}
+            app, ["doctor", "--host", refusing.url, "--out", str(out)], env={"SPEECH_KEY": KEY}
         )
     assert broken.exit_code == 1, broken.output
     failed = [line for line in broken.output.splitlines() if line.startswith("FAIL")]
     assert len(failed) == 2
     assert "endpoint" in failed[0] and "credentials" in failed[0]
     assert "lock" in failed[1] and "pid" in failed[1]
-    assert "k" * 32 not in broken.output
+    assert KEY not in broken.output

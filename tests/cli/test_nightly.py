@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from batchscribe.cli import app
-from tests.conftest import Recordings
+from batchscribe.outputs.atomic import is_temp_name
+from tests.conftest import KEY, Batchscribe, Recordings
 
 pytestmark = pytest.mark.integration
 FAST = ["--sdk-send-rate", "50"]
@@ -32,30 +31,24 @@ def last_summary(out: Path) -> dict:  # type: ignore[type-arg]
     return json.loads(sorted((out / "_runs").glob("*/summary.json"))[-1].read_text())
 
 
-def cli_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "batchscribe", "run", *args]
-
-
-def test_cron_run_twice_second_does_nothing(recordings: Recordings, tmp_path: Path, emulator_for) -> None:  # type: ignore[no-untyped-def]
+def test_cron_run_twice_second_does_nothing(
+    recordings: Recordings, tmp_path: Path, emulator_for, batchscribe: Batchscribe
+) -> None:  # type: ignore[no-untyped-def]
     for seed in range(4):
         recordings.add(f"day/r{seed}.wav", seed=seed)
     emulator = emulator_for(recordings)
     out = tmp_path / "out"
-    env = {"PATH": os.environ.get("PATH", ""), "SPEECH_KEY": "k" * 32}  # like cron: nearly empty
-    command = cli_command(str(recordings.root), "--out", str(out), "--host", emulator.url, *FAST)
+    env = {"PATH": os.environ.get("PATH", ""), "SPEECH_KEY": KEY}  # like cron: nearly empty
+    command = ["run", str(recordings.root), "--out", str(out), "--host", emulator.url, *FAST]
 
-    first = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
-    )
+    first = batchscribe.run(*command, env=env)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "\x1b[" not in first.stdout  # no terminal: no colours, no live view
     assert len(transcripts(out)) == 4
     sessions_after_first = sum(r.sessions for r in emulator.stats().recordings.values())
 
     started = time.monotonic()
-    second = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
-    )
+    second = batchscribe.run(*command, env=env)
     assert second.returncode == 0, second.stdout + second.stderr
     assert time.monotonic() - started < 15
     assert sum(r.sessions for r in emulator.stats().recordings.values()) == sessions_after_first
@@ -100,34 +93,31 @@ def test_new_file_and_changed_language_redo_exactly_the_right_files(
 
 
 def test_kill_9_then_run_again_every_file_done_exactly_once(
-    recordings: Recordings, tmp_path: Path, emulator_for
+    recordings: Recordings, tmp_path: Path, emulator_for, batchscribe: Batchscribe
 ) -> None:  # type: ignore[no-untyped-def]
     for seed in range(8):
         recordings.add(f"r{seed}.wav", seed=seed, seconds=3)
     emulator = emulator_for(recordings, speed=2.0)
     out = tmp_path / "out"
-    command = cli_command(
-        str(recordings.root), "--out", str(out), "--host", emulator.url, "--workers", "2", *FAST
-    )
-    env = {**os.environ, "SPEECH_KEY": "k" * 32}
+    command = ["run", str(recordings.root), "--out", str(out), "--host", emulator.url, "--workers=2", *FAST]
 
-    with subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as first:
-        assert first.stdout is not None
-        done = 0
-        for line in first.stdout:
-            done += " done " in line
-            if done == 3:
-                first.send_signal(signal.SIGKILL)
-                break
-        first.wait(timeout=30)
+    first = batchscribe.start(*command)
+    batchscribe.read_until(first, lambda lines: sum(" done " in line for line in lines) == 3)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
     survived = set(transcripts(out))
     assert 3 <= len(survived) < 8
-    assert not list(out.rglob("*.tmp")) or all(p.name.startswith(".") for p in out.rglob("*.tmp"))
+    for path in out.rglob("*"):  # a kill mid-write leaves a hidden temp file, never a partial output
+        if path.is_dir() or is_temp_name(path.name) or {"_state", "_runs"} & set(path.parts):
+            continue
+        recording = path.name.rsplit(".", 1)[0]
+        if path.suffix == ".json":
+            assert json.loads(path.read_text())["source"] == recording, path
+        else:
+            assert path.read_text().strip() == recordings.texts[recording], path
     before = {name: stats.completed_turns for name, stats in emulator.stats().recordings.items()}
 
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    second = batchscribe.run(*command)
     assert second.returncode == 0, second.stdout + second.stderr
     after = {name: stats.completed_turns for name, stats in emulator.stats().recordings.items()}
     assert set(transcripts(out)) == {f"r{seed}.wav.json" for seed in range(8)}
@@ -140,27 +130,24 @@ def test_kill_9_then_run_again_every_file_done_exactly_once(
 
 
 def test_second_run_at_once_exits_3_naming_the_first(
-    recordings: Recordings, tmp_path: Path, emulator_for
+    recordings: Recordings, tmp_path: Path, emulator_for, batchscribe: Batchscribe
 ) -> None:  # type: ignore[no-untyped-def]
     for seed in range(4):
         recordings.add(f"r{seed}.wav", seed=seed, seconds=4)
     emulator = emulator_for(recordings, speed=1.0)
     out = tmp_path / "out"
-    command = cli_command(str(recordings.root), "--out", str(out), "--host", emulator.url, "--workers", "1")
-    env = {**os.environ, "SPEECH_KEY": "k" * 32}
-    with subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as first:
-        try:
-            assert emulator.wait_until(lambda s: s.connections >= 1, timeout=30)
-            started = time.monotonic()
-            second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-            assert second.returncode == 3, second.stdout + second.stderr
-            assert time.monotonic() - started < 10
-            assert f"pid {first.pid}" in second.stderr
-        finally:
-            first.send_signal(signal.SIGINT)
-            first.communicate(timeout=60)
+    command = ["run", str(recordings.root), "--out", str(out), "--host", emulator.url, "--workers", "1"]
+    first = batchscribe.start(*command)
+    try:
+        assert emulator.wait_until(lambda s: s.connections >= 1, timeout=30)
+        started = time.monotonic()
+        second = batchscribe.run(*command, timeout=60)
+        assert second.returncode == 3, second.stdout + second.stderr
+        assert time.monotonic() - started < 10
+        assert f"pid {first.pid}" in second.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
 
 
 def test_plan_matches_what_run_then_does(

@@ -174,7 +174,7 @@ def test_doctor_without_a_key_reports_every_check(cli: CliRunner, tmp_path: Path
     assert result.exit_code == 1
     names = [line.split()[1] for line in result.output.splitlines()]
     assert names == ["credentials", "endpoint", "output", "decoder", "state", "lock"]
-    assert result.output.startswith("FAIL credentials    no Speech key found")
+    assert result.output.startswith("FAIL credentials    no Speech key")
 
 
 def test_doctor_suggests_the_region_and_says_whether_the_key_was_accepted(

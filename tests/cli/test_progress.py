@@ -13,7 +13,7 @@ from batchscribe.audio import AudioInfo
 from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.errors import TransientEngineError
 from batchscribe.pipeline.discovery import AudioFile
-from batchscribe.pipeline.pool import WorkItem
+from batchscribe.pipeline.planner import WorkItem
 from batchscribe.results import Failure, FileResult
 from batchscribe.secrets import Redactor
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from batchscribe.cli import app
 from batchscribe.emulator import Transcripts
 from batchscribe.outputs.quality import PLACEHOLDER_WARNING
-from tests.conftest import Recordings
+from tests.conftest import Batchscribe, Recordings
 
 pytestmark = pytest.mark.integration
 FAST = ["--sdk-send-rate", "50"]
@@ -160,42 +160,22 @@ def test_throttled_first_connections_still_end_with_every_file_done(
 
 
 def test_sigint_mid_run_leaves_only_complete_files_and_exits_130(
-    recordings: Recordings, tmp_path: Path
+    recordings: Recordings, tmp_path: Path, batchscribe: Batchscribe
 ) -> None:
     import signal
-    import subprocess
-    import sys
 
     for seed in range(6):
         recordings.add(f"r{seed}.wav", seed=seed, seconds=6)
     transcripts = recordings.save(tmp_path / "t.yaml")
     out = tmp_path / "out"
-    command = [
-        sys.executable,
-        "-m",
-        "batchscribe",
-        "run",
-        str(recordings.root),
-        "--out",
-        str(out),
-        "--emulate",
-        "--emulator-transcripts",
-        str(transcripts),
-        "--emulator-speed",
-        "1",
-        "--workers",
-        "2",
-    ]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
-        assert process.stdout is not None
-        lines = []
-        for line in process.stdout:  # wait for the first finished file, then interrupt
-            lines.append(line)
-            if " done " in line:
-                process.send_signal(signal.SIGINT)
-                break
-        rest = process.stdout.read()
-        code = process.wait(timeout=60)
+    process = batchscribe.start(
+        "run", str(recordings.root), "--out", str(out), "--emulate", "--emulator-transcripts", str(transcripts),
+        "--emulator-speed", "1", "--workers", "2",
+    )  # fmt: skip
+    lines = batchscribe.read_until(process, lambda lines: " done " in lines[-1])  # the first finished file
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=60)
+    code = process.returncode
     output = "".join(lines) + rest
     assert code == 130, output
     assert "Traceback" not in output

@@ -217,12 +217,15 @@ def test_every_field_reaches_the_run_settings(tmp_path: Path) -> None:
     assert (s.sdk_send_rate, s.max_runtime_grace_s) == (4, 300)
 
 
-def test_a_setting_that_cannot_work_names_its_job(tmp_path: Path) -> None:
-    jobs = loaded(
-        tmp_path, "jobs:\n  calls:\n    inputs: [a]\n    languages: [en-US, de-DE]\n    endpoint_id: m1\n"
+def test_a_combination_that_cannot_work_names_its_line_in_the_file_terms(tmp_path: Path) -> None:
+    error = load_error(
+        write(tmp_path, "jobs:\n  calls:\n    inputs: [a]\n    languages: [en-US, de-DE]\n    endpoint_id: m1\n")
     )
-    with pytest.raises(JobsFileError, match=r"jobs\.yaml:2: jobs\.calls: --endpoint-id cannot be combined"):
-        job_settings(jobs, "calls", env={"SPEECH_KEY": "k", "SPEECH_REGION": "westeurope"})
+    assert error.message == (
+        f"{tmp_path / 'jobs.yaml'}:5: jobs.calls.endpoint_id: "
+        "cannot be combined with languages"
+    )
+    assert "--" not in error.one_line().replace(str(tmp_path), "")  # never a command-line flag
 
 
 def test_loaded_jobs_are_frozen(tmp_path: Path) -> None:

@@ -205,7 +205,7 @@ def test_endpoint_id_with_language_identification_is_refused_before_anything_is_
     )
 
     assert result.exit_code == 2, result.output
-    assert "--endpoint-id cannot be combined with --languages" in result.output
+    assert "--endpoint-id: cannot be combined with --languages" in result.output
     assert "Traceback" not in result.output and "internal error" not in result.output
     assert emulator.stats().connections == 0
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import pytest
-
 from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Transcript
 from batchscribe.engines.fake import HANG, FakeEngine, transcript_of
@@ -18,7 +16,8 @@ from batchscribe.errors import (
 )
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.discovery import AudioFile
-from batchscribe.pipeline.pool import Budget, Runner, WorkItem, Written
+from batchscribe.pipeline.planner import WorkItem
+from batchscribe.pipeline.pool import Budget, Runner, Written
 from batchscribe.results import FileResult
 
 
@@ -145,16 +144,6 @@ def test_file_changed_since_discovery_is_left_for_next_run(tmp_path: Path) -> No
     work.file.path.write_bytes(b"RIFF more data")
     outcome = make_runner(FakeEngine(), Events()).run([work])
     assert outcome.results == [] and outcome.changed == [work]
-
-
-@pytest.mark.parametrize("channels", [2])
-def test_separate_channels_are_one_session_each_interleaved_by_time(tmp_path: Path, channels: int) -> None:
-    engine = FakeEngine()
-    outcome = make_runner(engine, Events(), channels="separate").run(
-        [item(tmp_path, "call.wav", channels=channels)]
-    )
-    assert [r.channel for r in engine.requests] == [0, 1]
-    assert outcome.results[0].status == "succeeded"
 
 
 def test_hard_runtime_limit_cancels_what_is_still_running(tmp_path: Path) -> None:

@@ -1,0 +1,228 @@
+"""The one translation from what the user asked to ``RunSettings``, for the command line and jobs.
+
+A validated ``JobSpec`` (options given on the command line, a job of the jobs file, or a job with
+command-line options over it, see ``schema.overlay``) and its ``Origin`` go in; ``RunSettings``
+come out. The origin says where each field came from, so every error names its source the way the
+user wrote it: ``--phrases: cannot read ...`` or ``jobs.yaml:12: jobs.calls.phrases: cannot read ...``;
+and it resolves paths where they were given (the working folder, or the jobs file's folder).
+
+Credentials are read only when asked for (``plan`` never needs a key). Keys come only from
+environment variables or a key file, never from a command-line value (it would show in ``ps``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from batchscribe.config.schema import JobSpec
+from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
+from batchscribe.engines.base import RecognitionOptions
+from batchscribe.errors import UsageError
+
+KEY_VARIABLES = ("SPEECH_KEY", "AZURE_AI_SPEECH_KEY")
+REGION_VARIABLES = ("SPEECH_REGION", "AZURE_AI_SPEECH_REGION")
+NO_OPTION = frozenset({"key_env", "region_env"})  # job fields the command line does not have
+UNRESOLVED = Endpoint(kind="unresolved")
+
+
+def option_name(field: str) -> str:
+    """The command-line spelling of a spec field: ``max_runtime`` -> ``--max-runtime``."""
+    return "INPUTS" if field == "inputs" else "" if field in NO_OPTION else "--" + field.replace("_", "-")
+
+
+class Origin(Protocol):
+    """Where a spec's fields were given."""
+
+    @property
+    def job(self) -> str:
+        """The job's name; "" for a one-off run from the command line."""
+        ...
+
+    def where(self, field: str | None = None) -> str:
+        """``--workers``, ``jobs.yaml:12: jobs.calls.workers``, or "" when there is nothing to name."""
+        ...
+
+    def spell(self, field: str) -> str:
+        """How the user writes ``field`` there, for a fix: ``--key-file`` or ``key_file``."""
+        ...
+
+    def example(self, field: str, value: str) -> str:
+        """``field`` set to ``value`` as the user writes it there: ``--region westeurope`` or
+        ``region: westeurope``."""
+        ...
+
+    def path(self, field: str, value: str) -> Path:
+        """A path given in ``field``, resolved where it was given."""
+        ...
+
+    def error(self, field: str | None, message: str, hint: str) -> UsageError:
+        """An error about ``field``, named by where it was given."""
+        ...
+
+
+class CommandLine:
+    """Every field came from a command-line option."""
+
+    job = ""
+
+    def where(self, field: str | None = None) -> str:
+        return option_name(field) if field else ""
+
+    def spell(self, field: str) -> str:
+        return option_name(field) or field
+
+    def example(self, field: str, value: str) -> str:
+        return f"{self.spell(field)} {value}"
+
+    def path(self, field: str, value: str) -> Path:
+        return Path(value)
+
+    def error(self, field: str | None, message: str, hint: str) -> UsageError:
+        where = self.where(field)
+        return UsageError(f"{where}: {message}" if where else message, hint=hint)
+
+
+def check_spec(spec: JobSpec, origin: Origin, *, need_inputs: bool = True) -> None:
+    """What no single field can say, for a whole (merged) spec."""
+    if need_inputs and not spec.inputs:
+        if origin.job:
+            fix = "list what to transcribe, e.g. inputs: [/srv/recordings/calls]"
+            raise origin.error(None, "the job has no inputs", fix)
+        raise origin.error(
+            None,
+            "nothing to transcribe",
+            "give files or folders (batchscribe run ./recordings) or --jobs FILE",
+        )
+    if spec.max_cost is not None and spec.price_per_hour == 0:
+        raise origin.error(
+            "max_cost",
+            f"needs a {origin.spell('price_per_hour')} above 0",
+            f"e.g. {origin.example('price_per_hour', '1.0')}, or use {origin.spell('max_hours')} instead",
+        )
+    if spec.endpoint_id and spec.languages:
+        # The service refuses it for every session: a custom model serves one language.
+        raise origin.error(
+            "endpoint_id",
+            f"cannot be combined with {origin.spell('languages')}",
+            f"a custom speech model serves one language: use {origin.spell('language')} with it",
+        )
+
+
+def resolve_settings(
+    spec: JobSpec,
+    origin: Origin,
+    *,
+    env: Mapping[str, str] | None = None,
+    credentials: bool = True,
+    need_inputs: bool = True,
+) -> RunSettings:
+    """``RunSettings`` from a validated spec: checks across fields, paths resolved where they were
+    given, the phrase list read, and (with ``credentials``) the endpoint and its key found."""
+    check_spec(spec, origin, need_inputs=need_inputs)
+    env = os.environ if env is None else env
+    return RunSettings(
+        inputs=tuple(origin.path("inputs", p) for p in spec.inputs),
+        out=origin.path("out", spec.out),
+        endpoint=resolve_endpoint(spec, origin, env) if credentials else UNRESOLVED,
+        options=RecognitionOptions(
+            language=spec.language,
+            languages=spec.languages,
+            detailed=not spec.simple,
+            word_timestamps=spec.word_timestamps,
+            profanity=spec.profanity,
+            phrases=_phrase_list(spec, origin),
+            endpoint_id=spec.endpoint_id,
+            diarize=spec.diarize,
+        ),
+        workers=spec.workers,
+        retries=spec.retries,
+        stall_timeout=spec.stall_timeout,
+        formats=spec.formats,
+        timestamps=spec.timestamps,
+        channels=spec.channels,
+        include=spec.include,
+        exclude=spec.exclude,
+        settle_seconds=spec.settle,
+        max_audio_hours=spec.max_hours,
+        max_cost=spec.max_cost,
+        price_per_hour=spec.price_per_hour,
+        max_runtime_s=spec.max_runtime,
+        max_runtime_grace_s=spec.max_runtime_grace,
+        sdk_send_rate=spec.sdk_send_rate,
+        emulator_transcripts=_optional_path(spec.emulator_transcripts, "emulator_transcripts", origin),
+        emulator_speed=spec.emulator_speed,
+        job_name=origin.job,
+    )
+
+
+def _optional_path(value: str | None, field: str, origin: Origin) -> Path | None:
+    return None if value is None else origin.path(field, value)
+
+
+def _phrase_list(spec: JobSpec, origin: Origin) -> tuple[str, ...]:
+    if spec.phrases is None:
+        return ()
+    try:
+        return read_phrase_list(origin.path("phrases", spec.phrases))
+    except UsageError as exc:
+        raise origin.error("phrases", exc.message, exc.hint) from exc
+
+
+# --- where the audio goes, and with which key -------------------------------------------------
+
+
+def resolve_endpoint(spec: JobSpec, origin: Origin, env: Mapping[str, str]) -> Endpoint:
+    """Where recognition goes, from the spec and the environment; explains what is missing."""
+    if spec.emulate:
+        return Endpoint(kind="emulator", key="emulator")
+    key_names = (spec.key_env,) if spec.key_env else KEY_VARIABLES
+    region_names = (spec.region_env,) if spec.region_env else REGION_VARIABLES
+    for_job = f" for job {origin.job!r}" if origin.job else ""
+    cron = " in the environment the job runs in (cron does not read your shell profile)" if origin.job else ""
+    key = _read_key_file(spec.key_file, origin) if spec.key_file else _first_set(env, key_names)
+    if spec.host:
+        return Endpoint(kind="host", key=key, url=spec.host.rstrip("/"))
+    if not key:
+        raise origin.error(
+            "key_env",
+            f"no Speech key{for_job}: {_not_set(key_names)}",
+            f"set {key_names[0]}{cron}, or point {origin.spell('key_file')} at a file holding it; "
+            f"for a key-less Speech container use {origin.spell('host')}, or try {origin.spell('emulate')}",
+        )
+    if spec.endpoint:
+        return Endpoint(kind="endpoint", key=key, url=spec.endpoint)
+    region = spec.region or _first_set(env, region_names)
+    if not region:
+        raise origin.error(
+            "region_env",
+            f"no Speech region{for_job}: {_not_set(region_names)}",
+            f"set {region_names[0]} (e.g. westeurope){cron}, or give {origin.example('region', 'westeurope')}"
+            f" or {origin.spell('endpoint')}",
+        )
+    return Endpoint(kind="region", key=key, region=region)
+
+
+def _first_set(env: Mapping[str, str], names: tuple[str, ...]) -> str:
+    return next((env[name].strip() for name in names if env.get(name, "").strip()), "")
+
+
+def _not_set(names: tuple[str, ...]) -> str:
+    return f"{names[0]} is not set" if len(names) == 1 else f"none of {', '.join(names)} is set"
+
+
+def _read_key_file(value: str, origin: Origin) -> str:
+    path = origin.path("key_file", value)
+    fix = f"point {origin.spell('key_file')} at a readable file holding only the key"
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise origin.error("key_file", f"cannot read the key file {path}: {reason}", fix) from exc
+    if not key or "\n" in key:
+        raise origin.error(
+            "key_file", f"the key file {path} must hold exactly one line: the Speech resource key", fix
+        )
+    return key

@@ -1,0 +1,236 @@
+"""From the command line to RunSettings: which value wins, what is refused and how the refusal reads.
+
+Fast: the real option parsing (typer), the jobs file and the one resolver, no service and no audio.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from batchscribe.cli import app
+from batchscribe.cli.options import RUN_OPTIONS, asked, settings_for
+from batchscribe.config.settings import Endpoint, RunSettings
+
+ENV = {"SPEECH_KEY": "test-key", "SPEECH_REGION": "westeurope"}
+NO_CREDENTIALS = dict.fromkeys(
+    ("SPEECH_KEY", "AZURE_AI_SPEECH_KEY", "SPEECH_REGION", "AZURE_AI_SPEECH_REGION")
+)
+
+
+def parsed(*args: str, env: dict[str, str] | None = None) -> list[RunSettings]:
+    """What `run ARGS` resolves to, through the real option parsing."""
+    command = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
+    with command.make_context("run", list(args)) as ctx:
+        return settings_for(asked(ctx), env=ENV if env is None else env)
+
+
+def jobs_file(folder: Path, text: str) -> Path:
+    path = folder / "jobs.yaml"
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+JOBS = """
+defaults:
+  workers: 4
+  timestamps: true
+  max_runtime: 6h
+  languages: [en-US, de-DE]
+  region: northeurope
+jobs:
+  calls:
+    inputs: [calls]
+    workers: 2
+    out: out/calls
+  meetings:
+    inputs: [meetings]
+"""
+
+
+# --- precedence: command-line option > job > the file's defaults > built-in default -------------
+
+
+def test_nothing_given_means_the_built_in_defaults(tmp_path: Path) -> None:
+    [settings] = parsed(str(tmp_path))
+    assert settings == RunSettings(
+        inputs=(tmp_path,),
+        out=Path("transcripts"),
+        endpoint=Endpoint(kind="region", key="test-key", region="westeurope"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "job", "expected"),
+    [
+        ((), "meetings", 4),  # the file's defaults over the built-in 8
+        ((), "calls", 2),  # the job over the file's defaults
+        (("--workers", "3"), "calls", 3),  # the command line over the job
+        (("--workers", "3"), "meetings", 3),  # ... and over the defaults, for every job
+    ],
+)
+def test_which_workers_value_wins(tmp_path: Path, options: tuple[str, ...], job: str, expected: int) -> None:
+    path = jobs_file(tmp_path, JOBS)
+    [settings] = parsed("--jobs", str(path), "--job", job, *options)
+    assert settings.workers == expected
+
+
+def test_every_option_given_with_jobs_applies_to_every_job(tmp_path: Path) -> None:
+    path = jobs_file(tmp_path, JOBS)
+    every = parsed(
+        "--jobs", str(path), "--emulate", "--no-timestamps", "--language", "fr-FR", "--max-runtime", "90m",
+        "--out", "elsewhere", "--formats", "json,srt", env={},
+    )  # fmt: skip
+    assert [s.job_name for s in every] == ["calls", "meetings"]
+    for settings in every:
+        assert settings.endpoint == Endpoint(kind="emulator", key="emulator")  # no key needed
+        assert settings.timestamps is False  # a flag can switch a job's `true` off
+        assert (settings.options.language, settings.options.languages) == ("fr-FR", ())  # replaces the group
+        assert settings.max_runtime_s == 90 * 60
+        assert settings.out == Path("elsewhere")  # a path given here is taken from here
+        assert settings.formats == ("json", "srt")
+    assert parsed("--jobs", str(path), "--job", "calls")[0].out == tmp_path / "out/calls"
+
+
+def test_a_command_line_endpoint_replaces_the_jobs_region(tmp_path: Path) -> None:
+    path = jobs_file(tmp_path, JOBS)
+    [settings] = parsed("--jobs", str(path), "--job", "calls", "--host", "ws://localhost:5000/", env={})
+    assert settings.endpoint == Endpoint(kind="host", url="ws://localhost:5000")
+
+
+@pytest.mark.parametrize("value", ["6h", "360m", "21600", "21600s", "5h60m"])
+def test_durations_mean_the_same_on_the_command_line_and_in_a_job(tmp_path: Path, value: str) -> None:
+    [settings] = parsed(str(tmp_path), "--max-runtime", value, "--settle", value)
+    assert (settings.max_runtime_s, settings.settle_seconds) == (6 * 3600, 6 * 3600)
+
+
+def test_force_and_retry_failed_apply_to_every_job(tmp_path: Path) -> None:
+    every = parsed("--jobs", str(jobs_file(tmp_path, JOBS)), "--force", "--retry-failed")
+    assert all(s.force and s.retry_failed_only for s in every)
+
+
+# --- refusals: exit 2, one line naming where the value came from --------------------------------
+
+REFUSED = [
+    # (arguments after `run`, the error line starts with)
+    (["--language", "english"], "--language: must be a language tag like en-US"),
+    (["--languages", "en-US,english"], "--languages: must be a language tag like en-US"),
+    (
+        ["--languages", ",".join(f"en-{c}{c}" for c in "ABCDEFGHIJK")],
+        "--languages: takes at most 10 languages",
+    ),
+    (["--language", "de-DE", "--languages", "en-US,fr-FR"], "--language and --languages are alternatives"),
+    (["--settle", "-5"], "--settle: must be 0 or more seconds"),
+    (["--settle", "soon"], "--settle: must be a number of seconds or a duration like 90s"),
+    (["--stall-timeout", "1e10"], "--stall-timeout: must be at most 24h"),
+    (["--stall-timeout", "0"], "--stall-timeout: must be a positive number of seconds"),
+    (["--max-runtime", "1e10"], "--max-runtime: must be at most 720h"),
+    (["--max-runtime", "0"], "--max-runtime: must be positive seconds"),
+    (["--max-runtime-grace", "2d"], "--max-runtime-grace: must be a number of seconds or a duration"),
+    (["--workers", "0"], "--workers: must be a whole number of at least 1, got 0"),
+    (["--workers", "5000"], "--workers: must be at most 1000, got 5000"),
+    (["--retries", "-1"], "--retries: must be a whole number, 0 or more, got -1"),
+    (["--max-hours", "0"], "--max-hours: must be a positive number of audio hours"),
+    (["--max-hours", "nan"], "--max-hours: must be a positive number of audio hours, got nan"),
+    (["--max-cost", "-1"], "--max-cost: must be a positive amount"),
+    (["--price-per-hour", "-1"], "--price-per-hour: must be an amount, 0 or more"),
+    (["--max-cost", "5", "--price-per-hour", "0"], "--max-cost: needs a --price-per-hour above 0"),
+    (["--emulator-speed", "0"], "--emulator-speed: must be a positive number"),
+    (["--sdk-send-rate", "1e9"], "--sdk-send-rate: must be at most 1000"),
+    (["--formats", "json,mp3"], "--formats: unknown format 'mp3'"),
+    (["--profanity", "mask"], "--profanity: must be masked, removed or raw, got 'mask'"),
+    (["--channels", "stereo"], "--channels: must be mix or separate, got 'stereo'"),
+    (["--region", "West Europe"], "--region: must be an Azure region name like westeurope"),
+    (["--endpoint", "my-speech.azure.com"], "--endpoint: must be a URL"),
+    (["--endpoint", "https://x.example", "--host", "ws://y"], "--endpoint and --host are alternatives"),
+    (
+        ["--endpoint-id", "m1", "--languages", "en-US,de-DE"],
+        "--endpoint-id: cannot be combined with --languages",
+    ),
+    (["--phrases", "missing.txt"], "--phrases: cannot read the phrase list missing.txt"),
+    (["--key-file", "missing.key"], "--key-file: cannot read the key file missing.key"),
+    (["--log-format", "xml"], "--log-format: must be text or json, got 'xml'"),
+    (["--job", "calls"], "--job: names a job of a jobs file"),
+]
+
+
+@pytest.mark.parametrize(("args", "says"), REFUSED, ids=[" ".join(a)[:40] for a, _ in REFUSED])
+def test_a_bad_option_exits_2_with_one_line_naming_it(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], says: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = cli.invoke(app, ["run", str(tmp_path), *args], env=ENV)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {says}"), result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        ([], {}, "nothing to transcribe"),
+        (
+            ["."],
+            {"SPEECH_REGION": "westeurope"},
+            "no Speech key: none of SPEECH_KEY, AZURE_AI_SPEECH_KEY is set",
+        ),
+        (
+            ["."],
+            {"SPEECH_KEY": "k"},
+            "no Speech region: none of SPEECH_REGION, AZURE_AI_SPEECH_REGION is set",
+        ),
+        (["--jobs", "jobs.yaml", "."], ENV, "give either INPUTS or --jobs, not both"),
+        (["--jobs", "jobs.yaml", "--workers", "0"], ENV, "--workers: must be a whole number of at least 1"),
+        (
+            ["--jobs", "jobs.yaml", "--job", "cals"],
+            ENV,
+            "jobs.yaml: no job named 'cals' (did you mean 'calls'?)",
+        ),
+        (["--jobs", "jobs.yaml", "--region", "x y"], {}, "--region: must be an Azure region name"),
+        (["--jobs", "jobs.yaml"], {}, "jobs.yaml:4: jobs.calls: no Speech key for job 'calls'"),
+    ],
+)
+def test_a_refusal_names_its_source(
+    cli: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str],
+    says: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    jobs_file(tmp_path, "defaults:\n  workers: 2\njobs:\n  calls:\n    inputs: [calls]\n")
+    result = cli.invoke(app, ["run", *args], env={**NO_CREDENTIALS, **env})
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {says}"), result.output
+    assert result.output.count("\n") == 1
+
+
+# --- plan and doctor take every option of run; plan never needs a key ----------------------------
+
+
+def test_plan_and_doctor_accept_every_option_of_run() -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    options = {name: {p.name for p in commands[name].params} for name in ("run", "plan", "doctor")}
+    assert options["run"] == {p.name for p in RUN_OPTIONS}
+    assert options["run"] <= options["plan"] and options["run"] <= options["doctor"]
+
+
+def test_plan_needs_no_key_with_host_or_jobs(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "calls").mkdir()
+    jobs_file(tmp_path, "jobs:\n  calls:\n    inputs: [calls]\n")
+    for args in (
+        ["--jobs", "jobs.yaml"],
+        ["calls", "--host", "wss://speech.example", "--workers", "4", "--quiet"],
+    ):
+        result = cli.invoke(app, ["plan", *args, "--json"], env=NO_CREDENTIALS)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)[0]["to_do"] == 0

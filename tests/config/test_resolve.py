@@ -1,0 +1,98 @@
+"""Where the audio goes and with which key: one table, from the spec and the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from batchscribe.config.resolve import CommandLine, resolve_endpoint, resolve_settings
+from batchscribe.config.schema import JobSpec
+from batchscribe.config.settings import Endpoint
+from batchscribe.errors import UsageError
+
+KEY, REGION = {"SPEECH_KEY": "k1"}, {"SPEECH_REGION": "westeurope"}
+
+ENDPOINTS = [
+    # (spec fields, environment, the endpoint)
+    ({"emulate": True}, {}, Endpoint(kind="emulator", key="emulator")),
+    ({"host": "ws://localhost:5000/"}, {}, Endpoint(kind="host", url="ws://localhost:5000")),
+    ({"host": "ws://h"}, KEY, Endpoint(kind="host", key="k1", url="ws://h")),
+    ({}, {**KEY, **REGION}, Endpoint(kind="region", key="k1", region="westeurope")),
+    (
+        {},
+        {"AZURE_AI_SPEECH_KEY": "k2", "AZURE_AI_SPEECH_REGION": "eastus"},
+        Endpoint("region", "k2", "eastus"),
+    ),
+    ({}, {"SPEECH_KEY": " ", "AZURE_AI_SPEECH_KEY": "k2", **REGION}, Endpoint("region", "k2", "westeurope")),
+    ({"region": "northeurope"}, {**KEY, **REGION}, Endpoint(kind="region", key="k1", region="northeurope")),
+    (
+        {"key_env": "TEAM_KEY", "region_env": "TEAM_REGION"},
+        {"TEAM_KEY": "t", "TEAM_REGION": "r"},
+        Endpoint("region", "t", "r"),
+    ),
+    ({"endpoint": "https://x.example"}, KEY, Endpoint(kind="endpoint", key="k1", url="https://x.example")),
+    (
+        {"key_file": "speech.key", "region": "westeurope"},
+        {},
+        Endpoint(kind="region", key="from-file", region="westeurope"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "env", "endpoint"), ENDPOINTS, ids=[str(e[0]) for e in ENDPOINTS])
+def test_endpoint(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fields: dict[str, object],
+    env: dict[str, str],
+    endpoint: Endpoint,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "speech.key").write_text("from-file\n")
+    assert resolve_endpoint(JobSpec.model_validate(fields), CommandLine(), env) == endpoint
+
+
+MISSING = [
+    ({}, REGION, "no Speech key: none of SPEECH_KEY, AZURE_AI_SPEECH_KEY is set", "--key-file"),
+    ({"key_env": "TEAM_KEY"}, {**KEY, **REGION}, "no Speech key: TEAM_KEY is not set", "set TEAM_KEY"),
+    (
+        {},
+        KEY,
+        "no Speech region: none of SPEECH_REGION, AZURE_AI_SPEECH_REGION is set",
+        "--region westeurope",
+    ),
+    (
+        {"key_file": "none.key"},
+        REGION,
+        "--key-file: cannot read the key file none.key",
+        "--key-file at a readable",
+    ),
+    (
+        {"key_file": "two.key"},
+        REGION,
+        "--key-file: the key file two.key must hold exactly one line",
+        "only the key",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "env", "says", "fix"), MISSING, ids=[m[2][:30] for m in MISSING])
+def test_what_is_missing_is_named(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fields: dict[str, object],
+    env: dict[str, str],
+    says: str,
+    fix: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "two.key").write_text("a\nb\n")
+    with pytest.raises(UsageError) as caught:
+        resolve_endpoint(JobSpec.model_validate(fields), CommandLine(), env)
+    assert caught.value.message.startswith(says) and fix in caught.value.hint
+
+
+def test_settings_for_plan_need_no_credentials_and_cannot_run() -> None:
+    settings = resolve_settings(JobSpec(inputs=("a",)), CommandLine(), env={}, credentials=False)
+    assert not settings.endpoint.resolved and settings.inputs == (Path("a"),)
