@@ -47,7 +47,8 @@ class Endpoint:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return (self.key,) if self.key else ()
+        # The in-process emulator's key is a fixed dummy: masking it would mask the word itself.
+        return (self.key,) if self.key and self.kind != "emulator" else ()
 
 
 def read_phrase_list(path: Path) -> tuple[str, ...]:

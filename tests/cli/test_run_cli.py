@@ -206,3 +206,4 @@ def test_placeholder_text_of_an_unscripted_recording_says_so_in_its_json(
     unscripted = json.loads((out / "other/unscripted.wav.json").read_text())["batchscribe"]
     assert PLACEHOLDER_WARNING not in scripted.get("warnings", [])
     assert PLACEHOLDER_WARNING in unscripted.get("warnings", [])
+    assert "other/unscripted.wav: placeholder text: the emulator has no script" in result.output
