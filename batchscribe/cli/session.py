@@ -163,7 +163,7 @@ def _finish(
         render_console_summary(result, plain, quiet=quiet)
     elif not quiet:  # nothing to do: no report of its own, the last real run stays the latest
         summary = summary_document(result)
-        plain.print(Text(f"Nothing to do: {headline(summary)}"), soft_wrap=True)
+        plain.print(Text(headline(summary)), soft_wrap=True)
     if quiet:
         return
     plain.print(Text(f"outputs: {settings.out}"), soft_wrap=True)
