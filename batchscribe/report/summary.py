@@ -164,8 +164,8 @@ COUNT_LABELS = (
     ("cancelled", "Cancelled"),
     ("rerendered", "Outputs rendered from the JSON"),
     ("throttled", "Throttled by the service (times)"),
-    ("peak_concurrency", "Peak concurrency"),
-    ("final_concurrency", "Concurrency at the end"),
+    ("peak_concurrency", "Peak sessions open"),
+    ("final_concurrency", "Session limit at the end"),
 )
 
 
