@@ -106,6 +106,20 @@ Diarize = Annotated[
 Channels = Annotated[
     str, typer.Option(help="mix: mix channels down; separate: one session per channel.", rich_help_panel=_HOW)
 ]
+Split = Annotated[
+    str,
+    typer.Option(
+        help="auto: long recordings run as chunks cut in pauses, in parallel; off: one session each.",
+        rich_help_panel=_HOW,
+    ),
+]
+ChunkSeconds = Annotated[
+    float | None,
+    typer.Option(
+        help="With --split auto: chunk length in seconds (default: from the run's audio and workers).",
+        rich_help_panel=_HOW,
+    ),
+]
 
 KeyFile = Annotated[
     Path | None,
@@ -201,6 +215,9 @@ DEFAULT_OUT = Path("transcripts")
 PRICE = DEFAULT_PRICE_PER_HOUR
 
 
+SPLIT_MODES = ("auto", "off")
+
+
 def split_list(values: list[str] | None) -> tuple[str, ...]:
     """Options that take lists accept both repetition and commas: --formats json,srt."""
     return tuple(v.strip() for value in values or () for v in value.split(",") if v.strip())
@@ -280,6 +297,8 @@ def settings_from_params(params: Mapping[str, Any]) -> list[RunSettings]:
             sdk_send_rate=params["sdk_send_rate"],
             emulator_transcripts=params["emulator_transcripts"],
             emulator_speed=params["emulator_speed"],
+            split="off" if _choice(params.get("split", "auto"), "--split", SPLIT_MODES) == "off" else "auto",
+            chunk_seconds=params.get("chunk_seconds"),
         )
     ]
 

@@ -178,6 +178,8 @@ def _run_settings(jobs: JobsFile, name: str, spec: JobSpec, env: Mapping[str, st
         emulator_transcripts=jobs.resolve(spec.emulator_transcripts) if spec.emulator_transcripts else None,
         emulator_speed=spec.emulator_speed,
         job_name=name,
+        split=spec.split,
+        chunk_seconds=spec.chunk_seconds,
     )
 
 

@@ -134,6 +134,7 @@ def read_phrase_list(path: Path) -> tuple[str, ...]:
 
 
 ChannelMode = Literal["mix", "separate"]
+SplitMode = Literal["auto", "off"]
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,8 @@ class RunSettings:
     emulator_transcripts: Path | None = None  # --emulate: the emulator's scripted transcripts
     emulator_speed: float | None = None  # --emulate: times real time; None answers as audio arrives
     job_name: str = ""
+    split: SplitMode = "auto"  # long recordings as chunks in parallel sessions (issue 13)
+    chunk_seconds: float | None = None  # None: from the run's audio and workers (audio.chunk_plan)
 
     def __post_init__(self) -> None:
         if "json" not in self.formats:
@@ -179,6 +182,9 @@ class RunSettings:
                             ("--max-runtime", self.max_runtime_s)):  # fmt: skip
             if value is not None and value <= 0:
                 raise UsageError(f"{name} must be positive, not {value:g}", hint=f"e.g. {name} 10")
+        if self.chunk_seconds is not None and self.chunk_seconds < 10:
+            raise UsageError(f"--chunk-seconds must be at least 10, not {self.chunk_seconds:g}",
+                             hint="e.g. --chunk-seconds 300, or leave it out to size chunks by the run")
         if self.stall_timeout <= 0:
             raise UsageError("--stall-timeout must be positive", hint="e.g. --stall-timeout 60")
         unknown = [f for f in self.formats if f not in OUTPUT_FORMATS]
@@ -200,6 +206,8 @@ class RunSettings:
             "stall_timeout": self.stall_timeout,
             "formats": list(self.formats),
             "channels": self.channels,
+            "split": self.split,
+            "chunk_seconds": self.chunk_seconds,
             "include": list(self.include),
             "exclude": list(self.exclude),
             "settle_seconds": self.settle_seconds,

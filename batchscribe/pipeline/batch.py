@@ -25,6 +25,8 @@ from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
 from batchscribe.outputs.writer import write_outputs
 from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.chunk_store import ChunkStore
+from batchscribe.pipeline.chunks import SplitOptions, one_session_note, split_items
 from batchscribe.pipeline.discovery import AudioFile
 from batchscribe.pipeline.ledger import Ledger, RunLock, settings_hash
 from batchscribe.pipeline.limiter import AdaptiveLimiter
@@ -210,13 +212,15 @@ def _execute(
             meta=meta,
             timestamps=settings.timestamps,
         )
+        note = one_session_note(item, split, workers=settings.workers, total_audio_s=plan.audio_seconds)
         return Written(
             outputs=outputs,
             sha256=digest,
-            warnings=transcript_warnings(transcript, item.audio),
+            warnings=transcript_warnings(transcript, item.audio) + ((note,) if note else ()),
             average_confidence=average_confidence(transcript),
         )
 
+    split = split_options(settings)
     budget = Budget(audio_seconds=_budget_seconds(settings))
     if settings.max_runtime_s is not None:
         budget.deadline = time.monotonic() + settings.max_runtime_s
@@ -231,8 +235,21 @@ def _execute(
         cancel=cancel,
         budget=budget,
         limiter=limiter,
+        splitter=lambda items, workers: split_items(items, workers, split),
     )
     return runner.run(plan.items)
+
+
+def split_options(settings: RunSettings) -> SplitOptions:
+    """How long recordings are split into chunks (issue 13), and where finished chunks are kept."""
+    return SplitOptions(
+        ChunkStore(settings.out),
+        settings_hash(transcript_settings(settings)),
+        split=settings.split == "auto",
+        chunk_seconds=settings.chunk_seconds,
+        channels=settings.channels,
+        diarize=settings.options.diarize,
+    )
 
 
 def _budget_seconds(settings: RunSettings) -> float | None:
