@@ -8,6 +8,7 @@ in the file, through several chunks and the emulator's turn ends.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -64,7 +65,7 @@ def scripted_recording(folder: Path, *, bursts: int, chunk_seconds: float, worke
     edges = [0, *cuts, samples.size]
     transcripts = Transcripts()
     chunks = []
-    for index, (start, end) in enumerate(zip(edges, edges[1:], strict=False)):
+    for index, (start, end) in enumerate(itertools.pairwise(edges)):
         floats = samples[start:end].astype(np.float32) / 32768
         inside = [s for s in spans if start / RATE <= s[0] < end / RATE]
         segments = find_segments(floats, RATE)
