@@ -151,6 +151,7 @@ def plan(
     language: Language = "en-US", languages: Languages = None, word_timestamps: WordTimestamps = False,
     simple: Simple = False, profanity: Profanity = "masked", phrases: Phrases = None,
     endpoint_id: EndpointId = "", diarize: Diarize = False, channels: Channels = "mix",
+    split: Split = "auto", chunk_seconds: ChunkSeconds = None, workers: Workers = 8,
     price_per_hour: PricePerHour = PRICE, max_hours: MaxHours = None, max_cost: MaxCost = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, one object per job.")] = False,
 ) -> None:  # fmt: skip
@@ -159,25 +160,30 @@ def plan(
     Per job: new, changed, done, failed-before and not-settled files, the audio hours to
     transcribe and their estimated cost at --price-per-hour. Needs no credentials.
     """
+    from batchscribe.pipeline.batch import split_options
+    from batchscribe.pipeline.chunks import ONE_SESSION_REASON, split_summary
     from batchscribe.pipeline.planner import preview
 
     with _errors_to_exit():
         # Planning needs no service: the settings that only matter when transcribing are left out.
         unused = {"key_file": None, "region": None, "endpoint": None, "host": None, "timestamps": False,
-                  "emulator_transcripts": None, "emulator_speed": None, "sdk_send_rate": None, "workers": 1,
+                  "emulator_transcripts": None, "emulator_speed": None, "sdk_send_rate": None,
                   "retries": 0, "stall_timeout": 60.0, "max_runtime": None}  # fmt: skip
         params = {**ctx.params, **unused, "emulate": True}
         rows = []
         for settings in settings_from_params({k: v for k, v in params.items() if k != "as_json"}):
             planned = preview(settings)
             hours = planned.audio_seconds / 3600
+            chunking = split_summary(planned.items, split_options(settings), settings.workers)
             rows.append({
                 "job": settings.job_name or ", ".join(str(p) for p in settings.inputs),
                 "new": planned.counts.new, "changed": planned.counts.changed,
                 "done": planned.counts.skipped_done, "rerender": planned.counts.rerendered,
                 "failed_before": planned.counts.failed_before,
                 "not_settled": planned.counts.not_settled, "to_do": len(planned.items),
-                "audio_hours": round(hours, 4), "estimated_cost": round(hours * settings.price_per_hour, 2),
+                "split": chunking.split_files, "one_session": chunking.one_session,
+                "chunks": chunking.chunks, "audio_hours": round(hours, 4),
+                "estimated_cost": round(hours * settings.price_per_hour, 2),
             })  # fmt: skip
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
@@ -189,6 +195,8 @@ def plan(
         for row in rows:
             table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()))
         Console(highlight=False).print(table)
+        if any(row["one_session"] for row in rows):
+            Console(highlight=False).print(f"one session: {ONE_SESSION_REASON}", soft_wrap=True)
 
 
 @app.command()

@@ -36,10 +36,11 @@ from batchscribe.results import Attempt, FileResult
 
 log = logging.getLogger(__name__)
 TICKS_PER_SAMPLE = 10_000_000 // audio.SAMPLE_RATE
-ONE_SESSION_NOTE = (
-    "ran as one session, not split into chunks: with --diarize, speaker labels would not match "
+ONE_SESSION_REASON = (
+    "long recordings are not split into chunks with --diarize: speaker labels would not match "
     "across sessions"
 )
+ONE_SESSION_NOTE = f"ran as one session: {ONE_SESSION_REASON}"
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,24 @@ def one_session_note(item: WorkItem, options: SplitOptions, *, workers: int, tot
     """Why a recording that would be split runs as one session ("" when it is not so)."""
     plan = chunk_plan(item, options, workers=workers, total_audio_s=total_audio_s)
     return ONE_SESSION_NOTE if options.split and plan.split and options.diarize else ""
+
+
+@dataclass(frozen=True)
+class SplitSummary:
+    """For ``batchscribe plan``: recordings to be split, their chunks, and those kept whole."""
+
+    split_files: int = 0
+    chunks: int = 0
+    one_session: int = 0  # long enough to split, but run as one session (--diarize)
+
+
+def split_summary(items: Sequence[WorkItem], options: SplitOptions, workers: int) -> SplitSummary:
+    total = sum(i.audio.duration_s for i in items)
+    plans = [chunk_plan(i, options, workers=workers, total_audio_s=total) for i in items]
+    splittable = [p for p in plans if options.split and p.split]
+    if options.diarize:
+        return SplitSummary(one_session=len(splittable))
+    return SplitSummary(len(splittable), sum(p.chunks for p in splittable))
 
 
 @dataclass(frozen=True)
