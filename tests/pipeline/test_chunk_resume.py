@@ -31,7 +31,6 @@ class ChunkEngine:
     def __init__(self, fail_starts: set[int] = frozenset()) -> None:  # type: ignore[assignment]
         self.starts: list[int] = []  # first sample of each chunk sent
         self.channels: list[int | None] = []
-        self.transcripts: list[Transcript] = []
         self._fail = set(fail_starts)
         self._lock = threading.Lock()
 
