@@ -13,6 +13,8 @@ This package owns everything between a path on disk and the PCM bytes an engine 
   A WAV that is already 16 kHz mono s16le is read as it is (``RawWavReader``, no FFmpeg).
   ``finish()`` returns a ``ReadReceipt``: the SHA-256 of the bytes read (hashed as they were
   read, one read of the file) and whether the file stayed the same while it was read.
+- ``read_track``/``RangeReader``: read a track once (decoding into a spool file unless it is a
+  plain 16 kHz mono WAV), then any sample range of it, for recordings split into chunks.
 - Only regular files are ever opened, never blocking (``open_regular``; ``sha256_of`` too).
 
 Every failure is an ``AudioError`` with a stable ``code`` (see ``ERROR_HINTS``); PyAV/FFmpeg
@@ -39,6 +41,7 @@ from batchscribe.audio._files import (
     sha256_of,
 )
 from batchscribe.audio._probing import AudioInfo, probe
+from batchscribe.audio._ranges import PcmRange, RangeReader, Track, read_track
 from batchscribe.audio._raw import BYTES_PER_SECOND, SAMPLE_RATE, RawWavReader
 
 __all__ = [
@@ -47,13 +50,17 @@ __all__ = [
     "SAMPLE_RATE",
     "AudioInfo",
     "FileIdentity",
+    "PcmRange",
     "PcmReader",
+    "RangeReader",
     "RawWavReader",
     "ReadReceipt",
+    "Track",
     "combine_receipts",
     "open_pcm",
     "open_regular",
     "probe",
+    "read_track",
     "sha256_of",
 ]
 

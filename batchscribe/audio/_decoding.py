@@ -20,7 +20,7 @@ from av.filter import Graph
 from av.packet import Packet
 
 from batchscribe.audio._failures import MAPPED, fail, reason, to_audio_error
-from batchscribe.audio._files import HashingFile, ReadReceipt
+from batchscribe.audio._files import FileIdentity, HashingFile, ReadReceipt
 from batchscribe.audio._probing import (
     AudioInfo,
     describe,
@@ -150,6 +150,11 @@ class PcmReader:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def opened(self) -> FileIdentity:
+        """The file that was opened, as it was then."""
+        return self._file.opened
 
     def read(self, size: int) -> bytes:
         """Up to ``size`` bytes of PCM; ``b""`` at the end of the recording."""

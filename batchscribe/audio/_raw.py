@@ -11,7 +11,7 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from batchscribe.audio._files import HashingFile, ReadReceipt
+from batchscribe.audio._files import FileIdentity, HashingFile, ReadReceipt
 
 if TYPE_CHECKING:
     from batchscribe.audio._probing import AudioInfo, WavLayout
@@ -30,6 +30,7 @@ class RawWavReader:
 
     def __init__(self, file: HashingFile, layout: WavLayout, channel: int | None) -> None:
         self.info: AudioInfo = layout.info()
+        self.data_offset = layout.data_offset  # where the samples start in the file
         self.channel = channel
         self.warnings: list[str] = []
         self._file = file
@@ -47,6 +48,11 @@ class RawWavReader:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def opened(self) -> FileIdentity:
+        """The file that was opened, as it was then."""
+        return self._file.opened
 
     def readinto(self, buffer: memoryview) -> int:
         """Up to ``len(buffer)`` bytes of PCM into ``buffer``; 0 at the end of the recording."""

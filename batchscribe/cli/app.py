@@ -91,13 +91,21 @@ def plan(
     Per job: new, changed, done, failed-before and not-settled files, the audio hours to
     transcribe and their estimated cost at --price-per-hour. Needs no credentials.
     """
+    from batchscribe.pipeline.batch import split_options
+    from batchscribe.pipeline.chunks import ONE_SESSION_REASON, split_summary
     from batchscribe.pipeline.planner import preview
     from batchscribe.report.plan_table import plan_row, render_plan
 
     with _errors_to_exit(bool(ctx.params.get("verbose"))):
         every = settings_for(asked(ctx), credentials=False)  # planning needs no service
-        rows = [plan_row(settings, preview(settings)) for settings in every]
+        rows = []
+        for settings in every:
+            planned = preview(settings)
+            split = split_summary(planned.items, split_options(settings), settings.workers)
+            rows.append(plan_row(settings, planned, split))
         render_plan(rows, Console(highlight=False), as_json=as_json)
+        if not as_json and any(row["one_session"] for row in rows):
+            Console(highlight=False).print(f"one session: {ONE_SESSION_REASON}", soft_wrap=True)
 
 
 @app.command(cls=ReadableHelp)

@@ -116,6 +116,16 @@ Diarize = Annotated[bool, _option("diarize", "Label speakers (conversation trans
 Channels = Annotated[
     str | None, _option("channels", "mix: mix channels down; separate: one session per channel.", _HOW)
 ]
+Split = Annotated[
+    str | None,
+    _option("split", "auto: long recordings run as chunks cut in pauses, in parallel; off: one session each.",
+            _HOW),
+]
+ChunkSeconds = Annotated[
+    str | None,
+    _option("chunk_seconds", f"With --split auto: chunk length, {_DURATION} (default: from the run's audio "
+            "and workers).", _HOW),
+]
 
 KeyFile = Annotated[
     Path | None, _option("key_file", "Read the Speech key from this file (instead of SPEECH_KEY).", _WHERE)
@@ -215,6 +225,7 @@ def _run_options(
     language: Language = None, languages: Languages = None, word_timestamps: WordTimestamps = False,
     simple: Simple = False, profanity: Profanity = None, phrases: Phrases = None,
     endpoint_id: EndpointId = None, diarize: Diarize = False, channels: Channels = None,
+    split: Split = None, chunk_seconds: ChunkSeconds = None,
     key_file: KeyFile = None, region: Region = None, endpoint: EndpointUrl = None, host: Host = None,
     emulate: Emulate = False, emulator_transcripts: EmulatorTranscripts = None,
     emulator_speed: EmulatorSpeed = None, sdk_send_rate: SdkSendRate = None,

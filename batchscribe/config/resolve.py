@@ -146,6 +146,8 @@ def resolve_settings(
         include=spec.include,
         exclude=spec.exclude,
         settle_seconds=spec.settle,
+        split=spec.split,
+        chunk_seconds=spec.chunk_seconds,
         max_audio_hours=spec.max_hours,
         max_cost=spec.max_cost,
         price_per_hour=spec.price_per_hour,

@@ -185,6 +185,10 @@ class JobSpec(BaseModel):
     )
     diarize: Flag = _field(False, "true or false", "true")
     channels: Literal["mix", "separate"] = _field("mix", "mix or separate", "separate")
+    split: Literal["auto", "off"] = _field("auto", "auto or off", "off")
+    chunk_seconds: Seconds | None = _field(
+        None, "from 10 seconds to 4 hours, or a duration like 5m", "5m", ge=10, le=4 * 3600
+    )
     # how hard to push and when to stop
     workers: Annotated[int, Strict()] = _field(8, "a whole number of at least 1", "8", ge=1, le=1000)
     retries: Annotated[int, Strict()] = _field(3, "a whole number, 0 or more", "3", ge=0, le=100)

@@ -65,6 +65,7 @@ def read_phrase_list(path: Path) -> tuple[str, ...]:
 
 
 ChannelMode = Literal["mix", "separate"]
+SplitMode = Literal["auto", "off"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class RunSettings:
     emulator_transcripts: Path | None = None  # --emulate: the emulator's scripted transcripts
     emulator_speed: float | None = _DEFAULT.emulator_speed  # --emulate: times real time, or as audio arrives
     job_name: str = ""
+    split: SplitMode = "auto"  # long recordings as chunks in parallel sessions (issue 13)
+    chunk_seconds: float | None = None  # None: from the run's audio and workers (audio.chunk_plan)
 
     def __post_init__(self) -> None:
         if "json" not in self.formats:
@@ -113,6 +116,8 @@ class RunSettings:
             "stall_timeout": self.stall_timeout,
             "formats": list(self.formats),
             "channels": self.channels,
+            "split": self.split,
+            "chunk_seconds": self.chunk_seconds,
             "include": list(self.include),
             "exclude": list(self.exclude),
             "settle_seconds": self.settle_seconds,

@@ -87,7 +87,9 @@ class _PcmCallback(speechsdk.audio.PullAudioInputStreamCallback):  # type: ignor
     """Feeds PCM to the SDK as fast as it asks for it (back pressure), never faster: straight
     from the file into the SDK's buffer for a WAV that needs no decoding."""
 
-    def __init__(self, reader: audio.PcmReader | audio.RawWavReader, cancel: CancelToken) -> None:
+    def __init__(
+        self, reader: audio.PcmReader | audio.RawWavReader | audio.RangeReader, cancel: CancelToken
+    ) -> None:
         super().__init__()
         self.reader = reader
         self._cancel = cancel
@@ -361,7 +363,11 @@ class AzureEngine:
         # the stream and the session closes cleanly, where the SDK's own file reader can only be
         # stopped (~10 s, and a crash risk if the process exits meanwhile). A WAV that needs no
         # decoding is read from the file straight into the SDK's buffer, hashed on the way.
-        reader = audio.open_pcm(request.path, channel=request.channel)
+        reader = (
+            audio.RangeReader(request.pcm)
+            if request.pcm is not None
+            else audio.open_pcm(request.path, channel=request.channel)
+        )
         callback = _PcmCallback(reader, cancel)
         stream_format = speechsdk.audio.AudioStreamFormat(
             samples_per_second=audio.SAMPLE_RATE, bits_per_sample=16, channels=1

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from batchscribe.audio import AudioInfo, ReadReceipt
+from batchscribe.audio import AudioInfo, PcmRange, ReadReceipt
 from batchscribe.errors import UsageError
 from batchscribe.pipeline.cancel import CancelToken
 
@@ -60,6 +60,16 @@ class Phrase:
 
 
 @dataclass(frozen=True)
+class ChunkRecord:
+    """One chunk of a recording split into sessions: where it lies (seconds) and its attempts."""
+
+    start_s: float
+    end_s: float
+    attempts: int
+    channel: int | None = None  # with --channels separate: the channel it is of
+
+
+@dataclass(frozen=True)
 class Transcript:
     """Everything an engine learned about one recording."""
 
@@ -68,6 +78,7 @@ class Transcript:
     # What was read: the bytes' SHA-256 and whether the file changed meanwhile (None: the
     # engine read nothing itself, like the fake one).
     receipt: ReadReceipt | None = field(default=None, compare=False)
+    chunks: tuple[ChunkRecord, ...] = ()  # the sessions a split recording ran as (none: one)
 
     @property
     def text(self) -> str:
@@ -116,6 +127,7 @@ class RecognitionRequest:
     audio: AudioInfo
     channel: int | None = None  # None: mix all channels down to mono
     label: str = field(default="", compare=False)  # for logs: the path relative to its root
+    pcm: PcmRange | None = None  # one chunk of it: read this PCM instead of decoding ``path``
 
 
 class Congestion(Protocol):

@@ -158,6 +158,12 @@ def _our_block(
         "elapsed_s": round(meta.elapsed_s, 3),
         "run_id": meta.run_id,
     }
+    if transcript.chunks:
+        block["chunks"] = [
+            {"start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3), "attempts": c.attempts,
+             **({"channel": c.channel} if c.channel is not None else {})}
+            for c in transcript.chunks
+        ]
     warnings = transcript_warnings(transcript, audio)
     if warnings:
         block["warnings"] = list(warnings)

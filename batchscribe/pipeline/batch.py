@@ -27,6 +27,8 @@ from batchscribe.outputs.quality import average_confidence, transcript_warnings
 from batchscribe.outputs.rerender import rerender_outputs
 from batchscribe.outputs.writer import write_outputs
 from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.chunk_store import ChunkStore
+from batchscribe.pipeline.chunks import SplitOptions, one_session_note, split_items
 from batchscribe.pipeline.discovery import AudioFile
 from batchscribe.pipeline.ledger import Ledger, RunLock, settings_hash
 from batchscribe.pipeline.limiter import AdaptiveLimiter
@@ -280,13 +282,15 @@ def _execute(
             meta=meta,
             timestamps=settings.timestamps,
         )
+        note = one_session_note(item, split, workers=settings.workers, total_audio_s=plan.audio_seconds)
         return Written(
             outputs=outputs,
             sha256=digest,
-            warnings=transcript_warnings(transcript, item.audio),
+            warnings=transcript_warnings(transcript, item.audio) + ((note,) if note else ()),
             average_confidence=average_confidence(transcript),
         )
 
+    split = split_options(settings)
     budget = Budget(audio_seconds=_budget_seconds(settings))
     if settings.max_runtime_s is not None:
         budget.deadline = time.monotonic() + settings.max_runtime_s
@@ -301,8 +305,21 @@ def _execute(
         budget=budget,
         limiter=limiter,
         outage=OutageGuard(address=endpoint.describe()),
+        splitter=lambda items, workers: split_items(items, workers, split),
     )
     return runner.run(plan.items)
+
+
+def split_options(settings: RunSettings) -> SplitOptions:
+    """How long recordings are split into chunks (issue 13), and where finished chunks are kept."""
+    return SplitOptions(
+        ChunkStore(settings.out),
+        settings_hash(transcript_settings(settings)),
+        split=settings.split == "auto",
+        chunk_seconds=settings.chunk_seconds,
+        channels=settings.channels,
+        diarize=settings.options.diarize,
+    )
 
 
 def _budget_seconds(settings: RunSettings) -> float | None:

@@ -6,17 +6,22 @@ the wait cut short by cancellation) and its outputs are written by the injected 
 function. A per-file failure is recorded in its ``FileResult``; a fatal one (credentials
 rejected, disk full) cancels the run: nothing new is scheduled and in-flight sessions are
 cancelled. Budgets and the runtime window stop scheduling, never cut a file in half.
+
+A ``splitter`` (``pipeline.chunks``) may turn long items into ``Task``s: a recording's read, which
+queues its chunks as it goes, each chunk its own session. The queue is longest first over files
+and chunks alike; workers wait for chunks while a read is still going.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Union
 
 from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
 from batchscribe.errors import (
@@ -48,6 +53,31 @@ class Written:
 
 WriteOutputs = Callable[[WorkItem, Transcript, int, float], Written]
 """(item, transcript, attempts, elapsed_s) -> what was written."""
+
+
+class Task(Protocol):
+    """Queued work other than a whole recording: a long recording's read, or one of its chunks."""
+
+    @property
+    def item(self) -> WorkItem: ...
+    @property
+    def priority_seconds(self) -> float: ...  # longest first
+    @property
+    def budget_seconds(self) -> float: ...  # audio it sends (what budgets count)
+    @property
+    def adds_tasks(self) -> bool: ...  # workers wait for the tasks it queues
+    def run(self, runner: Runner, worker: int) -> FileResult | None: ...
+
+
+Entry = Union[WorkItem, "Task"]
+Splitter = Callable[[Sequence[WorkItem], int], list[Entry]]
+"""(items, workers) -> what to queue: an item as it is, or tasks of it (``pipeline.chunks``)."""
+
+
+def _priority(entry: Entry) -> tuple[float, str]:
+    if isinstance(entry, WorkItem):
+        return entry.audio.duration_s, entry.source
+    return entry.priority_seconds, entry.item.source
 
 
 class RunEvents(Protocol):
@@ -98,13 +128,16 @@ class Budget:
     exceeded: str = ""
 
     def admit(self, item: WorkItem, now: float) -> bool:
+        return self.admit_seconds(item.audio.duration_s, now)
+
+    def admit_seconds(self, seconds: float, now: float) -> bool:
         if self.deadline is not None and now >= self.deadline:
             self.exceeded = self.exceeded or "the --max-runtime window ended"
             return False
-        if self.audio_seconds is not None and self.scheduled + item.audio.duration_s > self.audio_seconds:
+        if self.audio_seconds is not None and self.scheduled + seconds > self.audio_seconds:
             self.exceeded = self.exceeded or "the audio-hours/cost budget was reached"
             return False
-        self.scheduled += item.audio.duration_s
+        self.scheduled += seconds
         return True
 
 
@@ -135,8 +168,11 @@ class Runner:
         retry_wait: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         outage: OutageGuard | None = None,
+        splitter: Splitter | None = None,
     ) -> None:
         self._engine = engine
+        self.engine = engine
+        self.events = events
         self._write = write
         self._events = events
         self._workers = workers
@@ -153,17 +189,25 @@ class Runner:
         self._open_sessions = 0
         self.peak_sessions = 0  # sessions actually open at once, at most (not the limiter's limit)
         self._clock = clock
+        self.clock = clock
         self._t0 = clock()
         self._lock = threading.Lock()
-        self._queue: list[WorkItem] = []
+        self._wake = threading.Condition(self._lock)
+        self._queue: list[Entry] = []  # ascending priority: the longest is popped first
+        self._adding = 0  # queued or running tasks that may still queue more
+        self._splitter = splitter
+        self._left_out: set[str] = set()
         self._outcome = RunOutcome()
 
     def run(self, items: Sequence[WorkItem]) -> RunOutcome:
         # Longest first: the run's length is bounded below by its longest file, so start it early.
-        self._queue = sorted(items, key=lambda i: (-i.audio.duration_s, i.source), reverse=True)
+        entries = self._splitter(items, self._workers) if self._splitter else list(items)
+        self._queue = sorted(entries, key=_priority)
+        self._adding = sum(1 for e in entries if not isinstance(e, WorkItem) and e.adds_tasks)
+        count = self._workers if self._adding else min(self._workers, len(self._queue))
         threads = [
             threading.Thread(target=self._work, args=(n,), name=f"batchscribe-worker-{n}", daemon=True)
-            for n in range(min(self._workers, len(self._queue)))
+            for n in range(count)
         ]
         hard_stop = None
         if self._budget.hard_deadline is not None:
@@ -179,7 +223,8 @@ class Runner:
         if hard_stop is not None:
             hard_stop.cancel()
         with self._lock:
-            self._outcome.not_scheduled.extend(reversed(self._queue))
+            for entry in reversed(self._queue):
+                self._leave_out(entry)
             self._queue.clear()
             self._outcome.stop_reason = self._budget.exceeded
             self._outcome.peak_sessions = self.peak_sessions
@@ -187,19 +232,56 @@ class Runner:
                 self._outcome.stop_reason += "; files still running at the hard limit were cancelled"
         return self._outcome
 
-    def _next(self) -> WorkItem | None:
+    def add(self, tasks: Sequence[Task]) -> None:
+        """Queue more tasks (a recording's chunks, as its read finds them)."""
+        with self._wake:
+            for task in tasks:
+                bisect.insort(self._queue, task, key=_priority)
+                self._adding += task.adds_tasks
+            self._wake.notify_all()
+
+    def done_adding(self) -> None:
+        """A task that queues others is over: workers need not wait for it any more."""
+        with self._wake:
+            self._adding -= 1
+            self._wake.notify_all()
+
+    def _leave_out(self, entry: Entry) -> None:
+        """Not scheduled (budget, window, abort): the recording is left for the next run."""
+        item = entry if isinstance(entry, WorkItem) else entry.item
+        if not isinstance(entry, WorkItem) and entry.adds_tasks:
+            self._adding -= 1
+        if item.source not in self._left_out:
+            self._left_out.add(item.source)
+            self._outcome.not_scheduled.append(item)
+
+    def left_out(self, item: WorkItem) -> bool:
         with self._lock:
-            while self._queue and not self.cancel.is_cancelled():
-                item = self._queue.pop()
-                if self._budget.admit(item, self._clock()):
-                    return item
-                self._outcome.not_scheduled.append(item)
+            return item.source in self._left_out
+
+    def _next(self) -> Entry | None:
+        with self._wake:
+            while not self.cancel.is_cancelled():
+                if self._queue:
+                    entry = self._queue.pop()
+                    seconds = entry.audio.duration_s if isinstance(entry, WorkItem) else entry.budget_seconds
+                    if self._budget.admit_seconds(seconds, self._clock()):
+                        return entry
+                    self._leave_out(entry)
+                elif self._adding > 0:
+                    self._wake.wait(1.0)  # woken by add/done_adding; the timeout rechecks cancel
+                else:
+                    return None
             return None
 
     def _work(self, worker: int) -> None:
-        while (item := self._next()) is not None:
+        while (entry := self._next()) is not None:
+            item = entry if isinstance(entry, WorkItem) else entry.item
             try:
-                result = self._process(item, worker)
+                if isinstance(entry, WorkItem):
+                    result = self._process(entry, worker)
+                else:
+                    result = entry.run(self, worker)
             except Exception as exc:  # a bug must fail one file, not silently kill a worker
                 log.exception("internal error while processing %s", item.source)
                 error = FileError(
@@ -210,15 +292,28 @@ class Runner:
                 result = self._result(item, "failed", 0, self._clock(), [], error)
             if result is None:
                 continue
-            with self._lock:
-                self._outcome.results.append(result)
-            self._events.file_finished(result)
+            self.finished(result)
+
+    def finished(self, result: FileResult) -> None:
+        with self._lock:
+            self._outcome.results.append(result)
+        self._events.file_finished(result)
 
     def _abort(self, error: BatchscribeError) -> None:
         with self._lock:
             if self._outcome.aborted is None:
                 self._outcome.aborted = error
         self.cancel.cancel(f"run aborted: {error.message}")
+
+    def changed(self, item: WorkItem, why: str = "") -> None:
+        """Left for the next run: it changed before or while it was transcribed."""
+        if why:
+            log.warning("%s: %s; left for the next run", item.source, why)
+        with self._lock:
+            self._outcome.changed.append(item)
+
+    def unchanged(self, item: WorkItem) -> bool:
+        return self._unchanged(item)
 
     def _unchanged(self, item: WorkItem) -> bool:
         try:
@@ -234,19 +329,31 @@ class Runner:
             return None  # still being written: left for the next run
         started = self._clock()
         timeline: list[Attempt] = []
-        attempts = 0
+        attempts = [0]
         self._events.file_started(item, worker)
         try:
-            for attempt in build_retrying(self._retries, self.cancel, initial_wait=self._retry_wait):
-                with attempt:
-                    attempts += 1
-                    transcript = self._attempt(item, worker, attempts, timeline)
-            receipt = transcript.receipt
-            if why := receipt.change(size=item.file.size, mtime_ns=item.file.mtime_ns) if receipt else "":
-                log.warning("%s: %s; left for the next run", item.source, why)
-                with self._lock:
-                    self._outcome.changed.append(item)
-                return None  # never recorded as done: the transcript may not be of what is there
+            transcript = self.session(item, worker, timeline, attempts, lambda: self._transcribe(item))
+            return self.deliver(item, transcript, attempts[0], started, timeline)
+        except (FileError, RunAbortedError) as exc:
+            return self.failure(item, exc, attempts[0], started, timeline)
+
+    def session(self, item: WorkItem, worker: int, timeline: list[Attempt], attempts: list[int],
+                transcribe: Callable[[], Transcript]) -> Transcript:  # fmt: skip
+        """One session through the limiter, retried on transient errors; ``attempts[0]`` counts."""
+        for attempt in build_retrying(self._retries, self.cancel, initial_wait=self._retry_wait):
+            with attempt:
+                attempts[0] += 1
+                transcript = self._attempt(item, worker, attempts[0], timeline, transcribe)
+        return transcript
+
+    def deliver(self, item: WorkItem, transcript: Transcript, attempts: int, started: float,
+                timeline: list[Attempt]) -> FileResult | None:  # fmt: skip
+        """Write a finished transcript; None when the recording changed meanwhile."""
+        receipt = transcript.receipt
+        if why := receipt.change(size=item.file.size, mtime_ns=item.file.mtime_ns) if receipt else "":
+            self.changed(item, why)
+            return None  # never recorded as done: the transcript may not be of what is there
+        try:
             written = self._write(item, transcript, attempts, self._clock() - started)
             return FileResult(
                 source=item.source,
@@ -261,18 +368,23 @@ class Runner:
                 timeline=tuple(timeline),
                 average_confidence=written.average_confidence,
             )
-        except FileCancelled as exc:
-            return self._result(item, "cancelled", attempts, started, timeline, exc)
-        except FatalEngineError as exc:
-            self._abort(RunAbortedError(exc.message, hint=exc.hint))
-            return self._result(item, "failed", attempts, started, timeline, exc)
-        except FileError as exc:
-            return self._result(item, "failed", attempts, started, timeline, exc)
-        except RunAbortedError as exc:  # e.g. out of disk while writing outputs
+        except (FileError, RunAbortedError) as exc:
+            return self.failure(item, exc, attempts, started, timeline)
+
+    def failure(self, item: WorkItem, exc: FileError | RunAbortedError, attempts: int, started: float,
+                timeline: list[Attempt]) -> FileResult:  # fmt: skip
+        """The result of a recording that failed or was cancelled; a fatal error aborts the run."""
+        if isinstance(exc, RunAbortedError):  # e.g. out of disk while writing outputs
             self._abort(exc)
             return self._result(item, "cancelled", attempts, started, timeline, FileCancelled(exc.message))
+        if isinstance(exc, FileCancelled):
+            return self._result(item, "cancelled", attempts, started, timeline, exc)
+        if isinstance(exc, FatalEngineError):
+            self._abort(RunAbortedError(exc.message, hint=exc.hint))
+        return self._result(item, "failed", attempts, started, timeline, exc)
 
-    def _attempt(self, item: WorkItem, worker: int, number: int, timeline: list[Attempt]) -> Transcript:
+    def _attempt(self, item: WorkItem, worker: int, number: int, timeline: list[Attempt],
+                 transcribe: Callable[[], Transcript]) -> Transcript:  # fmt: skip
         began = self._clock() - self._t0
         outcome: AttemptOutcome = "succeeded"
         error_code = error_class = reason = ""
@@ -282,7 +394,7 @@ class Runner:
             with self.limiter.slot(self.cancel) as acquired:
                 if not acquired:
                     raise FileCancelled(self.cancel.reason)
-                transcript = self._transcribe_counted(item)
+                transcript = self._counted(transcribe)
             self.limiter.succeeded()
             self._outage.succeeded()
             return transcript
@@ -311,12 +423,13 @@ class Runner:
             ended = self._clock() - self._t0
             timeline.append(Attempt(worker, began, ended, outcome, error_code, error_class, reason))
 
-    def _transcribe_counted(self, item: WorkItem) -> Transcript:
+    def _counted(self, transcribe: Callable[[], Transcript]) -> Transcript:
+        """Run one session, counting the sessions open at once (not the limiter's setting)."""
         with self._lock:
             self._open_sessions += 1
             self.peak_sessions = max(self.peak_sessions, self._open_sessions)
         try:
-            return self._transcribe(item)
+            return transcribe()
         finally:
             with self._lock:
                 self._open_sessions -= 1

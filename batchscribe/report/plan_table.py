@@ -19,12 +19,13 @@ from rich.table import Table
 from rich.text import Text
 
 from batchscribe.config.settings import RunSettings
+from batchscribe.pipeline.chunks import SplitSummary
 from batchscribe.pipeline.planner import Plan
 from batchscribe.report.console import plain_table, utf8_locale
 
 COLUMNS = (
     "job", "new", "changed", "forced", "failed_before", "to_send", "audio", "estimated_cost",
-    "done", "rerender", "still_failing", "not_audio", "not_settled",
+    "done", "rerender", "still_failing", "not_audio", "not_settled", "split", "chunks",
 )  # fmt: skip
 
 
@@ -33,7 +34,10 @@ def hms(seconds: float) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def plan_row(settings: RunSettings, planned: Plan) -> dict[str, Any]:
+def plan_row(settings: RunSettings, planned: Plan, split: SplitSummary | None = None) -> dict[str, Any]:
+    """One job's row; ``split``: which recordings run as chunks (``split``, ``chunks``) and which
+    stay one session though long (``one_session``: with --diarize)."""
+    split = split or SplitSummary()
     counts = planned.counts
     seconds = planned.audio_seconds
     return {
@@ -53,6 +57,9 @@ def plan_row(settings: RunSettings, planned: Plan) -> dict[str, Any]:
         "still_failing": counts.known_failures,
         "not_audio": len(planned.failed_probe),
         "not_settled": counts.not_settled,
+        "split": split.split_files,
+        "chunks": split.chunks,
+        "one_session": split.one_session,
     }
 
 

@@ -22,7 +22,7 @@ from batchscribe.engines.base import RecognitionOptions
 from batchscribe.errors import AudioError, FileError
 from batchscribe.pipeline import run_batch
 from batchscribe.pipeline.discovery import AudioFile
-from batchscribe.pipeline.pool import WorkItem
+from batchscribe.pipeline.planner import WorkItem
 from batchscribe.results import FileResult
 from tests.conftest import Recordings, burst_samples, write_wav
 

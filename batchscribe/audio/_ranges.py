@@ -1,0 +1,193 @@
+"""Read one track of a recording once, and later any sample range of it, without decoding again.
+
+A long recording is recognized as several chunks, each in its own session. ``read_track`` reads
+the track (the mixed-down recording, or one channel) once, streaming: a WAV that already is
+16 kHz mono s16le is only read (its samples are then ranges of the file itself); anything else is
+decoded once into a *spool*, a raw 16 kHz mono s16le file the caller names (next to the state).
+Each block is on disk before ``on_pcm`` hears of it, so a chunk can start as soon as its end is
+decoded. The read is hashed (``ReadReceipt``), as a whole-file session's would be.
+
+``PcmRange`` says where a chunk's PCM is; ``RangeReader`` reads it (the ``PcmReader`` surface the
+engine needs). Its receipt carries the track's SHA-256 from that one read, and the identity of
+the recording *now*: a chunk of a WAV checks the very file it read (opened, finished, at its
+path); a chunk of a spool checks that the recording at its path is still the one decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from batchscribe.audio._decoding import PcmReader, open_pcm
+from batchscribe.audio._failures import fail
+from batchscribe.audio._files import FileIdentity, ReadReceipt, open_regular
+from batchscribe.audio._raw import RawWavReader
+
+_BLOCK = 1 << 20  # 32 s of PCM per read: flat memory, few system calls
+
+
+@dataclass(frozen=True)
+class PcmRange:
+    """Bytes ``[offset, offset + length)`` of ``read_path``: 16 kHz mono s16le of a recording."""
+
+    read_path: Path  # the recording itself (a plain WAV) or its spool
+    offset: int
+    length: int
+    source_path: Path  # the recording
+    source: FileIdentity  # the recording when its track was read
+    sha256: str  # of the recording, from that read
+
+    @property
+    def spooled(self) -> bool:
+        return self.read_path != self.source_path
+
+
+@dataclass(frozen=True)
+class Track:
+    """One read track: where its PCM is, how long it is, and what the read found."""
+
+    read_path: Path
+    offset: int
+    samples: int
+    receipt: ReadReceipt
+    warnings: tuple[str, ...] = ()
+
+    def range(self, start: int, end: int, source_path: Path) -> PcmRange:
+        """The PCM of samples ``[start, end)``."""
+        return PcmRange(self.read_path, self.offset + 2 * start, 2 * (end - start), source_path,
+                        self.receipt.opened, self.receipt.sha256)  # fmt: skip
+
+
+def read_track(
+    path: Path,
+    *,
+    channel: int | None,
+    spool: Path,
+    on_pcm: Callable[[bytes], None],
+    on_open: Callable[[Path, int, FileIdentity], None] | None = None,
+) -> Track:
+    """Read (or decode into ``spool``) one track of ``path``, handing each block to ``on_pcm``.
+
+    ``on_open(read_path, offset, identity)`` hears first where the track's PCM will be and which
+    file was opened. ``AudioError`` when it cannot be read at all; a spool that cannot be
+    written is an ``OSError``.
+    """
+    reader = open_pcm(path, channel=channel)
+    try:
+        read_path, offset = (path, reader.data_offset) if isinstance(reader, RawWavReader) else (spool, 0)
+        if on_open is not None:
+            on_open(read_path, offset, reader.opened)
+        if isinstance(reader, RawWavReader):
+            samples = _read_through(reader, on_pcm)
+        else:
+            samples = _decode_into(reader, spool, on_pcm)
+        warnings = tuple(reader.warnings)
+        receipt = reader.finish()
+    finally:
+        reader.close()
+    if receipt is None:
+        raise fail("vanished", "the file could not be read to its end")
+    return Track(read_path, offset, samples, receipt, warnings)
+
+
+def _read_through(reader: RawWavReader, on_pcm: Callable[[bytes], None]) -> int:
+    total = 0
+    while block := reader.read(_BLOCK):
+        total += len(block)
+        on_pcm(block)
+    return total // 2
+
+
+def _decode_into(reader: PcmReader, spool: Path, on_pcm: Callable[[bytes], None]) -> int:
+    total = 0
+    spool.parent.mkdir(parents=True, exist_ok=True)
+    with spool.open("wb", buffering=0) as out:  # unbuffered: on disk before on_pcm hears of it
+        while block := reader.read(_BLOCK):
+            out.write(block)
+            total += len(block)
+            on_pcm(block)
+        os.fsync(out.fileno())
+    return total // 2
+
+
+def _identity_at(path: Path) -> FileIdentity | None:
+    try:
+        return FileIdentity.of(path.stat())
+    except OSError:
+        return None
+
+
+class RangeReader:
+    """Reads a ``PcmRange``; the surface of ``PcmReader`` the engine uses (thread-safe)."""
+
+    def __init__(self, pcm: PcmRange) -> None:
+        self.pcm = pcm
+        self.warnings: list[str] = []
+        self._file: io.FileIO
+        self._file, st = open_regular(pcm.read_path)
+        self._opened = FileIdentity.of(st)
+        self._position = pcm.offset
+        self._left = pcm.length
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def readinto(self, buffer: memoryview) -> int:
+        with self._lock:
+            if self._closed:
+                raise ValueError("read from a closed RangeReader")
+            wanted = min(buffer.nbytes, self._left)
+            if wanted <= 0:
+                return 0
+            data = os.pread(self._file.fileno(), wanted, self._position)
+            if not data:  # shorter than when it was read: the receipt will say it changed
+                self._left = 0
+                return 0
+            buffer[: len(data)] = data
+            self._position += len(data)
+            self._left -= len(data)
+            return len(data)
+
+    def read(self, size: int) -> bytes:
+        buffer = bytearray(size)
+        with memoryview(buffer) as view:
+            n = self.readinto(view)
+        return bytes(buffer[:n])
+
+    def finish(self) -> ReadReceipt | None:
+        """What was read: the track's digest and whether the recording is still the one read."""
+        with self._lock:
+            if self._closed:
+                return None
+            try:
+                if self.pcm.spooled:
+                    opened = finished = self.pcm.source
+                else:
+                    opened, finished = self._opened, FileIdentity.of(os.fstat(self._file.fileno()))
+                    if opened != self.pcm.source:
+                        opened = self.pcm.source  # replaced since its track was read
+                return ReadReceipt(self.pcm.sha256, opened, finished, _identity_at(self.pcm.source_path))
+            except OSError:
+                return None
+            finally:
+                self._close_locked()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._file.close()
+
+    def __enter__(self) -> RangeReader:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
