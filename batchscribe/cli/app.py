@@ -15,7 +15,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from batchscribe import __version__
 from batchscribe.cli.options import (
@@ -66,6 +68,7 @@ from batchscribe.cli.options import (
 )
 from batchscribe.emulator.cli import emulator_app
 from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED, BatchscribeError, UsageError
+from batchscribe.names import shown
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.report import SUMMARY_JSON, latest_run_dir, load_summary, render_console_summary
 
@@ -86,7 +89,7 @@ def _errors_to_exit(verbose: bool = False) -> Iterator[None]:
     try:
         yield
     except BatchscribeError as exc:
-        _stderr.print(f"[red]error:[/red] {exc.one_line()}", markup=True, soft_wrap=True)
+        _stderr.print(f"[red]error:[/red] {escape(shown(exc.one_line()))}", markup=True, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
@@ -94,7 +97,7 @@ def _errors_to_exit(verbose: bool = False) -> Iterator[None]:
         if verbose:
             _stderr.print_exception()
         _stderr.print(
-            f"[red]internal error:[/red] {exc!r} (run again with --verbose and report it)",
+            f"[red]internal error:[/red] {escape(shown(repr(exc)))} (run again with --verbose and report it)",
             markup=True, soft_wrap=True,
         )  # fmt: skip
         raise typer.Exit(EXIT_ABORTED) from None
@@ -185,7 +188,8 @@ def plan(
             table.add_column(column.replace("_", " "), justify="left" if column == "job" else "right",
                              overflow="fold")  # fmt: skip
         for row in rows:
-            table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()))
+            cells = (f"{v:.2f}" if isinstance(v, float) else shown(str(v)) for v in row.values())
+            table.add_row(*map(Text, cells))  # Text: a folder named [/x] is not markup
         Console(highlight=False).print(table)
 
 
@@ -215,11 +219,11 @@ def doctor(
         console = Console(highlight=False)
         for settings in settings_from_params({**defaults, **ctx.params}):
             if settings.job_name:
-                console.print(f"job {settings.job_name}")
+                console.print(f"job {shown(settings.job_name)}", markup=False)
             for check in run_checks(settings):
                 mark = "[green]ok  [/green]" if check.ok else "[red]FAIL[/red]"
                 hint = f" ({check.hint})" if check.hint and not check.ok else ""
-                console.print(f"{mark} {check.name:<14} {check.detail}{hint}", soft_wrap=True)
+                console.print(f"{mark} {check.name:<14} {escape(shown(check.detail + hint))}", soft_wrap=True)
                 failed += not check.ok
     raise typer.Exit(EXIT_FILES_FAILED if failed else 0)
 

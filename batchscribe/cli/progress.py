@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -26,6 +27,7 @@ from rich.progress import (
 from rich.text import Text
 
 from batchscribe.errors import FileError
+from batchscribe.names import shown
 from batchscribe.pipeline.pool import WorkItem
 from batchscribe.results import FileResult
 from batchscribe.secrets import Redactor
@@ -53,7 +55,8 @@ class LineLog:
     def emit(self, event: str, message: str, *, important: bool = False, **fields: Any) -> None:
         if self._quiet and not important:
             return
-        message = self._redact(message)
+        message = shown(self._redact(message))  # a name's newline or ESC must not forge a line
+        fields = {name: shown(value) if isinstance(value, str) else value for name, value in fields.items()}
         if self._json:
             record = {"time": _now(), "run_id": self._run_id, "event": event, "message": message, **fields}
             line = json.dumps(record, ensure_ascii=False, sort_keys=True)
@@ -157,7 +160,7 @@ class LiveView:
             if item.source in self._active:
                 return
             task = self._progress.add_task(
-                f"  {item.source}", total=max(item.audio.duration_s, 0.001), speed=""
+                f"  {escape(shown(item.source))}", total=max(item.audio.duration_s, 0.001), speed=""
             )
             self._active[item.source] = (task, 0.0)
 
@@ -188,7 +191,8 @@ class LiveView:
             self._advance_overall()
             self._refresh_status()
         if result.status == "failed" and result.failure is not None:
-            self._console.print(f"[red]failed[/red] {result.source}: {result.failure.message}", markup=True)
+            failed = escape(shown(f"{result.source}: {result.failure.message}"))
+            self._console.print(f"[red]failed[/red] {failed}", markup=True)
 
     def concurrency_changed(self, limit: int) -> None:
         with self._lock:

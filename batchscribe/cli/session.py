@@ -18,10 +18,12 @@ from types import FrameType
 from typing import IO
 
 from rich.console import Console
+from rich.markup import escape
 
 from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
+from batchscribe.names import shown
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.pipeline.batch import Plan, new_run_id, run_batch
 from batchscribe.pipeline.cancel import CancelToken
@@ -81,11 +83,13 @@ def run_all(
             if cancel.is_cancelled():
                 break
             if len(all_settings) > 1:
-                stderr.print(f"job {settings.job_name}: {', '.join(str(p) for p in settings.inputs)}")
+                inputs = ", ".join(shown(str(p)) for p in settings.inputs)
+                stderr.print(f"job {shown(settings.job_name)}: {inputs}", markup=False)
             try:
                 codes.append(_run_one(settings, cancel, log_format, log_stream, quiet))
             except RunAbortedError as exc:  # e.g. its output folder is locked: the other jobs still run
-                stderr.print(f"[red]error:[/red] {exc.one_line()}", markup=True, soft_wrap=True)
+                line = escape(shown(exc.one_line()))
+                stderr.print(f"[red]error:[/red] {line}", markup=True, soft_wrap=True)
                 codes.append(exc.exit_code)
     if cancel.is_cancelled():
         return EXIT_INTERRUPTED

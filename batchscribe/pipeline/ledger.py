@@ -1,8 +1,9 @@
 """What was done with which settings: SQLite state next to the outputs, and the run lock.
 
 Key: the recording's ``source`` (its path relative to the scanned root, which also names its
-outputs). A recording is *done* when the ledger says it succeeded with the same content and the
-same transcript-affecting settings, and its outputs still exist. The per-file JSON is the truth
+outputs), as ``names.stored`` writes it: a name that is not valid UTF-8 is kept escaped. A
+recording is *done* when the ledger says it succeeded with the same content and the same
+transcript-affecting settings, and its outputs still exist. The per-file JSON is the truth
 and the ledger an index of it: a JSON written just before a kill -9, before the ledger heard of
 it, is adopted on the next run instead of being paid for twice.
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from batchscribe.errors import LockHeldError, RunAbortedError
+from batchscribe.names import stored
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.results import FileResult
 
@@ -136,8 +138,9 @@ class Ledger:
         self._execute(
             "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                result.source, str(result.path), size, mtime_ns, sha256, settings, result.status,
-                result.attempts, failure.code if failure else "", failure.message if failure else "",
+                stored(result.source), stored(str(result.path)), size, mtime_ns, sha256, settings,
+                result.status, result.attempts,
+                failure.code if failure else "", failure.message if failure else "",
                 json.dumps([str(p) for p in result.outputs]), result.audio_seconds, run_id, _now(),
             ),
         )  # fmt: skip
@@ -148,14 +151,16 @@ class Ledger:
         self._execute(
             "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,'succeeded',1,'','',?,0,?,?)",
             (
-                source, str(path), size, mtime_ns, sha256, settings,
+                stored(source), stored(str(path)), size, mtime_ns, sha256, settings,
                 json.dumps([str(p) for p in outputs]), run_id, _now(),
             ),
         )  # fmt: skip
 
     def touch(self, source: str, *, size: int, mtime_ns: int) -> None:
         """The file was copied or touched but its content is the same: remember the new stat."""
-        self._execute("UPDATE files SET size=?, mtime_ns=? WHERE source=?", (size, mtime_ns, source))
+        self._execute(
+            "UPDATE files SET size=?, mtime_ns=? WHERE source=?", (size, mtime_ns, stored(source))
+        )
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from batchscribe import audio
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import AudioError, PermanentEngineError
+from batchscribe.names import stored
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.rerender import rerender_outputs
@@ -144,7 +145,7 @@ def plan_run(
     tally: Counter[str] = Counter()
     due: list[AudioFile] = []
     for file in ready:
-        decision = decide(file, rows.get(file.source), settings, wanted_hash, ledger)
+        decision = decide(file, rows.get(stored(file.source)), settings, wanted_hash, ledger)
         if settings.force and decision in ("done", "rerender"):
             decision = "changed"
         if decision == "rerender" and not _rerendered(file, settings, write=write):
