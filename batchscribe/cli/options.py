@@ -35,10 +35,22 @@ Inputs = Annotated[
     list[Path] | None,
     typer.Argument(help="Files and folders to transcribe (recursively).", show_default=False),
 ]
+def _out_folder(value: str | Path) -> Path:
+    if isinstance(value, Path):  # the default
+        return value
+    if not value.strip():  # Path("") would silently mean the current folder
+        raise typer.BadParameter("it is empty; give the folder to write to, e.g. --out transcripts")
+    return Path(value)
+
+
 Out = Annotated[
     Path,
     typer.Option(
-        "--out", "-o", help="Output folder; the input tree is mirrored under it.", rich_help_panel=_WHAT
+        "--out",
+        "-o",
+        help="Output folder; the input tree is mirrored under it.",
+        rich_help_panel=_WHAT,
+        parser=_out_folder,
     ),
 ]
 Include = Annotated[

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from batchscribe import __version__
 from batchscribe.config.settings import Endpoint, RunSettings
@@ -22,6 +23,7 @@ from batchscribe.engines.base import Engine, Transcript
 from batchscribe.errors import FileError
 from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
+from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
 from batchscribe.outputs.writer import write_outputs
 from batchscribe.pipeline.cancel import CancelToken
@@ -135,10 +137,10 @@ def run_batch(
     run_id = run_id or new_run_id(started_at)
     cancel = cancel or CancelToken()
     with RunLock(settings.out).held():
-        remove_stale_temp_files(settings.out)  # a killed run's half-written temp files, never outputs
         ledger = Ledger(settings.out)
         try:
             plan = plan_run(settings, ledger=ledger, now=started_at)
+            remove_stale_temp_files(_written_folders(settings, plan))  # a killed run's half-written files
             wanted_hash = settings_hash(transcript_settings(settings))
             files = {i.source: i.file for i in plan.items}
             with _as_factory(events, plan) as sink, endpoint_for(settings) as endpoint:
@@ -232,6 +234,16 @@ def _execute(
         limiter=limiter,
     )
     return runner.run(plan.items)
+
+
+def _written_folders(settings: RunSettings, plan: Plan) -> list[Path]:
+    """The folders this run may write to, inside --out: where killed runs left their temp files."""
+    layout = OutFolder(settings.out)
+    try:
+        reports = [p for p in layout.runs_dir.iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        reports = []
+    return [f for f in plan.output_folders if layout.contains(f)] + reports
 
 
 def _budget_seconds(settings: RunSettings) -> float | None:

@@ -37,6 +37,7 @@ class Plan:
     items: list[WorkItem] = field(default_factory=list)
     failed_probe: list[FileResult] = field(default_factory=list)
     counts: RunCounts = field(default_factory=RunCounts)
+    output_folders: frozenset[Path] = frozenset()  # where the discovered files' outputs go
 
     @property
     def audio_seconds(self) -> float:
@@ -155,7 +156,11 @@ def plan_run(
             not settings.retry_failed_only or decision == "failed_before"
         ):
             due.append(file)
+    layout = OutFolder(settings.out)
     plan = Plan(
+        output_folders=frozenset(
+            layout.output_paths(f.source, ("json",))[0].parent for f in discovered.files
+        ),
         counts=RunCounts(
             discovered=len(discovered.files),
             new=tally["new"],
