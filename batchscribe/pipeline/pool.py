@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from batchscribe.audio import AudioInfo
+from batchscribe.audio import ERROR_HINTS, AudioInfo
 from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
 from batchscribe.errors import (
+    AudioError,
     BatchscribeError,
     FatalEngineError,
     FileCancelled,
@@ -28,6 +29,7 @@ from batchscribe.errors import (
     RunAbortedError,
     TransientEngineError,
 )
+from batchscribe.names import shown
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.discovery import AudioFile
 from batchscribe.pipeline.limiter import AdaptiveLimiter
@@ -36,6 +38,14 @@ from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, Fi
 
 log = logging.getLogger(__name__)
 HARD_LIMIT = "the --max-runtime grace period ended"
+
+
+def _source_error(exc: OSError) -> AudioError:
+    if isinstance(exc, FileNotFoundError):
+        return AudioError("the file was moved or deleted during the run", code="vanished",
+                          hint=ERROR_HINTS["vanished"])  # fmt: skip
+    return AudioError(f"the file cannot be read ({exc.strerror or exc})", code="unreadable",
+                      hint=ERROR_HINTS["unreadable"])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -207,7 +217,8 @@ class Runner:
             try:
                 result = self._process(item, worker)
             except Exception as exc:  # a bug must fail one file, not silently kill a worker
-                log.exception("internal error while processing %s", item.source)
+                log.error("internal error while processing %s: %r", shown(item.source), exc,
+                          exc_info=log.isEnabledFor(logging.DEBUG))  # a traceback with --verbose only
                 error = FileError(
                     f"internal error: {exc!r}",
                     code="internal_error",
@@ -268,6 +279,8 @@ class Runner:
             return self._result(item, "failed", attempts, started, timeline, exc)
         except FileError as exc:
             return self._result(item, "failed", attempts, started, timeline, exc)
+        except OSError as exc:  # the recording vanished or became unreadable after its transcription
+            return self._result(item, "failed", attempts, started, timeline, _source_error(exc))
         except RunAbortedError as exc:  # e.g. out of disk while writing outputs
             self._abort(exc)
             return self._result(item, "cancelled", attempts, started, timeline, FileCancelled(exc.message))

@@ -85,3 +85,29 @@ def test_an_empty_out_is_refused(tmp_path: Path) -> None:
     assert "--out" in result.output
     assert not list(Path.cwd().glob("a.wav.*"))
 
+
+def test_a_file_vanishing_mid_run_fails_that_file_with_a_reason(tmp_path: Path) -> None:
+    root, out = tmp_path / "in", tmp_path / "out"
+    recording(root / "a.wav", 1, seconds=1)
+    victim = recording(root / "b.wav", 2, seconds=1)
+
+    from batchscribe.pipeline import pool
+
+    original = pool.Runner._transcribe
+
+    def transcribe_then_vanish(self, item):  # type: ignore[no-untyped-def]
+        transcript = original(self, item)
+        if item.source == "b.wav":
+            victim.unlink()  # deleted while its session ran, before its outputs are written
+        return transcript
+
+    pool.Runner._transcribe = transcribe_then_vanish  # type: ignore[method-assign]
+    try:
+        result = CliRunner().invoke(app, ["run", str(root), "--out", str(out), "--emulate", *FAST])
+    finally:
+        pool.Runner._transcribe = original  # type: ignore[method-assign]
+    assert result.exit_code == 1, result.output
+    (failure,) = last_summary(out)["failures"]
+    assert failure["source"] == "b.wav" and failure["code"] in ("vanished", "changed_during_run"), failure
+    assert "internal" not in result.output and (out / "a.wav.json").is_file()
+    assert not (out / "b.wav.json").exists() and not (out / "b.wav.txt").exists()
