@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from batchscribe.errors import OutOfDiskError
+from batchscribe.names import shown
 
 TEMP_PREFIX = ".batchscribe-"
 TEMP_SUFFIX = ".tmp"
@@ -146,4 +147,5 @@ def _fsync_directory(folder: Path) -> None:
 
 def _raise_if_out_of_disk(exc: OSError, path: Path) -> None:
     if exc.errno in _NO_SPACE:
-        raise OutOfDiskError(f"no space left to write {path} ({exc.strerror})") from exc
+        folder = shown(str(path.parent))
+        raise OutOfDiskError(f"the disk is full: no space left in {folder} ({exc.strerror})") from exc

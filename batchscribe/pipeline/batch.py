@@ -20,8 +20,9 @@ from pathlib import Path
 from batchscribe import __version__
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
-from batchscribe.errors import FileError
-from batchscribe.outputs.atomic import remove_stale_temp_files
+from batchscribe.errors import FileError, RunAbortedError
+from batchscribe.names import shown
+from batchscribe.outputs.atomic import remove_stale_temp_files, write_atomic
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
@@ -32,7 +33,8 @@ from batchscribe.pipeline.ledger import Ledger, RunLock, settings_hash
 from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.pipeline.planner import Plan, plan_run, sha256_of, transcript_settings
 from batchscribe.pipeline.pool import Budget, Fanout, RunEvents, Runner, RunOutcome, WorkItem, Written
-from batchscribe.report import write_report
+from batchscribe.report import SUMMARY_JSON, write_report
+from batchscribe.report.summary import render_summary_json, summary_document
 from batchscribe.results import FileResult, RunResult
 
 log = logging.getLogger(__name__)
@@ -175,8 +177,31 @@ def run_batch(
             interrupted=cancel.is_cancelled() and aborted is None and cancel.reason == "interrupted",
             stop_reason=outcome.stop_reason,
         )
-        write_report(result, settings.out)
+        result = _write_report(result, settings.out)
     return result
+
+
+def _write_report(result: RunResult, out: Path) -> RunResult:
+    """Write the run's report; when the disk cannot take it, say so in the result (exit 3).
+
+    The whole report first; if that fails, ``summary.json`` alone (the smallest part, the one
+    ``batchscribe report`` reads) if any space is left for it."""
+    try:
+        write_report(result, out)
+        return result
+    except (RunAbortedError, OSError) as exc:
+        reason = exc.message if isinstance(exc, RunAbortedError) else f"{exc.strerror or exc}"
+    folder = OutFolder(out).run_dir(result.run_id)
+
+    def noted(note: str) -> RunResult:
+        return replace(result, aborted=f"{result.aborted}; {note}" if result.aborted else note)
+
+    partial = noted(f"only the run's summary.json could be written ({reason})")
+    try:
+        write_atomic(folder / SUMMARY_JSON, render_summary_json(summary_document(partial)))
+    except (RunAbortedError, OSError):
+        return noted(f"the run's report could not be written in {shown(str(folder))} ({reason})")
+    return partial
 
 
 def _execute(

@@ -27,11 +27,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Literal
 
-from batchscribe.errors import LockHeldError, RunAbortedError
+from batchscribe.errors import LockHeldError, OutOfDiskError, RunAbortedError
 from batchscribe.names import stored
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.results import FileResult
 
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
 Decision = Literal["new", "changed", "done", "failed_before", "outputs_missing", "rerender"]
 
 _SCHEMA = """
@@ -90,6 +91,7 @@ class Ledger:
         self._lock = threading.Lock()  # workers record from several threads
         layout = OutFolder(out_dir)
         folder, path = layout.state_dir, layout.ledger_path
+        self._folder = folder
         self._db: sqlite3.Connection | None = None
         try:
             if read_only:
@@ -116,7 +118,21 @@ class Ledger:
         if self.read_only or self._db is None:
             return
         with self._lock:
-            self._db.execute(sql, args)
+            try:
+                self._db.execute(sql, args)
+            except sqlite3.Error as exc:
+                raise self._write_failure(exc) from exc
+
+    def _write_failure(self, exc: sqlite3.Error) -> RunAbortedError:
+        """A failed update of the state, as the one line that ends the run."""
+        if getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL or "full" in str(exc):
+            return OutOfDiskError(
+                f"the disk is full: no space left in {self._folder} (the state database could not be updated)"
+            )
+        return RunAbortedError(
+            f"cannot update the state database in {self._folder}: {exc}",
+            hint="check that the output folder is writable; `batchscribe doctor` checks the state",
+        )
 
     def rows(self) -> dict[str, LedgerRow]:
         if self._db is None:

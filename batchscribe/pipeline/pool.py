@@ -229,7 +229,15 @@ class Runner:
                 continue
             with self._lock:
                 self._outcome.results.append(result)
-            self._events.file_finished(result)
+            try:  # recording it can fail too (the state on a full disk): that ends the run, not a thread
+                self._events.file_finished(result)
+            except BatchscribeError as exc:
+                self._abort(exc)
+            except Exception as exc:
+                log.error("internal error after %s: %r", shown(item.source), exc,
+                          exc_info=log.isEnabledFor(logging.DEBUG))  # fmt: skip
+                hint = "run again with --verbose and report it"
+                self._abort(RunAbortedError(f"internal error: {exc!r}", hint=hint))
 
     def _abort(self, error: BatchscribeError) -> None:
         with self._lock:
