@@ -171,6 +171,8 @@ def plan(
         rows = []
         for settings in settings_from_params({k: v for k, v in params.items() if k != "as_json"}):
             planned = preview(settings)
+            for note in planned.notes:
+                _stderr.print(f"[yellow]warning:[/yellow] {escape(shown(note))}", markup=True, soft_wrap=True)
             hours = planned.audio_seconds / 3600
             rows.append({
                 "job": settings.job_name or ", ".join(str(p) for p in settings.inputs),

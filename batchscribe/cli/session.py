@@ -75,7 +75,11 @@ def run_all(
     verbose: bool = False,
 ) -> int:
     """Run each job in turn; the exit code is the worst of them (130 once interrupted)."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s",
+    )
     cancel = CancelToken()
     codes: list[int] = []
     with open_log(log_file) as log_stream, signals_cancel(cancel, stderr):

@@ -142,6 +142,8 @@ def run_batch(
         ledger = Ledger(settings.out)
         try:
             plan = plan_run(settings, ledger=ledger, now=started_at)
+            for note in plan.notes:
+                log.warning("%s", note)
             remove_stale_temp_files(_written_folders(settings, plan))  # a killed run's half-written files
             wanted_hash = settings_hash(transcript_settings(settings))
             files = {i.source: i.file for i in plan.items}

@@ -23,7 +23,7 @@ from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.rerender import rerender_outputs
 from batchscribe.pipeline.discovery import AudioFile, discover
-from batchscribe.pipeline.ledger import Decision, Ledger, LedgerRow, settings_hash
+from batchscribe.pipeline.ledger import Decision, Ledger, LedgerRow, json_stamp, settings_hash
 from batchscribe.pipeline.pool import WorkItem
 from batchscribe.results import Failure, FileResult, RunCounts
 
@@ -38,6 +38,7 @@ class Plan:
     failed_probe: list[FileResult] = field(default_factory=list)
     counts: RunCounts = field(default_factory=RunCounts)
     output_folders: frozenset[Path] = frozenset()  # where the discovered files' outputs go
+    notes: list[str] = field(default_factory=list)  # what the user should know, e.g. a damaged state
 
     @property
     def audio_seconds(self) -> float:
@@ -115,10 +116,31 @@ def decide(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted
             return "changed"
         ledger.touch(file.source, size=file.size, mtime_ns=file.mtime_ns)
     paths = OutFolder(settings.out).output_paths(file.source, settings.formats)
+    if paths[-1].is_file() and not _transcript_matches(file.source, row, paths[-1], wanted_hash, ledger):
+        return "changed"  # the JSON was cut, edited or replaced by hand: what is done is no longer there
     if all(p.is_file() for p in paths):
         return "done"
     # A format was added or a file deleted by hand: the JSON (written last) has everything needed.
     return "rerender" if paths[-1].is_file() else "outputs_missing"
+
+
+def _transcript_matches(source: str, row: LedgerRow, path: Path, wanted_hash: str, ledger: Ledger) -> bool:
+    """The transcript JSON still parses and is of this content and these settings.
+
+    Read only when it changed on disk since it was last checked (its size and mtime are kept in
+    the row), so a nightly run does not parse every transcript ever written."""
+    stamp = json_stamp(path)
+    if stamp and stamp == row.json_stamp:
+        return True
+    try:
+        block = read_transcript_document(path)["batchscribe"]
+        same_settings = settings_hash(block.get("settings", {})) == wanted_hash
+        matches = block.get("sha256") == row.sha256 and same_settings
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+    if matches:
+        ledger.stamp(source, stamp)
+    return bool(matches)
 
 
 def _rerendered(file: AudioFile, settings: RunSettings, *, write: bool) -> bool:
@@ -171,6 +193,11 @@ def plan_run(
             not_settled=len(discovered.files) - len(ready),
         )
     )
+    if ledger.damaged:
+        plan.notes.append(
+            ledger.damaged if not ledger.read_only else f"{ledger.damaged}: the next run moves it aside and "
+            "rebuilds it from the transcripts on disk (failures recorded before are forgotten)"
+        )
     with ThreadPoolExecutor(_PROBE_THREADS, thread_name_prefix="batchscribe-probe") as pool:
         for probed in pool.map(lambda f: _probe(f, settings), due):
             if isinstance(probed, WorkItem):
