@@ -14,6 +14,7 @@ from typing import Literal
 
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.errors import UsageError
+from batchscribe.secrets import public_endpoint, url_secrets
 
 KEY_VARIABLES = ("SPEECH_KEY", "AZURE_AI_SPEECH_KEY")
 REGION_VARIABLES = ("SPEECH_REGION", "AZURE_AI_SPEECH_REGION")
@@ -38,11 +39,11 @@ class Endpoint:
             return f"region:{self.region}"
         if self.kind == "emulator":
             return "emulator"
-        return f"{self.kind}:{self.url}"
+        return public_endpoint(f"{self.kind}:{self.url}")  # ws://user:KEY@... never in a report
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return (self.key,) if self.key else ()
+        return ((self.key,) if self.key else ()) + url_secrets(self.url)
 
 
 def _first_set(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str]:
