@@ -75,6 +75,17 @@ def _probe(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
     return WorkItem(file, info)
 
 
+def _unlisted(source: str, path: Path, why: str) -> FileResult:
+    """A folder that could not be listed (or a given path that is no file): said, never skipped."""
+    error = AudioError(
+        f"cannot look inside: {why}" if why != "not a regular file" else "not a regular file",
+        code="unreadable",
+        hint="give batchscribe read access to it, or exclude it" if why != "not a regular file"
+        else "only regular files can be transcribed: leave it out",
+    )  # fmt: skip
+    return FileResult(source=source, path=path, status="failed", failure=Failure.from_error(error))
+
+
 def _adoptable(
     file: AudioFile, settings: RunSettings, wanted_hash: str
 ) -> tuple[str, tuple[Path, ...]] | None:
