@@ -47,7 +47,13 @@ def signals_cancel(cancel: CancelToken, stderr: Console) -> Iterator[None]:
         yield
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            # Once interrupted, a second signal while the process winds down (summary, SDK
+            # shutdown) still means "quit at once" with 130, never the default death by signal.
+            signal.signal(sig, _exit_interrupted if cancel.is_cancelled() else handler)
+
+
+def _exit_interrupted(signum: int, frame: FrameType | None) -> None:
+    os._exit(EXIT_INTERRUPTED)
 
 
 @contextmanager

@@ -141,7 +141,7 @@ def run_batch(
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)
         try:
-            plan = plan_run(settings, ledger=ledger, now=started_at)
+            plan = plan_run(settings, ledger=ledger, now=started_at, cancel=cancel)
             for note in plan.notes:
                 log.warning("%s", note)
             remove_stale_temp_files(_written_folders(settings, plan))  # a killed run's half-written files

@@ -22,6 +22,7 @@ from batchscribe.names import stored
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.rerender import rerender_outputs
+from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.discovery import AudioFile, discover
 from batchscribe.pipeline.ledger import Decision, Ledger, LedgerRow, json_stamp, settings_hash
 from batchscribe.pipeline.pool import WorkItem
@@ -166,8 +167,9 @@ def _rerendered(file: AudioFile, settings: RunSettings, *, write: bool) -> bool:
 
 
 def plan_run(
-    settings: RunSettings, *, ledger: Ledger, now: datetime | None = None, write: bool = True
-) -> Plan:
+    settings: RunSettings, *, ledger: Ledger, now: datetime | None = None, write: bool = True,
+    cancel: CancelToken | None = None,
+) -> Plan:  # fmt: skip
     """Discover, consult the state, probe what is due. Nothing is transcribed here, but outputs
     missing beside an intact JSON are rendered from it (unless ``write`` is False: a preview)."""
     discovered = discover(settings.inputs, include=settings.include, exclude=settings.exclude)
@@ -209,11 +211,17 @@ def plan_run(
             ledger.damaged if not ledger.read_only else f"{ledger.damaged}: the next run moves it aside and "
             "rebuilds it from the transcripts on disk (failures recorded before are forgotten)"
         )
+    plan.failed_probe += [_unlisted(source, path, why) for source, path, why in discovered.unreadable]
+    cancel = cancel or CancelToken()
+
+    def probe(file: AudioFile) -> WorkItem | FileResult | None:
+        return None if cancel.is_cancelled() else _probe(file, settings)  # Ctrl-C: stop at once
+
     with ThreadPoolExecutor(_PROBE_THREADS, thread_name_prefix="batchscribe-probe") as pool:
-        for probed in pool.map(lambda f: _probe(f, settings), due):
+        for probed in pool.map(probe, due):
             if isinstance(probed, WorkItem):
                 plan.items.append(probed)
-            else:
+            elif probed is not None:
                 plan.failed_probe.append(probed)
     return plan
 
