@@ -44,8 +44,9 @@ class Redactor:
 
 
 def looks_like_key(value: str) -> bool:
-    """Shaped like a Speech resource key (32 hex digits, or 84 letters and digits)."""
-    return bool(_KEY_SHAPED.fullmatch(value.strip()))
+    """Shaped like a Speech resource key (32 hex digits, or 84 letters and digits), also when
+    split by spaces or line breaks (a YAML folded or plain scalar over several lines)."""
+    return bool(_KEY_SHAPED.fullmatch("".join(value.split())))
 
 
 def is_secret_name(name: str) -> bool:
@@ -60,6 +61,16 @@ def is_credential_field(name: str) -> bool:
     lowered = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
     words = set(re.split(r"[^a-z0-9]+", lowered))
     return bool(words & _CREDENTIAL_WORDS) or any(part in lowered for part in _CREDENTIAL_PARTS)
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The credentials written into a URL: its user info and its secret-named query values."""
+    if "://" not in url:
+        return ()
+    parts = urlsplit(url)
+    found = [parts.password or parts.username or ""] if "@" in parts.netloc else []  # ws://KEY@host too
+    found += [value for name, value in parse_qsl(parts.query) if is_secret_name(name)]
+    return tuple(s for s in found if s)
 
 
 def public_endpoint(endpoint: str) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from batchscribe import __version__
 from batchscribe.cli.help_text import ReadableHelp
@@ -20,6 +21,7 @@ from batchscribe.cli.options import Out, asked, settings_for, takes_run_options
 from batchscribe.config.schema import JobSpec
 from batchscribe.emulator.cli import emulator_app
 from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED, BatchscribeError, UsageError
+from batchscribe.names import shown
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.report import SUMMARY_JSON, latest_run_dir, load_summary, render_console_summary
 from batchscribe.report.runs_list import list_reports
@@ -41,7 +43,7 @@ def _errors_to_exit(verbose: bool = False) -> Iterator[None]:
     try:
         yield
     except BatchscribeError as exc:
-        _stderr.print(f"[red]error:[/red] {exc.one_line()}", markup=True, soft_wrap=True)
+        _stderr.print(f"[red]error:[/red] {escape(shown(exc.one_line()))}", markup=True, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
@@ -49,7 +51,7 @@ def _errors_to_exit(verbose: bool = False) -> Iterator[None]:
         if verbose:
             _stderr.print_exception()
         _stderr.print(
-            f"[red]internal error:[/red] {exc!r} (run again with --verbose and report it)",
+            f"[red]internal error:[/red] {escape(shown(repr(exc)))} (run again with --verbose and report it)",
             markup=True, soft_wrap=True,
         )  # fmt: skip
         raise typer.Exit(EXIT_ABORTED) from None
@@ -101,6 +103,8 @@ def plan(
         rows = []
         for settings in every:
             planned = preview(settings)
+            for note in planned.notes:
+                _stderr.print(f"[yellow]warning:[/yellow] {escape(shown(note))}", markup=True, soft_wrap=True)
             split = split_summary(planned.items, split_options(settings), settings.workers)
             rows.append(plan_row(settings, planned, split))
         render_plan(rows, Console(highlight=False), as_json=as_json)
@@ -129,11 +133,11 @@ def doctor(ctx: typer.Context) -> None:
             all_settings, missing = bare, exc
         for settings in all_settings:
             if settings.job_name:
-                console.print(f"job {settings.job_name}")
+                console.print(f"job {shown(settings.job_name)}", markup=False)
             for check in run_checks(settings, missing):
                 mark = "[green]ok  [/green]" if check.ok else "[red]FAIL[/red]"
                 hint = f" ({check.hint})" if check.hint and not check.ok else ""
-                console.print(f"{mark} {check.name:<14} {check.detail}{hint}", soft_wrap=True)
+                console.print(f"{mark} {check.name:<14} {escape(shown(check.detail + hint))}", soft_wrap=True)
                 failed += not check.ok
     raise typer.Exit(EXIT_FILES_FAILED if failed else 0)
 

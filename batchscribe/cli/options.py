@@ -56,8 +56,26 @@ Inputs = Annotated[
     list[Path] | None,
     typer.Argument(help="Files and folders to transcribe (recursively).", show_default=False),
 ]
+
+
+def _out_folder(value: str | Path) -> Path:
+    if isinstance(value, Path):  # the default
+        return value
+    if not value.strip():  # Path("") would silently mean the current folder
+        raise typer.BadParameter("it is empty; give the folder to write to, e.g. --out transcripts")
+    return Path(value)
+
+
 Out = Annotated[
-    Path | None, _option("out", "Output folder; the input tree is mirrored under it.", _WHAT, "--out", "-o")
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Output folder; the input tree is mirrored under it.",
+        rich_help_panel=_WHAT,
+        show_default=_default("out"),
+        parser=_out_folder,
+    ),
 ]
 Include = Annotated[
     list[str] | None, _option("include", "Only files matching this glob (repeatable).", _WHAT)

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -27,6 +28,7 @@ from rich.progress import (
 from rich.text import Text
 
 from batchscribe.errors import FileError
+from batchscribe.names import shown
 from batchscribe.pipeline.planner import WorkItem
 from batchscribe.results import FileResult
 from batchscribe.secrets import Redactor
@@ -56,7 +58,8 @@ class LineLog:
     def emit(self, event: str, message: str, *, important: bool = False, **fields: Any) -> None:
         if self._quiet and not important:
             return
-        message = self._redact(message)
+        message = shown(self._redact(message))  # a name's newline or ESC must not forge a line
+        fields = {name: shown(value) if isinstance(value, str) else value for name, value in fields.items()}
         if self._json:
             record = {"time": _now(), "run_id": self._run_id, "event": event, "message": message, **fields}
             line = json.dumps(record, ensure_ascii=False, sort_keys=True)
@@ -179,7 +182,7 @@ class LiveView:
             if item.source in self._active:
                 return
             task = self._progress.add_task(
-                f"  {item.source}", total=max(item.audio.duration_s, 0.001), speed=""
+                f"  {escape(shown(item.source))}", total=max(item.audio.duration_s, 0.001), speed=""
             )
             self._active[item.source] = (task, 0.0)
             self._refresh_status()
@@ -228,7 +231,8 @@ class LiveView:
             self._advance_overall()
             self._refresh_status()
         if result.status == "failed" and result.failure is not None:
-            self._console.print(Text(f"failed {result.source}: {result.failure.message}", style="red"))
+            failed = f"failed {shown(result.source)}: {shown(result.failure.message)}"
+            self._console.print(Text(failed, style="red"))
 
     def concurrency_changed(self, limit: int) -> None:
         pass  # the limiter's allowance is not what runs: the status shows open sessions

@@ -18,11 +18,13 @@ from types import FrameType
 from typing import IO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
+from batchscribe.names import shown
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.pipeline.batch import Plan, new_run_id, run_batch
 from batchscribe.pipeline.cancel import CancelToken
@@ -49,7 +51,13 @@ def signals_cancel(cancel: CancelToken, stderr: Console) -> Iterator[None]:
         yield
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            # Once interrupted, a second signal while the process winds down (summary, SDK
+            # shutdown) still means "quit at once" with 130, never the default death by signal.
+            signal.signal(sig, _exit_interrupted if cancel.is_cancelled() else handler)
+
+
+def _exit_interrupted(signum: int, frame: FrameType | None) -> None:
+    os._exit(EXIT_INTERRUPTED)
 
 
 @contextmanager
@@ -80,7 +88,11 @@ def run_all(
     """Run each job in turn; the exit code is the worst of them (130 once interrupted).
 
     After each job, only its output folder's ``keep_runs`` newest report folders are kept."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s",
+    )
     cancel = CancelToken()
     codes: list[int] = []
     with open_log(log_file) as log_stream, signals_cancel(cancel, stderr):
@@ -88,12 +100,14 @@ def run_all(
             if cancel.is_cancelled():
                 break
             if len(all_settings) > 1:
-                stderr.print(f"job {settings.job_name}: {', '.join(str(p) for p in settings.inputs)}")
+                inputs = ", ".join(shown(str(p)) for p in settings.inputs)
+                stderr.print(f"job {shown(settings.job_name)}: {inputs}", markup=False)
             try:
                 codes.append(_run_one(settings, cancel, log_format, log_stream, quiet))
                 prune_runs(settings.out, keep_runs)
             except RunAbortedError as exc:  # e.g. its output folder is locked: the other jobs still run
-                stderr.print(f"[red]error:[/red] {exc.one_line()}", markup=True, soft_wrap=True)
+                line = escape(shown(exc.one_line()))
+                stderr.print(f"[red]error:[/red] {line}", markup=True, soft_wrap=True)
                 codes.append(exc.exit_code)
     if cancel.is_cancelled():
         return EXIT_INTERRUPTED

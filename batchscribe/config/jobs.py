@@ -208,7 +208,7 @@ def _parse(path: Path, text: str) -> tuple[Any, dict[Loc, int]]:
         if node is None:
             return None, {}
         lines: dict[Loc, int] = {(): node.start_mark.line + 1}
-        _walk(path, loader, node, (), lines, set())
+        _walk(path, loader, node, (), lines, set(), [0])
         return loader.construct_document(node), lines
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(path, exc) from exc
@@ -218,10 +218,20 @@ def _parse(path: Path, text: str) -> tuple[Any, dict[Loc, int]]:
         loader.dispose()
 
 
+MAX_NODES = 100_000  # far more than any real jobs file; an alias bomb expands past it at once
+
+
 def _walk(
-    path: Path, loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, lines: dict[Loc, int], seen: set[int]
-) -> None:
+    path: Path, loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, lines: dict[Loc, int], seen: set[int],
+    walked: list[int],
+) -> None:  # fmt: skip
     """Record lines under ``loc``; refuse duplicate keys, key-like field names and key-shaped values."""
+    walked[0] += 1
+    if walked[0] > MAX_NODES:  # aliases re-walk what they point to: count what that expands to
+        raise JobsFileError(
+            f"{path}: the jobs file expands to more than {MAX_NODES:,} fields (aliases of aliases?)",
+            hint="write the jobs out; use anchors and aliases only to share a few settings",
+        )
     if isinstance(node, yaml.ScalarNode):
         if looks_like_key(str(node.value)):
             _refuse_key(path, lines, loc, "this value looks like a Speech key (not shown)")
@@ -238,7 +248,7 @@ def _walk(
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 # `<<: *anchor` merges fields: scan them, but their lines stay where they are written
-                _walk(path, loader, value_node, loc, dict(lines), seen)
+                _walk(path, loader, value_node, loc, dict(lines), seen, walked)
                 continue
             key, line = _key(loader, key_node), key_node.start_mark.line + 1
             if looks_like_key(str(key_node.value)):
@@ -255,7 +265,7 @@ def _walk(
             children.append((here, value_node))
     seen.add(id(node))
     for child_loc, child in children:
-        _walk(path, loader, child, child_loc, lines, seen)
+        _walk(path, loader, child, child_loc, lines, seen, walked)
     seen.discard(id(node))
 
 

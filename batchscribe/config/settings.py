@@ -15,6 +15,7 @@ from typing import Literal
 from batchscribe.config.schema import JobSpec
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.errors import UsageError
+from batchscribe.secrets import public_endpoint, url_secrets
 
 EndpointKind = Literal["region", "endpoint", "host", "emulator", "unresolved"]
 """``unresolved``: settings for ``plan``, which never needs credentials; nothing can run with it."""
@@ -39,7 +40,7 @@ class Endpoint:
             return "emulator"
         if self.kind == "unresolved":
             return "not resolved (planning needs no credentials)"
-        return f"{self.kind}:{self.url}"
+        return public_endpoint(f"{self.kind}:{self.url}")  # ws://user:KEY@... never in a report
 
     @property
     def resolved(self) -> bool:
@@ -48,7 +49,8 @@ class Endpoint:
     @property
     def secrets(self) -> tuple[str, ...]:
         # The in-process emulator's key is a fixed dummy: masking it would mask the word itself.
-        return (self.key,) if self.key and self.kind != "emulator" else ()
+        key = (self.key,) if self.key and self.kind != "emulator" else ()
+        return key + url_secrets(self.url)
 
 
 def read_phrase_list(path: Path) -> tuple[str, ...]:

@@ -1,12 +1,15 @@
 """Write a file so that readers see the old content or the new one, never a part of it.
 
-The data goes to a hidden temp file in the same folder (``.<name>.<random>.tmp``: same file
+The data goes to a hidden temp file in the same folder (``.batchscribe-<12 hex>.tmp``: same file
 system, so the rename is atomic), is flushed and fsynced, then renamed over the target; the folder
 is fsynced so the rename itself survives a power cut. On any error the temp file is removed and
 the error re-raised; a full disk (or quota) becomes ``OutOfDiskError``, which aborts the run.
 
-A run killed mid-write can leave a temp file; ``remove_stale_temp_files`` clears them, and must
-run before the run's own writers start (the runner holds the output folder's lock then).
+Temp names have a fixed length (29 bytes, whatever the target's name: a 255-byte name still has
+a temp name) and a shape no other program uses, so batchscribe can tell its own temp files from
+the user's. A run killed mid-write can leave one; ``remove_stale_temp_files`` clears those, only
+in the folders it is given (those batchscribe writes to) and only names of exactly that shape. It
+must run before the run's own writers start (the runner holds the output folder's lock then).
 """
 
 from __future__ import annotations
@@ -14,14 +17,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
 from batchscribe.errors import OutOfDiskError
+from batchscribe.names import shown
 
-TEMP_PREFIX = "."
+TEMP_PREFIX = ".batchscribe-"
 TEMP_SUFFIX = ".tmp"
+_TEMP_NAME = re.compile(r"\.batchscribe-[0-9a-f]{12}\.tmp")
+# What versions before 0.x named them: ".<output name>.<12 hex>.tmp"; still cleared.
+_OLD_TEMP_NAME = re.compile(r"\..+\.(json|txt|srt|vtt|md|html)\.[0-9a-f]{12}\.tmp", re.DOTALL)
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 _DIRECTORY_FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP})
 _CHUNK = 1 << 20
@@ -29,11 +37,12 @@ _CHUNK = 1 << 20
 
 def temp_path_for(path: Path) -> Path:
     """A fresh temp name next to ``path``; random so concurrent writers never share one."""
-    return path.with_name(f"{TEMP_PREFIX}{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+    return path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
 
 
 def is_temp_name(name: str) -> bool:
-    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX) and len(name) > 5
+    """A temp file batchscribe made: exactly ``.batchscribe-<12 lowercase hex>.tmp``."""
+    return bool(_TEMP_NAME.fullmatch(name))
 
 
 def write_atomic(path: Path, data: bytes | str | Iterable[str]) -> None:
@@ -67,18 +76,24 @@ def write_atomic(path: Path, data: bytes | str | Iterable[str]) -> None:
     _fsync_directory(path.parent)
 
 
-def remove_stale_temp_files(folder: Path) -> tuple[Path, ...]:
-    """Delete temp files a killed run left anywhere under ``folder``; returns what was removed."""
+def remove_stale_temp_files(folders: Iterable[Path]) -> tuple[Path, ...]:
+    """Delete the temp files a killed run left in ``folders`` (not below them); returns them.
+
+    Only regular files named exactly as ``temp_path_for`` names them are removed: a user's own
+    ``.session.tmp`` next to the outputs stays.
+    """
     removed: list[Path] = []
-    if not folder.is_dir():
-        return ()
-    for root, _dirs, files in os.walk(folder):  # never follows symlinks out of the folder
-        for name in files:
-            if is_temp_name(name):
-                stale = Path(root) / name
+    for folder in sorted(set(folders)):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue  # not there (yet), or not readable: nothing of ours to clear
+        for entry in entries:
+            ours = is_temp_name(entry.name) or _OLD_TEMP_NAME.fullmatch(entry.name)
+            if ours and entry.is_file(follow_symlinks=False):
                 with contextlib.suppress(FileNotFoundError):
-                    stale.unlink()
-                    removed.append(stale)
+                    Path(entry.path).unlink()
+                    removed.append(Path(entry.path))
     return tuple(sorted(removed))
 
 
@@ -132,4 +147,5 @@ def _fsync_directory(folder: Path) -> None:
 
 def _raise_if_out_of_disk(exc: OSError, path: Path) -> None:
     if exc.errno in _NO_SPACE:
-        raise OutOfDiskError(f"no space left to write {path} ({exc.strerror})") from exc
+        folder = shown(str(path.parent))
+        raise OutOfDiskError(f"the disk is full: no space left in {folder} ({exc.strerror})") from exc

@@ -50,6 +50,16 @@ class OutFolder:
             raise ValueError(f"a run id must be a plain folder name, got {run_id!r}")
         return self.runs_dir / run_id
 
+    def contains(self, path: Path) -> bool:
+        """Whether ``path`` is (or, once its missing folders are made, will be) inside the root,
+        symlinks resolved: a symlinked folder under the root pointing elsewhere is outside."""
+        existing = path
+        while not os.path.lexists(existing) and existing != existing.parent:
+            existing = existing.parent
+        if self.root.is_relative_to(existing):  # nothing below the root exists yet
+            return True
+        return existing.resolve().is_relative_to(self.root.resolve())
+
     def output_paths(self, source: str, formats: Sequence[str]) -> tuple[Path, ...]:
         """Where the given formats of ``source`` go, in writing order; duplicates are ignored."""
         unknown = sorted(set(formats) - set(FORMATS))

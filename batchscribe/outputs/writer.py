@@ -10,11 +10,16 @@ txt, srt, vtt, json.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Transcript
+from batchscribe.errors import FileError
+from batchscribe.names import shown
 from batchscribe.outputs.atomic import write_atomic
 from batchscribe.outputs.azure_json import TranscriptMeta, iter_transcript_json, transcript_document
 from batchscribe.outputs.layout import OutFolder
@@ -34,8 +39,10 @@ def write_outputs(
 ) -> tuple[Path, ...]:
     """Render and write the requested formats of one recording; returns the paths written.
 
-    Raises ``OutOfDiskError`` when the disk is full; a failure part-way leaves the files already
-    written but no JSON, so the recording counts as not done.
+    Raises ``OutOfDiskError`` when the disk is full and ``FileError`` when this recording's
+    outputs cannot be written (a name too long for the file system, a folder that resolves
+    outside ``out_dir``). Either way the outputs written by this call are removed again: a
+    recording's outputs appear all together or not at all.
     """
     renderers: dict[str, Callable[[], str | Iterator[str]]] = {
         "txt": lambda: render_text(transcript, timestamps=timestamps),
@@ -45,8 +52,39 @@ def write_outputs(
             transcript_document(source=source, transcript=transcript, audio=audio, meta=meta)
         ),
     }
-    written = []
-    for path in OutFolder(out_dir).output_paths(source, formats):
-        write_atomic(path, renderers[path.suffix.lstrip(".")]())
-        written.append(path)
+    layout = OutFolder(out_dir)
+    paths = layout.output_paths(source, formats)
+    if not layout.contains(paths[0].parent):
+        raise FileError(
+            f"its outputs would land outside {shown(str(out_dir))}: {shown(str(paths[0].parent))} "
+            "is a symbolic link that leads out of it",
+            code="output_outside_out",
+            hint="replace the symbolic link inside --out by a real folder, or choose another --out",
+        )
+    written: list[Path] = []
+    try:
+        for path in paths:
+            write_atomic(path, renderers[path.suffix.lstrip(".")]())
+            written.append(path)
+    except BaseException as exc:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        if isinstance(exc, OSError):
+            raise _unwritable(exc, path) from exc
+        raise
     return tuple(written)
+
+
+def _unwritable(exc: OSError, path: Path) -> FileError:
+    if exc.errno == errno.ENAMETOOLONG:
+        return FileError(
+            f"its output name is too long for the file system ({len(os.fsencode(path.name))} bytes)",
+            code="name_too_long",
+            hint="shorten the recording's name: its outputs add up to 5 bytes (.json) to it",
+        )
+    return FileError(
+        f"cannot write {shown(str(path))}: {exc.strerror or exc}",
+        code="output_unwritable",
+        hint="check the permissions of the output folder",
+    )

@@ -15,14 +15,17 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from batchscribe import __version__
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Congestion, Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
-from batchscribe.errors import FileError, UsageError
-from batchscribe.outputs.atomic import remove_stale_temp_files
+from batchscribe.errors import FileError, RunAbortedError, UsageError
+from batchscribe.names import shown
+from batchscribe.outputs.atomic import remove_stale_temp_files, write_atomic
 from batchscribe.outputs.azure_json import TranscriptMeta
+from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
 from batchscribe.outputs.rerender import rerender_outputs
 from batchscribe.outputs.writer import write_outputs
@@ -33,9 +36,18 @@ from batchscribe.pipeline.discovery import AudioFile
 from batchscribe.pipeline.ledger import Ledger, RunLock, settings_hash
 from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.pipeline.outage import OutageGuard
-from batchscribe.pipeline.planner import Plan, WorkItem, plan_run, probe_all, sha256_of, transcript_settings
+from batchscribe.pipeline.planner import (
+    Plan,
+    WorkItem,
+    damaged_state_note,
+    plan_run,
+    probe_all,
+    sha256_of,
+    transcript_settings,
+)
 from batchscribe.pipeline.pool import Budget, Fanout, RunEvents, Runner, RunOutcome, Written
-from batchscribe.report import write_report
+from batchscribe.report import SUMMARY_JSON, write_report
+from batchscribe.report.summary import render_summary_json, summary_document
 from batchscribe.results import FileResult, RunResult
 
 log = logging.getLogger(__name__)
@@ -149,11 +161,13 @@ def run_batch(
     run_id = run_id or new_run_id(started_at)
     cancel = cancel or CancelToken()
     with RunLock(settings.out).held():
-        remove_stale_temp_files(settings.out)  # a killed run's half-written temp files, never outputs
         ledger = Ledger(settings.out)
         try:
             wanted_hash = settings_hash(transcript_settings(settings))
-            planned = plan_run(settings, rows=ledger.rows(), now=started_at)
+            planned = plan_run(settings, rows=ledger.rows(), now=started_at, cancel=cancel)
+            if note := damaged_state_note(ledger):
+                log.warning("%s", note)
+            remove_stale_temp_files(_written_folders(settings, planned))  # a killed run's half-written files
             plan = apply_plan(planned, settings, ledger, wanted_hash)
             files = {i.source: i.file for i in plan.items}
             with _as_factory(events, plan) as sink, endpoint_for(settings) as endpoint:
@@ -195,7 +209,7 @@ def run_batch(
             still_failing=tuple(plan.known_failures),
         )
         if did_something(result):  # a night with nothing to do leaves the last real run the latest
-            write_report(result, settings.out)
+            result = _write_report(result, settings.out)
     return result
 
 
@@ -223,6 +237,8 @@ def apply_plan(plan: Plan, settings: RunSettings, ledger: Ledger, wanted_hash: s
                      settings=wanted_hash, outputs=found.outputs, run_id="adopted")  # fmt: skip
     for file in plan.restat:
         ledger.touch(file.source, size=file.size, mtime_ns=file.mtime_ns)
+    for source, stamp in plan.stamps:
+        ledger.stamp(source, stamp)
     unusable = [file for file in plan.rerender if not _rerendered(file, settings)]
     if not unusable:
         return plan
@@ -247,6 +263,29 @@ def _rerendered(file: AudioFile, settings: RunSettings) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return True
+
+
+def _write_report(result: RunResult, out: Path) -> RunResult:
+    """Write the run's report; when the disk cannot take it, say so in the result (exit 3).
+
+    The whole report first; if that fails, ``summary.json`` alone (the smallest part, the one
+    ``batchscribe report`` reads) if any space is left for it."""
+    try:
+        write_report(result, out)
+        return result
+    except (RunAbortedError, OSError) as exc:
+        reason = exc.message if isinstance(exc, RunAbortedError) else f"{exc.strerror or exc}"
+    folder = OutFolder(out).run_dir(result.run_id)
+
+    def noted(note: str) -> RunResult:
+        return replace(result, aborted=f"{result.aborted}; {note}" if result.aborted else note)
+
+    partial = noted(f"only the run's summary.json could be written ({reason})")
+    try:
+        write_atomic(folder / SUMMARY_JSON, render_summary_json(summary_document(partial)))
+    except (RunAbortedError, OSError):
+        return noted(f"the run's report could not be written in {shown(str(folder))} ({reason})")
+    return partial
 
 
 def _execute(
@@ -320,6 +359,16 @@ def split_options(settings: RunSettings) -> SplitOptions:
         channels=settings.channels,
         diarize=settings.options.diarize,
     )
+
+
+def _written_folders(settings: RunSettings, plan: Plan) -> list[Path]:
+    """The folders this run may write to, inside --out: where killed runs left their temp files."""
+    layout = OutFolder(settings.out)
+    try:
+        reports = [p for p in layout.runs_dir.iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        reports = []
+    return [f for f in plan.output_folders if layout.contains(f)] + reports
 
 
 def _budget_seconds(settings: RunSettings) -> float | None:

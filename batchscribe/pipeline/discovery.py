@@ -1,6 +1,7 @@
 """Find the recordings under the given files and folders, in a deterministic order.
 
-Recursive; audio and video by extension, case-insensitive; ``--include``/``--exclude`` globs;
+Recursive; only regular files (a FIFO, device or socket is never opened); audio and video by
+extension, case-insensitive; ``--include``/``--exclude`` globs;
 hidden files and folders (which covers macOS ``._*`` files) are skipped; symlinked folders are
 followed once, so a symlink loop cannot trap the scan; a file reached twice is listed once.
 
@@ -47,6 +48,7 @@ class AudioFile:
 class Discovered:
     files: tuple[AudioFile, ...]
     ignored: int  # non-audio, hidden or excluded files seen
+    unreadable: tuple[tuple[str, Path, str], ...] = ()  # (source, path, why) of folders not listed
 
 
 def is_audio_name(name: str) -> bool:
@@ -60,12 +62,15 @@ def matches(source: str, patterns: Sequence[str]) -> bool:
 
 
 def _walk(
-    folder: Path, rel: str, seen_dirs: set[tuple[int, int]]
+    folder: Path, rel: str, seen_dirs: set[tuple[int, int]], unreadable: list[tuple[str, Path, str]]
 ) -> Iterator[tuple[Path, str, os.stat_result]]:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return  # unreadable folder: nothing to list (permissions, vanished)
+    except FileNotFoundError:
+        return  # vanished since it was listed
+    except OSError as exc:  # e.g. no permission: its recordings must not be skipped without a word
+        unreadable.append((rel, folder, exc.strerror or str(exc)))
+        return
     for entry in entries:
         if entry.name.startswith("."):
             continue
@@ -79,7 +84,7 @@ def _walk(
             if key in seen_dirs:
                 continue  # symlink loop or a folder reached twice
             seen_dirs.add(key)
-            yield from _walk(Path(entry.path), child_rel, seen_dirs)
+            yield from _walk(Path(entry.path), child_rel, seen_dirs, unreadable)
         elif stat.S_ISREG(st.st_mode):
             yield Path(entry.path), child_rel, st
 
@@ -105,15 +110,23 @@ def discover(
     for path in inputs:
         if not path.exists():
             raise UsageError(f"{path} does not exist", hint="give existing files or folders to transcribe")
+    # In path order, whatever the order given: an enclosing folder before the folders inside it,
+    # so a file under both is always named from the outer one (`run a a/sub` == `run a/sub a`).
+    inputs = sorted({path.resolve(): path for path in inputs}.values(), key=lambda p: p.resolve().parts)
     found: dict[tuple[int, int], AudioFile] = {}
     ignored = 0
+    unreadable: list[tuple[str, Path, str]] = []
     for path, prefix in zip(inputs, _root_prefixes(inputs), strict=True):
         absolute = path.resolve()
+        listed: list[tuple[str, Path, str]] = []  # filled as the candidates are consumed
         if absolute.is_dir():
             root_stat = absolute.stat()
-            candidates = _walk(absolute, "", {(root_stat.st_dev, root_stat.st_ino)})
+            candidates = _walk(absolute, "", {(root_stat.st_dev, root_stat.st_ino)}, listed)
         else:
-            candidates = iter([(absolute, absolute.name, absolute.stat())])
+            st = absolute.stat()
+            candidates = iter([(absolute, absolute.name, st)] if stat.S_ISREG(st.st_mode) else [])
+            if not stat.S_ISREG(st.st_mode):  # a FIFO or device given by name: never opened
+                listed.append((absolute.name, absolute, "not a regular file"))
         for file_path, rel, st in candidates:
             source = f"{prefix}/{rel}" if prefix else rel
             if (
@@ -131,4 +144,10 @@ def discover(
                     size=st.st_size,
                     mtime_ns=st.st_mtime_ns,
                 )
-    return Discovered(files=tuple(sorted(found.values(), key=lambda f: f.source)), ignored=ignored)
+        for rel, where, why in listed:
+            unreadable.append(("/".join(p for p in (prefix, rel) if p) or ".", where, why))
+    return Discovered(
+        files=tuple(sorted(found.values(), key=lambda f: f.source)),
+        ignored=ignored,
+        unreadable=tuple(unreadable),
+    )

@@ -10,6 +10,7 @@ Each check returns a ``Check``; none raises, so one failure never hides the othe
 from __future__ import annotations
 
 import difflib
+import sqlite3
 import tempfile
 import wave
 from collections.abc import Callable, Iterator
@@ -145,9 +146,14 @@ def check_state(out: Path) -> Check:
         ledger = Ledger(out, read_only=True)
         rows = ledger.rows()
         ledger.close()
-    except (BatchscribeError, OSError) as exc:
-        fix = f"move the damaged {STATE_DIR} folder aside; files are then redone"
-        return Check("state", False, str(exc), fix)
+    except BatchscribeError as exc:
+        return Check("state", False, exc.message, exc.hint)
+    except (OSError, sqlite3.Error) as exc:
+        return Check("state", False, f"cannot read the state in {out / STATE_DIR}: {exc}",
+                     f"check the permissions of {out / STATE_DIR}")  # fmt: skip
+    if ledger.damaged:
+        fix = "the next run moves it aside and rebuilds it from the transcripts on disk"
+        return Check("state", False, ledger.damaged, fix)
     return Check("state", True, f"{len(rows)} recordings recorded under {out}")
 
 

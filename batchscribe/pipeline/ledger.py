@@ -1,8 +1,9 @@
 """What was done with which settings: SQLite state next to the outputs, and the run lock.
 
 Key: the recording's ``source`` (its path relative to the scanned root, which also names its
-outputs). A recording is *done* when the ledger says it succeeded with the same content and the
-same transcript-affecting settings, and its outputs still exist. The per-file JSON is the truth
+outputs), as ``names.stored`` writes it: a name that is not valid UTF-8 is kept escaped. A
+recording is *done* when the ledger says it succeeded with the same content and the same
+transcript-affecting settings, and its outputs still exist. The per-file JSON is the truth
 and the ledger an index of it: a JSON written just before a kill -9, before the ledger heard of
 it, is adopted on the next run instead of being paid for twice.
 
@@ -26,10 +27,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Literal
 
-from batchscribe.errors import LockHeldError, RunAbortedError
+from batchscribe.errors import LockHeldError, OutOfDiskError, RunAbortedError
+from batchscribe.names import stored
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.results import FileResult
 
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
 Decision = Literal[
     "new", "changed", "done", "failed_before", "known_failure", "forced", "outputs_missing", "rerender"
 ]
@@ -51,18 +54,26 @@ CREATE TABLE IF NOT EXISTS files (
     run_id TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     error_class TEXT NOT NULL DEFAULT '',
-    failing_since TEXT NOT NULL DEFAULT ''
+    failing_since TEXT NOT NULL DEFAULT '',
+    json_stamp TEXT NOT NULL DEFAULT ''
 )
 """
-# Columns added after the first release: an older state database gets them on open.
-_ADDED_COLUMNS = (
-    ("error_class", "TEXT NOT NULL DEFAULT ''"),
-    ("failing_since", "TEXT NOT NULL DEFAULT ''"),
-)
+# Columns added after the first release: an older state database gets them when opened for a run,
+# and a dry run (read-only) reads them as empty.
+_ADDED_COLUMNS = ("error_class", "failing_since", "json_stamp")
 _COLUMNS = (
     "source, path, size, mtime_ns, sha256, settings_hash, status, attempts, error_code, error, outputs,"
-    " audio_seconds, run_id, updated_at, error_class, failing_since"
+    " audio_seconds, run_id, updated_at, error_class, failing_since, json_stamp"
 )
+
+
+def json_stamp(path: Path) -> str:
+    """What a transcript JSON looks like on disk (size and mtime): if it changes, read it again."""
+    try:
+        st = path.stat()
+    except OSError:
+        return ""
+    return f"{st.st_size}:{st.st_mtime_ns}"
 
 
 def _now() -> str:
@@ -86,6 +97,7 @@ class LedgerRow:
     attempts: int
     error_code: str
     outputs: tuple[str, ...]
+    json_stamp: str = ""  # size:mtime_ns of the JSON when it was last known to match this row
     error_class: str = ""  # transient | permanent | fatal, for a failed file
     error: str = ""
     failing_since: str = ""  # when a failed file first failed (ISO UTC), kept while it keeps failing
@@ -102,31 +114,53 @@ class Ledger:
         """Open (creating if needed) the state of ``out_dir``; ``read_only`` for dry runs.
 
         A read-only ledger never creates or changes anything: a missing database reads as empty,
-        and ``adopt``/``touch``/``record`` do nothing.
+        and ``adopt``/``touch``/``record`` do nothing; a damaged one reads as empty too, with
+        ``damaged`` saying what is wrong. A writable one that is damaged is moved aside
+        (``ledger.sqlite.damaged-<time>``) and started afresh, ``damaged`` saying so: the
+        transcripts on disk are then adopted again by the planner, nothing done is paid twice.
         """
         self.read_only = read_only
+        self.damaged = ""
         self._lock = threading.Lock()  # workers record from several threads
         layout = OutFolder(out_dir)
         folder, path = layout.state_dir, layout.ledger_path
+        self._folder = folder
         self._db: sqlite3.Connection | None = None
         try:
             if read_only:
-                if path.is_file():
-                    self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+                self._db = _open_read_only(path) if path.is_file() else None
                 return
             folder.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
-            present = {row[1] for row in self._db.execute("PRAGMA table_info(files)")}
-            for name, declaration in _ADDED_COLUMNS:
-                if name not in present:
-                    self._db.execute(f"ALTER TABLE files ADD COLUMN {name} {declaration}")
+            self._db = _open(path)
+        except sqlite3.OperationalError as exc:  # cannot open or write: permissions, read-only disk
+            raise RunAbortedError(
+                f"cannot use the state database {path}: {exc}",
+                hint=f"check that {folder} is readable and writable (and not on a share without locking)",
+            ) from exc
+        except sqlite3.DatabaseError as exc:  # not a database, truncated, malformed
+            if read_only:
+                self.damaged = f"the state database {path} is damaged ({exc})"
+                return
+            aside = path.with_name(f"{path.name}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+            self.damaged = f"the state database was damaged ({exc}); moved aside to {aside} and rebuilt"
+            self._db = self._rebuild(path, aside)
+        except OSError as exc:
+            raise RunAbortedError(
+                f"cannot open the state database in {folder}: {exc.strerror or exc}",
+                hint="check that the output folder is writable",
+            ) from exc
+
+    def _rebuild(self, path: Path, aside: Path) -> sqlite3.Connection:
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                damaged = path.with_name(path.name + suffix)
+                if damaged.exists():
+                    damaged.replace(aside.with_name(aside.name + suffix))
+            return _open(path)
         except (OSError, sqlite3.Error) as exc:
             raise RunAbortedError(
-                f"cannot open the state database in {folder}: {exc}",
-                hint="check that the output folder is writable and not on a network share without locking",
+                f"{self.damaged.split(';')[0]}, and it could not be replaced: {exc}",
+                hint=f"move {path} aside yourself; the next run rebuilds it from the transcripts on disk",
             ) from exc
 
     def close(self) -> None:
@@ -138,38 +172,39 @@ class Ledger:
         if self.read_only or self._db is None:
             return
         with self._lock:
-            self._db.execute(sql, args)
+            try:
+                self._db.execute(sql, args)
+            except sqlite3.Error as exc:
+                raise self._write_failure(exc) from exc
+
+    def _write_failure(self, exc: sqlite3.Error) -> RunAbortedError:
+        """A failed update of the state, as the one line that ends the run."""
+        if getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL or "full" in str(exc):
+            return OutOfDiskError(
+                f"the disk is full: no space left in {self._folder} (the state database could not be updated)"
+            )
+        return RunAbortedError(
+            f"cannot update the state database in {self._folder}: {exc}",
+            hint="check that the output folder is writable; `batchscribe doctor` checks the state",
+        )
 
     def rows(self) -> dict[str, LedgerRow]:
+        """Every well-formed row by source; a row with a bad value is left out (the planner then
+        decides that file from the disk, as if the state had never heard of it)."""
         if self._db is None:
             return {}
         with self._lock:
-            present = {row[1] for row in self._db.execute("PRAGMA table_info(files)")}
-            added = ("error_class", "error", "failing_since")
-            extra = [name if name in present else "''" for name in added]
-            fetched = self._db.execute(
-                "SELECT source, size, mtime_ns, sha256, settings_hash, status, attempts, error_code, outputs,"
-                " "
-                + ", ".join(extra)
-                + " FROM files"
-            ).fetchall()
-        return {
-            r[0]: LedgerRow(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                tuple(json.loads(r[8])),
-                error_class=r[9],
-                error=r[10],
-                failing_since=r[11],
-            )
-            for r in fetched
-        }
+            try:
+                fetched = self._db.execute(
+                    "SELECT source, size, mtime_ns, sha256, settings_hash, status, attempts, error_code,"
+                    " outputs, json_stamp, error_class, error, failing_since FROM files"
+                ).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise RunAbortedError(
+                    f"cannot read the state database in {self._folder}: {exc}",
+                    hint="`batchscribe doctor` checks it; a damaged one is rebuilt by the next run",
+                ) from exc
+        return {row.source: row for row in map(_row, fetched) if row is not None}
 
     def record(
         self, result: FileResult, *, size: int, mtime_ns: int, sha256: str, settings: str, run_id: str
@@ -180,12 +215,14 @@ class Ledger:
         since = "(SELECT failing_since FROM files WHERE source=? AND status='failed' AND failing_since!='')"
         self._execute(
             f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-            f"CASE WHEN ?='failed' THEN COALESCE({since}, ?) ELSE '' END)",
+            f"CASE WHEN ?='failed' THEN COALESCE({since}, ?) ELSE '' END, ?)",
             (
-                result.source, str(result.path), size, mtime_ns, sha256, settings, result.status,
-                result.attempts, failure.code if failure else "", failure.message if failure else "",
+                stored(result.source), stored(str(result.path)), size, mtime_ns, sha256, settings,
+                result.status, result.attempts,
+                failure.code if failure else "", failure.message if failure else "",
                 json.dumps([str(p) for p in result.outputs]), result.audio_seconds, run_id, now,
-                failure.error_class if failure else "", result.status, result.source, now,
+                failure.error_class if failure else "", result.status, stored(result.source), now,
+                json_stamp(result.outputs[-1]) if result.outputs else "",
             ),
         )  # fmt: skip
 
@@ -194,16 +231,93 @@ class Ledger:
         """Record a transcript found on disk that the ledger did not know about."""
         self._execute(
             f"INSERT OR REPLACE INTO files ({_COLUMNS})"
-            " VALUES (?,?,?,?,?,?,'succeeded',1,'','',?,0,?,?,'','')",
+            " VALUES (?,?,?,?,?,?,'succeeded',1,'','',?,0,?,?,'','',?)",
             (
-                source, str(path), size, mtime_ns, sha256, settings,
-                json.dumps([str(p) for p in outputs]), run_id, _now(),
+                stored(source), stored(str(path)), size, mtime_ns, sha256, settings,
+                json.dumps([str(p) for p in outputs]), run_id, _now(), json_stamp(outputs[-1]),
             ),
         )  # fmt: skip
 
+    def stamp(self, source: str, json_stamp: str) -> None:
+        """The transcript JSON was checked against this row: skip re-reading it while unchanged."""
+        self._execute("UPDATE files SET json_stamp=? WHERE source=?", (json_stamp, stored(source)))
+
     def touch(self, source: str, *, size: int, mtime_ns: int) -> None:
         """The file was copied or touched but its content is the same: remember the new stat."""
-        self._execute("UPDATE files SET size=?, mtime_ns=? WHERE source=?", (size, mtime_ns, source))
+        self._execute(
+            "UPDATE files SET size=?, mtime_ns=? WHERE source=?", (size, mtime_ns, stored(source))
+        )
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """Open for writing, creating or upgrading the table; a damaged file raises DatabaseError."""
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        _check_integrity(db)
+        db.execute(_SCHEMA)
+        columns = {r[1] for r in db.execute("PRAGMA table_info(files)")}
+        for name in _ADDED_COLUMNS:  # state written by an older batchscribe
+            if name not in columns:
+                db.execute(f"ALTER TABLE files ADD COLUMN {name} TEXT NOT NULL DEFAULT ''")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """Open without writing anything, even on a read-only disk (where WAL files cannot be made)."""
+    for mode in ("mode=ro", "mode=ro&immutable=1"):
+        db = sqlite3.connect(f"file:{path}?{mode}", uri=True, check_same_thread=False)
+        try:
+            _check_integrity(db)
+            columns = {r[1] for r in db.execute("PRAGMA table_info(files)")}
+            if missing := [name for name in _ADDED_COLUMNS if name not in columns]:
+                db.close()
+                return _legacy_view(path, mode, missing)
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+            if mode.endswith("immutable=1"):
+                raise
+        except BaseException:
+            db.close()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _legacy_view(path: Path, mode: str, missing: list[str]) -> sqlite3.Connection:
+    """An older state, read as if it had the newer columns (a dry run never upgrades it)."""
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    db.execute(f"ATTACH DATABASE 'file:{path}?{mode}' AS old")
+    added = "".join(f", '' AS {name}" for name in missing)
+    db.execute(f"CREATE TEMP VIEW files AS SELECT *{added} FROM old.files")
+    return db
+
+
+def _check_integrity(db: sqlite3.Connection) -> None:
+    verdict = db.execute("PRAGMA quick_check").fetchone()
+    if verdict is None or verdict[0] != "ok":
+        raise sqlite3.DatabaseError(f"integrity check failed: {verdict[0] if verdict else 'no answer'}")
+
+
+def _row(r: tuple[object, ...]) -> LedgerRow | None:
+    try:
+        outputs = json.loads(str(r[8]))
+        row = LedgerRow(str(r[0]), _int(r[1]), _int(r[2]), str(r[3]), str(r[4]), str(r[5]), _int(r[6]),
+                        str(r[7]), tuple(str(p) for p in outputs), str(r[9]),
+                        error_class=str(r[10]), error=str(r[11]), failing_since=str(r[12]))  # fmt: skip
+    except (ValueError, TypeError):
+        return None
+    return row
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"not an integer: {value!r}")
+    return value
 
 
 @dataclass(frozen=True)

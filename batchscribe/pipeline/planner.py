@@ -24,10 +24,12 @@ from batchscribe import audio
 from batchscribe.audio import AudioInfo
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import AudioError, PermanentEngineError
+from batchscribe.names import stored
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.outputs.layout import OutFolder
+from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.discovery import AudioFile, discover
-from batchscribe.pipeline.ledger import Decision, Ledger, LedgerRow, settings_hash
+from batchscribe.pipeline.ledger import Decision, Ledger, LedgerRow, json_stamp, settings_hash
 from batchscribe.results import Failure, FileResult, KnownFailure, RunCounts
 
 _PROBE_THREADS = 4
@@ -62,6 +64,7 @@ class Decided:
     decision: Decision
     adopt: Adoption | None = None
     restat: bool = False  # the same content with a new size or mtime: remember them
+    stamp: str = ""  # the transcript JSON was read and matches: remember its size and mtime
 
 
 @dataclass
@@ -75,6 +78,9 @@ class Plan:
     rerender: list[AudioFile] = field(default_factory=list)  # render missing outputs from the JSON
     counts: RunCounts = field(default_factory=RunCounts)
     known_failures: list[KnownFailure] = field(default_factory=list)  # not sent again
+    stamps: list[tuple[str, str]] = field(default_factory=list)  # (source, JSON stamp) checked to match
+    output_folders: frozenset[Path] = frozenset()  # where the discovered files' outputs go
+    notes: list[str] = field(default_factory=list)  # what the user should know, e.g. a damaged state
 
     @property
     def audio_seconds(self) -> float:
@@ -112,14 +118,44 @@ def decide(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted
     if restat and not _same_content(file.path, row.sha256):
         return Decided("changed")
     paths = OutFolder(settings.out).output_paths(file.source, settings.formats)
+    stamp = ""
+    if paths[-1].is_file():
+        matches, stamp = _transcript_matches(row, paths[-1], wanted_hash)
+        if not matches:  # the JSON was cut, edited or replaced by hand: what is done is no longer there
+            return Decided("changed")
     if all(p.is_file() for p in paths):
-        return Decided("done", restat=restat)
+        return Decided("done", restat=restat, stamp=stamp)
     # A format was added or a file deleted by hand: the JSON (written last) has everything needed.
-    return Decided("rerender" if paths[-1].is_file() else "outputs_missing", restat=restat)
+    return Decided("rerender" if paths[-1].is_file() else "outputs_missing", restat=restat, stamp=stamp)
 
 
-def plan_run(settings: RunSettings, *, rows: Mapping[str, LedgerRow], now: datetime | None = None) -> Plan:
-    """Discover, compare with the ledger's ``rows``, probe what is due. Changes nothing."""
+def _transcript_matches(row: LedgerRow, path: Path, wanted_hash: str) -> tuple[bool, str]:
+    """Whether the transcript JSON still parses and is of this content and these settings, and
+    its stamp to remember when it was read to find out.
+
+    Read only when it changed on disk since it was last checked (its size and mtime are kept in
+    the row), so a nightly run does not parse every transcript ever written."""
+    stamp = json_stamp(path)
+    if stamp and stamp == row.json_stamp:
+        return True, ""
+    try:
+        block = read_transcript_document(path)["batchscribe"]
+        same_settings = settings_hash(block.get("settings", {})) == wanted_hash
+        matches = block.get("sha256") == row.sha256 and same_settings
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False, ""
+    return bool(matches), stamp if matches else ""
+
+
+def plan_run(
+    settings: RunSettings,
+    *,
+    rows: Mapping[str, LedgerRow],
+    now: datetime | None = None,
+    cancel: CancelToken | None = None,
+) -> Plan:
+    """Discover, compare with the ledger's ``rows``, probe what is due. Changes nothing.
+    ``cancel`` (Ctrl-C) stops the probing at once."""
     discovered = discover(settings.inputs, include=settings.include, exclude=settings.exclude)
     now = now or datetime.now(timezone.utc)
     settled_before = (now - timedelta(seconds=settings.settle_seconds)).timestamp() * 1e9
@@ -129,7 +165,7 @@ def plan_run(settings: RunSettings, *, rows: Mapping[str, LedgerRow], now: datet
     tally: Counter[str] = Counter()
     due: list[AudioFile] = []
     for file in ready:
-        decided = decide(file, rows.get(file.source), settings, wanted_hash)
+        decided = decide(file, rows.get(stored(file.source)), settings, wanted_hash)
         decision = decided.decision
         if settings.force and decision in ("done", "rerender"):
             decision = "forced"
@@ -137,8 +173,10 @@ def plan_run(settings: RunSettings, *, rows: Mapping[str, LedgerRow], now: datet
             plan.adopt.append(decided.adopt)
         if decided.restat:
             plan.restat.append(file)
+        if decided.stamp:
+            plan.stamps.append((file.source, decided.stamp))
         tally[decision] += 1
-        row = rows.get(file.source)
+        row = rows.get(stored(file.source))
         if decision == "known_failure" and row is not None:
             known = KnownFailure(file.source, row.error_code, row.error, row.failing_since)
             plan.known_failures.append(known)
@@ -157,28 +195,54 @@ def plan_run(settings: RunSettings, *, rows: Mapping[str, LedgerRow], now: datet
         rerendered=tally["rerender"],
         not_settled=len(discovered.files) - len(ready),
     )
-    plan.items, plan.failed_probe = probe_all(due, settings)
+    layout = OutFolder(settings.out)
+    plan.output_folders = frozenset(
+        layout.output_paths(f.source, ("json",))[0].parent for f in discovered.files
+    )
+    unlisted = [_unlisted(source, path, why) for source, path, why in discovered.unreadable]
+    plan.items, plan.failed_probe = probe_all(due, settings, cancel)
+    plan.failed_probe[:0] = unlisted
     return plan
 
 
-def probe_all(files: Iterable[AudioFile], settings: RunSettings) -> tuple[list[WorkItem], list[FileResult]]:
+def probe_all(
+    files: Iterable[AudioFile], settings: RunSettings, cancel: CancelToken | None = None
+) -> tuple[list[WorkItem], list[FileResult]]:
     """Work items for the files that can be sent, and the failures of those that cannot."""
     items: list[WorkItem] = []
     failed: list[FileResult] = []
+    cancel = cancel or CancelToken()
+
+    def probe(file: AudioFile) -> WorkItem | FileResult | None:
+        return None if cancel.is_cancelled() else _probe(file, settings)  # Ctrl-C: stop at once
+
     with ThreadPoolExecutor(_PROBE_THREADS, thread_name_prefix="batchscribe-probe") as pool:
-        for probed in pool.map(lambda f: _probe(f, settings), files):
+        for probed in pool.map(probe, files):
             if isinstance(probed, WorkItem):
                 items.append(probed)
-            else:
+            elif probed is not None:
                 failed.append(probed)
     return items, failed
+
+
+def damaged_state_note(ledger: Ledger) -> str:
+    """What a plan says about a damaged state database ("" when it is sound)."""
+    if not ledger.damaged:
+        return ""
+    if not ledger.read_only:
+        return ledger.damaged
+    return (f"{ledger.damaged}: the next run moves it aside and rebuilds it from the transcripts on disk"
+            " (failures recorded before are forgotten)")  # fmt: skip
 
 
 def preview(settings: RunSettings) -> Plan:
     """What ``run`` would do now, without changing anything (``batchscribe plan``)."""
     ledger = Ledger(settings.out, read_only=True)
     try:
-        return plan_run(settings, rows=ledger.rows())
+        plan = plan_run(settings, rows=ledger.rows())
+        if note := damaged_state_note(ledger):
+            plan.notes.append(note)
+        return plan
     finally:
         ledger.close()
 
@@ -199,6 +263,17 @@ def _probe(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
             source=file.source, path=file.path, status="failed", failure=Failure.from_error(exc)
         )
     return WorkItem(file, info)
+
+
+def _unlisted(source: str, path: Path, why: str) -> FileResult:
+    """A folder that could not be listed (or a given path that is no file): said, never skipped."""
+    error = AudioError(
+        f"cannot look inside: {why}" if why != "not a regular file" else "not a regular file",
+        code="unreadable",
+        hint="give batchscribe read access to it, or exclude it" if why != "not a regular file"
+        else "only regular files can be transcribed: leave it out",
+    )  # fmt: skip
+    return FileResult(source=source, path=path, status="failed", failure=Failure.from_error(error))
 
 
 def _adoptable(file: AudioFile, settings: RunSettings, wanted_hash: str) -> Adoption | None:

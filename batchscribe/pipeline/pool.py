@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Union
 
+from batchscribe.audio import ERROR_HINTS
 from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
 from batchscribe.errors import (
+    AudioError,
     BatchscribeError,
     FatalEngineError,
     FileCancelled,
@@ -32,6 +34,7 @@ from batchscribe.errors import (
     RunAbortedError,
     TransientEngineError,
 )
+from batchscribe.names import shown
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.pipeline.outage import OutageGuard
@@ -41,6 +44,14 @@ from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, Fi
 
 log = logging.getLogger(__name__)
 HARD_LIMIT = "the --max-runtime grace period ended"
+
+
+def _source_error(exc: OSError) -> AudioError:
+    if isinstance(exc, FileNotFoundError):
+        return AudioError("the file was moved or deleted during the run", code="vanished",
+                          hint=ERROR_HINTS["vanished"])  # fmt: skip
+    return AudioError(f"the file cannot be read ({exc.strerror or exc})", code="unreadable",
+                      hint=ERROR_HINTS["unreadable"])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -283,7 +294,8 @@ class Runner:
                 else:
                     result = entry.run(self, worker)
             except Exception as exc:  # a bug must fail one file, not silently kill a worker
-                log.exception("internal error while processing %s", item.source)
+                log.error("internal error while processing %s: %r", shown(item.source), exc,
+                          exc_info=log.isEnabledFor(logging.DEBUG))  # a traceback with --verbose only
                 error = FileError(
                     f"internal error: {exc!r}",
                     code="internal_error",
@@ -297,7 +309,15 @@ class Runner:
     def finished(self, result: FileResult) -> None:
         with self._lock:
             self._outcome.results.append(result)
-        self._events.file_finished(result)
+        try:  # recording it can fail too (the state on a full disk): that ends the run, not a thread
+            self._events.file_finished(result)
+        except BatchscribeError as exc:
+            self._abort(exc)
+        except Exception as exc:
+            log.error("internal error after %s: %r", shown(result.source), exc,
+                      exc_info=log.isEnabledFor(logging.DEBUG))  # fmt: skip
+            hint = "run again with --verbose and report it"
+            self._abort(RunAbortedError(f"internal error: {exc!r}", hint=hint))
 
     def _abort(self, error: BatchscribeError) -> None:
         with self._lock:
@@ -336,6 +356,8 @@ class Runner:
             return self.deliver(item, transcript, attempts[0], started, timeline)
         except (FileError, RunAbortedError) as exc:
             return self.failure(item, exc, attempts[0], started, timeline)
+        except OSError as exc:  # the recording vanished or became unreadable while it was read
+            return self.failure(item, _source_error(exc), attempts[0], started, timeline)
 
     def session(self, item: WorkItem, worker: int, timeline: list[Attempt], attempts: list[int],
                 transcribe: Callable[[], Transcript]) -> Transcript:  # fmt: skip
@@ -370,6 +392,8 @@ class Runner:
             )
         except (FileError, RunAbortedError) as exc:
             return self.failure(item, exc, attempts, started, timeline)
+        except OSError as exc:  # the recording vanished or became unreadable after its transcription
+            return self.failure(item, _source_error(exc), attempts, started, timeline)
 
     def failure(self, item: WorkItem, exc: FileError | RunAbortedError, attempts: int, started: float,
                 timeline: list[Attempt]) -> FileResult:  # fmt: skip

@@ -35,6 +35,12 @@ _THROTTLED_TEXT = re.compile(
     r"quota exceeded|throttl|too many requests|toomanyrequests|error code: 4429\b", re.IGNORECASE
 )
 _QUOTA_EXHAUSTED_TEXT = re.compile(r"ran out of quota|out of call volume quota", re.IGNORECASE)
+# Refusals that retrying cannot change: the upgrade answered 404 (no such endpoint path) and the
+# like, or the service closed with 1008 (policy violation). The SDK reports them as ServiceError
+# and ConnectionFailure, which are otherwise transient (SDK_FACTS.md).
+_REFUSED_UPGRADE = re.compile(r"upgrade failed:.*\((40[45]|41[0-5])\)|failed with HTTP (40[45]|41[0-5])\b",
+                              re.IGNORECASE | re.DOTALL)  # fmt: skip
+_POLICY_CLOSE = re.compile(r"error code: 1008\b", re.IGNORECASE)
 
 # (batchscribe code, message, hint) per SDK code for the transient and permanent cases.
 _TRANSIENT: dict[str, tuple[str, str, str]] = {
@@ -107,6 +113,22 @@ def classify_cancellation(sdk_code: str, detail: str) -> EngineError:
             sdk_code=sdk_code,
             detail=detail,
             hint=THROTTLED_HINT,
+        )
+    if _REFUSED_UPGRADE.search(detail):
+        return PermanentEngineError(
+            f"the Speech service refused the connection: {first_line}",
+            code="endpoint_refused",
+            sdk_code=sdk_code,
+            detail=detail,
+            hint="check --endpoint/--host/--region: the service has no such address (404)",
+        )
+    if _POLICY_CLOSE.search(detail):
+        return PermanentEngineError(
+            "the Speech service closed the session for a policy violation (1008)",
+            code="policy_violation",
+            sdk_code=sdk_code,
+            detail=detail,
+            hint="check the request settings (language, endpoint id, audio format) and the resource's rules",
         )
     if sdk_code == "BadRequest":
         return PermanentEngineError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from batchscribe.names import shown
 from batchscribe.outputs.azure_json import TranscriptDocumentError, read_transcript_document
 from batchscribe.report.summary import file_warnings
 from batchscribe.results import FileResult
@@ -39,7 +40,7 @@ def transcript_excerpts(files: Iterable[FileResult]) -> dict[str, str]:
             continue
         text = _display_text(file.outputs)
         if text:
-            excerpts[file.source] = shorten(text)
+            excerpts[shown(file.source)] = shorten(text)  # keyed as the summary names files
     return excerpts
 
 

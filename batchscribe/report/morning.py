@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from batchscribe.names import shown
 from batchscribe.results import RunResult
 from batchscribe.secrets import Redactor
 
@@ -80,13 +81,17 @@ def still_failing_rows(result: RunResult, mask: Redactor) -> list[dict[str, Any]
 
 
 def transcript_rows(result: RunResult, out: Path) -> dict[str, list[str]]:
-    """Each transcribed file's outputs, relative to the output folder (with forward slashes)."""
-    return {f.source: [_relative(p, out) for p in f.outputs] for f in result.succeeded}
+    """Each transcribed file (as shown) and its outputs, relative to the output folder, as URL paths:
+    percent-encoded from the name's bytes on disk, so any name links right and stays valid UTF-8."""
+    return {
+        shown(f.source): [quote(_relative(p, out), errors="surrogateescape") for p in f.outputs]
+        for f in result.succeeded
+    }
 
 
-def report_link(relative_to_out: str) -> str:
-    """A URL from a run's report folder (``<out>/_runs/<id>/``) to an output, percent-encoded."""
-    return "../../" + quote(relative_to_out)
+def report_link(url_path: str) -> str:
+    """A link from a run's report folder (``<out>/_runs/<id>/``) to an output (``transcript_rows``)."""
+    return "../../" + url_path
 
 
 def _relative(path: Path, out: Path) -> str:

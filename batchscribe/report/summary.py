@@ -15,6 +15,7 @@ from dataclasses import asdict
 from typing import Any
 
 from batchscribe import __version__
+from batchscribe.names import shown
 from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW, LOW_CONFIDENCE_WARNING, low_confidence_warning
 from batchscribe.outputs.sanitize import public_settings
 from batchscribe.outputs.timefmt import utc_iso
@@ -48,14 +49,14 @@ def summary_document(result: RunResult) -> dict[str, Any]:
         "audio_seconds": round(result.audio_seconds, 3),
         "wall_seconds": round(result.wall_seconds, 3),
         "throughput": round(result.throughput, 3),
-        "aborted": mask(result.aborted),
+        "aborted": shown(mask(result.aborted)),
         "interrupted": result.interrupted,
-        "stop_reason": result.stop_reason,
+        "stop_reason": shown(result.stop_reason),
         "exit_code": result.exit_code,
         "failures": [failure_row(f, mask) for f in sorted(result.failed, key=lambda f: f.source)],
-        "cancelled": sorted(f.source for f in result.cancelled),
+        "cancelled": sorted(shown(f.source) for f in result.cancelled),
         "warnings": [
-            {"source": f.source, "warning": warning}
+            {"source": shown(f.source), "warning": warning}
             for f in sorted(result.files, key=lambda f: f.source)
             for warning in file_warnings(f)
         ],
@@ -72,17 +73,17 @@ def failure_row(file: FileResult, mask: Redactor) -> dict[str, Any]:
     failure = file.failure
     if failure is None:  # a failed file should carry its Failure; never lose the row if not
         return {
-            "source": file.source, "code": "unknown", "class": "unknown", "sdk_code": "",
+            "source": shown(file.source), "code": "unknown", "class": "unknown", "sdk_code": "",
             "message": "failed without a recorded cause", "detail": "",
             "attempts": file.attempts, "hint": UNKNOWN_FAILURE_HINT,
         }  # fmt: skip
     return {
-        "source": file.source,
+        "source": shown(file.source),
         "code": failure.code,
         "class": failure.error_class,
         "sdk_code": failure.sdk_code,
-        "message": mask(failure.message),
-        "detail": mask(failure.detail),
+        "message": shown(mask(failure.message)),
+        "detail": shown(mask(failure.detail)),
         "attempts": file.attempts,
         "hint": failure.hint or UNKNOWN_FAILURE_HINT,
     }
@@ -105,7 +106,7 @@ def slowest(files: Sequence[FileResult], count: int = SLOWEST_COUNT) -> list[Fil
 
 def slow_row(file: FileResult) -> dict[str, Any]:
     return {
-        "source": file.source,
+        "source": shown(file.source),
         "status": file.status,
         "elapsed_s": round(file.elapsed_s, 3),
         "audio_seconds": round(file.audio_seconds, 3),

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
+from batchscribe.names import shown
 from batchscribe.outputs.timefmt import human_seconds
 from batchscribe.results import Attempt, AttemptOutcome, FileResult
 
@@ -79,7 +80,8 @@ def timeline_svg(files: Sequence[FileResult], *, wall_seconds: float = 0.0) -> s
 def _bar_title(source: str, attempt: Attempt) -> str:
     error = f" ({attempt.error_code})" if attempt.error_code else ""
     took = human_seconds(attempt.ended_at - attempt.started_at)
-    return f"{source}: {attempt.outcome}{error}, {attempt.started_at:.1f}-{attempt.ended_at:.1f} s ({took})"
+    name = shown(source)
+    return f"{name}: {attempt.outcome}{error}, {attempt.started_at:.1f}-{attempt.ended_at:.1f} s ({took})"
 
 
 def _legend() -> str:

@@ -110,16 +110,27 @@ def test_concurrent_writers_never_mix_their_content(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
-def test_remove_stale_temp_files_removes_only_temp_files(tmp_path: Path) -> None:
+def test_remove_stale_temp_files_removes_only_its_own_temp_files_in_the_given_folders(tmp_path: Path) -> None:
     (tmp_path / "calls").mkdir()
-    stale = [tmp_path / ".a.mp3.json.0123456789ab.tmp", tmp_path / "calls" / ".b.wav.txt.ffffeeeeffff.tmp"]
-    kept = [tmp_path / "a.mp3.json", tmp_path / "calls" / "notes.tmp", tmp_path / ".hidden"]
+    (tmp_path / "other").mkdir()
+    stale = [tmp_path / ".batchscribe-0123456789ab.tmp", tmp_path / "calls" / ".b.wav.txt.ffffeeeeffff.tmp"]
+    kept = [
+        tmp_path / "a.mp3.json", tmp_path / "calls" / "notes.tmp", tmp_path / ".hidden",
+        tmp_path / ".session.tmp", tmp_path / "calls" / ".batchscribe-0123.tmp",
+        tmp_path / "other" / ".batchscribe-0123456789ab.tmp",  # not a folder it was asked to clear
+    ]  # fmt: skip
     for path in stale + kept:
         path.write_text("x")
-    assert remove_stale_temp_files(tmp_path) == tuple(sorted(stale))
+    assert remove_stale_temp_files([tmp_path, tmp_path / "calls"]) == tuple(sorted(stale))
     assert all(p.exists() for p in kept)
     assert not any(p.exists() for p in stale)
 
 
+def test_temp_names_have_a_fixed_length_whatever_the_target(tmp_path: Path) -> None:
+    target = tmp_path / ("n" * 250 + ".json")  # 255 bytes: a longer temp name could not exist
+    write_atomic(target, "{}")
+    assert target.read_text() == "{}" and leftovers(tmp_path) == []
+
+
 def test_remove_stale_temp_files_on_a_missing_folder_does_nothing(tmp_path: Path) -> None:
-    assert remove_stale_temp_files(tmp_path / "nope") == ()
+    assert remove_stale_temp_files([tmp_path / "nope"]) == ()

@@ -10,6 +10,7 @@ import pytest
 
 from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Phrase, Transcript
+from batchscribe.errors import FileError
 from batchscribe.outputs.atomic import write_atomic
 from batchscribe.outputs.azure_json import TranscriptMeta, read_transcript_document
 from batchscribe.outputs.layout import OutFolder
@@ -70,7 +71,7 @@ def test_json_is_written_last_whatever_order_is_asked(
     assert order == ["a.mp3.txt", "a.mp3.vtt", "a.mp3.json"]
 
 
-def test_a_failure_part_way_leaves_no_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_part_way_leaves_none_of_the_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     def fail_on_vtt(path: Path, data: bytes | str) -> None:
         if path.suffix == ".vtt":
@@ -78,9 +79,9 @@ def test_a_failure_part_way_leaves_no_json(tmp_path: Path, monkeypatch: pytest.M
         write_atomic(path, data)
 
     monkeypatch.setattr("batchscribe.outputs.writer.write_atomic", fail_on_vtt)
-    with pytest.raises(OSError):
+    with pytest.raises(FileError, match="disk trouble"):
         write(tmp_path)
-    assert not (tmp_path / "calls/a.mp3.json").exists()
+    assert list((tmp_path / "calls").iterdir()) == []  # the .txt and .srt written first are gone
 
 
 def test_only_the_asked_formats_are_written(tmp_path: Path) -> None:
