@@ -260,7 +260,9 @@ def _key_variable(spec: JobSpec, own: str | None, entra: bool, kind: str, env: M
     return found if found or kind == "host" else KEY_VARIABLES[0]
 
 
-def _resource_endpoint(resource: Resource, origin: Origin, env: Mapping[str, str], credentials: bool) -> Endpoint:
+def _resource_endpoint(
+    resource: Resource, origin: Origin, env: Mapping[str, str], credentials: bool
+) -> Endpoint:
     key = ""
     if credentials and resource.authentication == "key":
         try:
