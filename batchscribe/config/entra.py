@@ -219,7 +219,8 @@ class TokenProvider:
     def _next_check(self, every: float) -> float:
         """Seconds until the next refresh is due, at most ``every`` (tokens may live shorter)."""
         with self._lock:
-            due = self._refresh_at - self._clock() if self._token is not None else every
+            # no token yet: the first session fetches one; look again soon for its refresh time
+            due = self._refresh_at - self._clock() if self._token is not None else 1.0
         return min(every, max(0.05, due))
 
     def close(self) -> None:

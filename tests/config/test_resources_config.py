@@ -34,9 +34,19 @@ def test_a_resources_list_becomes_one_endpoint_per_resource_with_its_key_and_lim
     )
     settings = job_settings(load_jobs(path), "calls", env=ENV)
     weu, custom, host = settings.resources
-    assert (weu.kind, weu.region, weu.key, weu.resource.max_sessions) == ("region", "westeurope", "weu-key", 20)  # type: ignore[union-attr]
+    assert (weu.kind, weu.region, weu.key, weu.resource.max_sessions) == (
+        "region",
+        "westeurope",
+        "weu-key",
+        20,
+    )  # type: ignore[union-attr]
     assert (custom.name, custom.entra, custom.key) == ("custom", True, "")
-    assert (host.kind, host.url, host.key, host.resource.max_sessions) == ("host", "ws://10.0.0.5:5000", "job-key", 6)  # type: ignore[union-attr]
+    assert (host.kind, host.url, host.key, host.resource.max_sessions) == (
+        "host",
+        "ws://10.0.0.5:5000",
+        "job-key",
+        6,
+    )  # type: ignore[union-attr]
     assert settings.endpoint == weu and settings.capacity == 20 + 6 + 6
     assert settings.public_dict()["resources"] == ["region:westeurope", "custom", "host:ws://10.0.0.5:5000"]
     assert "weu-key" not in repr(settings) and set(settings.secrets) == {"weu-key", "job-key"}
