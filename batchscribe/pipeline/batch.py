@@ -217,7 +217,7 @@ def run_batch(
                 not_scheduled=len(outcome.not_scheduled),
                 throttled=limiter.throttled if pool is None else pool.throttled,
                 peak_concurrency=outcome.peak_sessions if pool is None else pool.peak_active,
-                final_concurrency=(limiter.limit if pool is None else sum(r.limit for r in pool.stats()))
+                final_concurrency=(limiter.limit if pool is None else pool.limit)
                 if plan.items
                 else 0,
             ),
@@ -240,7 +240,8 @@ def _engine(
     if len(endpoints) < 2:
         limiter = AdaptiveLimiter(settings.workers, start=start, on_change=sink.concurrency_changed)
         return engine_factory(settings, endpoints[0], limiter), limiter, None
-    pool = ResourcePool([e.resource for e in endpoints if e.resource is not None], start=start)
+    resources = [e.resource for e in endpoints if e.resource is not None]
+    pool = ResourcePool(resources, start=start, on_change=lambda _r, _l: sink.concurrency_changed(pool.limit))
     engines = {e.name: engine_factory(settings, e, pool.congestion(e.name)) for e in endpoints}
     return PooledEngine(pool, engines), SpreadLimiter(pool), pool
 

@@ -195,6 +195,12 @@ class ResourcePool:
         return sum(m.resource.max_sessions for m in self._members)
 
     @property
+    def limit(self) -> int:
+        """Sessions every resource's limiter allows now, together."""
+        with self._cond:
+            return sum(m.limiter.limit for m in self._members)
+
+    @property
     def active(self) -> int:
         with self._cond:
             return sum(m.limiter.active for m in self._members)
