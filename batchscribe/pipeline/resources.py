@@ -133,8 +133,11 @@ class Lease:
 
     @property
     def throttling(self) -> bool:
-        """Whether this resource has pushed back in this run (``engines.base.Congestion``)."""
-        return self._member.limiter.throttling
+        """Free each connection before the next session (``engines.base.Congestion``): the
+        resource has pushed back in this run, or it is at its session limit, where the service
+        would count a connection left open against the next session."""
+        limiter = self._member.limiter
+        return limiter.throttling or limiter.limit >= limiter.maximum
 
     def succeeded(self, audio_seconds: float) -> None:
         if not self.reached:  # an engine that does not report its connections: success says it

@@ -74,7 +74,9 @@ def test_two_healthy_resources_share_the_work_and_a_dead_one_is_quarantined(
     stats = {r.name: r for r in result.resources}
     assert stats["east"].sessions + stats["west"].sessions >= 40
     assert 0.3 <= stats["east"].sessions / (stats["east"].sessions + stats["west"].sessions) <= 0.7
-    assert result.counts.throttled <= 4  # each resource's limiter kept under its 4 sessions
+    # At its limit a resource gets each connection freed before the next session: no 429s
+    refused = [r for emulator in (east, west) for r in emulator.stats().requests if r.status == 429]
+    assert result.counts.throttled <= 2 and len(refused) <= 2, (result.counts.throttled, len(refused))
     assert stats["dead"].state in ("quarantined", "probing") and stats["dead"].quarantines >= 1
     assert 1 <= stats["dead"].sessions <= 6 and stats["dead"].failures == {
         "server_error": stats["dead"].sessions
