@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from batchscribe.audio import AudioInfo
 from batchscribe.errors import (
@@ -20,6 +20,9 @@ from batchscribe.errors import (
     EngineError,
     FileError,
 )
+
+if TYPE_CHECKING:
+    from batchscribe.pipeline.resources import ResourceStats
 
 FileStatus = Literal["succeeded", "failed", "cancelled"]
 AttemptOutcome = Literal["succeeded", "retried", "failed", "cancelled"]
@@ -126,6 +129,7 @@ class RunResult:
     interrupted: bool = False
     stop_reason: str = ""  # budget or time window reached: what was left undone and why
     still_failing: tuple[KnownFailure, ...] = ()
+    resources: tuple[ResourceStats, ...] = ()  # per Speech resource, when several were used
 
     @property
     def succeeded(self) -> tuple[FileResult, ...]:

@@ -14,7 +14,7 @@ report, a transcript file or an error message about the jobs file. Three kinds o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
@@ -33,14 +33,24 @@ _CREDENTIAL_PARTS = ("subscription", "password", "secret", "token", "credential"
 class Redactor:
     """Replaces the given secrets (and header-shaped secrets) with ``***``."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # Longest first, so a secret that contains another is masked whole.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+    def __init__(
+        self, secrets: Iterable[str] = (), *, live: Callable[[], Iterable[str]] | None = None
+    ) -> None:
+        """``live``: secrets that change while it is used (an Entra token provider's
+        ``secrets``), asked for at every call."""
+        self._secrets = _longest_first(secrets)
+        self._live = live
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
+        secrets = self._secrets if self._live is None else _longest_first([*self._secrets, *self._live()])
+        for secret in secrets:
             text = text.replace(secret, MASK)
         return _HEADER_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+
+
+def _longest_first(secrets: Iterable[str]) -> list[str]:
+    """Longest first, so a secret that contains another is masked whole."""
+    return sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
 
 def looks_like_key(value: str) -> bool:

@@ -64,7 +64,8 @@ def run(ctx: typer.Context) -> None:
 
     Writes JSON, text and subtitles per recording and a summary per run under OUT/_runs/.
     With --jobs, every option given applies to every job, over the file's values. Exit codes:
-    0 all done, 1 some files failed, 2 usage error, 3 run aborted, 130 interrupted.
+    0 all done, 1 some files failed, 2 usage error, 3 run aborted (e.g. no Speech resource
+    usable), 130 interrupted.
     """
     from batchscribe.cli.session import run_all
 
@@ -91,7 +92,8 @@ def plan(
     """Show what `run` would do with the same options, without doing it.
 
     Per job: new, changed, done, failed-before and not-settled files, the audio hours to
-    transcribe and their estimated cost at --price-per-hour. Needs no credentials.
+    transcribe and their estimated cost at --price-per-hour, the sessions its Speech resources
+    allow at once and the night's estimated wall time. Needs no credentials.
     """
     from batchscribe.pipeline.batch import split_options
     from batchscribe.pipeline.chunks import ONE_SESSION_REASON, split_summary
@@ -117,8 +119,8 @@ def plan(
 def doctor(ctx: typer.Context) -> None:
     """Check that a run with the same options can work: one line per check, exit 1 when one fails.
 
-    Credentials, the endpoint (a one-second silent probe session), the output folder, the
-    decoder, the state and the lock; with --jobs, for each job.
+    Credentials, each Speech resource (a one-second silent probe session), the output folder,
+    the decoder, the state and the lock; with --jobs, for each job.
     """
     from batchscribe.pipeline.doctor import run_checks
 

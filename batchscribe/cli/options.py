@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from batchscribe.config.jobs import job_settings, load_jobs
 from batchscribe.config.resolve import CommandLine, option_name, resolve_settings
-from batchscribe.config.schema import OUTPUT_FORMATS, JobSpec, alternatives_set, explain_option
+from batchscribe.config.schema import OUTPUT_FORMATS, JobSpec, alternatives_set, explain_option, field_help
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import UsageError
 from batchscribe.report.store import KEEP_RUNS
@@ -148,13 +148,19 @@ ChunkSeconds = Annotated[
 KeyFile = Annotated[
     Path | None, _option("key_file", "Read the Speech key from this file (instead of SPEECH_KEY).", _WHERE)
 ]
-Region = Annotated[str | None, _option("region", "Azure region (instead of SPEECH_REGION).", _WHERE)]
+_SEVERAL = " Repeat it to spread the sessions over several resources, --workers each."
+Region = Annotated[
+    list[str] | None, _option("region", "Azure region (instead of SPEECH_REGION)." + _SEVERAL, _WHERE)
+]
 EndpointUrl = Annotated[
-    str | None, _option("endpoint", "Custom-domain or private endpoint URL.", _WHERE, "--endpoint")
+    list[str] | None,
+    _option("endpoint", "Custom-domain or private endpoint URL." + _SEVERAL, _WHERE, "--endpoint"),
 ]
 Host = Annotated[
-    str | None, _option("host", "Speech container host, e.g. ws://localhost:5000 (key optional).", _WHERE)
+    list[str] | None,
+    _option("host", "Speech container host, e.g. ws://localhost:5000 (key optional)." + _SEVERAL, _WHERE),
 ]
+PLACES = ("region", "endpoint", "host")  # given several times: one resource each
 Emulate = Annotated[
     bool, _option("emulate", "Use the built-in local stand-in for the Speech service.", _WHERE)
 ]
@@ -335,11 +341,16 @@ def asked_from(params: Mapping[str, Any], given: set[str]) -> Asked:
 
 def command_line_spec(options: Mapping[str, Any]) -> JobSpec:
     """A ``JobSpec`` of the given options (field name -> parsed value); errors name the option."""
-    values = {name: _spec_value(name, value) for name, value in options.items()}
+    values = {name: _spec_value(name, value) for name, value in options.items() if name not in PLACES}
+    values.update(_places(options))
     try:
         spec = JobSpec.model_validate(values)
     except ValidationError as exc:
         field, message, example = explain_option(exc)
+        if field == "resources":  # one of several --region/--endpoint/--host values
+            err = exc.errors(include_url=False)[0]
+            field = str(err["loc"][2]) if len(err["loc"]) > 2 else "region"
+            message, example = explain_option_value(field, err)
         raise UsageError(
             f"{option_name(field)}: {message}", hint=f"e.g. {option_example(field, example)}"
         ) from exc
@@ -347,6 +358,25 @@ def command_line_spec(options: Mapping[str, Any]) -> JobSpec:
         names = [option_name(f) for f in fields]
         raise UsageError(f"{' and '.join(names)} are alternatives", hint=f"keep one of {', '.join(names)}")
     return spec
+
+
+def _places(options: Mapping[str, Any]) -> dict[str, object]:
+    """--region/--endpoint/--host: one value as it always was; any of them given several times
+    makes every value given one resource of a ``resources`` list."""
+    given = {
+        name: [v.strip() for v in ([value] if isinstance(value, str) else value or ()) if v.strip()]
+        for name in PLACES
+        if (value := options.get(name))
+    }
+    if all(len(values) <= 1 for values in given.values()):
+        return {name: values[0] for name, values in given.items() if values}
+    return {"resources": [{name: v} for name, values in given.items() for v in values]}
+
+
+def explain_option_value(field: str, err: Any) -> tuple[str, str]:
+    """(what is wrong, an example) for one value of a repeated option."""
+    message = str(err["ctx"]["error"]) if err["type"] == "value_error" else str(err["msg"])
+    return message, field_help(field)[1]
 
 
 def _spec_value(name: str, value: object) -> object:

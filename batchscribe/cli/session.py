@@ -118,7 +118,7 @@ def _run_one(
     settings: RunSettings, cancel: CancelToken, log_format: str, log_stream: IO[str] | None, quiet: bool
 ) -> int:
     console = Console(highlight=False)
-    redact = Redactor(settings.endpoint.secrets)
+    redact = Redactor(settings.secrets)  # every resource's key
     run_id = new_run_id()
     live = console.is_terminal and not quiet and log_format == "text"
     json_lines = log_format == "json"

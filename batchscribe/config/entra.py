@@ -201,7 +201,8 @@ class TokenProvider:
         return True
 
     def start(self, every: float = 30.0) -> None:
-        """Run ``refresh_if_due`` every ``every`` seconds in a daemon thread until ``close``."""
+        """Run ``refresh_if_due`` in a daemon thread until ``close``: when a refresh is due, and at
+        least every ``every`` seconds."""
         if self._thread is not None:
             return
         self._thread = threading.Thread(target=self._refresh_loop, args=(every,), daemon=True,
@@ -209,11 +210,18 @@ class TokenProvider:
         self._thread.start()
 
     def _refresh_loop(self, every: float) -> None:
-        while not self._stop.wait(every):
+        while not self._stop.wait(self._next_check(every)):
             try:
                 self.refresh_if_due()
             except FatalEngineError as exc:
                 log.warning("%s", exc.one_line())
+
+    def _next_check(self, every: float) -> float:
+        """Seconds until the next refresh is due, at most ``every`` (tokens may live shorter)."""
+        with self._lock:
+            # no token yet: the first session fetches one; look again soon for its refresh time
+            due = self._refresh_at - self._clock() if self._token is not None else 1.0
+        return min(every, max(0.05, due))
 
     def close(self) -> None:
         self._stop.set()

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
+from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
 from batchscribe.engines.base import RecognitionOptions
@@ -123,10 +124,16 @@ def resolve_settings(
     given, the phrase list read, and (with ``credentials``) the endpoint and its key found."""
     check_spec(spec, origin, need_inputs=need_inputs)
     env = os.environ if env is None else env
+    resources = () if spec.emulate else resolve_resources(spec, origin, env, credentials=credentials)
+    if resources and credentials:
+        endpoint = resources[0]
+    else:
+        endpoint = resolve_endpoint(spec, origin, env) if credentials else UNRESOLVED
     return RunSettings(
         inputs=tuple(origin.path("inputs", p) for p in spec.inputs),
         out=origin.path("out", spec.out),
-        endpoint=resolve_endpoint(spec, origin, env) if credentials else UNRESOLVED,
+        endpoint=endpoint,
+        resources=resources,
         options=RecognitionOptions(
             language=spec.language,
             languages=spec.languages,
@@ -137,7 +144,7 @@ def resolve_settings(
             endpoint_id=spec.endpoint_id,
             diarize=spec.diarize,
         ),
-        workers=spec.workers,
+        workers=_workers(spec, resources),
         retries=spec.retries,
         stall_timeout=spec.stall_timeout,
         formats=spec.formats,
@@ -205,6 +212,75 @@ def resolve_endpoint(spec: JobSpec, origin: Origin, env: Mapping[str, str]) -> E
             f" or {origin.spell('endpoint')}",
         )
     return Endpoint(kind="region", key=key, region=region)
+
+
+def resolve_resources(
+    spec: JobSpec, origin: Origin, env: Mapping[str, str], *, credentials: bool = True
+) -> tuple[Endpoint, ...]:
+    """The ``resources:`` list (or a repeated --region/--endpoint/--host), each an ``Endpoint`` with
+    its ``Resource``; with ``credentials`` each key is read from the variable it names (a
+    resource without ``key_env`` uses the job's ``key_env``, else SPEECH_KEY or AZURE_AI_SPEECH_KEY,
+    whichever is set; a host may go without). Errors name the resource and where it was given."""
+    resources = []
+    for number, given in enumerate(spec.resources, 1):
+        kind, location = given.where()
+        try:
+            resource = Resource(
+                kind,  # type: ignore[arg-type]  # where() gives one of the three kinds
+                location.rstrip("/") if kind != "region" else location,
+                key_variable=_key_variable(spec, given.key_env, given.entra, kind, env),
+                entra=given.entra,
+                resource_id=given.resource_id,
+                max_sessions=given.max_sessions or spec.workers,
+                label=given.name,
+            )
+        except UsageError as exc:
+            raise origin.error("resources", f"resource {number} ({exc.message})", _RESOURCE_FIX) from exc
+        resources.append(resource)
+    names = [r.name for r in resources]
+    if twice := [n for i, n in enumerate(names) if n in names[:i]]:
+        raise origin.error("resources", f"{twice[0]} is given twice", "give each resource once")
+    if resources and spec.key_file and any(r.authentication != "entra" for r in resources):
+        raise origin.error(
+            "key_file",
+            "serves one Speech resource, not several",
+            f"name each resource's key variable ({origin.example('key_env', 'SPEECH_KEY')}, or key_env "
+            "in each entry of resources:)",
+        )
+    return tuple(_resource_endpoint(r, origin, env, credentials) for r in resources)
+
+
+_RESOURCE_FIX = "e.g. resources: [{region: westeurope, key_env: WEU_SPEECH_KEY}, {host: ws://localhost:5000}]"
+
+
+def _key_variable(spec: JobSpec, own: str | None, entra: bool, kind: str, env: Mapping[str, str]) -> str:
+    if own or entra:
+        return own or ""
+    if spec.key_env:
+        return spec.key_env
+    found = next((name for name in KEY_VARIABLES if env.get(name, "").strip()), "")
+    return found if found or kind == "host" else KEY_VARIABLES[0]
+
+
+def _resource_endpoint(
+    resource: Resource, origin: Origin, env: Mapping[str, str], credentials: bool
+) -> Endpoint:
+    key = ""
+    if credentials and resource.authentication == "key":
+        try:
+            key = resource.key(env)
+        except UsageError as exc:
+            raise origin.error("resources", exc.message, exc.hint) from exc
+    if resource.kind == "region":
+        return Endpoint(kind="region", key=key, region=resource.location, resource=resource)
+    return Endpoint(kind=resource.kind, key=key, url=resource.location, resource=resource)
+
+
+def _workers(spec: JobSpec, resources: tuple[Endpoint, ...]) -> int:
+    """``workers``, or the session limit of the one resource given as a list of one."""
+    if len(resources) == 1 and resources[0].resource is not None:
+        return resources[0].resource.max_sessions
+    return spec.workers
 
 
 def _first_set(env: Mapping[str, str], names: tuple[str, ...]) -> str:

@@ -156,6 +156,36 @@ def _field(default: Any, must: str, example: str, **constraints: Any) -> Any:
     return Field(default, description=must, json_schema_extra={"example": example}, **constraints)
 
 
+class ResourceSpec(BaseModel):
+    """One Speech resource of a ``resources:`` list: where it is (one of region, endpoint, host),
+    how it signs in (the NAME of the variable with its key, or Entra ID) and its session limit.
+    ``config/resource.py`` checks the combination."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    region: Annotated[str, Strict(), AfterValidator(_region)] | None = None
+    endpoint: Url | None = None
+    host: Url | None = None
+    key_env: EnvName | None = None  # default: the job's key_env (or SPEECH_KEY)
+    entra: Flag = False
+    resource_id: Annotated[str, Strict()] = ""
+    max_sessions: Annotated[int, Strict(), Field(ge=1, le=1000)] | None = None  # default: workers
+    name: Annotated[str, Strict()] = ""
+
+    def where(self) -> tuple[str, str]:
+        """(kind, location): which one of region, endpoint and host is given; ("", "") if not
+        exactly one."""
+        given = [(kind, value) for kind in ("region", "endpoint", "host") if (value := getattr(self, kind))]
+        return given[0] if len(given) == 1 else ("", "")
+
+
+def _resources(value: tuple[ResourceSpec, ...]) -> tuple[ResourceSpec, ...]:
+    for spec in value:
+        if not spec.where()[0]:
+            raise ValueError("each resource takes exactly one of region, endpoint or host")
+    return value
+
+
 class JobSpec(BaseModel):
     """One block of job fields: the ``defaults`` block or one job. Unset fields keep these defaults."""
 
@@ -210,6 +240,12 @@ class JobSpec(BaseModel):
     host: Url | None = _field(None, "a URL", "ws://localhost:5000")
     key_env: EnvName | None = _field(None, "the name of an environment variable", "CALLS_SPEECH_KEY")
     region_env: EnvName | None = _field(None, "the name of an environment variable", "CALLS_SPEECH_REGION")
+    resources: Annotated[tuple[ResourceSpec, ...], AfterValidator(_resources)] = _field(
+        (),
+        "a list of Speech resources, each with one of region, endpoint or host, and key_env or "
+        "entra: true, max_sessions and name optional",
+        "[{region: westeurope, key_env: WEU_SPEECH_KEY}, {region: eastus, key_env: EUS_SPEECH_KEY}]",
+    )
     key_file: Text | None = _field(None, "the path of a file holding the key", "/etc/batchscribe/speech.key")
     # the built-in local stand-in for the Speech service, and an advanced knob
     emulate: Flag = _field(False, "true or false", "true")
@@ -238,7 +274,11 @@ class JobsFileSpec(BaseModel):
 
 # Fields that say the same thing different ways: a job setting one of them replaces whatever the
 # defaults said for the whole group, and one block may not set two of them.
-ALTERNATIVES = (("language", "languages"), ("region", "endpoint", "host"), ("key_env", "key_file"))
+ALTERNATIVES = (
+    ("language", "languages"),
+    ("region", "endpoint", "host", "resources"),
+    ("key_env", "key_file"),
+)
 
 
 def overlay(base: JobSpec, top: JobSpec) -> JobSpec:
@@ -292,14 +332,19 @@ def _problem(err: ErrorDetails, lines: Mapping[Loc, int]) -> tuple[int, str, str
     must, example = field_help(name)
     fix = f"e.g. {name}: {example}" if example else EXAMPLE_HINT
 
+    in_resource = name == "resources" and len(loc) > depth + 2
     if kind in ("extra_forbidden", "invalid_key"):
-        known = FILE_FIELDS if len(loc) == 1 else tuple(JobSpec.model_fields)
+        fields = ResourceSpec.model_fields if in_resource else JobSpec.model_fields
+        known = FILE_FIELDS if len(loc) == 1 else tuple(fields)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if close:
             return line, f"{where}: unknown field", f"did you mean {close[0]}?"
         if len(loc) == 1 and loc[0] in JobSpec.model_fields:
             return line, f"{where}: a job field at the top level", "put it under defaults: or under one job"
         return line, f"{where}: unknown field", EXAMPLE_HINT
+    if in_resource:  # a field of one resource: pydantic's words, the resources example as the fix
+        text = err["ctx"]["error"] if kind == "value_error" else err["msg"].lower()
+        return line, f"{where}: {text}, got {show(value)}", fix
     if loc == ("jobs",):
         if kind == "missing" or not value:
             line = 0 if kind == "missing" else line  # a missing section has no line of its own

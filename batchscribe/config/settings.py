@@ -3,19 +3,26 @@
 ``RunSettings`` is what a run needs, decided before it starts; ``batchscribe.config.resolve``
 builds it from a validated spec (the command line, a job, or both), so nothing here validates
 again, and its defaults are the spec's. ``Endpoint`` keeps the key out of its ``repr`` and
-``describe()``; keys come only from environment variables or a key file (``resolve``).
+``describe()``; keys come only from environment variables or a key file (``resolve``). Several
+Speech resources (``RunSettings.resources``) are one ``Endpoint`` each, with the ``Resource``
+they were configured as (its name, session limit and sign-in); one signing in with Microsoft
+Entra ID gets its ``TokenProvider`` when the run starts (``pipeline.batch.endpoints_for``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.errors import UsageError
 from batchscribe.secrets import public_endpoint, url_secrets
+
+if TYPE_CHECKING:
+    from batchscribe.config.entra import TokenProvider
 
 EndpointKind = Literal["region", "endpoint", "host", "emulator", "unresolved"]
 """``unresolved``: settings for ``plan``, which never needs credentials; nothing can run with it."""
@@ -31,9 +38,24 @@ class Endpoint:
     key: str = field(default="", repr=False)
     region: str = ""
     url: str = ""
+    resource: Resource | None = None  # as configured, when given as one of several resources
+    # Entra ID sign-in: set for the run's duration; never compared, printed or stored
+    tokens: TokenProvider | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def entra(self) -> bool:
+        """Signs in with a Microsoft Entra ID token instead of a key."""
+        return self.resource is not None and self.resource.entra
+
+    @property
+    def name(self) -> str:
+        """The resource's name in summaries: its label, else ``describe()``."""
+        return self.resource.name if self.resource is not None else self.describe()
 
     def describe(self) -> str:
         """A safe, human-readable name for reports: ``region:westeurope``, ``host:ws://...``."""
+        if self.resource is not None:
+            return self.resource.describe()
         if self.kind == "region":
             return f"region:{self.region}"
         if self.kind == "emulator":
@@ -48,9 +70,11 @@ class Endpoint:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        # The in-process emulator's key is a fixed dummy: masking it would mask the word itself.
+        """The key, any key inside the URL, and any Entra token it holds now (for a ``Redactor``).
+        The in-process emulator's key is a fixed dummy: masking it would mask the word itself."""
         key = (self.key,) if self.key and self.kind != "emulator" else ()
-        return key + url_secrets(self.url)
+        tokens = self.tokens.secrets() if self.tokens is not None else ()
+        return key + url_secrets(self.url) + tuple(tokens)
 
 
 def read_phrase_list(path: Path) -> tuple[str, ...]:
@@ -100,6 +124,25 @@ class RunSettings:
     job_name: str = ""
     split: SplitMode = "auto"  # long recordings as chunks in parallel sessions (issue 13)
     chunk_seconds: float | None = None  # None: from the run's audio and workers (audio.chunk_plan)
+    # Several Speech resources (each one ``Endpoint`` with its ``Resource``); ``endpoint`` is the
+    # first. Empty: the one ``endpoint``.
+    resources: tuple[Endpoint, ...] = ()
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """Every Speech resource the run may use (at least ``endpoint``)."""
+        return self.resources or (self.endpoint,)
+
+    @property
+    def capacity(self) -> int:
+        """Sessions at most at once over every resource (``workers`` for one)."""
+        if len(self.resources) < 2:
+            return self.workers
+        return sum(e.resource.max_sessions if e.resource else self.workers for e in self.resources)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(secret for endpoint in self.endpoints for secret in endpoint.secrets)
 
     def __post_init__(self) -> None:
         if "json" not in self.formats:
@@ -112,6 +155,7 @@ class RunSettings:
             "inputs": [str(p) for p in self.inputs],
             "out": str(self.out),
             "endpoint": self.endpoint.describe(),
+            **({"resources": [e.name for e in self.resources]} if len(self.resources) > 1 else {}),
             "recognition": self.options.as_dict(),
             "workers": self.workers,
             "retries": self.retries,

@@ -55,7 +55,9 @@ def build_speech_config(
     endpoint: Endpoint, options: RecognitionOptions, *, send_rate: float | None = None
 ) -> speechsdk.SpeechConfig:
     """A SpeechConfig for the endpoint and the transcript-affecting options."""
-    if endpoint.kind == "region":
+    if endpoint.tokens is not None:
+        config = _entra_config(endpoint, endpoint.tokens.authorization_token())
+    elif endpoint.kind == "region":
         config = speechsdk.SpeechConfig(subscription=endpoint.key, region=endpoint.region)
     elif endpoint.kind == "endpoint":
         config = speechsdk.SpeechConfig(subscription=endpoint.key, endpoint=endpoint.url)
@@ -80,6 +82,19 @@ def build_speech_config(
         config.set_property_by_name("SPEECH-AudioThrottleAsPercentageOfRealTime", percent)
         for name in ("SPEECH-TransmitLengthBeforThrottleMs", "SPEECH-TransmitLengthBeforeThrottleMs"):
             config.set_property_by_name(name, "0")
+    return config
+
+
+def _entra_config(endpoint: Endpoint, token: str) -> speechsdk.SpeechConfig:
+    """Signed in with an Entra ID token: ``aad#ID#TOKEN`` with a region; for an endpoint or a
+    host the SDK takes no token in its constructor, so it is set after (sent as Bearer)."""
+    if endpoint.kind == "region":
+        return speechsdk.SpeechConfig(auth_token=token, region=endpoint.region)
+    if endpoint.kind == "endpoint":
+        config = speechsdk.SpeechConfig(endpoint=endpoint.url)
+    else:
+        config = speechsdk.SpeechConfig(host=endpoint.url)
+    config.authorization_token = token
     return config
 
 
@@ -264,15 +279,17 @@ class AzureEngine:
         self._stall_timeout = stall_timeout
         self._send_rate = send_rate
         self._congestion = congestion
-        self._redact = Redactor(endpoint.secrets)
+        tokens = endpoint.tokens
+        self._redact = Redactor(endpoint.secrets, live=tokens.secrets if tokens is not None else None)
         self._reaper = Reaper()
 
     def transcribe(
         self, request: RecognitionRequest, *, on_progress: ProgressCallback, cancel: CancelToken
     ) -> Transcript:
-        report_connect = self._congestion.connected if self._congestion is not None else None
+        congestion = request.congestion or self._congestion
+        report_connect = congestion.connected if congestion is not None else None
         session = _Session(request, self._options, self._redact, on_progress, report_connect)
-        self._recognize(session, cancel)
+        self._recognize(session, cancel, congestion)
         # The recognizer is gone from every frame by now: a traceback raised here cannot keep it
         # alive (its release would then run wherever the garbage collector runs, for seconds).
         if session.callback_error is not None:
@@ -292,10 +309,11 @@ class AzureEngine:
         return Transcript(phrases=tuple(session.phrases), warnings=session.reader_warnings,
                           receipt=session.receipt)
 
-    def _recognize(self, session: _Session, cancel: CancelToken) -> None:
+    def _recognize(self, session: _Session, cancel: CancelToken, congestion: Congestion | None) -> None:
         """Run one session to its end (or stall, or cancel); hand the recognizer to the reaper."""
         audio_config, pcm = self._audio_config(session.request, cancel)
         recognizer = self._recognizer(audio_config)
+        signed_out = self._keep_signed_in(recognizer)
         connection = speechsdk.Connection.from_recognizer(recognizer)
         connection.connected.connect(session.guard(session.on_connected))
         partials = self._connect(recognizer, session)
@@ -310,13 +328,14 @@ class AzureEngine:
             session.stalled = not self._wait(session, cancel, partials)
         finally:
             unregister()
+            signed_out()
             stop = None
             if session.stopped:
                 # The SDK keeps the websocket open until the recognizer is released, and the
                 # service counts it against the concurrency quota (1 on the free tier) until then.
                 # Closing takes the SDK ~50 ms, so it waits for that only once the service has
                 # pushed back; otherwise the reaper closes it.
-                if self._congestion is not None and self._congestion.throttling:
+                if congestion is not None and congestion.throttling:
                     close_quietly(connection)
             else:
                 stop = (
@@ -325,11 +344,23 @@ class AzureEngine:
                     else recognizer.stop_continuous_recognition_async
                 )
             self._reaper.release(stop, recognizer, connection, pcm, audio_config)
-            del recognizer, connection, stop, audio_config, partials
+            del recognizer, connection, stop, audio_config, partials, signed_out
         session.audio_error = pcm.error
         session.reader_warnings = tuple(getattr(pcm.reader, "warnings", ()) or ())
         complete = session.stopped and not session.stalled and session.error is None
         session.receipt = pcm.finish(receipt=complete and not cancel.is_cancelled())
+
+    def _keep_signed_in(self, recognizer: Any) -> Callable[[], None]:
+        """With Entra ID: every refreshed token goes to this recognizer while it runs (its
+        reconnections use it); returns the unsubscribe."""
+        tokens = self._endpoint.tokens
+        if tokens is None:
+            return lambda: None
+
+        def apply(token: str) -> None:
+            recognizer.authorization_token = token
+
+        return tokens.subscribe(apply)
 
     def _wait(self, session: _Session, cancel: CancelToken, partials: Any) -> bool:
         """Wait for the session's end; False when the service went silent for too long.

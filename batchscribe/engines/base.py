@@ -128,6 +128,8 @@ class RecognitionRequest:
     channel: int | None = None  # None: mix all channels down to mono
     label: str = field(default="", compare=False)  # for logs: the path relative to its root
     pcm: PcmRange | None = None  # one chunk of it: read this PCM instead of decoding ``path``
+    # Where this session reports the service's load (a resource pool's lease); None: the engine's own
+    congestion: Congestion | None = field(default=None, compare=False, repr=False)
 
 
 class Congestion(Protocol):

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from batchscribe import __version__
+from batchscribe.config.entra import TokenProvider, TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Congestion, Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
@@ -46,6 +47,8 @@ from batchscribe.pipeline.planner import (
     transcript_settings,
 )
 from batchscribe.pipeline.pool import Budget, Fanout, RunEvents, Runner, RunOutcome, Written
+from batchscribe.pipeline.pooled import PooledEngine, SpreadLimiter
+from batchscribe.pipeline.resources import ResourcePool
 from batchscribe.report import SUMMARY_JSON, write_report
 from batchscribe.report.summary import render_summary_json, summary_document
 from batchscribe.results import FileResult, RunResult
@@ -57,6 +60,31 @@ def new_run_id(now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
     # Milliseconds keep run ids in time order even for runs in the same second ("latest run").
     return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(2)}"
+
+
+@contextlib.contextmanager
+def endpoints_for(
+    settings: RunSettings, credential: TokenSource | None = None
+) -> Iterator[tuple[Endpoint, ...]]:
+    """Every Speech resource of the run, ready to use: an in-process emulator for ``--emulate``;
+    one signing in with Entra ID gets a ``TokenProvider`` (over ``credential``, by default
+    azure-identity's ``DefaultAzureCredential``), kept fresh until the run ends."""
+    if len(settings.resources) < 2 and not settings.endpoint.entra:
+        with endpoint_for(settings) as endpoint:
+            yield (endpoint,)
+        return
+    with contextlib.ExitStack() as stack:
+        yield tuple(_signed_in(e, credential, stack) for e in settings.endpoints)
+
+
+def _signed_in(endpoint: Endpoint, credential: TokenSource | None, stack: contextlib.ExitStack) -> Endpoint:
+    if not endpoint.entra or endpoint.resource is None:
+        return endpoint
+    resource_id = endpoint.resource.resource_id if endpoint.kind == "region" else ""
+    tokens = TokenProvider(credential, resource_id=resource_id)
+    tokens.start()
+    stack.callback(tokens.close)
+    return replace(endpoint, tokens=tokens)
 
 
 @contextlib.contextmanager
@@ -149,13 +177,16 @@ def run_batch(
     engine_factory: EngineFactory = azure_engine,
     run_id: str | None = None,
     slow_start: bool = True,
+    credential: TokenSource | None = None,
 ) -> RunResult:
     """Transcribe everything the settings select that is not done yet.
 
     Holds the output folder's lock for the whole run; never raises for a per-file failure.
     ``engine_factory`` builds the engine (tests and benchmarks pass their own); ``--channels
     separate`` wraps it in ``SeparateChannels``. With ``slow_start`` the pool starts at one
-    session and grows while the service takes them; without, at ``settings.workers``.
+    session and grows while the service takes them; without, at ``settings.workers``. With
+    several Speech resources, a ``ResourcePool`` spreads the sessions (``pipeline/pooled.py``).
+    ``credential``: where Entra ID tokens come from (tests pass a fake one).
     """
     started_at = datetime.now(timezone.utc)
     run_id = run_id or new_run_id(started_at)
@@ -170,7 +201,7 @@ def run_batch(
             remove_stale_temp_files(_written_folders(settings, planned))  # a killed run's half-written files
             plan = apply_plan(planned, settings, ledger, wanted_hash)
             files = {i.source: i.file for i in plan.items}
-            with _as_factory(events, plan) as sink, endpoint_for(settings) as endpoint:
+            with _as_factory(events, plan) as sink, endpoints_for(settings, credential) as endpoints:
                 recorder = _Recorder(sink, ledger, files, wanted_hash, run_id)
                 for failed in plan.failed_probe:
                     size, mtime_ns = _stat(failed)  # so an unchanged bad file is a known failure next night
@@ -178,12 +209,13 @@ def run_batch(
                                   run_id=run_id)  # fmt: skip
                     sink.file_finished(failed)
                 start = 1 if slow_start else settings.workers
-                limiter = AdaptiveLimiter(settings.workers, start=start, on_change=sink.concurrency_changed)
-                engine = engine_factory(settings, endpoint, limiter)
+                engine, limiter, pool = _engine(settings, endpoints, engine_factory, start, sink)
                 if settings.channels == "separate":
                     engine = SeparateChannels(engine)
                 try:
-                    outcome = _execute(settings, plan, engine, endpoint, recorder, cancel, run_id, limiter)
+                    outcome = _execute(
+                        settings, plan, engine, endpoints, recorder, cancel, run_id, limiter, pool
+                    )
                 finally:
                     engine.close()
         finally:
@@ -199,10 +231,13 @@ def run_batch(
                 plan.counts,
                 changed_during_run=len(outcome.changed),
                 not_scheduled=len(outcome.not_scheduled),
-                throttled=limiter.throttled,
-                peak_concurrency=outcome.peak_sessions,
-                final_concurrency=limiter.limit if plan.items else 0,
+                throttled=limiter.throttled if pool is None else pool.throttled,
+                peak_concurrency=outcome.peak_sessions if pool is None else pool.peak_active,
+                final_concurrency=(limiter.limit if pool is None else pool.limit)
+                if plan.items
+                else 0,
             ),
+            resources=pool.stats() if pool is not None else (),
             aborted=aborted.one_line() if aborted is not None else "",
             interrupted=cancel.is_cancelled() and aborted is None and cancel.reason == "interrupted",
             stop_reason=outcome.stop_reason,
@@ -211,6 +246,20 @@ def run_batch(
         if did_something(result):  # a night with nothing to do leaves the last real run the latest
             result = _write_report(result, settings.out)
     return result
+
+
+def _engine(
+    settings: RunSettings, endpoints: tuple[Endpoint, ...], engine_factory: EngineFactory, start: int,
+    sink: RunEvents,
+) -> tuple[Engine, AdaptiveLimiter, ResourcePool | None]:  # fmt: skip
+    """The run's engine and limiter: one resource's, or a pool spreading sessions over several."""
+    if len(endpoints) < 2:
+        limiter = AdaptiveLimiter(settings.workers, start=start, on_change=sink.concurrency_changed)
+        return engine_factory(settings, endpoints[0], limiter), limiter, None
+    resources = [e.resource for e in endpoints if e.resource is not None]
+    pool = ResourcePool(resources, start=start, on_change=lambda _r, _l: sink.concurrency_changed(pool.limit))
+    engines = {e.name: engine_factory(settings, e, pool.congestion(e.name)) for e in endpoints}
+    return PooledEngine(pool, engines), SpreadLimiter(pool), pool
 
 
 def did_something(result: RunResult) -> bool:
@@ -292,18 +341,21 @@ def _execute(
     settings: RunSettings,
     plan: Plan,
     engine: Engine,
-    endpoint: Endpoint,
+    endpoints: tuple[Endpoint, ...],
     events: RunEvents,
     cancel: CancelToken,
     run_id: str,
     limiter: AdaptiveLimiter,
+    pool: ResourcePool | None = None,
 ) -> RunOutcome:
+    described = "; ".join(e.name for e in endpoints)
+
     def write(item: WorkItem, transcript: Transcript, attempts: int, elapsed_s: float) -> Written:
         # The digest of the bytes the engine read, not of whatever is at the path by now.
         digest = transcript.receipt.sha256 if transcript.receipt else sha256_of(item.file.path)
         meta = TranscriptMeta(
             engine=engine.name,
-            endpoint=endpoint.describe(),
+            endpoint=described,
             settings=transcript_settings(settings),
             sha256=digest,
             attempts=attempts,
@@ -338,12 +390,12 @@ def _execute(
         engine,
         write,
         events,
-        workers=settings.workers,
+        workers=settings.workers if pool is None else pool.maximum,
         retries=settings.retries,
         cancel=cancel,
         budget=budget,
         limiter=limiter,
-        outage=OutageGuard(address=endpoint.describe()),
+        outage=OutageGuard(address=described, pool=pool),
         splitter=lambda items, workers: split_items(items, workers, split),
     )
     return runner.run(plan.items)
@@ -379,4 +431,12 @@ def _budget_seconds(settings: RunSettings) -> float | None:
     return min(limits) if limits else None
 
 
-__all__ = ["EngineFactory", "Plan", "azure_engine", "did_something", "new_run_id", "run_batch"]
+__all__ = [
+    "EngineFactory",
+    "Plan",
+    "azure_engine",
+    "did_something",
+    "endpoints_for",
+    "new_run_id",
+    "run_batch",
+]

@@ -1,6 +1,7 @@
 """``batchscribe doctor``: check everything a run needs, one line per check.
 
-Credentials present (a missing key is one failed line, the other checks still run), the region
+Credentials present (a missing key is one failed line, the other checks still run); for each
+Speech resource (several with a ``resources:`` list or a repeated --region/--endpoint/--host) the region
 a real Azure region name ("did you mean westeurope?"), the endpoint reachable and the key
 accepted (a one-second silent session through the real engine), the output folder writable,
 the decoder available, the state readable, the lock free.
@@ -18,11 +19,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from batchscribe import audio
+from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionRequest
 from batchscribe.errors import BatchscribeError, FatalEngineError, LockHeldError
 from batchscribe.outputs.layout import STATE_DIR
-from batchscribe.pipeline.batch import EngineFactory, azure_engine, endpoint_for
+from batchscribe.pipeline.batch import EngineFactory, azure_engine, endpoints_for
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.ledger import Ledger, RunLock
 from batchscribe.pipeline.limiter import AdaptiveLimiter
@@ -73,9 +75,16 @@ def region_problem(region: str) -> Check | None:
 
 
 def check_credentials(settings: RunSettings) -> Check:
-    endpoint = settings.endpoint
-    keyed = "with a key" if endpoint.key and endpoint.kind != "emulator" else "without a key"
-    return Check("credentials", True, f"{endpoint.describe()} ({keyed}; the probe says if it is accepted)")
+    def signs_in(endpoint: Endpoint) -> str:
+        if endpoint.entra:
+            return "with Entra ID"
+        return "with a key" if endpoint.key and endpoint.kind != "emulator" else "without a key"
+
+    if len(settings.endpoints) == 1:
+        detail = f"{settings.endpoint.name} ({signs_in(settings.endpoint)}; the probe says if it is accepted)"
+        return Check("credentials", True, detail)
+    each = "; ".join(f"{e.name} ({signs_in(e)})" for e in settings.endpoints)
+    return Check("credentials", True, f"{each} (each probe says if it is accepted)")
 
 
 def missing_credentials(error: BatchscribeError) -> list[Check]:
@@ -90,7 +99,7 @@ def check_endpoint(
     settings: RunSettings, endpoint: Endpoint, engine_factory: EngineFactory = azure_engine
 ) -> Check:
     """One second of silence through the run's engine: proves the address, the key and the region."""
-    redact = Redactor(endpoint.secrets)
+    redact = Redactor(endpoint.secrets, live=endpoint.tokens.secrets if endpoint.tokens else None)
     probe_settings = replace(settings, stall_timeout=min(settings.stall_timeout, 15.0))
     engine = engine_factory(probe_settings, endpoint, AdaptiveLimiter(1))
     try:
@@ -101,20 +110,25 @@ def check_endpoint(
     except FatalEngineError as exc:
         refused = exc.code == "auth_failed"
         key_refused = "the key was rejected by the probe session (credentials refused)"
+        if refused and endpoint.entra:
+            key_refused = "the Entra ID token was rejected by the probe session (credentials refused)"
         rejected = key_refused if refused else exc.message
-        return Check("endpoint", False, redact(f"{endpoint.describe()}: {rejected}"), exc.hint)
+        return Check("endpoint", False, redact(f"{endpoint.name}: {rejected}"), exc.hint)
     except BatchscribeError as exc:
         reason = unreachable(exc)
         where = f" ({reason.what} at {reason.address})" if reason and reason.address else ""
-        return Check("endpoint", False, redact(exc.message + where), reason.check if reason else exc.hint)
+        detail = redact(f"{endpoint.name}: {exc.message}{where}")
+        return Check("endpoint", False, detail, reason.check if reason else exc.hint)
     finally:
         engine.close()
-    if settings.endpoint.kind == "emulator" or not endpoint.key:
+    if endpoint.entra:
+        accepted = "the Entra ID token was accepted"
+    elif settings.endpoint.kind == "emulator" or not endpoint.key:
         accepted = "no key sent"
     else:
         accepted = "the key was accepted"
     probe = f"answered a {PROBE_SECONDS:g} s probe session ({accepted})"
-    return Check("endpoint", True, f"{endpoint.describe()} {probe}")
+    return Check("endpoint", True, f"{endpoint.name} {probe}")
 
 
 def check_output_folder(out: Path) -> Check:
@@ -173,18 +187,20 @@ def run_checks(
     settings: RunSettings,
     credentials_error: BatchscribeError | None = None,
     engine_factory: EngineFactory = azure_engine,
+    credential: TokenSource | None = None,
 ) -> Iterator[Check]:
-    """Every check in order, whatever fails, the endpoint probed through the engine ``run_batch``
-    would build; ``credentials_error``: why no endpoint could be made (``settings`` then only
-    serve the checks that need no service)."""
+    """Every check in order, whatever fails, each Speech resource probed through the engine
+    ``run_batch`` would build; ``credentials_error``: why no endpoint could be made (``settings``
+    then only serve the checks that need no service); ``credential``: Entra ID's token source."""
     if credentials_error is not None:
         yield from missing_credentials(credentials_error)
     else:
         yield check_credentials(settings)
-        if settings.endpoint.kind == "region" and (problem := region_problem(settings.endpoint.region)):
-            yield problem
-        with endpoint_for(settings) as endpoint:
-            yield check_endpoint(settings, endpoint, engine_factory)
+        with endpoints_for(settings, credential) as endpoints:
+            for endpoint in endpoints:
+                if endpoint.kind == "region" and (problem := region_problem(endpoint.region)):
+                    yield problem
+                yield check_endpoint(settings, endpoint, engine_factory)
     checks: list[Callable[[], Check]] = [
         lambda: check_output_folder(settings.out),
         check_decoder,

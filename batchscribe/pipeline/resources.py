@@ -121,15 +121,28 @@ class Lease:
         self._member = member
         self.resource = member.resource
         self.probe = probe
+        self.reached = False  # the session's connection came up: later failures are not the resource's
         self._released = False
 
     def connected(self, seconds: float) -> None:
+        self.reached = True
         self._pool._connected(self._member, seconds, probe=self.probe)
 
     def throttled_by_service(self) -> None:
         self._member.limiter.throttled_by_service()
 
+    @property
+    def throttling(self) -> bool:
+        """Free each connection before the next session (``engines.base.Congestion``): the
+        resource has pushed back in this run, or it is at its session limit, where the service
+        would count a connection left open against the next session."""
+        limiter = self._member.limiter
+        return limiter.throttling or limiter.limit >= limiter.maximum
+
     def succeeded(self, audio_seconds: float) -> None:
+        if not self.reached:  # an engine that does not report its connections: success says it
+            self.reached = True
+            self._pool._reached(self._member, probe=self.probe)
         self._pool._succeeded(self._member, audio_seconds)
 
     def failed(self, kind: FailureKind, detail: str = "") -> None:
@@ -164,6 +177,7 @@ class ResourcePool:
         self._policy = policy or QuarantinePolicy()
         self._start = start
         self._all_out_since: float | None = None
+        self.peak_active = 0  # sessions open at once over every resource, at most
         self._members = [_Member(r, self._limiter(r, on_change)) for r in resources]
 
     def _limiter(
@@ -182,6 +196,12 @@ class ResourcePool:
     def maximum(self) -> int:
         """Sessions all resources together may hold (the most worker threads can use)."""
         return sum(m.resource.max_sessions for m in self._members)
+
+    @property
+    def limit(self) -> int:
+        """Sessions every resource's limiter allows now, together."""
+        with self._cond:
+            return sum(m.limiter.limit for m in self._members)
 
     @property
     def active(self) -> int:
@@ -234,7 +254,19 @@ class ResourcePool:
 
     def _lease(self, member: _Member, *, probe: bool) -> Lease:
         member.sessions += 1
+        self.peak_active = max(self.peak_active, sum(m.limiter.active for m in self._members))
         return Lease(self, member, probe=probe)
+
+    def congestion(self, name: str) -> AdaptiveLimiter:
+        """The limiter of the resource named ``name`` (an engine's own ``Congestion``; sessions
+        report to their ``Lease``)."""
+        return next(m.limiter for m in self._members if m.resource.name == name)
+
+    @property
+    def throttled(self) -> int:
+        """Throttling answers from every resource together."""
+        with self._cond:
+            return sum(m.limiter.throttled for m in self._members)
 
     def _seconds_to_next_change(self) -> float | None:
         now = self._clock()
@@ -251,6 +283,11 @@ class ResourcePool:
 
     def _connected(self, member: _Member, seconds: float, *, probe: bool) -> None:
         with self._cond:
+            self._reached(member, probe=probe)
+            member.limiter.connected(seconds)
+
+    def _reached(self, member: _Member, *, probe: bool) -> None:
+        with self._cond:
             member.connected_once = True
             member.in_a_row.clear()
             if probe and member.state == "probing":
@@ -258,7 +295,6 @@ class ResourcePool:
                 member.backoffs = 0
                 self._back_in(member)
                 member.limiter.restart(self._start)
-            member.limiter.connected(seconds)
             self._cond.notify_all()
 
     def _succeeded(self, member: _Member, audio_seconds: float) -> None:

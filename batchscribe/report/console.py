@@ -19,7 +19,14 @@ from rich.table import Table
 from rich.text import Text
 
 from batchscribe.outputs.timefmt import human_seconds
-from batchscribe.report.summary import count_rows, headline, plural, summary_document
+from batchscribe.report.summary import (
+    RESOURCE_HEADER,
+    count_rows,
+    headline,
+    plural,
+    resource_table,
+    summary_document,
+)
 from batchscribe.results import RunResult
 
 MAX_ROWS = 20
@@ -86,6 +93,9 @@ def _sections(summary: Mapping[str, Any], *, quiet: bool) -> list[Section]:
         sections.append(
             (f"Failures ({len(failures)})", ("File", "Class", "Code", "What to do"), _cut(rows), "")
         )
+    resources = resource_table(summary)
+    if resources and (not quiet or any(row[-1] != "-" for row in resources)):
+        sections.append(("Speech resources", RESOURCE_HEADER, resources, ""))
     if quiet:
         return sections
     still = summary.get("still_failing", [])

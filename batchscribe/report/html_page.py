@@ -16,7 +16,7 @@ from typing import Any
 from batchscribe.outputs.timefmt import human_seconds
 from batchscribe.report.markdown import failure_text
 from batchscribe.report.morning import readable_settings, report_link
-from batchscribe.report.summary import count_rows, failure_causes, headline
+from batchscribe.report.summary import RESOURCE_HEADER, count_rows, failure_causes, headline, resource_table
 from batchscribe.report.timeline import timeline_svg
 from batchscribe.results import RunResult
 
@@ -52,6 +52,9 @@ def render_html(
         )
     body += _service(summary)
     body += _totals(summary)
+    if resources := resource_table(summary):
+        rows = [[escape(cell) for cell in row] for row in resources]
+        body += ["<h2>Speech resources</h2>", _table(RESOURCE_HEADER, rows, table_id="resources")]
     body += _failures(summary["failures"])
     body += _still_failing(summary.get("still_failing", []))
     body += _not_sent(summary.get("not_sent", []))

@@ -14,7 +14,7 @@ from typing import Any
 
 from batchscribe.outputs.timefmt import human_seconds
 from batchscribe.report.morning import readable_settings, report_link
-from batchscribe.report.summary import count_rows, failure_causes, headline
+from batchscribe.report.summary import RESOURCE_HEADER, count_rows, failure_causes, headline, resource_table
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#&])")
 _BACKTICKS = re.compile(r"`+")
@@ -52,6 +52,9 @@ def render_markdown(summary: Mapping[str, Any], excerpts: Mapping[str, str] | No
         lines += [f"Stopped early: {text(summary['stop_reason'])}; the rest is picked up next run.", ""]
     lines += _service(summary)
     lines += _totals(summary)
+    if resources := resource_table(summary):
+        rows = [[text(cell) for cell in row] for row in resources]
+        lines += ["## Speech resources", "", *table(list(RESOURCE_HEADER), rows)]
     lines += _failures(summary["failures"])
     lines += _still_failing(summary.get("still_failing", []))
     lines += _not_sent(summary.get("not_sent", []))

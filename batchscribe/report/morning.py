@@ -33,6 +33,9 @@ def cost_row(result: RunResult) -> dict[str, Any]:
 
 
 def service_text(settings: Mapping[str, Any]) -> str:
+    resources = settings.get("resources")
+    if isinstance(resources, list) and len(resources) > 1:
+        return f"{len(resources)} Speech resources: {', '.join(str(r) for r in resources)}"
     endpoint = str(settings.get("endpoint", ""))
     if endpoint == "emulator" or endpoint.startswith("emulator"):
         return EMULATOR_NOTE

@@ -5,6 +5,8 @@ The counts come from the same planner ``run`` uses, so they are what ``run`` the
 due again); ``not_audio`` files are recorded as failed without being sent; ``still_failing``
 files failed permanently in an earlier run and are left alone until they or the transcript
 settings change (or ``--retry-failed``). Audio is shown as ``h:mm:ss``, never as "0.00 hours".
+``sessions`` is how many may run at once (over every resource of a job), ``wall_estimate`` the
+night's length that allows.
 """
 
 from __future__ import annotations
@@ -25,8 +27,30 @@ from batchscribe.report.console import plain_table, utf8_locale
 
 COLUMNS = (
     "job", "new", "changed", "forced", "failed_before", "to_send", "audio", "estimated_cost",
-    "done", "rerender", "still_failing", "not_audio", "not_settled", "split", "chunks",
+    "sessions", "wall_estimate", "done", "rerender", "still_failing", "not_audio", "not_settled", "split",
+    "chunks",
 )  # fmt: skip
+SDK_SEND_RATE = 2.0  # the SDK sends file audio at about twice real time (SDK_FACTS.md)
+
+
+def wall_estimate(settings: RunSettings, planned: Plan) -> float:
+    """The night's wall time from the resources' combined capacity: the audio spread over every
+    session at the rate the SDK sends it, and never less than the longest recording alone."""
+    rate = settings.sdk_send_rate or SDK_SEND_RATE
+    durations = [item.audio.duration_s for item in planned.items]
+    if not durations:
+        return 0.0
+    return max(max(durations) / rate, sum(durations) / rate / max(1, settings.capacity))
+
+
+def resources_text(settings: RunSettings) -> str:
+    """``name (N sessions), ...`` for a run over several resources, else ""."""
+    if len(settings.resources) < 2:
+        return ""
+    return ", ".join(
+        f"{e.name} ({e.resource.max_sessions if e.resource else settings.workers} sessions)"
+        for e in settings.resources
+    )
 
 
 def hms(seconds: float) -> str:
@@ -52,6 +76,11 @@ def plan_row(settings: RunSettings, planned: Plan, split: SplitSummary | None = 
         "audio_seconds": round(seconds, 3),
         "audio_hours": round(seconds / 3600, 4),
         "estimated_cost": round(seconds / 3600 * settings.price_per_hour, 2),
+        "sessions": settings.capacity,
+        "wall_estimate": hms(wall := wall_estimate(settings, planned)),
+        "wall_estimate_seconds": round(wall, 1),
+        "resources": [e.name for e in settings.resources] if len(settings.resources) > 1 else [],
+        "resources_text": resources_text(settings),
         "done": counts.skipped_done,
         "rerender": counts.rerendered,
         "still_failing": counts.known_failures,
@@ -68,6 +97,10 @@ def total_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for column in COLUMNS[1:]:
         if column == "audio":
             total[column] = hms(sum(r["audio_seconds"] for r in rows))
+        elif column == "wall_estimate":  # the jobs run one after another
+            total[column] = hms(sum(r["wall_estimate_seconds"] for r in rows))
+        elif column == "sessions":
+            total[column] = max(r[column] for r in rows)
         else:
             total[column] = round(sum(r[column] for r in rows), 2)
     return total
@@ -80,9 +113,12 @@ def render_plan(rows: Sequence[dict[str, Any]], console: Console, *, as_json: bo
     shown = [*rows, total_row(rows)] if len(rows) > 1 else list(rows)
     header = [c.replace("_", " ") for c in COLUMNS]
     cells = [[f"{r[c]:.2f}" if c == "estimated_cost" else str(r[c]) for c in COLUMNS] for r in shown]
+    spread = [f"{r['job']}: {r['resources_text']}" for r in rows if r.get("resources_text")]
     if not console.is_terminal:  # cron, a pipe: plain columns that never wrap
         for line in plain_table(header, cells, indent=""):
             console.print(Text(line), soft_wrap=True)
+        for line in spread:
+            console.print(Text(f"resources of {line}"), soft_wrap=True)
         return
     table = Table(title="Plan", title_justify="left", box=box.HEAVY_HEAD if utf8_locale() else box.ASCII)
     for column in header:
@@ -90,3 +126,5 @@ def render_plan(rows: Sequence[dict[str, Any]], console: Console, *, as_json: bo
     for row in cells:
         table.add_row(*(Text(cell) for cell in row), end_section=row is cells[-2] and len(rows) > 1)
     console.print(table)
+    for line in spread:
+        console.print(Text(f"Resources of {line}"), soft_wrap=True)

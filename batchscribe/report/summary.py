@@ -18,7 +18,8 @@ from batchscribe import __version__
 from batchscribe.names import shown
 from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW, LOW_CONFIDENCE_WARNING, low_confidence_warning
 from batchscribe.outputs.sanitize import public_settings
-from batchscribe.outputs.timefmt import utc_iso
+from batchscribe.outputs.timefmt import human_seconds, utc_iso
+from batchscribe.pipeline.resources import ResourceStats
 from batchscribe.report.morning import morning_rows
 from batchscribe.results import FileResult, RunResult
 from batchscribe.secrets import Redactor
@@ -61,8 +62,44 @@ def summary_document(result: RunResult) -> dict[str, Any]:
             for warning in file_warnings(f)
         ],
         "slowest": [slow_row(f) for f in slowest(result.files)],
+        **({"resources": [resource_row(r, mask) for r in result.resources]} if result.resources else {}),
         **morning_rows(result),
     }
+
+
+def resource_row(stats: ResourceStats, mask: Redactor) -> dict[str, Any]:
+    """One Speech resource's share of the run (several resources only)."""
+    return {
+        "name": stats.name,
+        "state": stats.state,
+        "sessions": stats.sessions,
+        "audio_seconds": round(stats.audio_seconds, 3),
+        "throttled": stats.throttled,
+        "failures": dict(sorted(stats.failures.items())),
+        "quarantines": stats.quarantines,
+        "quarantined_s": round(stats.quarantined_s, 3),
+        "reasons": [mask(reason) for reason in stats.reasons],
+        "peak_active": stats.peak_active,
+    }
+
+
+RESOURCE_HEADER = ("Resource", "Sessions", "Audio", "Throttled", "Failed", "Out of rotation", "Why")
+
+
+def resource_table(summary: Mapping[str, Any]) -> list[list[str]]:
+    """The rows every rendering shows under ``RESOURCE_HEADER`` (none with one resource)."""
+    rows = []
+    for row in summary.get("resources", ()):
+        failed = sum(row["failures"].values())
+        kinds = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in row["failures"].items())
+        out = human_seconds(row["quarantined_s"]) if row["quarantines"] else "-"
+        if row["state"] == "disabled":
+            out += " (left out for the run)"
+        rows.append([
+            row["name"], str(row["sessions"]), human_seconds(row["audio_seconds"]), str(row["throttled"]),
+            f"{failed} ({kinds})" if failed else "0", out, "; ".join(row["reasons"]) or "-",
+        ])  # fmt: skip
+    return rows
 
 
 def render_summary_json(summary: Mapping[str, Any]) -> str:
