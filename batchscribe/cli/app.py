@@ -16,8 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from batchscribe import __version__
+from batchscribe.cli.asked import asked, settings_for
 from batchscribe.cli.help_text import ReadableHelp
-from batchscribe.cli.options import Out, asked, settings_for, takes_run_options
+from batchscribe.cli.options import Out, takes_run_options
 from batchscribe.config.schema import JobSpec
 from batchscribe.emulator.cli import emulator_app
 from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED, BatchscribeError, UsageError

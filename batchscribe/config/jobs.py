@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from batchscribe.config.explain import dotted, explain, line_of
 from batchscribe.config.resolve import check_spec, option_name, resolve_settings
 from batchscribe.config.schema import (
     ALTERNATIVES,
@@ -34,9 +35,6 @@ from batchscribe.config.schema import (
     JobSpec,
     Loc,
     alternatives_set,
-    dotted,
-    explain,
-    line_of,
     overlay,
     show,
 )

@@ -14,7 +14,8 @@ import typer.main
 from typer.testing import CliRunner
 
 from batchscribe.cli import app
-from batchscribe.cli.options import RUN_OPTIONS, asked, settings_for
+from batchscribe.cli.asked import asked, settings_for
+from batchscribe.cli.options import RUN_OPTIONS
 from batchscribe.config.settings import Endpoint, RunSettings
 
 ENV = {"SPEECH_KEY": "test-key", "SPEECH_REGION": "westeurope"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from batchscribe.cli.options import command_line_spec
+from batchscribe.cli.asked import command_line_spec
 from batchscribe.config.jobs import job_settings, load_jobs
 from batchscribe.config.resolve import CommandLine, resolve_settings
 from batchscribe.config.schema import ResourceSpec
