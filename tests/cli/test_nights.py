@@ -198,3 +198,6 @@ def test_help_renders_brackets_and_readable_metavars(cli: CliRunner) -> None:
     assert "Prefix each line of the .txt with [hh:mm:ss]." in result.output
     assert "<bool>" not in result.output and "<list[str]>" not in result.output
     assert "GLOB" in result.output and "SECONDS" in result.output
+    for command in ("run", "plan", "doctor"):  # every option has a metavar a person understands
+        shown = cli.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
+        assert not {" TEXT ", " INTEGER ", " FLOAT "} & {f" {w} " for w in shown.split()}, command
