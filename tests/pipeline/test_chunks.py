@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,14 +48,17 @@ class Scripted:
 
 
 def scripted_recording(folder: Path, *, bursts: int, chunk_seconds: float, workers: int,
-                       faults: dict[int, list[str]] | None = None) -> Scripted:  # fmt: skip
+                       faults: dict[int, list[str]] | None = None,
+                       language_of: Callable[[int], str | None] = lambda k: None) -> Scripted:  # fmt: skip
     """Tone bursts of varied lengths, and an emulator script of each chunk batchscribe will cut."""
     pattern: list[tuple[str, float]] = [("sil", 0.5)]
     spans, at = [], 0.5
+    languages: list[str | None] = []
     for k in range(bursts):
         tone, pause = 1.0 + 0.3 * (k % 4), 1.0 + 0.25 * (k % 3)
         pattern += [("tone", tone), ("sil", pause)]
         spans.append((at, at + tone, f"Burst {k} says word{k}."))
+        languages.append(language_of(k))
         at += tone + pause
     samples = (np.clip(tone_pcm(pattern), -1, 1) * 32767).astype(np.int16)
     path = write_wav(folder / "meeting.wav", samples)
@@ -67,10 +71,11 @@ def scripted_recording(folder: Path, *, bursts: int, chunk_seconds: float, worke
     chunks = []
     for index, (start, end) in enumerate(itertools.pairwise(edges)):
         floats = samples[start:end].astype(np.float32) / 32768
-        inside = [s for s in spans if start / RATE <= s[0] < end / RATE]
+        inside = [(s, lang) for s, lang in zip(spans, languages, strict=True) if start / RATE <= s[0] < end / RATE]
         segments = find_segments(floats, RATE)
         assert len(segments) == len(inside), "each burst must be one segment of its chunk"
-        phrases = [ScriptPhrase(text=t, start=a, end=b) for (_, _, t), (a, b) in zip(inside, segments, strict=True)]
+        phrases = [ScriptPhrase(text=t, start=a, end=b, language=lang)
+                   for ((_, _, t), lang), (a, b) in zip(inside, segments, strict=True)]  # fmt: skip
         transcripts = transcripts.with_entry(make_entry(
             entry_id=f"chunk{index}", source=f"chunk{index}", samples=floats, sample_rate=RATE, phrases=phrases,
             faults=[parse_recording_fault(f) for f in (faults or {}).get(index, [])],
@@ -119,6 +124,22 @@ def test_chunks_come_back_as_one_transcript_every_word_once_at_its_offset(tmp_pa
     assert sorted(sessions) == [f"chunk{i}" for i in range(len(scripted.chunks))]
     assert all(s.limited_turns >= 1 for s in sessions.values()), "every chunk crosses a turn end"
     assert not (out / "_state" / "chunks").exists() or not any((out / "_state" / "chunks").iterdir())
+
+
+def test_language_identification_works_per_chunk_and_comes_back_in_file_time(tmp_path: Path) -> None:
+    def language_of(k: int) -> str:
+        return "de-DE" if k % 3 == 2 else "en-US"
+
+    scripted = scripted_recording(tmp_path / "in", bursts=12, chunk_seconds=12, workers=4, language_of=language_of)
+    out = tmp_path / "out"
+    with Emulator(transcripts=scripted.transcripts) as emu:
+        result = run_cli(str(tmp_path / "in"), "--out", str(out), "--host", emu.url, "--sdk-send-rate", "50",
+                         "--chunk-seconds", "12", "--workers", "4", "--languages", "en-US,de-DE")  # fmt: skip
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    document = json.loads((out / "meeting.wav.json").read_text())
+    check_transcript(document, scripted)
+    assert len(document["batchscribe"]["chunks"]) >= 3
+    assert [p["locale"] for p in document["recognizedPhrases"]] == [language_of(k) for k in range(12)]
 
 
 def test_a_chunk_failing_transiently_is_redone_alone(tmp_path: Path) -> None:
