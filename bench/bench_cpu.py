@@ -45,26 +45,33 @@ from batchscribe.pipeline.cancel import CancelToken
 TARGET, AIM = 1.3, 1.1
 
 
-def cpu_seconds() -> float:
+def cpu_seconds() -> tuple[float, float]:
+    """(user, system) CPU seconds of this process, every thread."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
 
 
 @dataclass
 class Pass:
     name: str
-    cpu_s: float
+    user_s: float
+    system_s: float
     wall_s: float
     session_s: float  # the sum of every session's wall time
     phrases: int
     errors: list[str]
 
     @property
+    def cpu_s(self) -> float:
+        return self.user_s + self.system_s
+
+    @property
     def sessions_per_core(self) -> float:
         return self.session_s / self.cpu_s if self.cpu_s > 0 else float("inf")
 
     def line(self, sessions: int) -> str:
-        return (f"  {self.name:<12} {self.cpu_s:6.2f} CPU-s  {self.wall_s:5.1f} s wall  "
+        return (f"  {self.name:<12} {self.cpu_s:6.2f} CPU-s ({self.user_s:5.2f} user "
+                f"{self.system_s:5.2f} sys)  {self.wall_s:5.1f} s wall  "
                 f"{self.cpu_s / sessions * 1000:6.1f} ms CPU/session  "
                 f"{self.sessions_per_core:6.1f} sessions per core  {self.phrases} phrases"
                 + (f"  {len(self.errors)} ERRORS: {self.errors[0]}" if self.errors else ""))
@@ -113,13 +120,15 @@ def run_pass(name: str, one: Callable[[int], int], count: int, finish: Callable[
         session_s[n] = time.perf_counter() - began
 
     threads = [threading.Thread(target=work, args=(n,), name=f"bench-{name}-{n}") for n in range(count)]
-    cpu, wall = cpu_seconds(), time.perf_counter()
+    (user, system), wall = cpu_seconds(), time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     finish()
-    return Pass(name, cpu_seconds() - cpu, time.perf_counter() - wall, sum(session_s), sum(phrases), errors)
+    user_end, system_end = cpu_seconds()
+    return Pass(name, user_end - user, system_end - system, time.perf_counter() - wall, sum(session_s),
+                sum(phrases), errors)
 
 
 def main() -> int:
