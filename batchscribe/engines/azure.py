@@ -6,12 +6,17 @@ SDK's wrapper) set a ``threading.Event``; the waiting thread sleeps until that e
 cancellation, or the stall deadline. The deadline moves with every sign of life from the service,
 so a silent service costs ``stall_timeout`` seconds instead of the SDK's 250.
 
+Two things keep a session's CPU near the SDK's own (issue 14): the SDK pulls audio 0.5 s at a
+time, and finals are read straight from the SDK's C API (see the sections below).
+
 Stopping a recognizer can take the SDK ~10 s (and its futures' ``get()`` has no timeout), so the
 stop-and-release work is handed to a daemon reaper thread: a worker slot is never held for it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
 import threading
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import azure.cognitiveservices.speech as speechsdk
+from azure.cognitiveservices.speech import interop
 
 from batchscribe import audio
 from batchscribe.config.settings import Endpoint
@@ -56,7 +62,7 @@ _END_GRACE_S = 3.0
 # each read is one websocket message (the service refuses messages over 64 KiB), and both the end
 # of a session and a cancelled session's end come about one read period later (measured: +0.25 s
 # per session at the SDK's 2x send rate; a cancel ends in 0.3-0.5 s, 0.5-1 s at 1x).
-_BYTES_PER_READ = audio.SAMPLE_RATE  # 16,000 bytes: 0.5 s of 16 kHz s16le mono
+PULL_BYTES_PER_READ = audio.SAMPLE_RATE  # 16,000 bytes: 0.5 s of 16 kHz s16le mono
 
 
 def build_speech_config(
@@ -174,14 +180,10 @@ class _Session:
     def on_partial(self, evt: Any) -> None:
         """A sign of life only: subscribed while the session is quiet (see ``_wait``)."""
 
-    def on_recognized(self, evt: Any) -> None:
-        result = evt.result
-        if result.reason not in (
-            speechsdk.ResultReason.RecognizedSpeech,
-            speechsdk.ResultReason.TranslatedSpeech,
-        ):
+    def on_final(self, final: _Final | None) -> None:
+        if final is None:
             return  # NoMatch: silence or noise; nothing to keep
-        phrase = _phrase_from_result(result, self.request, self.options)
+        phrase = _phrase_from_result(final, self.request, self.options)
         if phrase.display or phrase.lexical:
             self.phrases.append(phrase)
         self.on_progress(phrase.end_ticks / TICKS_PER_SECOND)
@@ -197,6 +199,106 @@ class _Session:
         self.stopped = True
         self.ended.set()
         self.done.set()
+
+
+# -- Finals read natively (issue 14 point 5) ----------------------------------------------------
+# The wrapper builds a result object for every event it signals, reading all ~115 PropertyIds
+# through ctypes (each call lets go of the GIL and takes it back): ~0.9 ms per final on an idle
+# machine, a fifth of a session's CPU with 32 sessions. A final needs only its reason, offset,
+# duration, text and JSON (and speaker), so finals are subscribed to through the SDK's C API, as
+# the wrapper's own `recognized` signal is, with the wrapper's ctypes bindings (`interop`, not a
+# public API: the integration tests run it with the real SDK), and only those are read. Other
+# events (cancellation, the session's end: one each per session) still go through the wrapper.
+_RECOGNIZED = (speechsdk.ResultReason.RecognizedSpeech.value, speechsdk.ResultReason.TranslatedSpeech.value)
+_JSON_PROPERTY = ctypes.c_int(speechsdk.PropertyId.SpeechServiceResponse_JsonResult.value)
+_TEXT_BYTES = 2048  # what the wrapper reads too
+
+
+@dataclass(frozen=True, slots=True)
+class _Final:
+    """What a recognized phrase's handling reads: the wrapper's result attributes of that name."""
+
+    offset: int
+    duration: int
+    text: str
+    json: str
+    speaker_id: str | None
+
+
+def _hr(function: Any, *args: Any) -> None:
+    """Call an SDK C function that returns an SPXHR; raise as the wrapper does when it failed."""
+    interop._call_hr_fn(*args, fn=function)
+
+
+def _read_final(event: Any, speaker: bool) -> _Final | None:
+    """The final result carried by a native recognized/transcribed event; None for NoMatch."""
+    lib = interop._sdk_lib
+    result = interop._spx_handle(0)
+    _hr(lib.recognizer_recognition_event_get_result, event, ctypes.byref(result))
+    try:
+        reason, offset, duration = ctypes.c_int(0), ctypes.c_uint64(0), ctypes.c_uint64(0)
+        _hr(lib.result_get_reason, result, ctypes.byref(reason))
+        if reason.value not in _RECOGNIZED:
+            return None
+        _hr(lib.result_get_offset, result, ctypes.byref(offset))
+        _hr(lib.result_get_duration, result, ctypes.byref(duration))
+        text = ctypes.create_string_buffer(_TEXT_BYTES + 1)
+        _hr(lib.result_get_text, result, text, _TEXT_BYTES)
+        speaker_id = None
+        if speaker:
+            name = ctypes.create_string_buffer(1025)
+            _hr(lib.conversation_transcription_result_get_speaker_id, result, name, ctypes.c_size_t(1025))
+            speaker_id = name.value.decode("utf-8", "replace")
+        bag = interop._spx_handle(0)
+        _hr(lib.result_get_property_bag, result, ctypes.byref(bag))
+        try:
+            get_string = lib.property_bag_get_string
+            raw = interop._call_string_function_and_free(bag, _JSON_PROPERTY, None, b"", fn=get_string)
+        finally:
+            interop._release_if_valid(lib.property_bag_is_valid, lib.property_bag_release, bag)
+        display = text.value.decode("utf-8", "replace")
+        return _Final(offset.value, duration.value, display, raw or "", speaker_id)
+    finally:
+        interop._release_if_valid(lib.recognizer_result_handle_is_valid,
+                                  lib.recognizer_result_handle_release, result)  # fmt: skip
+
+
+def _on_native_final(recognizer_handle: int, event_handle: int, context: int) -> None:
+    """Called by the SDK on its thread; ``context`` points to the (guarded) handler."""
+    event = interop._spx_handle(event_handle)
+    try:
+        ctypes.cast(context, ctypes.py_object).value(event)
+    finally:
+        lib = interop._sdk_lib
+        interop._release_if_valid(lib.recognizer_event_handle_is_valid,
+                                  lib.recognizer_event_handle_release, event)  # fmt: skip
+
+
+# Module-level, so it lives as long as the SDK may call it.
+_NATIVE_FINAL_CALLBACK = ctypes.CFUNCTYPE(None, interop._spx_handle, interop._spx_handle, ctypes.c_void_p)(
+    _on_native_final
+)
+
+
+class _Finals:
+    """One recognizer's finals, read natively and handed to ``session.on_final``, until ``close``.
+
+    Keep it alive until the recognizer is released: the SDK holds a pointer to its handler."""
+
+    def __init__(self, recognizer: Any, session: _Session, *, speaker: bool) -> None:
+        self._recognizer_handle = recognizer._handle
+        self._handler = session.guard(lambda event: session.on_final(_read_final(event, speaker)))
+        self._context = ctypes.py_object(self._handler)
+        self._set(_NATIVE_FINAL_CALLBACK, self._context)
+
+    def close(self) -> None:
+        """No more finals (the session is over, or being stopped and nothing it says is used)."""
+        with contextlib.suppress(RuntimeError):  # the SDK refused: the reaper releases it anyway
+            self._set(None, None)
+
+    def _set(self, callback: Any, context: Any) -> None:
+        _hr(interop._sdk_lib.recognizer_recognized_set_callback, self._recognizer_handle, callback, context)
+# -- end of finals read natively ------------------------------------------------------------------
 
 
 def _speaker_number(speaker_id: str | None) -> int | None:
@@ -304,7 +406,7 @@ class AzureEngine:
         recognizer = self._recognizer(audio_config)
         connection = speechsdk.Connection.from_recognizer(recognizer)
         connection.connected.connect(session.guard(session.on_connected))
-        partials = self._connect(recognizer, session)
+        partials, finals = self._connect(recognizer, session)
         session.started_at = time.monotonic()
         transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
         unregister = cancel.on_cancel(session.done.set)
@@ -316,6 +418,7 @@ class AzureEngine:
             session.stalled = not self._wait(session, cancel, partials)
         finally:
             unregister()
+            finals.close()  # before the reaper stops it: what a session says after this is unused
             stop = None
             if session.stopped:
                 # The SDK keeps the websocket open until the recognizer is released, and the
@@ -330,8 +433,8 @@ class AzureEngine:
                     if transcriber
                     else recognizer.stop_continuous_recognition_async
                 )
-            self._reaper.release(stop, recognizer, connection, pcm, audio_config)
-            del recognizer, connection, stop, audio_config, partials
+            self._reaper.release(stop, recognizer, connection, pcm, audio_config, finals)
+            del recognizer, connection, stop, audio_config, partials, finals
         session.audio_error = pcm.error
         session.reader_warnings = tuple(getattr(pcm.reader, "warnings", ()) or ())
         complete = session.stopped and not session.stalled and session.error is None
@@ -379,7 +482,7 @@ class AzureEngine:
 
     def _recognizer(self, audio_config: speechsdk.audio.AudioConfig) -> Any:
         config = build_speech_config(self._endpoint, self._options, send_rate=self._send_rate)
-        config.set_property_by_name("SPEECH-BytesPerFrame", str(_BYTES_PER_READ))  # issue 14: CPU
+        config.set_property_by_name("SPEECH-BytesPerFrame", str(PULL_BYTES_PER_READ))  # issue 14: CPU
         auto = (
             speechsdk.languageconfig.AutoDetectSourceLanguageConfig(languages=list(self._options.languages))
             if self._options.languages
@@ -399,19 +502,19 @@ class AzureEngine:
             )
         return speechsdk.SpeechRecognizer(speech_config=config, audio_config=audio_config)
 
-    def _connect(self, recognizer: Any, session: _Session) -> Any:
+    def _connect(self, recognizer: Any, session: _Session) -> tuple[Any, _Finals]:
         """Subscribe to what is used (finals, cancellation, the end); return the partial-result
-        signal, left unsubscribed (``_wait`` subscribes to it when a session goes quiet)."""
+        signal, left unsubscribed (``_wait`` subscribes to it when a session goes quiet), and the
+        finals' subscription."""
         transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
-        final = recognizer.transcribed if transcriber else recognizer.recognized
-        final.connect(session.guard(session.on_recognized))
+        finals = _Finals(recognizer, session, speaker=transcriber)
         recognizer.canceled.connect(session.guard(session.on_canceled))
         recognizer.session_stopped.connect(session.guard(session.on_stopped))
         if self._options.phrases:
             grammar = speechsdk.PhraseListGrammar.from_recognizer(recognizer)
             for phrase in self._options.phrases:
                 grammar.addPhrase(phrase)
-        return recognizer.transcribing if transcriber else recognizer.recognizing
+        return (recognizer.transcribing if transcriber else recognizer.recognizing), finals
 
     def close(self, timeout: float = 15.0) -> None:
         """Release every recognizer, waiting at most ``timeout`` seconds. If some are still
