@@ -6,39 +6,39 @@ SDK's wrapper) set a ``threading.Event``; the waiting thread sleeps until that e
 cancellation, or the stall deadline. The deadline moves with every sign of life from the service,
 so a silent service costs ``stall_timeout`` seconds instead of the SDK's 250.
 
+Two things keep a session's CPU near the SDK's own (issue 14): the SDK pulls audio 0.5 s at a
+time, and finals are read straight from the SDK's C API (see the sections below).
+
 Stopping a recognizer can take the SDK ~10 s (and its futures' ``get()`` has no timeout), so the
 stop-and-release work is handed to a daemon reaper thread: a worker slot is never held for it.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import ctypes
 import logging
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import azure.cognitiveservices.speech as speechsdk
+from azure.cognitiveservices.speech import interop
 
 from batchscribe import audio
 from batchscribe.config.settings import Endpoint
 from batchscribe.engines.base import (
-    EMULATOR_PLACEHOLDER_FIELD,
-    TICKS_PER_SECOND,
     Congestion,
-    Phrase,
     ProgressCallback,
     RecognitionOptions,
     RecognitionRequest,
     Transcript,
-    Word,
 )
 from batchscribe.engines.reaper import Reaper, close_quietly
-from batchscribe.errors import AudioError, EngineError, FileCancelled, PermanentEngineError
+from batchscribe.engines.session import Final, Session
+from batchscribe.errors import AudioError, FileCancelled, PermanentEngineError
 from batchscribe.pipeline.cancel import CancelToken
-from batchscribe.pipeline.retry import classify_cancellation, stalled_error
+from batchscribe.pipeline.retry import stalled_error
 from batchscribe.secrets import Redactor
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,14 @@ _PROFANITY = {
     "raw": speechsdk.ProfanityOption.Raw,
 }
 _END_GRACE_S = 3.0
+# -- CPU per session (issue 14 point 5) ----------------------------------------------------------
+# The SDK pulls 3,200 bytes (100 ms) from the stream per read and asks it for two properties after
+# each read: 30 calls into Python per audio second per session, each taking the GIL against every
+# other session. 0.5 s per read ("SPEECH-BytesPerFrame") makes that 6. Larger is cheaper still but
+# each read is one websocket message (the service refuses messages over 64 KiB), and both the end
+# of a session and a cancelled session's end come about one read period later (measured: +0.25 s
+# per session at the SDK's 2x send rate; a cancel ends in 0.3-0.5 s, 0.5-1 s at 1x).
+PULL_BYTES_PER_READ = audio.SAMPLE_RATE  # 16,000 bytes: 0.5 s of 16 kHz s16le mono
 
 
 def build_speech_config(
@@ -138,122 +146,134 @@ class _PcmCallback(speechsdk.audio.PullAudioInputStreamCallback):  # type: ignor
         return None
 
 
-@dataclass
-class _Session:
-    """What the callbacks of one recognition session record; read by the waiting thread."""
-
-    request: RecognitionRequest
-    options: RecognitionOptions
-    redact: Redactor
-    on_progress: ProgressCallback
-    report_connect: Callable[[float], None] | None = None  # the limiter hears the connect time
-    done: threading.Event = field(default_factory=threading.Event)  # woken: ended, failed or cancelled
-    ended: threading.Event = field(default_factory=threading.Event)  # session_stopped fired
-    phrases: list[Phrase] = field(default_factory=list)
-    error: EngineError | None = None
-    callback_error: BaseException | None = None
-    last_activity: float = field(default_factory=time.monotonic)
-    started_at: float = field(default_factory=time.monotonic)
-    connect_seconds: float | None = None  # until the first websocket connection was up
-    stopped: bool = False  # session_stopped fired: the SDK ended the session by itself
-    stalled: bool = False
-    audio_error: AudioError | None = None
-    reader_warnings: tuple[str, ...] = ()
-    receipt: audio.ReadReceipt | None = None
-
-    def guard(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
-        """Wrap a callback: record any exception and wake the waiter (the SDK would drop it)."""
-
-        def guarded(evt: Any) -> None:
-            try:
-                self.last_activity = time.monotonic()
-                handler(evt)
-            except BaseException as exc:
-                self.callback_error = exc
-                self.done.set()
-
-        return guarded
-
-    def on_connected(self, evt: Any) -> None:
-        if self.connect_seconds is None:
-            self.connect_seconds = time.monotonic() - self.started_at
-            if self.report_connect is not None:
-                self.report_connect(self.connect_seconds)
-
-    def on_partial(self, evt: Any) -> None:
-        """A sign of life only: subscribed while the session is quiet (see ``_wait``)."""
-
-    def on_recognized(self, evt: Any) -> None:
-        result = evt.result
-        if result.reason not in (
-            speechsdk.ResultReason.RecognizedSpeech,
-            speechsdk.ResultReason.TranslatedSpeech,
-        ):
-            return  # NoMatch: silence or noise; nothing to keep
-        phrase = _phrase_from_result(result, self.request, self.options)
-        if phrase.display or phrase.lexical:
-            self.phrases.append(phrase)
-        self.on_progress(phrase.end_ticks / TICKS_PER_SECOND)
-
-    def on_canceled(self, evt: Any) -> None:
-        details = evt.cancellation_details
-        if details.reason == speechsdk.CancellationReason.Error:
-            code = getattr(details.code, "name", str(details.code))
-            self.error = classify_cancellation(code, self.redact(details.error_details or ""))
-            self.done.set()
-
-    def on_stopped(self, evt: Any) -> None:
-        self.stopped = True
-        self.ended.set()
-        self.done.set()
+def _on_canceled(session: Session, evt: Any) -> None:
+    details = evt.cancellation_details
+    if details.reason == speechsdk.CancellationReason.Error:
+        session.on_error(getattr(details.code, "name", str(details.code)), details.error_details or "")
 
 
-def _speaker_number(speaker_id: str | None) -> int | None:
-    """The SDK says "Guest-2"; Azure's batch output says 2. "Unknown" is no speaker."""
-    if not speaker_id:
-        return None
-    tail = speaker_id.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else None
+# -- Finals read natively (issue 14 point 5) ----------------------------------------------------
+# The wrapper builds a result object for every event it signals, reading all ~115 PropertyIds
+# through ctypes (each call lets go of the GIL and takes it back): ~0.9 ms per final on an idle
+# machine, a fifth of a session's CPU with 32 sessions. A final needs only its reason, offset,
+# duration, text and JSON (and speaker), so finals are subscribed to through the SDK's C API, as
+# the wrapper's own `recognized` signal is, with the wrapper's ctypes bindings (`interop`, not a
+# public API: the integration tests run it with the real SDK), and only those are read. Other
+# events (cancellation, the session's end: one each per session) still go through the wrapper.
+_RECOGNIZED = (speechsdk.ResultReason.RecognizedSpeech.value, speechsdk.ResultReason.TranslatedSpeech.value)
+_JSON_PROPERTY = ctypes.c_int(speechsdk.PropertyId.SpeechServiceResponse_JsonResult.value)
+_TEXT_BYTES = 2048  # what the wrapper reads too
 
 
-def _phrase_from_result(result: Any, request: RecognitionRequest, options: RecognitionOptions) -> Phrase:
-    raw = result.json or "{}"
+def _hr(function: Any, *args: Any) -> None:
+    """Call an SDK C function that returns an SPXHR; raise as the wrapper does when it failed."""
+    interop._call_hr_fn(*args, fn=function)
+
+
+def _read_final(event: Any, speaker: bool) -> Final | None:
+    """The final result carried by a native recognized/transcribed event; None for NoMatch."""
+    lib = interop._sdk_lib
+    result = interop._spx_handle(0)
+    _hr(lib.recognizer_recognition_event_get_result, event, ctypes.byref(result))
     try:
-        data: dict[str, Any] = json.loads(raw)
-    except ValueError:
-        data = {}
-    nbest = data.get("NBest") or [{}]
-    best: dict[str, Any] = nbest[0] if isinstance(nbest[0], dict) else {}
-    words = tuple(
-        Word(
-            word=str(w.get("Word", "")),
-            offset_ticks=int(w.get("Offset", 0)),
-            duration_ticks=int(w.get("Duration", 0)),
-            confidence=w.get("Confidence"),
-        )
-        for w in best.get("Words") or ()
-        if isinstance(w, dict)
-    )
-    locale = None
-    if options.languages:
-        primary = data.get("PrimaryLanguage") or {}
-        locale = primary.get("Language") if isinstance(primary, dict) else None
-    speaker = _speaker_number(getattr(result, "speaker_id", None)) if options.diarize else None
-    confidence = best.get("Confidence")
-    return Phrase(
-        offset_ticks=int(result.offset),
-        duration_ticks=int(result.duration),
-        display=str(result.text or best.get("Display") or data.get("DisplayText") or ""),
-        lexical=str(best.get("Lexical", "")),
-        itn=str(best.get("ITN", "")),
-        masked_itn=str(best.get("MaskedITN", "")),
-        confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
-        words=words if options.word_timestamps else (),
-        channel=request.channel if request.channel is not None else int(data.get("Channel", 0) or 0),
-        speaker=speaker,
-        locale=locale,
-        placeholder=data.get(EMULATOR_PLACEHOLDER_FIELD) is True,
-    )
+        reason, offset, duration = ctypes.c_int(0), ctypes.c_uint64(0), ctypes.c_uint64(0)
+        _hr(lib.result_get_reason, result, ctypes.byref(reason))
+        if reason.value not in _RECOGNIZED:
+            return None
+        _hr(lib.result_get_offset, result, ctypes.byref(offset))
+        _hr(lib.result_get_duration, result, ctypes.byref(duration))
+        text = ctypes.create_string_buffer(_TEXT_BYTES + 1)
+        _hr(lib.result_get_text, result, text, _TEXT_BYTES)
+        speaker_id = None
+        if speaker:
+            name = ctypes.create_string_buffer(1025)
+            _hr(lib.conversation_transcription_result_get_speaker_id, result, name, ctypes.c_size_t(1025))
+            speaker_id = name.value.decode("utf-8", "replace")
+        bag = interop._spx_handle(0)
+        _hr(lib.result_get_property_bag, result, ctypes.byref(bag))
+        try:
+            get_string = lib.property_bag_get_string
+            raw = interop._call_string_function_and_free(bag, _JSON_PROPERTY, None, b"", fn=get_string)
+        finally:
+            interop._release_if_valid(lib.property_bag_is_valid, lib.property_bag_release, bag)
+        display = text.value.decode("utf-8", "replace")
+        return Final(offset.value, duration.value, display, raw or "", speaker_id)
+    finally:
+        interop._release_if_valid(lib.recognizer_result_handle_is_valid,
+                                  lib.recognizer_result_handle_release, result)  # fmt: skip
+
+
+def _on_native_final(recognizer_handle: int, event_handle: int, context: int) -> None:
+    """Called by the SDK on its thread; ``context`` points to the (guarded) handler."""
+    event = interop._spx_handle(event_handle)
+    try:
+        ctypes.cast(context, ctypes.py_object).value(event)
+    finally:
+        lib = interop._sdk_lib
+        interop._release_if_valid(lib.recognizer_event_handle_is_valid,
+                                  lib.recognizer_event_handle_release, event)  # fmt: skip
+
+
+def _native_final_callback() -> Any:
+    """The C callback for finals, or None when this SDK's wrapper lacks what it needs (the wrapper's
+    ctypes layer is private: a later SDK may change it, and then finals go through its signals)."""
+    try:
+        lib = interop._sdk_lib
+        for name in ("recognizer_recognized_set_callback", "recognizer_recognition_event_get_result",
+                     "result_get_reason", "result_get_offset", "result_get_duration", "result_get_text",
+                     "result_get_property_bag", "property_bag_get_string"):  # fmt: skip
+            getattr(lib, name)
+        for helper in ("_call_hr_fn", "_call_string_function_and_free", "_release_if_valid"):
+            getattr(interop, helper)
+        signature = ctypes.CFUNCTYPE(None, interop._spx_handle, interop._spx_handle, ctypes.c_void_p)
+        return signature(_on_native_final)
+    except AttributeError:  # pragma: no cover - depends on the installed SDK
+        log.debug("the Speech SDK's ctypes layer has changed: finals go through its Python signals")
+        return None
+
+
+# Module-level, so it lives as long as the SDK may call it.
+_NATIVE_FINAL_CALLBACK = _native_final_callback()
+NATIVE_FINALS = _NATIVE_FINAL_CALLBACK is not None
+
+
+def _public_final(result: Any, speaker: bool) -> Final | None:
+    """The same as ``_read_final``, through the wrapper's result object (the slower, public way)."""
+    if result.reason.value not in _RECOGNIZED:
+        return None
+    speaker_id = getattr(result, "speaker_id", None) if speaker else None
+    text, raw = str(result.text or ""), result.json or ""
+    return Final(int(result.offset), int(result.duration), text, raw, speaker_id)
+
+
+class Finals:
+    """One recognizer's finals, read natively and handed to ``session.on_final``, until ``close``.
+
+    Keep it alive until the recognizer is released: the SDK holds a pointer to its handler."""
+
+    def __init__(self, recognizer: Any, session: Session, *, speaker: bool) -> None:
+        self._signal: Any = None
+        if not NATIVE_FINALS or not hasattr(recognizer, "_handle"):
+            self._signal = recognizer.transcribed if speaker else recognizer.recognized
+            handler = session.guard(lambda evt: session.on_final(_public_final(evt.result, speaker)))
+            self._signal.connect(handler)
+            return
+        self._recognizer_handle = recognizer._handle
+        self._handler = session.guard(lambda event: session.on_final(_read_final(event, speaker)))
+        self._context = ctypes.py_object(self._handler)
+        self._set(_NATIVE_FINAL_CALLBACK, self._context)
+
+    def close(self) -> None:
+        """No more finals (the session is over, or being stopped and nothing it says is used)."""
+        if self._signal is not None:
+            self._signal.disconnect_all()
+            return
+        with contextlib.suppress(RuntimeError):  # the SDK refused: the reaper releases it anyway
+            self._set(None, None)
+
+    def _set(self, callback: Any, context: Any) -> None:
+        _hr(interop._sdk_lib.recognizer_recognized_set_callback, self._recognizer_handle, callback, context)
+# -- end of finals read natively ------------------------------------------------------------------
 
 
 class AzureEngine:
@@ -288,7 +308,7 @@ class AzureEngine:
     ) -> Transcript:
         congestion = request.congestion or self._congestion
         report_connect = congestion.connected if congestion is not None else None
-        session = _Session(request, self._options, self._redact, on_progress, report_connect)
+        session = Session(request, self._options, self._redact, on_progress, report_connect)
         self._recognize(session, cancel, congestion)
         # The recognizer is gone from every frame by now: a traceback raised here cannot keep it
         # alive (its release would then run wherever the garbage collector runs, for seconds).
@@ -309,14 +329,14 @@ class AzureEngine:
         return Transcript(phrases=tuple(session.phrases), warnings=session.reader_warnings,
                           receipt=session.receipt)
 
-    def _recognize(self, session: _Session, cancel: CancelToken, congestion: Congestion | None) -> None:
+    def _recognize(self, session: Session, cancel: CancelToken, congestion: Congestion | None) -> None:
         """Run one session to its end (or stall, or cancel); hand the recognizer to the reaper."""
         audio_config, pcm = self._audio_config(session.request, cancel)
         recognizer = self._recognizer(audio_config)
         signed_out = self._keep_signed_in(recognizer)
         connection = speechsdk.Connection.from_recognizer(recognizer)
         connection.connected.connect(session.guard(session.on_connected))
-        partials = self._connect(recognizer, session)
+        partials, finals = self._connect(recognizer, session)
         session.started_at = time.monotonic()
         transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
         unregister = cancel.on_cancel(session.done.set)
@@ -329,6 +349,7 @@ class AzureEngine:
         finally:
             unregister()
             signed_out()
+            finals.close()  # before the reaper stops it: what a session says after this is unused
             stop = None
             if session.stopped:
                 # The SDK keeps the websocket open until the recognizer is released, and the
@@ -343,8 +364,8 @@ class AzureEngine:
                     if transcriber
                     else recognizer.stop_continuous_recognition_async
                 )
-            self._reaper.release(stop, recognizer, connection, pcm, audio_config)
-            del recognizer, connection, stop, audio_config, partials, signed_out
+            self._reaper.release(stop, recognizer, connection, pcm, audio_config, finals)
+            del recognizer, connection, stop, audio_config, partials, signed_out, finals
         session.audio_error = pcm.error
         session.reader_warnings = tuple(getattr(pcm.reader, "warnings", ()) or ())
         complete = session.stopped and not session.stalled and session.error is None
@@ -362,7 +383,7 @@ class AzureEngine:
 
         return tokens.subscribe(apply)
 
-    def _wait(self, session: _Session, cancel: CancelToken, partials: Any) -> bool:
+    def _wait(self, session: Session, cancel: CancelToken, partials: Any) -> bool:
         """Wait for the session's end; False when the service went silent for too long.
 
         Finals, connections and the session's end are signs of life. Partial results are too,
@@ -408,6 +429,7 @@ class AzureEngine:
 
     def _recognizer(self, audio_config: speechsdk.audio.AudioConfig) -> Any:
         config = build_speech_config(self._endpoint, self._options, send_rate=self._send_rate)
+        config.set_property_by_name("SPEECH-BytesPerFrame", str(PULL_BYTES_PER_READ))  # issue 14: CPU
         auto = (
             speechsdk.languageconfig.AutoDetectSourceLanguageConfig(languages=list(self._options.languages))
             if self._options.languages
@@ -427,19 +449,19 @@ class AzureEngine:
             )
         return speechsdk.SpeechRecognizer(speech_config=config, audio_config=audio_config)
 
-    def _connect(self, recognizer: Any, session: _Session) -> Any:
+    def _connect(self, recognizer: Any, session: Session) -> tuple[Any, Finals]:
         """Subscribe to what is used (finals, cancellation, the end); return the partial-result
-        signal, left unsubscribed (``_wait`` subscribes to it when a session goes quiet)."""
+        signal, left unsubscribed (``_wait`` subscribes to it when a session goes quiet), and the
+        finals' subscription."""
         transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
-        final = recognizer.transcribed if transcriber else recognizer.recognized
-        final.connect(session.guard(session.on_recognized))
-        recognizer.canceled.connect(session.guard(session.on_canceled))
+        finals = Finals(recognizer, session, speaker=transcriber)
+        recognizer.canceled.connect(session.guard(lambda evt: _on_canceled(session, evt)))
         recognizer.session_stopped.connect(session.guard(session.on_stopped))
         if self._options.phrases:
             grammar = speechsdk.PhraseListGrammar.from_recognizer(recognizer)
             for phrase in self._options.phrases:
                 grammar.addPhrase(phrase)
-        return recognizer.transcribing if transcriber else recognizer.recognizing
+        return (recognizer.transcribing if transcriber else recognizer.recognizing), finals
 
     def close(self, timeout: float = 15.0) -> None:
         """Release every recognizer, waiting at most ``timeout`` seconds. If some are still

@@ -47,6 +47,8 @@ class Reaper:
     def release(
         self, stop: Callable[[], Any] | None, recognizer: Any, connection: Any, *keep_alive: Any
     ) -> None:
+        """Stop (when ``stop`` is given) and release ``recognizer``; ``keep_alive`` (what its
+        callbacks use) is released after it."""
         with self._lock:
             if self._idle <= 0 and len(self._threads) < self._max_threads and not self._closed:
                 thread = threading.Thread(target=self._run, name=f"{_THREAD_PREFIX}-{len(self._threads)}",
@@ -69,7 +71,11 @@ class Reaper:
             except Exception:  # a reaper must outlive any one recognizer's trouble
                 log.debug("stopping or disconnecting a recognizer failed", exc_info=True)
             del item, stop
-            objects.clear()  # the recognizer's native handle is released here, on this thread
+            # Released here, on this thread, in the order given: the recognizer's native handle
+            # first, then what its callbacks use (audio stream, event sinks), so none is gone
+            # while the SDK could still call into it.
+            while objects:
+                del objects[0]
             with self._lock:
                 self._idle += 1
 

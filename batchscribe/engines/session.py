@@ -1,0 +1,155 @@
+"""One recognition session as its callbacks see it, and its finals turned into ``Phrase``s.
+
+What the Speech SDK's callbacks record (phrases, the first connection, an error, the end) lives
+here, without the SDK: ``engines/azure.py`` (the only module that imports it) reads each final's
+few fields (``Final``) and hands them to ``Session.on_final``, and reports the SDK's cancellation
+as ``Session.on_error``. The waiting thread reads the session.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from batchscribe import audio
+from batchscribe.engines.base import (
+    EMULATOR_PLACEHOLDER_FIELD,
+    TICKS_PER_SECOND,
+    Phrase,
+    ProgressCallback,
+    RecognitionOptions,
+    RecognitionRequest,
+    Word,
+)
+from batchscribe.errors import AudioError, EngineError
+from batchscribe.pipeline.retry import classify_cancellation
+from batchscribe.secrets import Redactor
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    """What a recognized phrase's handling reads: the wrapper's result attributes of that name."""
+
+    offset: int
+    duration: int
+    text: str
+    json: str
+    speaker_id: str | None
+
+
+
+
+def speaker_number(speaker_id: str | None) -> int | None:
+    """The SDK says "Guest-2"; Azure's batch output says 2. "Unknown" is no speaker."""
+    if not speaker_id:
+        return None
+    tail = speaker_id.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def phrase_from_final(result: Final, request: RecognitionRequest, options: RecognitionOptions) -> Phrase:
+    raw = result.json or "{}"
+    try:
+        data: dict[str, Any] = json.loads(raw)
+    except ValueError:
+        data = {}
+    nbest = data.get("NBest") or [{}]
+    best: dict[str, Any] = nbest[0] if isinstance(nbest[0], dict) else {}
+    words = tuple(
+        Word(
+            word=str(w.get("Word", "")),
+            offset_ticks=int(w.get("Offset", 0)),
+            duration_ticks=int(w.get("Duration", 0)),
+            confidence=w.get("Confidence"),
+        )
+        for w in best.get("Words") or ()
+        if isinstance(w, dict)
+    )
+    locale = None
+    if options.languages:
+        primary = data.get("PrimaryLanguage") or {}
+        locale = primary.get("Language") if isinstance(primary, dict) else None
+    speaker = speaker_number(result.speaker_id) if options.diarize else None
+    confidence = best.get("Confidence")
+    return Phrase(
+        offset_ticks=int(result.offset),
+        duration_ticks=int(result.duration),
+        display=str(result.text or best.get("Display") or data.get("DisplayText") or ""),
+        lexical=str(best.get("Lexical", "")),
+        itn=str(best.get("ITN", "")),
+        masked_itn=str(best.get("MaskedITN", "")),
+        confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+        words=words if options.word_timestamps else (),
+        channel=request.channel if request.channel is not None else int(data.get("Channel", 0) or 0),
+        speaker=speaker,
+        locale=locale,
+        placeholder=data.get(EMULATOR_PLACEHOLDER_FIELD) is True,
+    )
+
+
+@dataclass
+class Session:
+    """What the callbacks of one recognition session record; read by the waiting thread."""
+
+    request: RecognitionRequest
+    options: RecognitionOptions
+    redact: Redactor
+    on_progress: ProgressCallback
+    report_connect: Callable[[float], None] | None = None  # the limiter hears the connect time
+    done: threading.Event = field(default_factory=threading.Event)  # woken: ended, failed or cancelled
+    ended: threading.Event = field(default_factory=threading.Event)  # session_stopped fired
+    phrases: list[Phrase] = field(default_factory=list)
+    error: EngineError | None = None
+    callback_error: BaseException | None = None
+    last_activity: float = field(default_factory=time.monotonic)
+    started_at: float = field(default_factory=time.monotonic)
+    connect_seconds: float | None = None  # until the first websocket connection was up
+    stopped: bool = False  # session_stopped fired: the SDK ended the session by itself
+    stalled: bool = False
+    audio_error: AudioError | None = None
+    reader_warnings: tuple[str, ...] = ()
+    receipt: audio.ReadReceipt | None = None
+
+    def guard(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+        """Wrap a callback: record any exception and wake the waiter (the SDK would drop it)."""
+
+        def guarded(evt: Any) -> None:
+            try:
+                self.last_activity = time.monotonic()
+                handler(evt)
+            except BaseException as exc:
+                self.callback_error = exc
+                self.done.set()
+
+        return guarded
+
+    def on_connected(self, evt: Any) -> None:
+        if self.connect_seconds is None:
+            self.connect_seconds = time.monotonic() - self.started_at
+            if self.report_connect is not None:
+                self.report_connect(self.connect_seconds)
+
+    def on_partial(self, evt: Any) -> None:
+        """A sign of life only: subscribed while the session is quiet (see ``_wait``)."""
+
+    def on_final(self, final: Final | None) -> None:
+        if final is None:
+            return  # NoMatch: silence or noise; nothing to keep
+        phrase = phrase_from_final(final, self.request, self.options)
+        if phrase.display or phrase.lexical:
+            self.phrases.append(phrase)
+        self.on_progress(phrase.end_ticks / TICKS_PER_SECOND)
+
+    def on_error(self, code: str, details: str) -> None:
+        """The SDK cancelled the session with an error (``code``: its CancellationErrorCode name)."""
+        self.error = classify_cancellation(code, self.redact(details))
+        self.done.set()
+
+    def on_stopped(self, evt: Any) -> None:
+        self.stopped = True
+        self.ended.set()
+        self.done.set()
