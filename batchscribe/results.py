@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import json
 import tempfile
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -164,6 +165,7 @@ class FileTally:
             return
         if self._links is None:
             self._links = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (lives with the tally)
+            weakref.finalize(self, self._links.close)
         self._links.write(json.dumps([result.source, [str(p) for p in result.outputs]]) + "\n")
 
     @property
