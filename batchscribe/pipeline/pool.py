@@ -223,6 +223,7 @@ class Runner:
         self._wake = threading.Condition(self._lock)
         self._queue: list[Entry] = []  # ascending priority: the longest is popped first
         self._adding = 0  # queued or running tasks that may still queue more
+        self._feed_waiting = False  # planning waits for room in the queue (``feed``)
         self._splitter = splitter
         self._left_out: set[str] = set()
         self._outcome = RunOutcome()
@@ -273,7 +274,9 @@ class Runner:
         entries = self._splitter(items, self._workers) if self._splitter else list(items)
         with self._wake:
             while ahead is not None and len(self._queue) >= ahead and not self.cancel.is_cancelled():
+                self._feed_waiting = True
                 self._wake.wait(1.0)  # woken as workers take entries; the timeout rechecks cancel
+            self._feed_waiting = False
             if self.cancel.is_cancelled():
                 for entry in entries:
                     self._leave_out(entry, counted=False)
@@ -316,7 +319,8 @@ class Runner:
             while not self.cancel.is_cancelled():
                 if self._queue:
                     entry = self._queue.pop()
-                    self._wake.notify_all()  # room for a feed waiting on a full queue
+                    if self._feed_waiting:
+                        self._wake.notify_all()  # room for the feed waiting on a full queue
                     seconds = entry.audio.duration_s if isinstance(entry, WorkItem) else entry.budget_seconds
                     if self._budget.admit_seconds(seconds, self._clock()):
                         return entry
