@@ -1,15 +1,25 @@
 """Frozen results of a run: one ``FileResult`` per recording, one ``RunResult`` per run.
 
+A run of many files does not keep every ``FileResult``: ``FileTally`` counts them all and keeps
+what the report shows per file (failures, cancelled, retried and warned files, the slowest, and
+every file of a small run), and spools the other transcripts' links to a temporary file, so
+memory stays flat however many files a run has.
+
 Per-file failures are recorded here, never raised; ``RunResult.exit_code`` turns the batch status
 into the CLI's exit code (see ARCHITECTURE.md: 0 ok, 1 some failed, 3 aborted, 130 interrupted).
 """
 
 from __future__ import annotations
 
+import heapq
+import json
+import tempfile
+import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from batchscribe.audio import AudioInfo
 from batchscribe.errors import (
@@ -20,6 +30,7 @@ from batchscribe.errors import (
     EngineError,
     FileError,
 )
+from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW
 
 if TYPE_CHECKING:
     from batchscribe.pipeline.resources import ResourceStats
@@ -117,6 +128,69 @@ class RunCounts:
     final_concurrency: int = 0  # sessions the limiter allowed at the end
 
 
+KEEP_EVERY_RESULT_UP_TO = 1000  # a run this small keeps every file's result (the timeline shows all)
+SLOWEST_KEPT = 10
+
+
+class FileTally:
+    """Every finished file counted; only what the report needs per file kept. Not thread-safe:
+    the runner adds under its lock."""
+
+    def __init__(self, keep_every_up_to: int = KEEP_EVERY_RESULT_UP_TO) -> None:
+        self._keep_every_up_to = keep_every_up_to
+        self.succeeded = self.failed = self.cancelled = self.retried = 0
+        self.audio_seconds = 0.0  # of the succeeded files
+        self._kept: list[FileResult] = []
+        self._slowest: list[tuple[float, str, FileResult]] = []  # a min-heap of the slowest others
+        self._links: IO[str] | None = None  # "[source, [output, ...]]" per line, of files not kept
+
+    def add(self, result: FileResult) -> None:
+        self.succeeded += result.status == "succeeded"
+        self.failed += result.status == "failed"
+        self.cancelled += result.status == "cancelled"
+        self.retried += result.attempts > 1
+        self.audio_seconds += result.audio_seconds if result.status == "succeeded" else 0.0
+        if self.succeeded + self.failed + self.cancelled <= self._keep_every_up_to or _worth_a_row(result):
+            self._kept.append(result)
+            return
+        if result.elapsed_s > 0:
+            heapq.heappush(self._slowest, (result.elapsed_s, result.source, result))
+            if len(self._slowest) > SLOWEST_KEPT:
+                self._spool(heapq.heappop(self._slowest)[2])
+        else:
+            self._spool(result)
+
+    def _spool(self, result: FileResult) -> None:
+        if result.status != "succeeded":
+            return
+        if self._links is None:
+            self._links = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (lives with the tally)
+            weakref.finalize(self, self._links.close)
+        self._links.write(json.dumps([result.source, [str(p) for p in result.outputs]]) + "\n")
+
+    @property
+    def files(self) -> tuple[FileResult, ...]:
+        """The results kept, by source."""
+        return tuple(sorted([*self._kept, *(r for _, _, r in self._slowest)], key=lambda r: r.source))
+
+    def spooled_outputs(self) -> Iterator[tuple[str, tuple[Path, ...]]]:
+        """(source, outputs) of the succeeded files whose results were not kept."""
+        if self._links is None:
+            return
+        self._links.flush()
+        self._links.seek(0)
+        for line in self._links:
+            source, outputs = json.loads(line)
+            yield source, tuple(Path(p) for p in outputs)
+        self._links.seek(0, 2)
+
+
+def _worth_a_row(result: FileResult) -> bool:
+    """Failed, cancelled, retried or warned: a row of its own in the report."""
+    low = result.average_confidence is not None and result.average_confidence < LOW_CONFIDENCE_BELOW
+    return result.status != "succeeded" or result.attempts > 1 or bool(result.warnings) or low
+
+
 @dataclass(frozen=True)
 class RunResult:
     run_id: str
@@ -130,6 +204,29 @@ class RunResult:
     stop_reason: str = ""  # budget or time window reached: what was left undone and why
     still_failing: tuple[KnownFailure, ...] = ()
     resources: tuple[ResourceStats, ...] = ()  # per Speech resource, when several were used
+    tally: FileTally | None = None  # every file counted, when ``files`` holds only those kept
+
+    @property
+    def succeeded_count(self) -> int:
+        return self.tally.succeeded if self.tally else len(self.succeeded)
+
+    @property
+    def failed_count(self) -> int:
+        return self.tally.failed if self.tally else len(self.failed)
+
+    @property
+    def cancelled_count(self) -> int:
+        return self.tally.cancelled if self.tally else len(self.cancelled)
+
+    @property
+    def retried_count(self) -> int:
+        return self.tally.retried if self.tally else len(self.retried)
+
+    def transcript_outputs(self) -> Iterator[tuple[str, tuple[Path, ...]]]:
+        """(source, outputs) of every succeeded file, kept or not."""
+        yield from ((f.source, f.outputs) for f in self.succeeded)
+        if self.tally is not None:
+            yield from self.tally.spooled_outputs()
 
     @property
     def succeeded(self) -> tuple[FileResult, ...]:
@@ -149,7 +246,7 @@ class RunResult:
 
     @property
     def audio_seconds(self) -> float:
-        return sum(f.audio_seconds for f in self.succeeded)
+        return self.tally.audio_seconds if self.tally else sum(f.audio_seconds for f in self.succeeded)
 
     @property
     def wall_seconds(self) -> float:
@@ -166,6 +263,6 @@ class RunResult:
             return EXIT_INTERRUPTED
         if self.aborted:
             return EXIT_ABORTED
-        if self.failed:
+        if self.failed_count:
             return EXIT_FILES_FAILED
         return EXIT_OK

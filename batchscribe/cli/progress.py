@@ -117,6 +117,11 @@ class LineLog:
             self.emit("throttled", f"the service is throttling: concurrency lowered to {limit}", limit=limit)
 
 
+def _to_transcribe(files: int, found: int) -> str:
+    found_text = f" of {found} found" if found and found != files else ""
+    return f"{files} to transcribe{found_text}"
+
+
 class LiveView:
     """A rich live display; use as a context manager around the run.
 
@@ -137,11 +142,10 @@ class LiveView:
             TimeRemainingColumn(),
             console=console,
         )
-        found_text = f" of {found} found" if found and found != total_files else ""
         self._total_audio = max(total_audio_s, 0.001)
-        self._overall = self._progress.add_task(
-            f"{total_files} to transcribe{found_text}", total=self._total_audio, speed=""
-        )
+        self._planned_audio = total_audio_s  # grows while planning goes on (``planned``)
+        self._overall = self._progress.add_task(_to_transcribe(total_files, found), total=self._total_audio,
+                                                speed="")  # fmt: skip
         self._active: dict[str, tuple[TaskID, float]] = {}
         self._waiting: set[str] = set()  # retrying: between a failed attempt and the next one
         self._done_audio = 0.0
@@ -159,6 +163,14 @@ class LiveView:
         with self._lock:
             self._refresh_status()
         self._live.__exit__(None, None, None)
+
+    def planned(self, files: int, audio_seconds: float, found: int) -> None:
+        """Planning goes on beside the run: the totals grow as files are found and probed."""
+        with self._lock:
+            self._total_audio = max(self._total_audio + audio_seconds - self._planned_audio, 0.001)
+            self._planned_audio = audio_seconds
+            self._progress.update(self._overall, description=_to_transcribe(files, found))
+            self._advance_overall()
 
     def _refresh_status(self) -> None:
         c = self._counts

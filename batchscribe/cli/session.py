@@ -167,7 +167,7 @@ def _finish(
     if json_lines:
         LineLog(sys.stdout, run_id=result.run_id, json_lines=True).emit(
             "summary", f"exit {result.exit_code}", important=True, exit_code=result.exit_code,
-            succeeded=len(result.succeeded), failed=len(result.failed), cancelled=len(result.cancelled),
+            succeeded=result.succeeded_count, failed=result.failed_count, cancelled=result.cancelled_count,
             still_failing=len(result.still_failing), outputs=str(settings.out),
             summary=str(report / SUMMARY_JSON) if report else "",
         )  # fmt: skip

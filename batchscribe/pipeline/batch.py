@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -22,18 +23,17 @@ from batchscribe.config.entra import TokenProvider, TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Congestion, Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
-from batchscribe.errors import FileError, RunAbortedError, UsageError
+from batchscribe.errors import BatchscribeError, FileError, RunAbortedError, UsageError
 from batchscribe.names import shown
 from batchscribe.outputs.atomic import remove_stale_temp_files, write_atomic
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
-from batchscribe.outputs.rerender import rerender_outputs
 from batchscribe.outputs.writer import write_outputs
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.chunk_store import ChunkStore
 from batchscribe.pipeline.chunks import SplitOptions, one_session_note, split_items
-from batchscribe.pipeline.discovery import AudioFile
+from batchscribe.pipeline.discovery import AudioFile, check_inputs
 from batchscribe.pipeline.ledger import Ledger, RunLock, settings_hash
 from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.pipeline.outage import OutageGuard
@@ -41,14 +41,13 @@ from batchscribe.pipeline.planner import (
     Plan,
     WorkItem,
     damaged_state_note,
-    plan_run,
-    probe_all,
     sha256_of,
     transcript_settings,
 )
-from batchscribe.pipeline.pool import Budget, Fanout, RunEvents, Runner, RunOutcome, Written
+from batchscribe.pipeline.pool import Budget, Fanout, PlanEvents, RunEvents, Runner, RunOutcome, Written
 from batchscribe.pipeline.pooled import PooledEngine, SpreadLimiter
 from batchscribe.pipeline.resources import ResourcePool
+from batchscribe.pipeline.streaming import AHEAD, FeedTarget, PlanFeed
 from batchscribe.report import SUMMARY_JSON, write_report
 from batchscribe.report.summary import render_summary_json, summary_document
 from batchscribe.results import FileResult, RunResult
@@ -128,18 +127,23 @@ EventsFactory = Callable[[Plan], contextlib.AbstractContextManager[RunEvents]]
 class _Recorder:
     """Passes events on and records every finished file in the ledger as it finishes."""
 
-    def __init__(self, sink: RunEvents, ledger: Ledger, files: dict[str, AudioFile], wanted_hash: str,
-                 run_id: str) -> None:  # fmt: skip
+    def __init__(self, sink: RunEvents, ledger: Ledger, wanted_hash: str, run_id: str) -> None:
         self._sink = sink
-        self._ledger = ledger
-        self._files = files
-        self._hash = wanted_hash
+        self.ledger = ledger
+        self.files: dict[str, AudioFile] = {}  # queued and not finished yet, by source
+        self.wanted_hash = wanted_hash
         self._run_id = run_id
 
     def record(self, result: FileResult) -> None:
-        file = self._files[result.source]
-        self._ledger.record(result, size=file.size, mtime_ns=file.mtime_ns, sha256=result.sha256,
-                            settings=self._hash, run_id=self._run_id)  # fmt: skip
+        file = self.files.pop(result.source, None)
+        # Never queued (not audio, unreadable): its stat now, so unchanged it is a known failure next night.
+        size, mtime_ns = (file.size, file.mtime_ns) if file is not None else _stat(result)
+        self.ledger.record(result, size=size, mtime_ns=mtime_ns, sha256=result.sha256,
+                           settings=self.wanted_hash, run_id=self._run_id)  # fmt: skip
+
+    def planned(self, files: int, audio_seconds: float, found: int) -> None:
+        if isinstance(self._sink, PlanEvents):
+            self._sink.planned(files, audio_seconds, found)
 
     def file_started(self, item: WorkItem, worker: int) -> None:
         self._sink.file_started(item, worker)
@@ -191,30 +195,23 @@ def run_batch(
     started_at = datetime.now(timezone.utc)
     run_id = run_id or new_run_id(started_at)
     cancel = cancel or CancelToken()
+    check_inputs(settings.inputs)
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)
         try:
-            wanted_hash = settings_hash(transcript_settings(settings))
-            planned = plan_run(settings, rows=ledger.rows(), now=started_at, cancel=cancel)
             if note := damaged_state_note(ledger):
                 log.warning("%s", note)
-            remove_stale_temp_files(_written_folders(settings, planned))  # a killed run's half-written files
-            plan = apply_plan(planned, settings, ledger, wanted_hash)
-            files = {i.source: i.file for i in plan.items}
-            with _as_factory(events, plan) as sink, endpoints_for(settings, credential) as endpoints:
-                recorder = _Recorder(sink, ledger, files, wanted_hash, run_id)
-                for failed in plan.failed_probe:
-                    size, mtime_ns = _stat(failed)  # so an unchanged bad file is a known failure next night
-                    ledger.record(failed, size=size, mtime_ns=mtime_ns, sha256="", settings=wanted_hash,
-                                  run_id=run_id)  # fmt: skip
-                    sink.file_finished(failed)
+            remove_stale_temp_files(_report_folders(settings))  # a killed run's half-written reports
+            wanted_hash = settings_hash(transcript_settings(settings))
+            with _as_factory(events, Plan()) as sink, endpoints_for(settings, credential) as endpoints:
+                recorder = _Recorder(sink, ledger, wanted_hash, run_id)
                 start = 1 if slow_start else settings.workers
                 engine, limiter, pool = _engine(settings, endpoints, engine_factory, start, sink)
                 if settings.channels == "separate":
                     engine = SeparateChannels(engine)
                 try:
-                    outcome = _execute(
-                        settings, plan, engine, endpoints, recorder, cancel, run_id, limiter, pool
+                    feed, outcome = _execute(
+                        settings, engine, endpoints, recorder, cancel, run_id, limiter, pool, started_at
                     )
                 finally:
                     engine.close()
@@ -226,22 +223,21 @@ def run_batch(
             started_at=started_at,
             ended_at=datetime.now(timezone.utc),
             settings=settings.public_dict(),
-            files=tuple(sorted([*plan.failed_probe, *outcome.results], key=lambda r: r.source)),
+            files=outcome.tally.files,
+            tally=outcome.tally,
             counts=replace(
-                plan.counts,
+                feed.counts,
                 changed_during_run=len(outcome.changed),
                 not_scheduled=len(outcome.not_scheduled),
                 throttled=limiter.throttled if pool is None else pool.throttled,
                 peak_concurrency=outcome.peak_sessions if pool is None else pool.peak_active,
-                final_concurrency=(limiter.limit if pool is None else pool.limit)
-                if plan.items
-                else 0,
+                final_concurrency=(limiter.limit if pool is None else pool.limit) if feed.due else 0,
             ),
             resources=pool.stats() if pool is not None else (),
             aborted=aborted.one_line() if aborted is not None else "",
             interrupted=cancel.is_cancelled() and aborted is None and cancel.reason == "interrupted",
             stop_reason=outcome.stop_reason,
-            still_failing=tuple(plan.known_failures),
+            still_failing=tuple(feed.known_failures),
         )
         if did_something(result):  # a night with nothing to do leaves the last real run the latest
             result = _write_report(result, settings.out)
@@ -264,7 +260,8 @@ def _engine(
 
 def did_something(result: RunResult) -> bool:
     """Whether the run sent, failed, rendered or stopped anything: only then it gets a report."""
-    return bool(result.files or result.counts.rerendered or result.counts.not_scheduled
+    ran = result.succeeded_count + result.failed_count + result.cancelled_count
+    return bool(ran or result.files or result.counts.rerendered or result.counts.not_scheduled
                 or result.counts.changed_during_run or result.aborted or result.interrupted)  # fmt: skip
 
 
@@ -274,44 +271,6 @@ def _stat(result: FileResult) -> tuple[int, int]:
     except OSError:
         return 0, 0
     return st.st_size, st.st_mtime_ns
-
-
-def apply_plan(plan: Plan, settings: RunSettings, ledger: Ledger, wanted_hash: str) -> Plan:
-    """Do what the plan says besides transcribing: record adopted transcripts and new stats in
-    the ledger, render missing outputs from their JSON. A JSON that turns out to be unusable makes
-    its recording due again (changed); the plan returned says so."""
-    for found in plan.adopt:
-        file = found.file
-        ledger.adopt(file.source, file.path, size=file.size, mtime_ns=file.mtime_ns, sha256=found.sha256,
-                     settings=wanted_hash, outputs=found.outputs, run_id="adopted")  # fmt: skip
-    for file in plan.restat:
-        ledger.touch(file.source, size=file.size, mtime_ns=file.mtime_ns)
-    for source, stamp in plan.stamps:
-        ledger.stamp(source, stamp)
-    unusable = [file for file in plan.rerender if not _rerendered(file, settings)]
-    if not unusable:
-        return plan
-    items, failed = probe_all([] if settings.retry_failed_only else unusable, settings)
-    return replace(
-        plan,
-        items=[*plan.items, *items],
-        failed_probe=[*plan.failed_probe, *failed],
-        rerender=[file for file in plan.rerender if file not in unusable],
-        counts=replace(
-            plan.counts,
-            rerendered=plan.counts.rerendered - len(unusable),
-            changed=plan.counts.changed + len(unusable),
-        ),
-    )
-
-
-def _rerendered(file: AudioFile, settings: RunSettings) -> bool:
-    """Render the missing outputs from the JSON; False when that JSON turns out to be unusable."""
-    try:
-        rerender_outputs(settings.out, file.source, settings.formats, timestamps=settings.timestamps)
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return True
 
 
 def _write_report(result: RunResult, out: Path) -> RunResult:
@@ -339,16 +298,18 @@ def _write_report(result: RunResult, out: Path) -> RunResult:
 
 def _execute(
     settings: RunSettings,
-    plan: Plan,
     engine: Engine,
     endpoints: tuple[Endpoint, ...],
-    events: RunEvents,
+    events: _Recorder,
     cancel: CancelToken,
     run_id: str,
     limiter: AdaptiveLimiter,
-    pool: ResourcePool | None = None,
-) -> RunOutcome:
+    pool: ResourcePool | None,
+    started_at: datetime,
+) -> tuple[PlanFeed, RunOutcome]:
+    """Plan (in a thread, ``streaming.PlanFeed``) and transcribe at the same time."""
     described = "; ".join(e.name for e in endpoints)
+    planned_audio = [0.0]  # the run's audio planned so far: how long chunks are, notes
 
     def write(item: WorkItem, transcript: Transcript, attempts: int, elapsed_s: float) -> Written:
         # The digest of the bytes the engine read, not of whatever is at the path by now.
@@ -373,7 +334,7 @@ def _execute(
             meta=meta,
             timestamps=settings.timestamps,
         )
-        note = one_session_note(item, split, workers=settings.workers, total_audio_s=plan.audio_seconds)
+        note = one_session_note(item, split, workers=settings.workers, total_audio_s=planned_audio[0])
         return Written(
             outputs=outputs,
             sha256=digest,
@@ -396,9 +357,41 @@ def _execute(
         budget=budget,
         limiter=limiter,
         outage=OutageGuard(address=described, pool=pool),
-        splitter=lambda items, workers: split_items(items, workers, split),
+        splitter=lambda items, workers: split_items(items, workers, split, total_audio_s=planned_audio[0]),
     )
-    return runner.run(plan.items)
+
+    def feed_items(items: Sequence[WorkItem]) -> bool:
+        for item in items:
+            events.files[item.source] = item.file
+        planned_audio[0] = feed.audio_seconds
+        return runner.feed(items, ahead=AHEAD)
+
+    target = FeedTarget(feed=feed_items, unsent=runner.finished, grew=events.planned,
+                        stopped=runner.cancel.is_cancelled)  # fmt: skip
+    feed = PlanFeed(settings, events.ledger, events.wanted_hash, started_at, target)
+    failure: list[BaseException] = []
+
+    def plan() -> None:
+        try:
+            feed.run()
+        except BatchscribeError as exc:  # e.g. the state database cannot be written: ends the run
+            runner.abort(exc)
+        except BaseException as exc:  # a bug: raised in the caller's thread once the run stopped
+            failure.append(exc)
+            runner.cancel.cancel("internal error while planning")
+        finally:
+            runner.done_adding()
+
+    runner.expect_items()
+    planning = threading.Thread(target=plan, name="batchscribe-plan", daemon=True)
+    planning.start()
+    try:
+        outcome = runner.run([])  # returns once planning is over too, or the run was cancelled
+    finally:
+        planning.join()  # a cancelled run stops planning at its next file
+    if failure:
+        raise failure[0]
+    return feed, outcome
 
 
 def split_options(settings: RunSettings) -> SplitOptions:
@@ -413,14 +406,13 @@ def split_options(settings: RunSettings) -> SplitOptions:
     )
 
 
-def _written_folders(settings: RunSettings, plan: Plan) -> list[Path]:
-    """The folders this run may write to, inside --out: where killed runs left their temp files."""
-    layout = OutFolder(settings.out)
+def _report_folders(settings: RunSettings) -> list[Path]:
+    """The run report folders, where a killed run may have left temp files (output folders are
+    cleared as planning reaches them: ``streaming.PlanFeed``)."""
     try:
-        reports = [p for p in layout.runs_dir.iterdir() if p.is_dir() and not p.is_symlink()]
+        return [p for p in OutFolder(settings.out).runs_dir.iterdir() if p.is_dir() and not p.is_symlink()]
     except OSError:
-        reports = []
-    return [f for f in plan.output_folders if layout.contains(f)] + reports
+        return []
 
 
 def _budget_seconds(settings: RunSettings) -> float | None:

@@ -62,9 +62,12 @@ def chunk_plan(item: WorkItem, options: SplitOptions, *, workers: int, total_aud
                        chunk_seconds=options.chunk_seconds)  # fmt: skip
 
 
-def split_items(items: Sequence[WorkItem], workers: int, options: SplitOptions) -> list[Entry]:
-    """The runner's queue: long recordings as ``ReadTask``s, the rest as they are."""
-    total = sum(i.audio.duration_s for i in items)
+def split_items(
+    items: Sequence[WorkItem], workers: int, options: SplitOptions, *, total_audio_s: float | None = None
+) -> list[Entry]:
+    """The runner's queue: long recordings as ``ReadTask``s, the rest as they are. ``total_audio_s``:
+    the run's audio when ``items`` are not all of it (planned so far, when planning streams)."""
+    total = sum(i.audio.duration_s for i in items) if total_audio_s is None else total_audio_s
     entries: list[Entry] = []
     for item in items:
         plan = chunk_plan(item, options, workers=workers, total_audio_s=total)

@@ -16,7 +16,7 @@ import fnmatch
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from batchscribe.errors import UsageError
@@ -103,19 +103,32 @@ def _root_prefixes(inputs: Sequence[Path]) -> list[str]:
     return prefixes
 
 
-def discover(
-    inputs: Sequence[Path], *, include: Sequence[str] = (), exclude: Sequence[str] = ()
-) -> Discovered:
-    """All recordings under ``inputs``, sorted by source. Missing inputs are a usage error."""
+@dataclass
+class Walk:
+    """What a streamed discovery saw besides the recordings it yielded (filled as it goes)."""
+
+    ignored: int = 0  # non-audio, hidden or excluded files seen
+    unreadable: list[tuple[str, Path, str]] = field(default_factory=list)  # folders not listed
+
+
+def check_inputs(inputs: Sequence[Path]) -> None:
+    """Missing inputs are a usage error, said before anything is done."""
     for path in inputs:
         if not path.exists():
             raise UsageError(f"{path} does not exist", hint="give existing files or folders to transcribe")
+
+
+def walk(
+    inputs: Sequence[Path], walked: Walk, *, include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> Iterator[AudioFile]:
+    """The recordings under ``inputs`` as they are found (each folder's entries in name order,
+    not sorted overall), so a run can start on the first ones while the rest are still listed.
+    What was skipped or could not be listed goes to ``walked``."""
+    check_inputs(inputs)
     # In path order, whatever the order given: an enclosing folder before the folders inside it,
     # so a file under both is always named from the outer one (`run a a/sub` == `run a/sub a`).
     inputs = sorted({path.resolve(): path for path in inputs}.values(), key=lambda p: p.resolve().parts)
-    found: dict[tuple[int, int], AudioFile] = {}
-    ignored = 0
-    unreadable: list[tuple[str, Path, str]] = []
+    seen: set[tuple[int, int]] = set()
     for path, prefix in zip(inputs, _root_prefixes(inputs), strict=True):
         absolute = path.resolve()
         listed: list[tuple[str, Path, str]] = []  # filled as the candidates are consumed
@@ -134,20 +147,20 @@ def discover(
                 or (include and not matches(rel, include))
                 or matches(rel, exclude)
             ):
-                ignored += 1
+                walked.ignored += 1
                 continue
             key = (st.st_dev, st.st_ino)
-            if key not in found:
-                found[key] = AudioFile(
-                    path=file_path,
-                    source=source,
-                    size=st.st_size,
-                    mtime_ns=st.st_mtime_ns,
-                )
+            if key not in seen:
+                seen.add(key)
+                yield AudioFile(path=file_path, source=source, size=st.st_size, mtime_ns=st.st_mtime_ns)
         for rel, where, why in listed:
-            unreadable.append(("/".join(p for p in (prefix, rel) if p) or ".", where, why))
-    return Discovered(
-        files=tuple(sorted(found.values(), key=lambda f: f.source)),
-        ignored=ignored,
-        unreadable=tuple(unreadable),
-    )
+            walked.unreadable.append(("/".join(p for p in (prefix, rel) if p) or ".", where, why))
+
+
+def discover(
+    inputs: Sequence[Path], *, include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> Discovered:
+    """All recordings under ``inputs``, sorted by source. Missing inputs are a usage error."""
+    walked = Walk()
+    files = sorted(walk(inputs, walked, include=include, exclude=exclude), key=lambda f: f.source)
+    return Discovered(files=tuple(files), ignored=walked.ignored, unreadable=tuple(walked.unreadable))

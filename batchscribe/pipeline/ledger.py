@@ -191,20 +191,29 @@ class Ledger:
     def rows(self) -> dict[str, LedgerRow]:
         """Every well-formed row by source; a row with a bad value is left out (the planner then
         decides that file from the disk, as if the state had never heard of it)."""
+        fetched = self._select("", ())
+        return {row.source: row for row in map(_row, fetched) if row is not None}
+
+    def row(self, source: str) -> LedgerRow | None:
+        """The well-formed row of one source (stored form), or None: one lookup, nothing cached,
+        so planning a run holds one row at a time however many files the state knows."""
+        fetched = self._select(" WHERE source=?", (source,))
+        return _row(fetched[0]) if fetched else None
+
+    def _select(self, where: str, args: tuple[object, ...]) -> list[tuple[object, ...]]:
         if self._db is None:
-            return {}
+            return []
         with self._lock:
             try:
-                fetched = self._db.execute(
+                return self._db.execute(
                     "SELECT source, size, mtime_ns, sha256, settings_hash, status, attempts, error_code,"
-                    " outputs, json_stamp, error_class, error, failing_since FROM files"
+                    f" outputs, json_stamp, error_class, error, failing_since FROM files{where}", args
                 ).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise RunAbortedError(
                     f"cannot read the state database in {self._folder}: {exc}",
                     hint="`batchscribe doctor` checks it; a damaged one is rebuilt by the next run",
                 ) from exc
-        return {row.source: row for row in map(_row, fetched) if row is not None}
 
     def record(
         self, result: FileResult, *, size: int, mtime_ns: int, sha256: str, settings: str, run_id: str

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -147,6 +147,45 @@ def _transcript_matches(row: LedgerRow, path: Path, wanted_hash: str) -> tuple[b
     return bool(matches), stamp if matches else ""
 
 
+def settled_before_ns(settings: RunSettings, now: datetime) -> float:
+    """Files modified after this (ns since the epoch) are still being written: not settled."""
+    return (now - timedelta(seconds=settings.settle_seconds)).timestamp() * 1e9
+
+
+def classify(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted_hash: str) -> Decided:
+    """``decide``, with ``--force`` turning done files into forced ones."""
+    decided = decide(file, row, settings, wanted_hash)
+    if settings.force and decided.decision in ("done", "rerender"):
+        return replace(decided, decision="forced")
+    return decided
+
+
+def is_due(decision: Decision, settings: RunSettings) -> bool:
+    """Whether a file so decided is sent (probed, then transcribed) by this run."""
+    if decision in ("known_failure", "rerender", "done"):
+        return False
+    return not settings.retry_failed_only or decision == "failed_before"
+
+
+def known_failure(file: AudioFile, row: LedgerRow) -> KnownFailure:
+    return KnownFailure(file.source, row.error_code, row.error, row.failing_since)
+
+
+def planned_counts(tally: Mapping[str, int], *, discovered: int, not_settled: int) -> RunCounts:
+    """The plan's counts from how many files got each decision."""
+    return RunCounts(
+        discovered=discovered,
+        new=tally.get("new", 0),
+        changed=tally.get("changed", 0) + tally.get("outputs_missing", 0),
+        failed_before=tally.get("failed_before", 0),
+        known_failures=tally.get("known_failure", 0),
+        forced=tally.get("forced", 0),
+        skipped_done=tally.get("done", 0),
+        rerendered=tally.get("rerender", 0),
+        not_settled=not_settled,
+    )
+
+
 def plan_run(
     settings: RunSettings,
     *,
@@ -157,49 +196,36 @@ def plan_run(
     """Discover, compare with the ledger's ``rows``, probe what is due. Changes nothing.
     ``cancel`` (Ctrl-C) stops the probing at once."""
     discovered = discover(settings.inputs, include=settings.include, exclude=settings.exclude)
-    now = now or datetime.now(timezone.utc)
-    settled_before = (now - timedelta(seconds=settings.settle_seconds)).timestamp() * 1e9
+    settled_before = settled_before_ns(settings, now or datetime.now(timezone.utc))
     ready = [f for f in discovered.files if f.mtime_ns <= settled_before]
     wanted_hash = settings_hash(transcript_settings(settings))
     plan = Plan()
     tally: Counter[str] = Counter()
     due: list[AudioFile] = []
     for file in ready:
-        decided = decide(file, rows.get(stored(file.source)), settings, wanted_hash)
-        decision = decided.decision
-        if settings.force and decision in ("done", "rerender"):
-            decision = "forced"
+        row = rows.get(stored(file.source))
+        decided = classify(file, row, settings, wanted_hash)
         if decided.adopt is not None:  # never under --force: nothing is adopted then
             plan.adopt.append(decided.adopt)
         if decided.restat:
             plan.restat.append(file)
         if decided.stamp:
             plan.stamps.append((file.source, decided.stamp))
-        tally[decision] += 1
-        row = rows.get(stored(file.source))
-        if decision == "known_failure" and row is not None:
-            known = KnownFailure(file.source, row.error_code, row.error, row.failing_since)
-            plan.known_failures.append(known)
-        elif decision == "rerender":
+        tally[decided.decision] += 1
+        if decided.decision == "known_failure" and row is not None:
+            plan.known_failures.append(known_failure(file, row))
+        elif decided.decision == "rerender":
             plan.rerender.append(file)
-        elif decision != "done" and (not settings.retry_failed_only or decision == "failed_before"):
+        elif is_due(decided.decision, settings):
             due.append(file)
-    plan.counts = RunCounts(
-        discovered=len(discovered.files),
-        new=tally["new"],
-        changed=tally["changed"] + tally["outputs_missing"],
-        failed_before=tally["failed_before"],
-        known_failures=tally["known_failure"],
-        forced=tally["forced"],
-        skipped_done=tally["done"],
-        rerendered=tally["rerender"],
-        not_settled=len(discovered.files) - len(ready),
+    plan.counts = planned_counts(
+        tally, discovered=len(discovered.files), not_settled=len(discovered.files) - len(ready)
     )
     layout = OutFolder(settings.out)
     plan.output_folders = frozenset(
         layout.output_paths(f.source, ("json",))[0].parent for f in discovered.files
     )
-    unlisted = [_unlisted(source, path, why) for source, path, why in discovered.unreadable]
+    unlisted = [unlisted_failure(source, path, why) for source, path, why in discovered.unreadable]
     plan.items, plan.failed_probe = probe_all(due, settings, cancel)
     plan.failed_probe[:0] = unlisted
     return plan
@@ -214,7 +240,7 @@ def probe_all(
     cancel = cancel or CancelToken()
 
     def probe(file: AudioFile) -> WorkItem | FileResult | None:
-        return None if cancel.is_cancelled() else _probe(file, settings)  # Ctrl-C: stop at once
+        return None if cancel.is_cancelled() else probe_one(file, settings)  # Ctrl-C: stop at once
 
     with ThreadPoolExecutor(_PROBE_THREADS, thread_name_prefix="batchscribe-probe") as pool:
         for probed in pool.map(probe, files):
@@ -247,7 +273,7 @@ def preview(settings: RunSettings) -> Plan:
         ledger.close()
 
 
-def _probe(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
+def probe_one(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
     """A work item, or the failure that keeps the file from being sent at all."""
     try:
         info = audio.probe(file.path)
@@ -265,7 +291,7 @@ def _probe(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
     return WorkItem(file, info)
 
 
-def _unlisted(source: str, path: Path, why: str) -> FileResult:
+def unlisted_failure(source: str, path: Path, why: str) -> FileResult:
     """A folder that could not be listed (or a given path that is no file): said, never skipped."""
     error = AudioError(
         f"cannot look inside: {why}" if why != "not a regular file" else "not a regular file",

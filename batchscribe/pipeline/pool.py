@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Union
+from typing import Protocol, Union, runtime_checkable
 
 from batchscribe.audio import ERROR_HINTS
 from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
@@ -40,7 +40,7 @@ from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.pipeline.outage import OutageGuard
 from batchscribe.pipeline.planner import WorkItem
 from batchscribe.pipeline.retry import build_retrying
-from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus
+from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus, FileTally
 
 log = logging.getLogger(__name__)
 HARD_LIMIT = "the --max-runtime grace period ended"
@@ -101,8 +101,20 @@ class RunEvents(Protocol):
     def concurrency_changed(self, limit: int) -> None: ...
 
 
+@runtime_checkable
+class PlanEvents(Protocol):
+    """A sink that also hears how much is planned so far (the live view's totals grow with it)."""
+
+    def planned(self, files: int, audio_seconds: float, found: int) -> None: ...
+
+
 class Fanout:
     """Sends every event to several sinks (e.g. the live view and a log file)."""
+
+    def planned(self, files: int, audio_seconds: float, found: int) -> None:
+        for sink in self._sinks:
+            if isinstance(sink, PlanEvents):
+                sink.planned(files, audio_seconds, found)
 
     def __init__(self, sinks: Sequence[RunEvents]) -> None:
         self._sinks = list(sinks)
@@ -154,12 +166,17 @@ class Budget:
 
 @dataclass
 class RunOutcome:
-    results: list[FileResult] = field(default_factory=list)
+    tally: FileTally = field(default_factory=FileTally)  # every finished file counted, few kept
     not_scheduled: list[WorkItem] = field(default_factory=list)
     changed: list[WorkItem] = field(default_factory=list)
     aborted: BatchscribeError | None = None
     stop_reason: str = ""
     peak_sessions: int = 0
+
+    @property
+    def results(self) -> list[FileResult]:
+        """The finished files' results kept (all of them in a small run), by source."""
+        return list(self.tally.files)
 
 
 class Runner:
@@ -206,6 +223,7 @@ class Runner:
         self._wake = threading.Condition(self._lock)
         self._queue: list[Entry] = []  # ascending priority: the longest is popped first
         self._adding = 0  # queued or running tasks that may still queue more
+        self._feed_waiting = False  # planning waits for room in the queue (``feed``)
         self._splitter = splitter
         self._left_out: set[str] = set()
         self._outcome = RunOutcome()
@@ -213,8 +231,9 @@ class Runner:
     def run(self, items: Sequence[WorkItem]) -> RunOutcome:
         # Longest first: the run's length is bounded below by its longest file, so start it early.
         entries = self._splitter(items, self._workers) if self._splitter else list(items)
-        self._queue = sorted(entries, key=_priority)
-        self._adding = sum(1 for e in entries if not isinstance(e, WorkItem) and e.adds_tasks)
+        with self._lock:
+            self._queue = sorted([*self._queue, *entries], key=_priority)
+            self._adding += sum(1 for e in entries if not isinstance(e, WorkItem) and e.adds_tasks)
         count = self._workers if self._adding else min(self._workers, len(self._queue))
         threads = [
             threading.Thread(target=self._work, args=(n,), name=f"batchscribe-worker-{n}", daemon=True)
@@ -243,6 +262,31 @@ class Runner:
                 self._outcome.stop_reason += "; files still running at the hard limit were cancelled"
         return self._outcome
 
+    def expect_items(self) -> None:
+        """Items will be fed while the run goes on (``feed``) until ``done_adding``: workers wait."""
+        with self._wake:
+            self._adding += 1
+
+    def feed(self, items: Sequence[WorkItem], *, ahead: int | None = None) -> bool:
+        """Queue items planned while the run goes on, longest first with what is queued; wait
+        while ``ahead`` entries are queued already. False once the run is cancelled: the items
+        are left for the next run and nothing more should be fed."""
+        entries = self._splitter(items, self._workers) if self._splitter else list(items)
+        with self._wake:
+            while ahead is not None and len(self._queue) >= ahead and not self.cancel.is_cancelled():
+                self._feed_waiting = True
+                self._wake.wait(1.0)  # woken as workers take entries; the timeout rechecks cancel
+            self._feed_waiting = False
+            if self.cancel.is_cancelled():
+                for entry in entries:
+                    self._leave_out(entry, counted=False)
+                return False
+            for entry in entries:
+                bisect.insort(self._queue, entry, key=_priority)
+                self._adding += not isinstance(entry, WorkItem) and entry.adds_tasks
+            self._wake.notify_all()
+        return True
+
     def add(self, tasks: Sequence[Task]) -> None:
         """Queue more tasks (a recording's chunks, as its read finds them)."""
         with self._wake:
@@ -257,10 +301,10 @@ class Runner:
             self._adding -= 1
             self._wake.notify_all()
 
-    def _leave_out(self, entry: Entry) -> None:
+    def _leave_out(self, entry: Entry, *, counted: bool = True) -> None:
         """Not scheduled (budget, window, abort): the recording is left for the next run."""
         item = entry if isinstance(entry, WorkItem) else entry.item
-        if not isinstance(entry, WorkItem) and entry.adds_tasks:
+        if counted and not isinstance(entry, WorkItem) and entry.adds_tasks:
             self._adding -= 1
         if item.source not in self._left_out:
             self._left_out.add(item.source)
@@ -275,6 +319,8 @@ class Runner:
             while not self.cancel.is_cancelled():
                 if self._queue:
                     entry = self._queue.pop()
+                    if self._feed_waiting:
+                        self._wake.notify_all()  # room for the feed waiting on a full queue
                     seconds = entry.audio.duration_s if isinstance(entry, WorkItem) else entry.budget_seconds
                     if self._budget.admit_seconds(seconds, self._clock()):
                         return entry
@@ -308,7 +354,7 @@ class Runner:
 
     def finished(self, result: FileResult) -> None:
         with self._lock:
-            self._outcome.results.append(result)
+            self._outcome.tally.add(result)
         try:  # recording it can fail too (the state on a full disk): that ends the run, not a thread
             self._events.file_finished(result)
         except BatchscribeError as exc:
@@ -318,6 +364,10 @@ class Runner:
                       exc_info=log.isEnabledFor(logging.DEBUG))  # fmt: skip
             hint = "run again with --verbose and report it"
             self._abort(RunAbortedError(f"internal error: {exc!r}", hint=hint))
+
+    def abort(self, error: BatchscribeError) -> None:
+        """End the run for a fatal error (nothing new starts, sessions are cancelled)."""
+        self._abort(error)
 
     def _abort(self, error: BatchscribeError) -> None:
         with self._lock:

@@ -87,8 +87,8 @@ def transcript_rows(result: RunResult, out: Path) -> dict[str, list[str]]:
     """Each transcribed file (as shown) and its outputs, relative to the output folder, as URL paths:
     percent-encoded from the name's bytes on disk, so any name links right and stays valid UTF-8."""
     return {
-        shown(f.source): [quote(_relative(p, out), errors="surrogateescape") for p in f.outputs]
-        for f in result.succeeded
+        shown(source): [quote(_relative(p, out), errors="surrogateescape") for p in outputs]
+        for source, outputs in result.transcript_outputs()
     }
 
 

@@ -34,10 +34,10 @@ def summary_document(result: RunResult) -> dict[str, Any]:
     mask = Redactor()  # no known secret here; masks anything shaped like a key header
     counts = {
         **asdict(result.counts),
-        "succeeded": len(result.succeeded),
-        "failed": len(result.failed),
-        "retried": len(result.retried),
-        "cancelled": len(result.cancelled),
+        "succeeded": result.succeeded_count,
+        "failed": result.failed_count,
+        "retried": result.retried_count,
+        "cancelled": result.cancelled_count,
     }
     return {
         "schema_version": SCHEMA_VERSION,
