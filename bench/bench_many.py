@@ -34,9 +34,9 @@ from batchscribe.engines.base import Congestion, Engine, ProgressCallback, Recog
 from batchscribe.engines.fake import transcript_of
 from batchscribe.pipeline.batch import run_batch
 from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.events import Fanout
 from batchscribe.pipeline.ledger import Ledger
 from batchscribe.pipeline.planner import plan_run
-from batchscribe.pipeline.pool import Fanout
 from batchscribe.results import FileResult, RunResult
 
 RATE = 16000

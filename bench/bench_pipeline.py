@@ -43,9 +43,10 @@ from _common import burst_samples, emulator_process, write_wav
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Congestion, Engine, ProgressCallback, RecognitionRequest, Transcript
 from batchscribe.errors import FileError
-from batchscribe.pipeline.batch import azure_engine, run_batch
+from batchscribe.pipeline.batch import run_batch
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.planner import WorkItem
+from batchscribe.pipeline.service import azure_engine
 from batchscribe.results import FileResult
 
 TARGET = 0.9

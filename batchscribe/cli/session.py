@@ -28,7 +28,7 @@ from batchscribe.names import shown
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.pipeline.batch import Plan, new_run_id, run_batch
 from batchscribe.pipeline.cancel import CancelToken
-from batchscribe.pipeline.pool import Fanout, RunEvents
+from batchscribe.pipeline.events import Fanout, RunEvents
 from batchscribe.report import REPORT_HTML, SUMMARY_JSON, latest_run_dir, prune_runs, render_console_summary
 from batchscribe.report.store import KEEP_RUNS
 from batchscribe.report.summary import headline, summary_document

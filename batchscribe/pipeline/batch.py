@@ -19,11 +19,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from batchscribe import __version__
-from batchscribe.config.entra import TokenProvider, TokenSource
+from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
-from batchscribe.engines.base import Congestion, Engine, Transcript
+from batchscribe.engines.base import Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
-from batchscribe.errors import BatchscribeError, FileError, RunAbortedError, UsageError
+from batchscribe.errors import BatchscribeError, FileError, RunAbortedError
 from batchscribe.names import shown
 from batchscribe.outputs.atomic import remove_stale_temp_files, write_atomic
 from batchscribe.outputs.azure_json import TranscriptMeta
@@ -34,9 +34,11 @@ from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.chunk_store import ChunkStore
 from batchscribe.pipeline.chunks import SplitOptions, one_session_note, split_items
 from batchscribe.pipeline.discovery import AudioFile, check_inputs
+from batchscribe.pipeline.events import Fanout, PlanEvents, RunEvents
 from batchscribe.pipeline.ledger import Ledger, RunLock, settings_hash
 from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.pipeline.outage import OutageGuard
+from batchscribe.pipeline.outcome import Budget, RunOutcome, Written
 from batchscribe.pipeline.planner import (
     Plan,
     WorkItem,
@@ -44,9 +46,10 @@ from batchscribe.pipeline.planner import (
     sha256_of,
     transcript_settings,
 )
-from batchscribe.pipeline.pool import Budget, Fanout, PlanEvents, RunEvents, Runner, RunOutcome, Written
+from batchscribe.pipeline.pool import Runner
 from batchscribe.pipeline.pooled import PooledEngine, SpreadLimiter
 from batchscribe.pipeline.resources import ResourcePool
+from batchscribe.pipeline.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.pipeline.streaming import AHEAD, FeedTarget, PlanFeed
 from batchscribe.report import SUMMARY_JSON, write_report
 from batchscribe.report.summary import render_summary_json, summary_document
@@ -59,65 +62,6 @@ def new_run_id(now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
     # Milliseconds keep run ids in time order even for runs in the same second ("latest run").
     return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(2)}"
-
-
-@contextlib.contextmanager
-def endpoints_for(
-    settings: RunSettings, credential: TokenSource | None = None
-) -> Iterator[tuple[Endpoint, ...]]:
-    """Every Speech resource of the run, ready to use: an in-process emulator for ``--emulate``;
-    one signing in with Entra ID gets a ``TokenProvider`` (over ``credential``, by default
-    azure-identity's ``DefaultAzureCredential``), kept fresh until the run ends."""
-    if len(settings.resources) < 2 and not settings.endpoint.entra:
-        with endpoint_for(settings) as endpoint:
-            yield (endpoint,)
-        return
-    with contextlib.ExitStack() as stack:
-        yield tuple(_signed_in(e, credential, stack) for e in settings.endpoints)
-
-
-def _signed_in(endpoint: Endpoint, credential: TokenSource | None, stack: contextlib.ExitStack) -> Endpoint:
-    if not endpoint.entra or endpoint.resource is None:
-        return endpoint
-    resource_id = endpoint.resource.resource_id if endpoint.kind == "region" else ""
-    tokens = TokenProvider(credential, resource_id=resource_id)
-    tokens.start()
-    stack.callback(tokens.close)
-    return replace(endpoint, tokens=tokens)
-
-
-@contextlib.contextmanager
-def endpoint_for(settings: RunSettings) -> Iterator[Endpoint]:
-    """The settings' endpoint, or an in-process emulator for ``--emulate``."""
-    if not settings.endpoint.resolved:
-        raise UsageError("these settings were resolved without credentials", hint="resolve them for a run")
-    if settings.endpoint.kind != "emulator" or settings.endpoint.url:
-        yield settings.endpoint
-        return
-    from batchscribe.emulator import Emulator, Transcripts
-    from batchscribe.emulator.scripts import default_path
-
-    # Without --emulator-transcripts: what `batchscribe emulator script add` wrote, if anything.
-    transcripts = Transcripts.load(settings.emulator_transcripts or default_path(), missing_ok=True)
-    with Emulator(transcripts=transcripts, speed=settings.emulator_speed) as emulator:
-        yield replace(settings.endpoint, url=emulator.url)
-
-
-EngineFactory = Callable[[RunSettings, Endpoint, Congestion], Engine]
-"""Builds a run's engine: (settings, the endpoint to use, where to report the service's pushback)."""
-
-
-def azure_engine(settings: RunSettings, endpoint: Endpoint, congestion: Congestion) -> Engine:
-    """The real engine: the Speech SDK, against Azure, a container or the emulator."""
-    from batchscribe.engines.azure import AzureEngine
-
-    return AzureEngine(
-        endpoint,
-        settings.options,
-        stall_timeout=settings.stall_timeout,
-        send_rate=settings.sdk_send_rate,
-        congestion=congestion,
-    )
 
 
 EventsFactory = Callable[[Plan], contextlib.AbstractContextManager[RunEvents]]

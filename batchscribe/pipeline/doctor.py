@@ -24,11 +24,11 @@ from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionRequest
 from batchscribe.errors import BatchscribeError, FatalEngineError, LockHeldError
 from batchscribe.outputs.layout import STATE_DIR
-from batchscribe.pipeline.batch import EngineFactory, azure_engine, endpoints_for
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.ledger import Ledger, RunLock
 from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.pipeline.retry import unreachable
+from batchscribe.pipeline.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.secrets import Redactor
 
 PROBE_SECONDS = 1.0

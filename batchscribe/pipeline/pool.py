@@ -19,9 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol, Union, runtime_checkable
+from typing import Protocol, Union
 
 from batchscribe.audio import ERROR_HINTS
 from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
@@ -36,14 +34,29 @@ from batchscribe.errors import (
 )
 from batchscribe.names import shown
 from batchscribe.pipeline.cancel import CancelToken
+from batchscribe.pipeline.events import RunEvents
 from batchscribe.pipeline.limiter import AdaptiveLimiter
 from batchscribe.pipeline.outage import OutageGuard
+from batchscribe.pipeline.outcome import Budget, RunOutcome, WriteOutputs
 from batchscribe.pipeline.planner import WorkItem
 from batchscribe.pipeline.retry import build_retrying
-from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus, FileTally
+from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus
 
 log = logging.getLogger(__name__)
 HARD_LIMIT = "the --max-runtime grace period ended"
+
+
+# A signal (Ctrl-C, SIGTERM) may be delivered to any thread, the SDK's native ones included, and
+# Python runs its handler only when the main thread next runs Python code: a main thread blocked in
+# a plain join would hear Ctrl-C only once every file is done. Joining in short slices keeps the
+# handler prompt; the slices decide nothing, the join still waits for the thread's end.
+_SIGNAL_SLICE_S = 0.2
+
+
+def _join_attentively(thread: threading.Thread) -> None:
+    """``thread.join()``, letting the main thread run signal handlers while it waits."""
+    while thread.is_alive():
+        thread.join(_SIGNAL_SLICE_S)
 
 
 def _source_error(exc: OSError) -> AudioError:
@@ -52,18 +65,6 @@ def _source_error(exc: OSError) -> AudioError:
                           hint=ERROR_HINTS["vanished"])  # fmt: skip
     return AudioError(f"the file cannot be read ({exc.strerror or exc})", code="unreadable",
                       hint=ERROR_HINTS["unreadable"])  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Written:
-    outputs: tuple[Path, ...]  # JSON last: its presence marks the file complete
-    sha256: str
-    warnings: tuple[str, ...] = ()
-    average_confidence: float | None = None
-
-
-WriteOutputs = Callable[[WorkItem, Transcript, int, float], Written]
-"""(item, transcript, attempts, elapsed_s) -> what was written."""
 
 
 class Task(Protocol):
@@ -89,94 +90,6 @@ def _priority(entry: Entry) -> tuple[float, str]:
     if isinstance(entry, WorkItem):
         return entry.audio.duration_s, entry.source
     return entry.priority_seconds, entry.item.source
-
-
-class RunEvents(Protocol):
-    """What the runner tells the progress display. Called from worker threads."""
-
-    def file_started(self, item: WorkItem, worker: int) -> None: ...
-    def file_progress(self, item: WorkItem, audio_seconds: float) -> None: ...
-    def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None: ...
-    def file_finished(self, result: FileResult) -> None: ...
-    def concurrency_changed(self, limit: int) -> None: ...
-
-
-@runtime_checkable
-class PlanEvents(Protocol):
-    """A sink that also hears how much is planned so far (the live view's totals grow with it)."""
-
-    def planned(self, files: int, audio_seconds: float, found: int) -> None: ...
-
-
-class Fanout:
-    """Sends every event to several sinks (e.g. the live view and a log file)."""
-
-    def planned(self, files: int, audio_seconds: float, found: int) -> None:
-        for sink in self._sinks:
-            if isinstance(sink, PlanEvents):
-                sink.planned(files, audio_seconds, found)
-
-    def __init__(self, sinks: Sequence[RunEvents]) -> None:
-        self._sinks = list(sinks)
-
-    def file_started(self, item: WorkItem, worker: int) -> None:
-        for sink in self._sinks:
-            sink.file_started(item, worker)
-
-    def file_progress(self, item: WorkItem, audio_seconds: float) -> None:
-        for sink in self._sinks:
-            sink.file_progress(item, audio_seconds)
-
-    def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None:
-        for sink in self._sinks:
-            sink.file_retrying(item, attempt, error)
-
-    def file_finished(self, result: FileResult) -> None:
-        for sink in self._sinks:
-            sink.file_finished(result)
-
-    def concurrency_changed(self, limit: int) -> None:
-        for sink in self._sinks:
-            sink.concurrency_changed(limit)
-
-
-@dataclass
-class Budget:
-    """Audio seconds that may still be scheduled, and until when."""
-
-    audio_seconds: float | None = None
-    deadline: float | None = None  # monotonic time after which nothing new starts
-    hard_deadline: float | None = None  # monotonic time at which in-flight files are cancelled
-    scheduled: float = 0.0
-    exceeded: str = ""
-
-    def admit(self, item: WorkItem, now: float) -> bool:
-        return self.admit_seconds(item.audio.duration_s, now)
-
-    def admit_seconds(self, seconds: float, now: float) -> bool:
-        if self.deadline is not None and now >= self.deadline:
-            self.exceeded = self.exceeded or "the --max-runtime window ended"
-            return False
-        if self.audio_seconds is not None and self.scheduled + seconds > self.audio_seconds:
-            self.exceeded = self.exceeded or "the audio-hours/cost budget was reached"
-            return False
-        self.scheduled += seconds
-        return True
-
-
-@dataclass
-class RunOutcome:
-    tally: FileTally = field(default_factory=FileTally)  # every finished file counted, few kept
-    not_scheduled: list[WorkItem] = field(default_factory=list)
-    changed: list[WorkItem] = field(default_factory=list)
-    aborted: BatchscribeError | None = None
-    stop_reason: str = ""
-    peak_sessions: int = 0
-
-    @property
-    def results(self) -> list[FileResult]:
-        """The finished files' results kept (all of them in a small run), by source."""
-        return list(self.tally.files)
 
 
 class Runner:
@@ -249,7 +162,7 @@ class Runner:
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
+            _join_attentively(thread)
         if hard_stop is not None:
             hard_stop.cancel()
         with self._lock:

@@ -17,8 +17,8 @@ from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.names import shown
 from batchscribe.pipeline import run_batch
+from batchscribe.pipeline.events import Fanout
 from batchscribe.pipeline.planner import WorkItem
-from batchscribe.pipeline.pool import Fanout
 from tests.cli.hardening import FAST, batchscribe, last_summary, planned, recording, transcripts
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,9 @@ from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.chunk_store import ChunkStore
 from batchscribe.pipeline.chunks import SplitOptions, split_items
 from batchscribe.pipeline.discovery import AudioFile
+from batchscribe.pipeline.outcome import Budget, Written
 from batchscribe.pipeline.planner import WorkItem
-from batchscribe.pipeline.pool import Budget, Runner, Written
+from batchscribe.pipeline.pool import Runner
 from tests.pipeline.test_pool import Events, written
 
 SECONDS = 40.0

@@ -16,8 +16,9 @@ from batchscribe.errors import (
 )
 from batchscribe.pipeline.cancel import CancelToken
 from batchscribe.pipeline.discovery import AudioFile
+from batchscribe.pipeline.outcome import Budget, Written
 from batchscribe.pipeline.planner import WorkItem
-from batchscribe.pipeline.pool import Budget, Runner, Written
+from batchscribe.pipeline.pool import Runner
 from batchscribe.results import FileResult
 
 

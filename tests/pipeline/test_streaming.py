@@ -13,7 +13,7 @@ from batchscribe.engines.fake import transcript_of
 from batchscribe.pipeline import batch
 from batchscribe.pipeline.batch import run_batch
 from batchscribe.pipeline.cancel import CancelToken
-from batchscribe.pipeline.pool import Fanout
+from batchscribe.pipeline.events import Fanout
 from batchscribe.report.summary import summary_document
 from batchscribe.results import Failure, FileResult, FileTally
 from tests.conftest import burst_samples, write_wav
