@@ -32,7 +32,8 @@ from batchscribe.engines.stitch import ChunkTranscript, stitch
 from batchscribe.errors import FileError, RunAbortedError
 from batchscribe.pipeline.chunk_store import ChunkStore, Manifest, SavedChunk
 from batchscribe.pipeline.planner import WorkItem
-from batchscribe.pipeline.pool import Entry, Runner
+from batchscribe.pipeline.pool import Runner
+from batchscribe.pipeline.tasks import Entry
 from batchscribe.results import Attempt, FileResult
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol, Union
 
 from batchscribe.audio import ERROR_HINTS
 from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
@@ -40,6 +39,7 @@ from batchscribe.pipeline.outage import OutageGuard
 from batchscribe.pipeline.outcome import Budget, RunOutcome, WriteOutputs
 from batchscribe.pipeline.planner import WorkItem
 from batchscribe.pipeline.retry import build_retrying
+from batchscribe.pipeline.tasks import Entry, Splitter, Task, priority
 from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus
 
 log = logging.getLogger(__name__)
@@ -65,31 +65,6 @@ def _source_error(exc: OSError) -> AudioError:
                           hint=ERROR_HINTS["vanished"])  # fmt: skip
     return AudioError(f"the file cannot be read ({exc.strerror or exc})", code="unreadable",
                       hint=ERROR_HINTS["unreadable"])  # fmt: skip
-
-
-class Task(Protocol):
-    """Queued work other than a whole recording: a long recording's read, or one of its chunks."""
-
-    @property
-    def item(self) -> WorkItem: ...
-    @property
-    def priority_seconds(self) -> float: ...  # longest first
-    @property
-    def budget_seconds(self) -> float: ...  # audio it sends (what budgets count)
-    @property
-    def adds_tasks(self) -> bool: ...  # workers wait for the tasks it queues
-    def run(self, runner: Runner, worker: int) -> FileResult | None: ...
-
-
-Entry = Union[WorkItem, "Task"]
-Splitter = Callable[[Sequence[WorkItem], int], list[Entry]]
-"""(items, workers) -> what to queue: an item as it is, or tasks of it (``pipeline.chunks``)."""
-
-
-def _priority(entry: Entry) -> tuple[float, str]:
-    if isinstance(entry, WorkItem):
-        return entry.audio.duration_s, entry.source
-    return entry.priority_seconds, entry.item.source
 
 
 class Runner:
@@ -145,7 +120,7 @@ class Runner:
         # Longest first: the run's length is bounded below by its longest file, so start it early.
         entries = self._splitter(items, self._workers) if self._splitter else list(items)
         with self._lock:
-            self._queue = sorted([*self._queue, *entries], key=_priority)
+            self._queue = sorted([*self._queue, *entries], key=priority)
             self._adding += sum(1 for e in entries if not isinstance(e, WorkItem) and e.adds_tasks)
         count = self._workers if self._adding else min(self._workers, len(self._queue))
         threads = [
@@ -195,7 +170,7 @@ class Runner:
                     self._leave_out(entry, counted=False)
                 return False
             for entry in entries:
-                bisect.insort(self._queue, entry, key=_priority)
+                bisect.insort(self._queue, entry, key=priority)
                 self._adding += not isinstance(entry, WorkItem) and entry.adds_tasks
             self._wake.notify_all()
         return True
@@ -204,7 +179,7 @@ class Runner:
         """Queue more tasks (a recording's chunks, as its read finds them)."""
         with self._wake:
             for task in tasks:
-                bisect.insort(self._queue, task, key=_priority)
+                bisect.insort(self._queue, task, key=priority)
                 self._adding += task.adds_tasks
             self._wake.notify_all()
 
