@@ -112,6 +112,9 @@ def test_chunks_come_back_as_one_transcript_every_word_once_at_its_offset(tmp_pa
                          "--chunk-seconds", "20", "--workers", "4")  # fmt: skip
         stats = emu.stats()
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    logged = [line for line in result.output.splitlines() if "meeting.wav" in line]  # type: ignore[attr-defined]
+    assert len([line for line in logged if " done " in line]) == 1, logged  # one line for the file
+    assert not [line for line in logged if "chunk" in line.lower()], logged
     document = json.loads((out / "meeting.wav.json").read_text())
     check_transcript(document, scripted)
     recorded = document["batchscribe"]["chunks"]
