@@ -87,6 +87,7 @@ class PlanFeed:
         return planned_counts(self.tally, discovered=self.discovered, not_settled=self.not_settled)
 
     def run(self) -> None:
+        log.debug("planning: looking for recordings under %d input(s)", len(self.settings.inputs))
         walked = Walk()
         settled_before = settled_before_ns(self.settings, self.now)
         pending: list[AudioFile] = []

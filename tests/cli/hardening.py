@@ -49,6 +49,11 @@ def last_summary(out: Path) -> dict[str, Any]:
     return json.loads(sorted((out / "_runs").glob("*/summary.json"))[-1].read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
+def in_ci() -> bool:
+    """Whether this is CI (which runs as root, so every root-only test must run there)."""
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
 def planned(*inputs: Path, out: Path) -> dict[str, Any]:
     """What ``plan --json`` says the next run would do (a night with nothing to do leaves no summary)."""
     done = batchscribe("plan", *inputs, "--out", out, "--json")

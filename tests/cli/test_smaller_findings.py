@@ -150,11 +150,12 @@ def test_ctrl_c_while_planning_many_new_files_stops_within_seconds(tmp_path: Pat
     samples = burst_samples(1, 0.05)
     for n in range(12_000):
         write_wav(root / f"d{n // 500:02d}" / f"r{n:05d}.wav", samples)
-    command = [sys.executable, "-m", "batchscribe", "run", str(root), "--out", str(out), "--emulate"]
+    command = [sys.executable, "-m", "batchscribe", "run", str(root), "--out", str(out), "--emulate", "--verbose"]
     process = subprocess.Popen(command, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    ledger = out / "_state" / "ledger.sqlite"
-    while not ledger.exists() and process.poll() is None:  # the state is opened just before planning
-        time.sleep(0.01)
+    assert process.stdout is not None
+    for line in process.stdout:  # --verbose says when planning starts
+        if "planning: looking for recordings" in line:
+            break
     interrupted = time.monotonic()
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=120)
