@@ -86,11 +86,9 @@ class Runner:
         outage: OutageGuard | None = None,
         splitter: Splitter | None = None,
     ) -> None:
-        self._engine = engine
-        self.engine = engine
+        self.engine = engine  # public: chunk tasks (pipeline.chunks) run their sessions through them
         self.events = events
         self._write = write
-        self._events = events
         self._workers = workers
         self._retries = retries
         # Our own token: an abort (fatal error) cancels this run only, never the caller's token,
@@ -244,7 +242,7 @@ class Runner:
         with self._lock:
             self._outcome.tally.add(result)
         try:  # recording it can fail too (the state on a full disk): that ends the run, not a thread
-            self._events.file_finished(result)
+            self.events.file_finished(result)
         except BatchscribeError as exc:
             self._abort(exc)
         except Exception as exc:
@@ -288,7 +286,7 @@ class Runner:
         started = self._clock()
         timeline: list[Attempt] = []
         attempts = [0]
-        self._events.file_started(item, worker)
+        self.events.file_started(item, worker)
         try:
             transcript = self.session(item, worker, timeline, attempts, lambda: self._transcribe(item))
             return self.deliver(item, transcript, attempts[0], started, timeline)
@@ -372,7 +370,7 @@ class Runner:
             last = number > self._retries
             outcome = "failed" if last else "retried"
             if not last:
-                self._events.file_retrying(item, number, exc)
+                self.events.file_retrying(item, number, exc)
             raise
         except FileCancelled as exc:
             outcome, error_code, error_class, reason = "cancelled", "cancelled", "cancelled", exc.message
@@ -398,10 +396,10 @@ class Runner:
 
     def _transcribe(self, item: WorkItem) -> Transcript:
         def progress(seconds: float) -> None:
-            self._events.file_progress(item, seconds)
+            self.events.file_progress(item, seconds)
 
         request = RecognitionRequest(item.file.path, item.audio, label=item.source)
-        return self._engine.transcribe(request, on_progress=progress, cancel=self.cancel)
+        return self.engine.transcribe(request, on_progress=progress, cancel=self.cancel)
 
     def _result(
         self,
