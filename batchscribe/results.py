@@ -33,7 +33,7 @@ from batchscribe.errors import (
 from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW
 
 if TYPE_CHECKING:
-    from batchscribe.pipeline.resources import ResourceStats
+    from batchscribe.resources.rotation import ResourceStats
 
 FileStatus = Literal["succeeded", "failed", "cancelled"]
 AttemptOutcome = Literal["succeeded", "retried", "failed", "cancelled"]

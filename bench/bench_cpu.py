@@ -40,11 +40,11 @@ import azure.cognitiveservices.speech as speechsdk
 from _common import burst_samples, emulator_process, write_wav
 
 from batchscribe.audio import AudioInfo, probe
+from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import Endpoint
 from batchscribe.emulator import SegmenterConfig
 from batchscribe.engines.azure import PULL_BYTES_PER_READ, AzureEngine
 from batchscribe.engines.base import RecognitionOptions, RecognitionRequest
-from batchscribe.pipeline.cancel import CancelToken
 
 TARGET, AIM = 1.3, 1.1
 

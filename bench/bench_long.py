@@ -32,7 +32,7 @@ from _common import burst_samples, emulator_process, write_wav
 from bench_cpu import bare_session
 
 from batchscribe.config.settings import Endpoint, RunSettings
-from batchscribe.pipeline.batch import run_batch
+from batchscribe.running.run import run_batch
 
 POOL_TARGET, IDEAL_TARGET, SINGLE_TARGET = 0.5, 1.3, 0.25
 

@@ -29,15 +29,15 @@ from pathlib import Path
 
 from _common import mb, proc_status
 
+from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Congestion, Engine, ProgressCallback, RecognitionRequest, Transcript
 from batchscribe.engines.fake import transcript_of
-from batchscribe.pipeline.batch import run_batch
-from batchscribe.pipeline.cancel import CancelToken
-from batchscribe.pipeline.events import Fanout
-from batchscribe.pipeline.ledger import Ledger
-from batchscribe.pipeline.planner import plan_run
+from batchscribe.planning.planner import plan_run
 from batchscribe.results import FileResult, RunResult
+from batchscribe.running.events import Fanout
+from batchscribe.running.run import run_batch
+from batchscribe.state.ledger import Ledger
 
 RATE = 16000
 FIRST_SESSION_S = 1.0

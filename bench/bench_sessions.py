@@ -36,11 +36,11 @@ import azure.cognitiveservices.speech as speechsdk
 from _common import burst_samples, emulator_process, mb, open_fds, proc_status, write_wav
 
 from batchscribe.audio import AudioInfo, probe
+from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import Endpoint
 from batchscribe.engines.azure import AzureEngine
 from batchscribe.engines.base import RecognitionOptions, RecognitionRequest
 from batchscribe.errors import BatchscribeError
-from batchscribe.pipeline.cancel import CancelToken
 
 RSS_GROWTH = 0.10
 RECORDING_PREFIX = "bench-session-"

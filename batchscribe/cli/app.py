@@ -96,10 +96,10 @@ def plan(
     transcribe and their estimated cost at --price-per-hour, the sessions its Speech resources
     allow at once and the night's estimated wall time. Needs no credentials.
     """
-    from batchscribe.pipeline.batch import split_options
-    from batchscribe.pipeline.chunks import ONE_SESSION_REASON, split_summary
-    from batchscribe.pipeline.planner import preview
+    from batchscribe.planning.planner import preview
     from batchscribe.report.plan_table import plan_row, render_plan
+    from batchscribe.running.chunks import ONE_SESSION_REASON, split_summary
+    from batchscribe.running.run import split_options
 
     with _errors_to_exit(bool(ctx.params.get("verbose"))):
         every = settings_for(asked(ctx), credentials=False)  # planning needs no service
@@ -123,7 +123,7 @@ def doctor(ctx: typer.Context) -> None:
     Credentials, each Speech resource (a one-second silent probe session), the output folder,
     the decoder, the state and the lock; with --jobs, for each job.
     """
-    from batchscribe.pipeline.doctor import run_checks
+    from batchscribe.doctor import run_checks
 
     with _errors_to_exit(bool(ctx.params.get("verbose"))):
         failed = 0

@@ -29,7 +29,7 @@ from rich.text import Text
 
 from batchscribe.errors import FileError
 from batchscribe.names import shown
-from batchscribe.pipeline.planner import WorkItem
+from batchscribe.planning.planner import WorkItem
 from batchscribe.results import FileResult
 from batchscribe.secrets import Redactor
 

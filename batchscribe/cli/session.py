@@ -21,18 +21,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from batchscribe.cancel import CancelToken
 from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
 from batchscribe.names import shown
 from batchscribe.outputs.layout import OutFolder
-from batchscribe.pipeline.batch import Plan, new_run_id, run_batch
-from batchscribe.pipeline.cancel import CancelToken
-from batchscribe.pipeline.events import Fanout, RunEvents
 from batchscribe.report import REPORT_HTML, SUMMARY_JSON, latest_run_dir, prune_runs, render_console_summary
 from batchscribe.report.store import KEEP_RUNS
 from batchscribe.report.summary import headline, summary_document
 from batchscribe.results import RunResult
+from batchscribe.running.events import Fanout, RunEvents
+from batchscribe.running.run import Plan, new_run_id, run_batch
 from batchscribe.secrets import Redactor
 
 

@@ -5,7 +5,7 @@ list, each become a ``Resource``. It holds the *name* of the environment variabl
 never the key (``key(env)`` reads it when the run needs it), or says the resource signs in with
 Microsoft Entra ID (see ``config/entra.py``), or with nothing (a container). Invalid
 combinations are refused with one line that names the resource and the fix.
-``pipeline/resources.py`` spreads sessions over several of them.
+``resources/rotation.py`` spreads sessions over several of them.
 """
 
 from __future__ import annotations

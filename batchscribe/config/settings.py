@@ -6,7 +6,7 @@ again, and its defaults are the spec's. ``Endpoint`` keeps the key out of its ``
 ``describe()``; keys come only from environment variables or a key file (``resolve``). Several
 Speech resources (``RunSettings.resources``) are one ``Endpoint`` each, with the ``Resource``
 they were configured as (its name, session limit and sign-in); one signing in with Microsoft
-Entra ID gets its ``TokenProvider`` when the run starts (``pipeline.batch.endpoints_for``).
+Entra ID gets its ``TokenProvider`` when the run starts (``engines.service.endpoints_for``).
 """
 
 from __future__ import annotations

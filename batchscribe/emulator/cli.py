@@ -102,6 +102,10 @@ def serve(
             "SDK goes on in a new turn. 0: no limit."
         ),
     ] = TURN_SECONDS,
+    rest_port: Annotated[
+        int,
+        typer.Option(help="Port of the REST APIs (fast and batch transcription, OpenAI); 0: a free one."),
+    ] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log connections.")] = False,
 ) -> None:
     """Serve until SIGINT/SIGTERM (the group's help says how)."""
@@ -120,12 +124,13 @@ def serve(
         scripts = Transcripts.load(path, missing_ok=transcripts is None)
         emulator = Emulator(
             transcripts=scripts, speed=speed, faults=specs, max_sessions=max_sessions,
-            host=host, port=port, turn_seconds=turn_seconds or None,
+            host=host, port=port, turn_seconds=turn_seconds or None, rest_port=rest_port,
         )  # fmt: skip
         emulator.start()
     try:
         with _stop_on_signal() as stop:  # handlers first: a signal right after "listening" is ours
             typer.echo(f"listening on {emulator.url}")
+            typer.echo(f"REST APIs on {emulator.rest_url}")
             sys.stdout.flush()
             detail = f"{len(scripts.entries)} scripted recordings from {path}" if scripts.entries else (
                 f"no transcripts at {path}: placeholder text"

@@ -5,6 +5,8 @@
         ...
         assert emu.stats().recordings["meeting"].sessions == 1
 
+Azure's REST APIs (``apis.py``) are served at ``emu.rest_url`` (``http://host:rest_port``).
+
 ``stop()`` closes every connection, ends the loop and joins the thread; nothing is left running.
 """
 
@@ -17,8 +19,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 
+from batchscribe.emulator.apis import ApiContext, routes
 from batchscribe.emulator.auth import BearerTokens
 from batchscribe.emulator.faults import Fault, as_faults
+from batchscribe.emulator.rest import RestAuth, RestServer, RestStats
 from batchscribe.emulator.scripts import Transcripts
 from batchscribe.emulator.segmenter import SegmenterConfig
 from batchscribe.emulator.server import TURN_SECONDS, ServerConfig, UspServer
@@ -57,6 +61,7 @@ class Emulator:
         port: int = 0,
         segmenter: SegmenterConfig | None = None,
         turn_seconds: float | None = TURN_SECONDS,
+        rest_port: int = 0,
     ) -> None:
         if speed is not None and speed <= 0:
             raise UsageError(f"speed must be above 0, not {speed}")
@@ -91,6 +96,8 @@ class Emulator:
         self._server: UspServer | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._rest: RestServer | None = None
+        self._rest_port = rest_port
 
     @property
     def tokens(self) -> BearerTokens | None:
@@ -102,17 +109,45 @@ class Emulator:
         """What to give ``SpeechConfig(host=...)``."""
         return f"ws://{self.host}:{self.port}"
 
+    @property
+    def rest_url(self) -> str:
+        """Where the REST APIs are served (``--endpoint`` for the fast and batch engines)."""
+        if self._rest is None:
+            raise RuntimeError("emulator not started")
+        return self._rest.url
+
+    def rest_stats(self) -> RestStats:
+        """Requests the REST side answered, per route and status."""
+        if self._rest is None:
+            raise RuntimeError("emulator not started")
+        return self._rest.stats
+
     def start(self) -> Emulator:
         if self._thread is not None:
             raise RuntimeError("emulator already started")
+        try:
+            self._rest = RestServer(
+                routes(ApiContext(self._config.transcripts, self._config.speed)),
+                RestAuth(self._config.key, self._config.tokens),
+                self.host,
+                self._rest_port,
+            ).start()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot listen on {self.host}:{self._rest_port}: {exc}",
+                hint="choose another --rest-port, or 0 for a free one",
+            ) from exc
         name = f"batchscribe-emulator-{id(self):x}"  # one per instance: several may run at once
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT_S):
+            self._rest.stop()
             raise RuntimeError("emulator did not start in time")
         if self._error is not None:
             self._thread.join()
             self._thread = None
+            self._rest.stop()
+            self._rest = None
             raise UsageError(
                 f"cannot listen on {self.host}:{self._requested_port}: {self._error}",
                 hint="choose another --port, or 0 for a free one",
@@ -122,6 +157,9 @@ class Emulator:
     def stop(self, timeout: float = 10.0) -> None:
         """Close all connections and join the thread. Safe to call twice."""
         thread, loop, stop = self._thread, self._loop, self._stop
+        if self._rest is not None:
+            self._rest.stop()
+            self._rest = None
         if thread is None:
             return
         if loop is not None and stop is not None and not loop.is_closed():

@@ -26,6 +26,7 @@ import azure.cognitiveservices.speech as speechsdk
 from azure.cognitiveservices.speech import interop
 
 from batchscribe import audio
+from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import Endpoint
 from batchscribe.engines.base import (
     Congestion,
@@ -37,8 +38,7 @@ from batchscribe.engines.base import (
 from batchscribe.engines.reaper import Reaper, close_quietly
 from batchscribe.engines.session import Final, Session
 from batchscribe.errors import AudioError, FileCancelled, PermanentEngineError
-from batchscribe.pipeline.cancel import CancelToken
-from batchscribe.pipeline.retry import stalled_error
+from batchscribe.running.retry import stalled_error
 from batchscribe.secrets import Redactor
 
 log = logging.getLogger(__name__)

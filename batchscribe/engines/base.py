@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Protocol
 
 from batchscribe.audio import AudioInfo, PcmRange, ReadReceipt
+from batchscribe.cancel import CancelToken
 from batchscribe.errors import UsageError
-from batchscribe.pipeline.cancel import CancelToken
 
 TICKS_PER_SECOND = 10_000_000
 # The emulator marks made-up text (a recording it has no script for) with this key in a phrase's

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from batchscribe.audio import combine_receipts
+from batchscribe.cancel import CancelToken
 from batchscribe.engines.base import Engine, ProgressCallback, RecognitionRequest, Transcript
-from batchscribe.pipeline.cancel import CancelToken
 
 
 class SeparateChannels:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from batchscribe.cancel import CancelToken
 from batchscribe.engines.base import (
     TICKS_PER_SECOND,
     Phrase,
@@ -21,7 +22,6 @@ from batchscribe.engines.base import (
     Transcript,
 )
 from batchscribe.errors import FileCancelled
-from batchscribe.pipeline.cancel import CancelToken
 
 HANG: Final = "hang"
 Outcome = Transcript | BaseException | str

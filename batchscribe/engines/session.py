@@ -26,7 +26,7 @@ from batchscribe.engines.base import (
     Word,
 )
 from batchscribe.errors import AudioError, EngineError
-from batchscribe.pipeline.retry import classify_cancellation
+from batchscribe.running.retry import classify_cancellation
 from batchscribe.secrets import Redactor
 
 

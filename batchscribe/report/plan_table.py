@@ -21,9 +21,9 @@ from rich.table import Table
 from rich.text import Text
 
 from batchscribe.config.settings import RunSettings
-from batchscribe.pipeline.chunks import SplitSummary
-from batchscribe.pipeline.planner import Plan
+from batchscribe.planning.planner import Plan
 from batchscribe.report.console import plain_table, utf8_locale
+from batchscribe.running.chunks import SplitSummary
 
 COLUMNS = (
     "job", "new", "changed", "forced", "failed_before", "to_send", "audio", "estimated_cost",

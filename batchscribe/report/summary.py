@@ -19,8 +19,8 @@ from batchscribe.names import shown
 from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW, LOW_CONFIDENCE_WARNING, low_confidence_warning
 from batchscribe.outputs.sanitize import public_settings
 from batchscribe.outputs.timefmt import human_seconds, utc_iso
-from batchscribe.pipeline.resources import ResourceStats
 from batchscribe.report.morning import morning_rows
+from batchscribe.resources.rotation import ResourceStats
 from batchscribe.results import FileResult, RunResult
 from batchscribe.secrets import Redactor
 

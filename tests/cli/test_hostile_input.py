@@ -16,9 +16,9 @@ from batchscribe.cli import app
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.names import shown
-from batchscribe.pipeline import run_batch
-from batchscribe.pipeline.events import Fanout
-from batchscribe.pipeline.planner import WorkItem
+from batchscribe.planning.planner import WorkItem
+from batchscribe.running.events import Fanout
+from batchscribe.running.run import run_batch
 from tests.cli.hardening import FAST, batchscribe, last_summary, planned, recording, transcripts
 
 pytestmark = pytest.mark.integration

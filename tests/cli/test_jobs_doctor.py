@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batchscribe.cli import app
-from batchscribe.pipeline.ledger import RunLock
+from batchscribe.state.ledger import RunLock
 from tests.conftest import KEY, Recordings
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from rich.console import Console
 from batchscribe.audio import AudioInfo
 from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.errors import TransientEngineError
-from batchscribe.pipeline.discovery import AudioFile
-from batchscribe.pipeline.planner import WorkItem
+from batchscribe.planning.discovery import AudioFile
+from batchscribe.planning.planner import WorkItem
 from batchscribe.results import Failure, FileResult
 from batchscribe.secrets import Redactor
 

@@ -92,7 +92,7 @@ def test_an_unreadable_subfolder_is_reported_not_skipped(tmp_path: Path, monkeyp
             raise PermissionError(13, "Permission denied", str(path))
         return real_scandir(path)
 
-    monkeypatch.setattr("batchscribe.pipeline.discovery.os.scandir", scandir)
+    monkeypatch.setattr("batchscribe.planning.discovery.os.scandir", scandir)
     code, output = invoke("run", str(root), "--out", str(out), "--emulate", *FAST)
     assert code == 1, output
     (failure,) = last_summary(out)["failures"]

@@ -12,7 +12,7 @@ from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import ScriptPhrase
 from batchscribe.engines import azure
 from batchscribe.engines.base import RecognitionOptions
-from batchscribe.pipeline import run_batch
+from batchscribe.running.run import run_batch
 from tests.conftest import Recordings
 
 pytestmark = pytest.mark.integration

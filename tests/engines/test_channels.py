@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from batchscribe.audio import AudioInfo
+from batchscribe.cancel import CancelToken
 from batchscribe.engines.base import TICKS_PER_SECOND, Phrase, RecognitionRequest, Transcript
 from batchscribe.engines.channels import SeparateChannels
 from batchscribe.engines.fake import FakeEngine
-from batchscribe.pipeline.cancel import CancelToken
 
 
 def said(*at: tuple[float, str, int]) -> Transcript:

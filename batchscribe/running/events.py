@@ -1,0 +1,63 @@
+"""What the pool tells whoever watches a run (the live view, log lines): ``RunEvents``.
+
+Called from worker threads. ``Fanout`` sends every event to several sinks; a sink that also
+implements ``PlanEvents`` hears how much is planned so far, while planning goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from batchscribe.errors import FileError
+from batchscribe.planning.planner import WorkItem
+from batchscribe.results import FileResult
+
+
+class RunEvents(Protocol):
+    """What the runner tells the progress display. Called from worker threads."""
+
+    def file_started(self, item: WorkItem, worker: int) -> None: ...
+    def file_progress(self, item: WorkItem, audio_seconds: float) -> None: ...
+    def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None: ...
+    def file_finished(self, result: FileResult) -> None: ...
+    def concurrency_changed(self, limit: int) -> None: ...
+
+
+@runtime_checkable
+class PlanEvents(Protocol):
+    """A sink that also hears how much is planned so far (the live view's totals grow with it)."""
+
+    def planned(self, files: int, audio_seconds: float, found: int) -> None: ...
+
+
+class Fanout:
+    """Sends every event to several sinks (e.g. the live view and a log file)."""
+
+    def planned(self, files: int, audio_seconds: float, found: int) -> None:
+        for sink in self._sinks:
+            if isinstance(sink, PlanEvents):
+                sink.planned(files, audio_seconds, found)
+
+    def __init__(self, sinks: Sequence[RunEvents]) -> None:
+        self._sinks = list(sinks)
+
+    def file_started(self, item: WorkItem, worker: int) -> None:
+        for sink in self._sinks:
+            sink.file_started(item, worker)
+
+    def file_progress(self, item: WorkItem, audio_seconds: float) -> None:
+        for sink in self._sinks:
+            sink.file_progress(item, audio_seconds)
+
+    def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None:
+        for sink in self._sinks:
+            sink.file_retrying(item, attempt, error)
+
+    def file_finished(self, result: FileResult) -> None:
+        for sink in self._sinks:
+            sink.file_finished(result)
+
+    def concurrency_changed(self, limit: int) -> None:
+        for sink in self._sinks:
+            sink.concurrency_changed(limit)

@@ -1,0 +1,196 @@
+"""Adaptive concurrency: how many recognition sessions may run at once.
+
+Like TCP's congestion control. **Slow start**: the limit starts at ``start`` and every session
+the service admits promptly adds two slots: the admitted session keeps its own and two more may
+connect, so the connections in flight double per round of prompt admissions (1, 3, 7, 15, ...;
+96 sessions after seven rounds of connecting, a fraction of a second against a service that
+admits them). Every success adds one slot too, up to ``maximum`` (``--workers``).
+
+**Only the service's answers count as throttling**: a TooManyRequests or ServiceUnavailable
+answer (or the engine's push-back signal, which says the service refused an upgrade) halves the
+limit, at most once per ``cooldown`` seconds since one burst of 429s is one signal, and ends slow
+start; after it the limit grows back by one per ``max(limit, probe_after)`` successes, so a
+free-tier key (1 session) settles at 1 and probes for a second one only every ``probe_after``
+files.
+
+**A slow connection is not throttling**: the SDK hides a refused upgrade by retrying it about
+250 ms later, but a connection is just as slow when this machine is short of CPU, as it is
+while a round of 30 sessions starts at once on two cores. So a connection that took
+``retry_gap`` seconds longer than the fastest one seen is *delayed*: the service did take the
+session, so it still adds one slot (the connections in flight stay as many instead of
+doubling), and it never halves the limit; it is counted in ``delayed_connects`` so the run can
+say "connections were slow here". Measured (bench/bench_ramp.py): holding the ramp on delayed
+connections instead took 20 s to reach 96 sessions on a busy 2-core machine.
+
+``active`` is the number of sessions holding a slot right now (``peak_active`` the most at once):
+the sessions actually open, which the limit is only an upper bound for.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from batchscribe.cancel import CancelToken
+
+# The SDK retries a refused upgrade about 250 ms apart (SDK_FACTS.md): a connection this much
+# slower than the fastest one had a retry in it, or waited for this machine's CPU.
+RETRY_GAP_S = 0.2
+SLOTS_PER_PROMPT_ADMISSION = 2
+SLOTS_PER_DELAYED_ADMISSION = 1
+
+
+class AdaptiveLimiter:
+    """A semaphore whose size follows the service's answers; implements ``engines.base.Congestion``.
+
+    ``condition``: a condition variable (over a re-entrant lock, as ``threading.Condition()``
+    makes by default) shared with other limiters: a ``ResourcePool`` holds one limiter per
+    resource and waits on all of them at once. By default the limiter has its own.
+    """
+
+    def __init__(
+        self,
+        maximum: int,
+        *,
+        start: int = 2,
+        cooldown: float = 5.0,
+        probe_after: int = 20,
+        retry_gap: float = RETRY_GAP_S,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[int], None] | None = None,
+        condition: threading.Condition | None = None,
+    ) -> None:
+        if maximum < 1:
+            raise ValueError(f"maximum must be at least 1, not {maximum}")
+        self.maximum = maximum
+        self.limit = max(1, min(start, maximum))
+        self.active = 0  # sessions holding a slot now
+        self.peak_active = 0
+        self.peak_limit = self.limit
+        self.throttled = 0  # throttling answers from the service
+        self.admitted_promptly = 0
+        self.delayed_connects = 0  # slow connections: a busy machine or an SDK retry, never halved
+        self.fastest_connect: float | None = None
+        self._ramping = True  # slow start: until the service first pushes back
+        self._successes = 0
+        self._cooldown = cooldown
+        self._probe_after = probe_after
+        self._retry_gap = retry_gap
+        self._last_decrease = float("-inf")
+        self._clock = clock
+        self._on_change = on_change
+        self._cond = condition or threading.Condition()
+
+    @property
+    def peak(self) -> int:
+        """The highest limit reached (kept for callers that report it; prefer ``peak_active``)."""
+        return self.peak_limit
+
+    @property
+    def slow_start(self) -> bool:
+        """Still ramping up: no throttling answer from the service yet (or since ``restart``)."""
+        return self._ramping
+
+    @property
+    def free(self) -> int:
+        """Slots that may be taken now (0 when full)."""
+        return max(0, self.limit - self.active)
+
+    # -- slots ------------------------------------------------------------------------------
+
+    @contextmanager
+    def slot(self, cancel: CancelToken) -> Iterator[bool]:
+        """Hold one session slot; yields False (holding nothing) if cancelled while waiting."""
+        unregister = cancel.on_cancel(self._wake_all)
+        try:
+            with self._cond:
+                self._cond.wait_for(lambda: cancel.is_cancelled() or self.active < self.limit)
+                acquired = not cancel.is_cancelled() and self.try_acquire()
+        finally:
+            unregister()
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self.release()
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free, without waiting."""
+        with self._cond:
+            if self.active >= self.limit:
+                return False
+            self.active += 1
+            self.peak_active = max(self.peak_active, self.active)
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            if self.active <= 0:
+                raise RuntimeError("release() without a slot held")
+            self.active -= 1
+            self._cond.notify_all()
+
+    @property
+    def throttling(self) -> bool:
+        """Whether the service has pushed back in this run (``engines.base.Congestion``)."""
+        return self.throttled > 0
+
+    def _wake_all(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    # -- signals ----------------------------------------------------------------------------
+
+    def connected(self, seconds: float) -> None:
+        with self._cond:
+            fastest = seconds if self.fastest_connect is None else min(self.fastest_connect, seconds)
+            self.fastest_connect = fastest
+            if seconds >= fastest + self._retry_gap:
+                self.delayed_connects += 1
+                grow = SLOTS_PER_DELAYED_ADMISSION
+            else:
+                self.admitted_promptly += 1
+                grow = SLOTS_PER_PROMPT_ADMISSION
+            if self.slow_start:
+                self._set(self.limit + grow)
+
+    def succeeded(self) -> None:
+        with self._cond:
+            if self.limit >= self.maximum:
+                return
+            self._successes += 1
+            needed = 1 if self.slow_start else max(self.limit, self._probe_after)
+            if self._successes >= needed:
+                self._successes = 0
+                self._set(self.limit + 1)
+
+    def throttled_by_service(self) -> None:
+        with self._cond:
+            self.throttled += 1
+            self._ramping = False
+            self._successes = 0
+            now = self._clock()
+            if now - self._last_decrease < self._cooldown:
+                return
+            self._last_decrease = now
+            self._set(max(1, self.limit // 2))
+
+    def restart(self, start: int = 1) -> None:
+        """Forget what was learnt and slow-start again from ``start`` (a resource back from an
+        outage may not hold its old load)."""
+        with self._cond:
+            self._ramping = True
+            self._successes = 0
+            self._last_decrease = float("-inf")
+            self._set(max(1, min(start, self.maximum)))
+
+    def _set(self, limit: int) -> None:
+        limit = min(limit, self.maximum)
+        if limit != self.limit:
+            self.limit = limit
+            self.peak_limit = max(self.peak_limit, limit)
+            self._cond.notify_all()
+            if self._on_change is not None:
+                self._on_change(limit)

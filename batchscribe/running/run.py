@@ -1,0 +1,378 @@
+"""The library entry point: discover, plan, run, write the report; returns a ``RunResult``.
+
+The CLI is a thin layer over ``run_batch``. Everything here is usable from Python::
+
+    result = run_batch(settings)    # settings: batchscribe.config.settings.RunSettings; events optional
+    sys.exit(result.exit_code)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from batchscribe import __version__
+from batchscribe.cancel import CancelToken
+from batchscribe.config.entra import TokenSource
+from batchscribe.config.settings import Endpoint, RunSettings
+from batchscribe.engines.base import Engine, Transcript
+from batchscribe.engines.channels import SeparateChannels
+from batchscribe.engines.service import EngineFactory, azure_engine, endpoints_for
+from batchscribe.errors import BatchscribeError, FileError, RunAbortedError
+from batchscribe.names import shown
+from batchscribe.outputs.atomic import remove_stale_temp_files, write_atomic
+from batchscribe.outputs.azure_json import TranscriptMeta
+from batchscribe.outputs.layout import OutFolder
+from batchscribe.outputs.quality import average_confidence, transcript_warnings
+from batchscribe.outputs.writer import write_outputs
+from batchscribe.planning.discovery import AudioFile, check_inputs
+from batchscribe.planning.planner import (
+    Plan,
+    WorkItem,
+    damaged_state_note,
+    sha256_of,
+    transcript_settings,
+)
+from batchscribe.planning.streaming import AHEAD, FeedTarget, PlanFeed
+from batchscribe.report import SUMMARY_JSON, write_report
+from batchscribe.report.summary import render_summary_json, summary_document
+from batchscribe.resources.outage import OutageGuard
+from batchscribe.resources.pooled import PooledEngine, SpreadLimiter
+from batchscribe.resources.rotation import ResourcePool
+from batchscribe.results import FileResult, RunResult
+from batchscribe.running.chunks import SplitOptions, one_session_note, split_items
+from batchscribe.running.events import Fanout, PlanEvents, RunEvents
+from batchscribe.running.limiter import AdaptiveLimiter
+from batchscribe.running.outcome import Budget, RunOutcome, Written
+from batchscribe.running.runner import Runner
+from batchscribe.state.chunk_store import ChunkStore
+from batchscribe.state.ledger import Ledger, RunLock, settings_hash
+
+log = logging.getLogger(__name__)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    # Milliseconds keep run ids in time order even for runs in the same second ("latest run").
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(2)}"
+
+
+EventsFactory = Callable[[Plan], contextlib.AbstractContextManager[RunEvents]]
+"""Builds the progress sink once the plan is known (the live view needs the totals)."""
+
+
+class _Recorder:
+    """Passes events on and records every finished file in the ledger as it finishes."""
+
+    def __init__(self, sink: RunEvents, ledger: Ledger, wanted_hash: str, run_id: str) -> None:
+        self._sink = sink
+        self.ledger = ledger
+        self.files: dict[str, AudioFile] = {}  # queued and not finished yet, by source
+        self.wanted_hash = wanted_hash
+        self._run_id = run_id
+
+    def record(self, result: FileResult) -> None:
+        file = self.files.pop(result.source, None)
+        # Never queued (not audio, unreadable): its stat now, so unchanged it is a known failure next night.
+        size, mtime_ns = (file.size, file.mtime_ns) if file is not None else _stat(result)
+        self.ledger.record(result, size=size, mtime_ns=mtime_ns, sha256=result.sha256,
+                           settings=self.wanted_hash, run_id=self._run_id)  # fmt: skip
+
+    def planned(self, files: int, audio_seconds: float, found: int) -> None:
+        if isinstance(self._sink, PlanEvents):
+            self._sink.planned(files, audio_seconds, found)
+
+    def file_started(self, item: WorkItem, worker: int) -> None:
+        self._sink.file_started(item, worker)
+
+    def file_progress(self, item: WorkItem, audio_seconds: float) -> None:
+        self._sink.file_progress(item, audio_seconds)
+
+    def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None:
+        self._sink.file_retrying(item, attempt, error)
+
+    def file_finished(self, result: FileResult) -> None:
+        self.record(result)
+        self._sink.file_finished(result)
+
+    def concurrency_changed(self, limit: int) -> None:
+        self._sink.concurrency_changed(limit)
+
+
+@contextlib.contextmanager
+def _as_factory(events: EventsFactory | RunEvents | None, plan: Plan) -> Iterator[RunEvents]:
+    if events is None:
+        yield Fanout([])  # nobody is watching
+    elif callable(events):
+        with events(plan) as sink:
+            yield sink
+    else:
+        yield events
+
+
+def run_batch(
+    settings: RunSettings,
+    *,
+    events: EventsFactory | RunEvents | None = None,
+    cancel: CancelToken | None = None,
+    engine_factory: EngineFactory = azure_engine,
+    run_id: str | None = None,
+    slow_start: bool = True,
+    credential: TokenSource | None = None,
+) -> RunResult:
+    """Transcribe everything the settings select that is not done yet.
+
+    Holds the output folder's lock for the whole run; never raises for a per-file failure.
+    ``engine_factory`` builds the engine (tests and benchmarks pass their own); ``--channels
+    separate`` wraps it in ``SeparateChannels``. With ``slow_start`` the pool starts at one
+    session and grows while the service takes them; without, at ``settings.workers``. With
+    several Speech resources, a ``ResourcePool`` spreads the sessions (``pipeline/pooled.py``).
+    ``credential``: where Entra ID tokens come from (tests pass a fake one).
+    """
+    started_at = datetime.now(timezone.utc)
+    run_id = run_id or new_run_id(started_at)
+    cancel = cancel or CancelToken()
+    check_inputs(settings.inputs)
+    with RunLock(settings.out).held():
+        ledger = Ledger(settings.out)
+        try:
+            if note := damaged_state_note(ledger):
+                log.warning("%s", note)
+            remove_stale_temp_files(_report_folders(settings))  # a killed run's half-written reports
+            wanted_hash = settings_hash(transcript_settings(settings))
+            with _as_factory(events, Plan()) as sink, endpoints_for(settings, credential) as endpoints:
+                recorder = _Recorder(sink, ledger, wanted_hash, run_id)
+                start = 1 if slow_start else settings.workers
+                engine, limiter, pool = _engine(settings, endpoints, engine_factory, start, sink)
+                if settings.channels == "separate":
+                    engine = SeparateChannels(engine)
+                try:
+                    feed, outcome = _execute(
+                        settings, engine, endpoints, recorder, cancel, run_id, limiter, pool, started_at
+                    )
+                finally:
+                    engine.close()
+        finally:
+            ledger.close()
+        aborted = outcome.aborted
+        result = RunResult(
+            run_id=run_id,
+            started_at=started_at,
+            ended_at=datetime.now(timezone.utc),
+            settings=settings.public_dict(),
+            files=outcome.tally.files,
+            tally=outcome.tally,
+            counts=replace(
+                feed.counts,
+                changed_during_run=len(outcome.changed),
+                not_scheduled=len(outcome.not_scheduled),
+                throttled=limiter.throttled if pool is None else pool.throttled,
+                peak_concurrency=outcome.peak_sessions if pool is None else pool.peak_active,
+                final_concurrency=(limiter.limit if pool is None else pool.limit) if feed.due else 0,
+            ),
+            resources=pool.stats() if pool is not None else (),
+            aborted=aborted.one_line() if aborted is not None else "",
+            interrupted=cancel.is_cancelled() and aborted is None and cancel.reason == "interrupted",
+            stop_reason=outcome.stop_reason,
+            still_failing=tuple(feed.known_failures),
+        )
+        if did_something(result):  # a night with nothing to do leaves the last real run the latest
+            result = _write_report(result, settings.out)
+    return result
+
+
+def _engine(
+    settings: RunSettings, endpoints: tuple[Endpoint, ...], engine_factory: EngineFactory, start: int,
+    sink: RunEvents,
+) -> tuple[Engine, AdaptiveLimiter, ResourcePool | None]:  # fmt: skip
+    """The run's engine and limiter: one resource's, or a pool spreading sessions over several."""
+    if len(endpoints) < 2:
+        limiter = AdaptiveLimiter(settings.workers, start=start, on_change=sink.concurrency_changed)
+        return engine_factory(settings, endpoints[0], limiter), limiter, None
+    resources = [e.resource for e in endpoints if e.resource is not None]
+    pool = ResourcePool(resources, start=start, on_change=lambda _r, _l: sink.concurrency_changed(pool.limit))
+    engines = {e.name: engine_factory(settings, e, pool.congestion(e.name)) for e in endpoints}
+    return PooledEngine(pool, engines), SpreadLimiter(pool), pool
+
+
+def did_something(result: RunResult) -> bool:
+    """Whether the run sent, failed, rendered or stopped anything: only then it gets a report."""
+    ran = result.succeeded_count + result.failed_count + result.cancelled_count
+    return bool(ran or result.files or result.counts.rerendered or result.counts.not_scheduled
+                or result.counts.changed_during_run or result.aborted or result.interrupted)  # fmt: skip
+
+
+def _stat(result: FileResult) -> tuple[int, int]:
+    try:
+        st = result.path.stat()
+    except OSError:
+        return 0, 0
+    return st.st_size, st.st_mtime_ns
+
+
+def _write_report(result: RunResult, out: Path) -> RunResult:
+    """Write the run's report; when the disk cannot take it, say so in the result (exit 3).
+
+    The whole report first; if that fails, ``summary.json`` alone (the smallest part, the one
+    ``batchscribe report`` reads) if any space is left for it."""
+    try:
+        write_report(result, out)
+        return result
+    except (RunAbortedError, OSError) as exc:
+        reason = exc.message if isinstance(exc, RunAbortedError) else f"{exc.strerror or exc}"
+    folder = OutFolder(out).run_dir(result.run_id)
+
+    def noted(note: str) -> RunResult:
+        return replace(result, aborted=f"{result.aborted}; {note}" if result.aborted else note)
+
+    partial = noted(f"only the run's summary.json could be written ({reason})")
+    try:
+        write_atomic(folder / SUMMARY_JSON, render_summary_json(summary_document(partial)))
+    except (RunAbortedError, OSError):
+        return noted(f"the run's report could not be written in {shown(str(folder))} ({reason})")
+    return partial
+
+
+def _execute(
+    settings: RunSettings,
+    engine: Engine,
+    endpoints: tuple[Endpoint, ...],
+    events: _Recorder,
+    cancel: CancelToken,
+    run_id: str,
+    limiter: AdaptiveLimiter,
+    pool: ResourcePool | None,
+    started_at: datetime,
+) -> tuple[PlanFeed, RunOutcome]:
+    """Plan (in a thread, ``streaming.PlanFeed``) and transcribe at the same time."""
+    described = "; ".join(e.name for e in endpoints)
+    planned_audio = [0.0]  # the run's audio planned so far: how long chunks are, notes
+
+    def write(item: WorkItem, transcript: Transcript, attempts: int, elapsed_s: float) -> Written:
+        # The digest of the bytes the engine read, not of whatever is at the path by now.
+        digest = transcript.receipt.sha256 if transcript.receipt else sha256_of(item.file.path)
+        meta = TranscriptMeta(
+            engine=engine.name,
+            endpoint=described,
+            settings=transcript_settings(settings),
+            sha256=digest,
+            attempts=attempts,
+            started_at=datetime.now(timezone.utc) - timedelta(seconds=elapsed_s),
+            elapsed_s=elapsed_s,
+            run_id=run_id,
+            version=__version__,
+        )
+        outputs = write_outputs(
+            out_dir=settings.out,
+            source=item.source,
+            formats=settings.formats,
+            transcript=transcript,
+            audio=item.audio,
+            meta=meta,
+            timestamps=settings.timestamps,
+        )
+        note = one_session_note(item, split, workers=settings.workers, total_audio_s=planned_audio[0])
+        return Written(
+            outputs=outputs,
+            sha256=digest,
+            warnings=transcript_warnings(transcript, item.audio) + ((note,) if note else ()),
+            average_confidence=average_confidence(transcript),
+        )
+
+    split = split_options(settings)
+    budget = Budget(audio_seconds=_budget_seconds(settings))
+    if settings.max_runtime_s is not None:
+        budget.deadline = time.monotonic() + settings.max_runtime_s
+        budget.hard_deadline = budget.deadline + settings.max_runtime_grace_s
+    runner = Runner(
+        engine,
+        write,
+        events,
+        workers=settings.workers if pool is None else pool.maximum,
+        retries=settings.retries,
+        cancel=cancel,
+        budget=budget,
+        limiter=limiter,
+        outage=OutageGuard(address=described, pool=pool),
+        splitter=lambda items, workers: split_items(items, workers, split, total_audio_s=planned_audio[0]),
+    )
+
+    def feed_items(items: Sequence[WorkItem]) -> bool:
+        for item in items:
+            events.files[item.source] = item.file
+        planned_audio[0] = feed.audio_seconds
+        return runner.feed(items, ahead=AHEAD)
+
+    target = FeedTarget(feed=feed_items, unsent=runner.finished, grew=events.planned,
+                        stopped=runner.cancel.is_cancelled)  # fmt: skip
+    feed = PlanFeed(settings, events.ledger, events.wanted_hash, started_at, target)
+    failure: list[BaseException] = []
+
+    def plan() -> None:
+        try:
+            feed.run()
+        except BatchscribeError as exc:  # e.g. the state database cannot be written: ends the run
+            runner.abort(exc)
+        except BaseException as exc:  # a bug: raised in the caller's thread once the run stopped
+            failure.append(exc)
+            runner.cancel.cancel("internal error while planning")
+        finally:
+            runner.done_adding()
+
+    runner.expect_items()
+    planning = threading.Thread(target=plan, name="batchscribe-plan", daemon=True)
+    planning.start()
+    try:
+        outcome = runner.run([])  # returns once planning is over too, or the run was cancelled
+    finally:
+        planning.join()  # a cancelled run stops planning at its next file
+    if failure:
+        raise failure[0]
+    return feed, outcome
+
+
+def split_options(settings: RunSettings) -> SplitOptions:
+    """How long recordings are split into chunks (issue 13), and where finished chunks are kept."""
+    return SplitOptions(
+        ChunkStore(settings.out),
+        settings_hash(transcript_settings(settings)),
+        split=settings.split == "auto",
+        chunk_seconds=settings.chunk_seconds,
+        channels=settings.channels,
+        diarize=settings.options.diarize,
+    )
+
+
+def _report_folders(settings: RunSettings) -> list[Path]:
+    """The run report folders, where a killed run may have left temp files (output folders are
+    cleared as planning reaches them: ``streaming.PlanFeed``)."""
+    try:
+        return [p for p in OutFolder(settings.out).runs_dir.iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return []
+
+
+def _budget_seconds(settings: RunSettings) -> float | None:
+    limits: Sequence[float] = [
+        *([settings.max_audio_hours * 3600] if settings.max_audio_hours is not None else []),
+        *([settings.max_cost / settings.price_per_hour * 3600] if settings.max_cost is not None else []),
+    ]
+    return min(limits) if limits else None
+
+
+__all__ = [
+    "EngineFactory",
+    "Plan",
+    "azure_engine",
+    "did_something",
+    "endpoints_for",
+    "new_run_id",
+    "run_batch",
+]

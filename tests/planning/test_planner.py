@@ -1,0 +1,118 @@
+"""The planner's decisions, one table row per case; planning never changes anything on disk."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from batchscribe.audio import AudioInfo
+from batchscribe.config.settings import Endpoint, RunSettings
+from batchscribe.engines.fake import transcript_of
+from batchscribe.outputs.azure_json import TranscriptMeta
+from batchscribe.outputs.writer import write_outputs
+from batchscribe.planning.discovery import AudioFile
+from batchscribe.planning.planner import decide, plan_run, sha256_of, transcript_settings
+from batchscribe.state.ledger import LedgerRow, settings_hash
+from tests.conftest import burst_samples, write_wav
+
+SETTINGS = RunSettings(inputs=(), out=Path("out"), endpoint=Endpoint(kind="emulator"))
+WANTED = settings_hash(transcript_settings(SETTINGS))
+
+
+def recording(tmp_path: Path, name: str = "a.wav", seed: int = 1) -> AudioFile:
+    path = write_wav(tmp_path / "in" / name, burst_samples(seed, 1.0))
+    st = path.stat()
+    return AudioFile(path=path, source=name, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
+def transcribed(settings: RunSettings, file: AudioFile, *, hash_of: dict[str, object] | None = None) -> None:
+    """The outputs a finished run leaves for ``file`` (JSON last)."""
+    meta = TranscriptMeta(
+        engine="fake", endpoint="emulator", settings=transcript_settings(settings) if hash_of is None else hash_of,
+        sha256=sha256_of(file.path), attempts=1, started_at=datetime.now(timezone.utc), elapsed_s=1.0, run_id="r",
+    )  # fmt: skip
+    write_outputs(out_dir=settings.out, source=file.source, formats=settings.formats, transcript=transcript_of("hi"),
+                  audio=AudioInfo("pcm_s16le", 16000, 1, 1.0), meta=meta, timestamps=False)  # fmt: skip
+
+
+def row(file: AudioFile, **changes: object) -> LedgerRow:
+    base = LedgerRow(
+        file.source, file.size, file.mtime_ns, sha256_of(file.path), WANTED, "succeeded", 1, "", ()
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+# (what is on disk and in the ledger, the decision, adopt?, restat?)
+CASES = [
+    ("new file", "new", False, False),
+    ("unknown to the ledger, transcript on disk", "done", True, False),
+    ("unknown to the ledger, transcript on disk, txt deleted", "rerender", True, False),
+    ("unknown to the ledger, transcript of other settings", "new", False, False),
+    ("unknown to the ledger, transcript on disk, --force", "new", False, False),
+    ("failed before", "failed_before", False, False),
+    ("cancelled before", "new", False, False),
+    ("done with other settings", "changed", False, False),
+    ("done", "done", False, False),
+    ("done, touched: same content", "done", False, True),
+    ("done, content changed", "changed", False, False),
+    ("done, txt deleted", "rerender", False, False),
+    ("done, JSON deleted", "outputs_missing", False, False),
+]
+
+
+@pytest.mark.parametrize(("case", "decision", "adopts", "restats"), CASES, ids=[c[0] for c in CASES])
+def test_decide(tmp_path: Path, case: str, decision: str, adopts: bool, restats: bool) -> None:
+    settings = replace(SETTINGS, out=tmp_path / "out", force="--force" in case)
+    file = recording(tmp_path)
+    ledger_row: LedgerRow | None = None
+    if "transcript" in case:
+        transcribed(settings, file, hash_of={"language": "xx"} if "other settings" in case else None)
+    if "failed" in case:
+        ledger_row = row(file, status="failed")
+    if "cancelled" in case:
+        ledger_row = row(file, status="cancelled")
+    if case.startswith("done"):
+        transcribed(settings, file)
+        ledger_row = row(file, settings_hash="other" if "other settings" in case else WANTED)
+    if "touched" in case:
+        ledger_row = row(file, mtime_ns=file.mtime_ns - 10**9)
+    if "content changed" in case:
+        ledger_row = row(file, mtime_ns=file.mtime_ns - 10**9, sha256="0" * 64)
+    if "deleted" in case:
+        (tmp_path / "out" / f"a.wav.{case.split()[-2].lower()}").unlink()
+    before = sorted(p for p in tmp_path.rglob("*"))
+
+    decided = decide(file, ledger_row, settings, WANTED)
+
+    assert decided.decision == decision
+    assert (decided.adopt is not None, decided.restat) == (adopts, restats)
+    assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written, nothing removed
+
+
+def test_plan_counts_what_is_due_and_changes_nothing(tmp_path: Path) -> None:
+    settings = replace(SETTINGS, inputs=(tmp_path / "in",), out=tmp_path / "out", settle_seconds=60)
+    new, done, failed, fresh = (recording(tmp_path, f"{n}.wav", seed) for seed, n in enumerate("abcd", 1))
+    transcribed(settings, done)
+    (tmp_path / "out" / "b.wav.txt").unlink()  # rendered again from the JSON: no audio sent
+    an_hour_ago = datetime.now(timezone.utc).timestamp() - 3600
+    for file in (new, done, failed):
+        os.utime(file.path, (an_hour_ago, an_hour_ago))
+    rows = {"c.wav": row(failed, status="failed")}
+    snapshot = sorted(tmp_path.rglob("*"))
+
+    plan = plan_run(settings, rows=rows)
+
+    assert [i.source for i in plan.items] == ["a.wav", "c.wav"]
+    assert [a.file.source for a in plan.adopt] == [f.source for f in plan.rerender] == ["b.wav"]
+    counts = plan.counts
+    assert (counts.new, counts.failed_before, counts.rerendered, counts.not_settled) == (1, 1, 1, 1)
+    assert sorted(tmp_path.rglob("*")) == snapshot
+    only_failed = plan_run(replace(settings, retry_failed_only=True), rows=rows)
+    assert [i.source for i in only_failed.items] == ["c.wav"]
+    forced = plan_run(replace(settings, force=True), rows=rows)
+    assert [i.source for i in forced.items] == ["a.wav", "b.wav", "c.wav"] and not forced.adopt
+    assert fresh.source not in {i.source for i in forced.items}
