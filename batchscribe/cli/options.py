@@ -131,6 +131,11 @@ Split = Annotated[
     _option("split", "auto: long recordings run as chunks cut in pauses, in parallel; off: one session each.",
             _HOW),
 ]
+EngineChoice = Annotated[
+    str | None,
+    _option("engine", "realtime: streaming sessions (the SDK); fast: one fast-transcription request per "
+            "recording; batch: Azure batch transcription jobs on Blob Storage.", _HOW),
+]
 ChunkSeconds = Annotated[
     str | None,
     _option("chunk_seconds", f"With --split auto: chunk length, {_DURATION} (default: from the run's audio "
@@ -241,7 +246,7 @@ def _run_options(
     language: Language = None, languages: Languages = None, word_timestamps: WordTimestamps = False,
     simple: Simple = False, profanity: Profanity = None, phrases: Phrases = None,
     endpoint_id: EndpointId = None, diarize: Diarize = False, channels: Channels = None,
-    split: Split = None, chunk_seconds: ChunkSeconds = None,
+    split: Split = None, chunk_seconds: ChunkSeconds = None, engine: EngineChoice = None,
     key_file: KeyFile = None, region: Region = None, endpoint: EndpointUrl = None, host: Host = None,
     emulate: Emulate = False, emulator_transcripts: EmulatorTranscripts = None,
     emulator_speed: EmulatorSpeed = None, sdk_send_rate: SdkSendRate = None,

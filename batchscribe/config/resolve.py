@@ -154,6 +154,7 @@ def resolve_settings(
         exclude=spec.exclude,
         settle_seconds=spec.settle,
         split=spec.split,
+        engine=spec.engine,
         chunk_seconds=spec.chunk_seconds,
         max_audio_hours=spec.max_hours,
         max_cost=spec.max_cost,

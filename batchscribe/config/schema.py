@@ -197,6 +197,8 @@ class JobSpec(BaseModel):
     )
     timestamps: Flag = _field(False, "true or false", "true")
     settle: Seconds = _field(0.0, "0 or more seconds, or a duration like 60s or 5m", "60", ge=0, le=WEEK)
+    # which of Azure's transcription modes: real-time sessions, fast transcription, batch jobs
+    engine: Literal["realtime", "fast", "batch"] = _field("realtime", "realtime, fast or batch", "fast")
     # what to recognize and how
     language: Language = _field("en-US", "a language tag like en-US", "en-US")
     languages: Annotated[tuple[Language, ...], BeforeValidator(_comma_listed), AfterValidator(_languages)] = (

@@ -92,6 +92,7 @@ def read_phrase_list(path: Path) -> tuple[str, ...]:
 
 ChannelMode = Literal["mix", "separate"]
 SplitMode = Literal["auto", "off"]
+EngineName = Literal["realtime", "fast", "batch"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,9 @@ class RunSettings:
     emulator_speed: float | None = _DEFAULT.emulator_speed  # --emulate: times real time, or as audio arrives
     job_name: str = ""
     split: SplitMode = "auto"  # long recordings as chunks in parallel sessions (issue 13)
+    # Which of Azure's transcription modes: not part of a transcript's identity (changing only the
+    # engine redoes nothing).
+    engine: EngineName = _DEFAULT.engine
     chunk_seconds: float | None = None  # None: from the run's audio and workers (audio.chunk_plan)
     # Several Speech resources (each one ``Endpoint`` with its ``Resource``); ``endpoint`` is the
     # first. Empty: the one ``endpoint``.
@@ -162,6 +166,7 @@ class RunSettings:
             "stall_timeout": self.stall_timeout,
             "formats": list(self.formats),
             "channels": self.channels,
+            "engine": self.engine,
             "split": self.split,
             "chunk_seconds": self.chunk_seconds,
             "include": list(self.include),

@@ -61,6 +61,10 @@ EngineFactory = Callable[[RunSettings, Endpoint, Congestion], Engine]
 
 def azure_engine(settings: RunSettings, endpoint: Endpoint, congestion: Congestion) -> Engine:
     """The real engine: the Speech SDK, against Azure, a container or the emulator."""
+    if settings.engine != "realtime":
+        raise UsageError(
+            f"--engine {settings.engine} is not available in this version", hint="use --engine realtime"
+        )
     from batchscribe.engines.azure import AzureEngine
 
     return AzureEngine(

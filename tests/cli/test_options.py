@@ -146,6 +146,7 @@ REFUSED = [
     (["--formats", "json,mp3"], "--formats: unknown format 'mp3'"),
     (["--profanity", "mask"], "--profanity: must be masked, removed or raw, got 'mask'"),
     (["--channels", "stereo"], "--channels: must be mix or separate, got 'stereo'"),
+    (["--engine", "fastest"], "--engine: must be realtime, fast or batch, got 'fastest'"),
     (["--region", "West Europe"], "--region: must be an Azure region name like westeurope"),
     (["--endpoint", "my-speech.azure.com"], "--endpoint: must be a URL"),
     (["--endpoint", "https://x.example", "--host", "ws://y"], "--endpoint and --host are alternatives"),
@@ -235,3 +236,15 @@ def test_plan_needs_no_key_with_host_or_jobs(
         result = cli.invoke(app, ["plan", *args, "--json"], env=NO_CREDENTIALS)
         assert result.exit_code == 0, result.output
         assert json.loads(result.output)[0]["to_do"] == 0
+
+
+def test_the_engine_is_realtime_unless_a_job_or_the_command_line_says_otherwise(tmp_path: Path) -> None:
+    jobs = jobs_file(tmp_path, f"""
+        defaults: {{engine: batch}}
+        jobs:
+          a: {{inputs: [{tmp_path}], out: {tmp_path}/a}}
+          b: {{inputs: [{tmp_path}], out: {tmp_path}/b, engine: fast}}
+    """)
+    assert [s.engine for s in parsed(str(tmp_path))] == ["realtime"]
+    assert {s.job_name: s.engine for s in parsed("--jobs", str(jobs))} == {"a": "batch", "b": "fast"}
+    assert {s.engine for s in parsed("--jobs", str(jobs), "--engine", "realtime")} == {"realtime"}
