@@ -74,3 +74,18 @@ def _short(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.2f}" if value < 100 else f"{value:.0f}"
     return str(value)
+
+
+_LEVELS = "▁▂▃▄▅▆▇█"
+_ASCII_LEVELS = "_.-=+*#@"
+
+
+def spark(values: Sequence[float | None], *, ascii_only: bool = False) -> str:
+    """One character per value, its height the value's share of the largest (a blank: unknown)."""
+    levels = _ASCII_LEVELS if ascii_only else _LEVELS
+    top = max((v for v in values if v is not None), default=0.0)
+    return "".join(
+        " " if v is None else levels[min(len(levels) - 1, int(max(v, 0) / top * (len(levels) - 1) + 0.5))]
+        if top > 0 else levels[0]
+        for v in values
+    )  # fmt: skip

@@ -1,7 +1,8 @@
 """``batchscribe report --history``: the kept runs side by side, with small bars, or as JSON.
 
-On a terminal a rich table (Unicode bars in eighths of a cell when the locale is UTF-8); without
-one (cron mail, a pipe) plain columns with ``#`` bars, in ASCII. ``--json`` prints the rows of
+On a terminal a rich table of the numbers, then a small bar chart per number over the runs
+(Unicode when the locale is UTF-8); without one (cron mail, a pipe) plain columns with ``#``
+bars, in ASCII, one line per run however wide. ``--json`` prints the rows of
 ``history.history_rows``, oldest first.
 """
 
@@ -12,14 +13,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from batchscribe.errors import UsageError
-from batchscribe.outputs.timefmt import human_seconds
-from batchscribe.report.charts import bar
+from batchscribe.report.charts import CHARTED, bar, spark
 from batchscribe.report.console import plain_table, utf8_locale
 from batchscribe.report.history import history_rows
 
@@ -33,7 +32,8 @@ def _cell(key: str, row: Mapping[str, Any]) -> str:
     if key == "cost":
         return f"{value:.2f} {row.get('currency') or ''}".strip()
     if key == "wall_seconds":
-        return human_seconds(float(value))
+        seconds = round(float(value))
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
     if key == "throughput":
         return f"{value:.1f}x"
     if key == "audio_hours":
@@ -42,25 +42,27 @@ def _cell(key: str, row: Mapping[str, Any]) -> str:
 
 
 COLUMNS = (  # (key, header, with a bar): what the terminal shows per run
-    ("started_at", "Started (UTC)", False),
+    ("started_at", "Started UTC", False),
     ("recordings", "Recordings", True),
     ("audio_hours", "Audio h", True),
     ("failures", "Failed", True),
     ("still_failing", "Still failing", False),
     ("flagged", "Flagged", True),
     ("cost", "Cost", False),
-    ("throughput", "Throughput", False),
+    ("throughput", "Speed", False),
     ("wall_seconds", "Wall", False),
 )
-BAR_WIDTH = 8
+BAR_WIDTH = 8  # cells of the largest bar in plain lines
 
 
 def history_table(
-    rows: Sequence[Mapping[str, Any]], *, ascii_only: bool
+    rows: Sequence[Mapping[str, Any]], *, ascii_only: bool, bar_width: int = BAR_WIDTH
 ) -> tuple[list[str], list[list[str]]]:
     """Header and rows (newest first), numbers with a small bar scaled to the column's largest."""
     tops = {
-        key: max((float(r[key]) for r in rows if r.get(key) is not None), default=0.0) for key, *_ in COLUMNS
+        key: max((float(r[key]) for r in rows if r.get(key) is not None), default=0.0)
+        for key, _, with_bar in COLUMNS
+        if with_bar
     }
     header = [title for _, title, _ in COLUMNS]
     body = []
@@ -68,9 +70,9 @@ def history_table(
         cells = []
         for key, _, with_bar in COLUMNS:
             text = _cell(key, row)
-            if with_bar:
-                drawn = bar(row.get(key), tops[key], BAR_WIDTH, ascii_only=ascii_only)
-                text = f"{text:>6} {drawn}".rstrip()
+            if with_bar and bar_width:
+                drawn = bar(row.get(key), tops[key], bar_width, ascii_only=ascii_only)
+                text = f"{text:>5} {drawn}".rstrip()
             cells.append(text)
         body.append(cells)
     return header, body
@@ -84,21 +86,36 @@ def _rows(out: Path) -> list[dict[str, Any]]:
 
 
 def render_history(out: Path, console: Console) -> None:
-    """A table with bars on a terminal, plain ASCII otherwise; newest run first."""
+    """Piped: one plain line per run with ``#`` bars. On a terminal: the numbers (newest first),
+    then one small bar chart per number over the runs (oldest to newest), which fit 80 columns."""
     rows = _rows(out)
-    terminal = console.is_terminal
-    header, body = history_table(rows, ascii_only=not (terminal and utf8_locale()))
-    if not terminal:
+    if not console.is_terminal:
+        header, body = history_table(rows, ascii_only=True)
         for line in plain_table(header, body, indent=""):
             console.print(Text(line), soft_wrap=True)
         return
-    table = Table(title=f"Runs under {out} (newest first)", title_justify="left",
-                  box=box.HEAVY_HEAD if utf8_locale() else box.ASCII)  # fmt: skip
-    for _, title, _ in COLUMNS:
-        table.add_column(title, no_wrap=True)
+    unicode = utf8_locale()
+    header, body = history_table(rows, ascii_only=not unicode, bar_width=0)
+    table = Table(title=f"Runs under {out} (newest first)", title_justify="left", box=None,
+                  padding=(0, 1), pad_edge=False, collapse_padding=True, header_style="bold")  # fmt: skip
+    for _, title, _ in COLUMNS:  # two-line headers: the table fits 80 columns
+        table.add_column(title.replace(" ", "\n", 1), no_wrap=True, justify="right")
+    years = {r[0][:4] for r in body}
     for cells in body:
-        table.add_row(*(Text(c) for c in cells))
+        when = cells[0][5:] if len(years) == 1 else cells[0]  # the year once, in the title
+        table.add_row(*(Text(c) for c in [when, *cells[1:]]))
+    if len(years) == 1:
+        table.title = f"Runs under {out} in {years.pop()} (newest first)"
     console.print(table)
+    shown_runs = rows[-max(8, console.width - 40) :]
+    console.print(Text(f"Over the last {len(shown_runs)} runs, oldest to newest:"))
+    for key, title in CHARTED:
+        values = [None if r.get(key) is None else float(r[key]) for r in shown_runs]
+        if all(v is None for v in values):
+            continue
+        latest = next((_cell(key, r) for r in reversed(shown_runs) if r.get(key) is not None), "-")
+        label = title.split(" (")[0]
+        console.print(Text(f"  {label:<19}{spark(values, ascii_only=not unicode)}  {latest}"), soft_wrap=True)
 
 
 def history_json(out: Path) -> str:
