@@ -17,6 +17,8 @@ from batchscribe.outputs.timefmt import clock, ticks_from_seconds
 NO_SPEECH_WARNING = "no speech recognized"
 ENDS_EARLY_WARNING = "transcript ends long before the audio"
 LOW_CONFIDENCE_WARNING = "low average confidence"
+# What report/triage.py judges too: the report shows these under its flags, not twice.
+TRIAGED_WARNINGS = (NO_SPEECH_WARNING, ENDS_EARLY_WARNING, LOW_CONFIDENCE_WARNING)
 PLACEHOLDER_WARNING = (
     "placeholder text: the emulator has no script for this recording"
     " (record one with 'batchscribe emulator script add')"

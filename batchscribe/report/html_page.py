@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+from batchscribe.outputs.quality import TRIAGED_WARNINGS
 from batchscribe.outputs.timefmt import human_seconds
 from batchscribe.report.charts import CHARTED, history_svg
 from batchscribe.report.html_parts import file_cell, name_html, num_cell, page, table, text_cell
@@ -83,7 +84,8 @@ def glance(view: Page) -> list[str]:
             "emulated: nothing billed" if s.get("service") == EMULATOR_NOTE else "not recorded",
         )
     else:
-        cost_box = (money(cost), f"estimate, {cost['audio_hours']:.2f} h at {cost['price_per_hour']:g}/h")
+        price = f"{cost['price_per_hour']:g} {cost.get('currency', '')}".strip()
+        cost_box = (money(cost), f"estimate, {cost['audio_hours']:.2f} h at {price}/h")
     boxes = [
         (f"{counts['succeeded']} transcribed", ", ".join(recordings) or "no failures"),
         (human_seconds(s["audio_seconds"]), "audio transcribed"),
@@ -133,21 +135,22 @@ def still_failing(view: Page) -> list[str]:
     rows = view.summary.get("still_failing", [])
     if not rows:
         return []
-    body = [
-        [
-            file_cell(r["source"]),
-            num_cell(r["since"][:10]),
-            f"<code>{escape(r['code'])}</code>",
-            text_cell(r["message"]),
-        ]
-        for r in rows
-    ]
+    body = [[file_cell(r["source"]), num_cell(r["since"][:10]), _why(r["code"], r["message"])] for r in rows]
     return [
         f"<h2>Still failing ({len(rows)})</h2>",
         "<p>Failed permanently in an earlier run and unchanged since: not sent again "
         "(<code>--retry-failed</code> sends them).</p>",
-        table(["File", "Since", "Code", "Why"], body, table_id="still-failing"),
+        table(["File", "Since", "Why"], body, table_id="still-failing"),
     ]
+
+
+def _why(code: str, message: str) -> str:
+    """A code over its message in one cell: three columns fit a phone."""
+    return (
+        f'<td class="text"><code>{escape(code)}</code><br>{escape(message)}</td>'
+        if code
+        else text_cell(message)
+    )
 
 
 def flagged(view: Page) -> list[str]:
@@ -160,7 +163,7 @@ def flagged(view: Page) -> list[str]:
         [
             f'<td class="sev-{escape(r["severity"])}">{escape(r["severity"])}</td>',
             f'<td class="file"><a href="{escape(report_link(r["link"]))}">{name_html(r["source"])}</a></td>',
-            text_cell("; ".join(f["detail"] for f in r["flags"])),
+            _flag_cell(r, view.excerpts.get(r["source"], "")),
         ]
         for r in quality["recordings"]
     ]
@@ -179,9 +182,19 @@ def flagged(view: Page) -> list[str]:
     ]
 
 
+def _flag_cell(row: Mapping[str, Any], heard: str) -> str:
+    flags = "<br>".join(escape(f["detail"]) for f in row["flags"])
+    said = f'<br><span class="heard">{escape(heard)}</span>' if heard else ""
+    return f'<td class="text">{flags}{said}</td>'
+
+
 def warnings(view: Page) -> list[str]:
-    """Identical warnings once, with the files that share them (and a few words heard in each)."""
+    """Identical warnings once, with the files that share them (and a few words heard in each).
+    A quality warning of a recording the triage flagged is left to ``flagged``: shown once."""
     rows = view.summary["warnings"]
+    quality = view.summary.get("quality") or {}
+    flagged = {r["source"] for r in quality.get("recordings", ())}
+    rows = [w for w in rows if not (w["source"] in flagged and w["warning"].startswith(TRIAGED_WARNINGS))]
     if not rows:
         return []
     groups: dict[str, list[str]] = {}
@@ -222,17 +235,15 @@ def retries(view: Page) -> list[str]:
     body = [
         [
             file_cell(r["source"]) if a["attempt"] == 1 else "<td></td>",
-            num_cell(a["attempt"]),
-            escape(a["outcome"]),
-            escape(a["class"]),
-            text_cell(a["reason"]),
+            f'<td class="num">{a["attempt"]} {escape(a["outcome"])}</td>',
+            text_cell(f"{a['class']}: {a['reason']}" if a["class"] else a["reason"]),
         ]
         for r in rows
         for a in r["attempts"]
     ]
     return [
         f"<h2>Retried files ({len(rows)})</h2>",
-        table(["File", "Attempt", "Outcome", "Class", "Reason"], body, table_id="retries"),
+        table(["File", "Attempt", "Why"], body, table_id="retries"),
     ]
 
 
@@ -256,7 +267,9 @@ def history(view: Page) -> list[str]:
 
 def timeline(view: Page) -> list[str]:
     svg = timeline_svg(view.result.files, wall_seconds=view.result.wall_seconds)
-    return ["<h2>Worker timeline</h2>", svg or '<p class="muted">No attempts were recorded.</p>']
+    if not svg:
+        return ["<h2>Worker timeline</h2>", '<p class="muted">No attempts were recorded.</p>']
+    return ["<h2>Worker timeline</h2>", f'<div class="scroll timeline">{svg}</div>']  # readable on a phone
 
 
 def slowest(view: Page) -> list[str]:
@@ -265,18 +278,16 @@ def slowest(view: Page) -> list[str]:
         return []
     body = [
         [
-            file_cell(r["source"]),
-            escape(r["status"]),
+            f'<td class="file">{name_html(r["source"])}'
+            + (f' <span class="muted">({escape(r["status"])})</span>' if r["status"] != "succeeded" else "")
+            + "</td>",
             num_cell(human_seconds(r["elapsed_s"])),
             num_cell(human_seconds(r["audio_seconds"])),
             num_cell(r["attempts"]),
         ]
         for r in rows
     ]
-    return [
-        "<h2>Slowest files</h2>",
-        table(["File", "Status", "Took", "Audio", "Attempts"], body, table_id="slowest"),
-    ]
+    return ["<h2>Slowest files</h2>", table(["File", "Took", "Audio", "Tries"], body, table_id="slowest")]
 
 
 def resources(view: Page) -> list[str]:

@@ -34,11 +34,14 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 td.file, code { font-family: ui-monospace, monospace; }
 td.file { min-width: 12ch; word-break: keep-all; }
 td.text { min-width: 14ch; }
-td.heard { font-style: italic; min-width: 14ch; max-width: 32rem; }
+td.text, td.heard, th.cause { overflow-wrap: anywhere; }  /* ids and flags in messages: not names */
+.heard { font-style: italic; }
+td.heard { min-width: 14ch; max-width: 32rem; }
 .sev-high { color: #b71c1c; font-weight: 600; } .sev-medium { color: #e65100; } .sev-low { color: #555; }
 ul.files { margin: .25rem 0 .75rem; padding-left: 1.2rem; font-family: ui-monospace, monospace; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: 1rem; }
 svg { max-width: 100%; height: auto; }
+.timeline svg { min-width: 40rem; max-width: none; }
 .muted { color: #666; }
 th.cause { font-weight: normal; background: #fafafa; } th.cause b, th.cause code { font-weight: 600; }
 @media (max-width: 40rem) {
@@ -48,7 +51,7 @@ th.cause { font-weight: normal; background: #fafafa; } th.cause b, th.cause code
 }
 @media print {
   body { margin: 0; max-width: none; font-size: 10pt; }
-  .scroll { overflow: visible; }
+  .scroll { overflow: visible; } .timeline svg { min-width: 0; max-width: 100%; }
   tr, .glance div, svg, .cause { break-inside: avoid; }
   h2, h3 { break-after: avoid; }
   a { color: inherit; text-decoration: none; }

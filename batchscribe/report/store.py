@@ -37,7 +37,8 @@ def write_report(result: RunResult, out_dir: Path) -> Path:
 
     folder = run_dir_for(out_dir, result.run_id)
     summary = summary_document(result)
-    excerpts = transcript_excerpts(result.files)
+    flagged = {row["source"] for row in summary["quality"]["recordings"]}
+    excerpts = transcript_excerpts(result.files, also=flagged)
     history = history_rows(out_dir, current=summary)
     write_atomic(folder / SUMMARY_MD, render_markdown(summary, excerpts))
     write_atomic(folder / REPORT_HTML, render_html(result, summary, excerpts, history))

@@ -139,7 +139,12 @@ def render(
         for domain in ("Page", "Runtime", "Network", "Log"):
             browser.send(f"{domain}.enable", session)
         browser.send(
-            "Emulation.setDeviceMetricsOverride", session, width=width, height=900, deviceScaleFactor=1, mobile=False
+            "Emulation.setDeviceMetricsOverride",
+            session,
+            width=width,
+            height=900,
+            deviceScaleFactor=1,
+            mobile=False,
         )
         browser.send("Page.navigate", session, url=url)
         browser.wait_for("Page.loadEventFired")

@@ -27,7 +27,8 @@ def said(start: float, end: float, text: str = "we talked about the order", **ch
 def worded(start: float, end: float, confidences: Sequence[float], **changes: Any) -> Phrase:
     step = (end - start) / len(confidences)
     words = tuple(
-        Word(f"w{n}", int((start + n * step) * T), int(step * T), confidence=c) for n, c in enumerate(confidences)
+        Word(f"w{n}", int((start + n * step) * T), int(step * T), confidence=c)
+        for n, c in enumerate(confidences)
     )
     return said(start, end, " ".join(w.word for w in words), words=words, **changes)
 
@@ -65,7 +66,11 @@ def test_no_speech_is_high() -> None:
 
 @pytest.mark.parametrize(
     ("confidence", "expected"),
-    [(0.92, []), (0.45, [("confidence", "medium")]), (0.2, [("confidence", "high"), ("doubtful_words", "low")])],
+    [
+        (0.92, []),
+        (0.45, [("confidence", "medium")]),
+        (0.2, [("confidence", "high"), ("doubtful_words", "low")]),
+    ],
 )
 def test_mean_word_confidence(confidence: float, expected: list[tuple[str, str]]) -> None:
     phrases = [worded(t, t + 10, [confidence] * 25) for t in range(0, 60, 10)]
