@@ -32,7 +32,7 @@ th, td { border: 1px solid #ddd; padding: .3rem .6rem; vertical-align: top; }
 th { background: #f5f5f5; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.file, code { font-family: ui-monospace, monospace; }
-td.file { min-width: 12ch; word-break: keep-all; }
+td.file { min-width: 12ch; } .part { white-space: nowrap; }
 td.text { min-width: 14ch; }
 td.text, td.heard, th.cause { overflow-wrap: anywhere; }  /* ids and flags in messages: not names */
 .heard { font-style: italic; }
@@ -58,13 +58,11 @@ th.cause { font-weight: normal; background: #fafafa; } th.cause b, th.cause code
 }
 """
 
-_BREAK_AFTER = re.compile(r"([/_])")
-
-
 def name_html(source: str) -> str:
-    """A file name, escaped, that may wrap after ``/`` or ``_`` and nowhere else."""
-    return "".join(escape(part) + ("<wbr>" if _BREAK_AFTER.fullmatch(part) else "")
-                   for part in _BREAK_AFTER.split(source) if part)  # fmt: skip
+    """A file name, escaped, that may wrap after ``/`` or ``_`` and nowhere else: each part is
+    kept whole (a browser would also break after ``-``, inside a date), a ``<wbr>`` between."""
+    parts = re.findall(r"[^/_]*[/_]|[^/_]+$", source)
+    return "<wbr>".join(f'<span class="part">{escape(part)}</span>' for part in parts)
 
 
 def file_cell(source: str) -> str:

@@ -10,6 +10,7 @@ deadline, never a sleep.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -58,10 +59,8 @@ class Chromium:
         self.events: list[dict[str, Any]] = []
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, TimeoutError, RuntimeError):
             self.send("Browser.close")
-        except (OSError, TimeoutError, RuntimeError):
-            pass
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -129,10 +128,20 @@ MEASURE = """JSON.stringify({
 
 
 def render(
-    binary: str, profile: Path, url: str, width: int, screenshot: Path, *, top: int = 0, height: int = 6000
+    binary: str,
+    profile: Path,
+    url: str,
+    width: int,
+    screenshot: Path,
+    *,
+    top: int = 0,
+    height: int = 6000,
+    media: str = "screen",
+    pdf: Path | None = None,
 ) -> dict[str, Any]:
-    """Open ``url`` in a window ``width`` px wide; measure it, screenshot it whole, and return
-    the measures with every request, script error and console error seen."""
+    """Open ``url`` in a window ``width`` px wide (``media="print"``: as printed); measure it,
+    screenshot it whole (and print it to ``pdf``), and return the measures with every request,
+    script error and console error seen."""
     with Chromium(binary, profile) as browser:
         target = browser.send("Target.createTarget", url="about:blank")["targetId"]
         session = browser.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
@@ -146,6 +155,7 @@ def render(
             deviceScaleFactor=1,
             mobile=False,
         )
+        browser.send("Emulation.setEmulatedMedia", session, media=media)
         browser.send("Page.navigate", session, url=url)
         browser.wait_for("Page.loadEventFired")
         measured = browser.send("Runtime.evaluate", session, expression=MEASURE, returnByValue=True)
@@ -155,6 +165,10 @@ def render(
             clip={"x": 0, "y": top, "width": width, "height": min(measures["height"] - top, height), "scale": 1},
         )  # fmt: skip
         screenshot.write_bytes(base64.b64decode(shot["data"]))
+        if pdf is not None:
+            pdf.write_bytes(
+                base64.b64decode(browser.send("Page.printToPDF", session, printBackground=True)["data"])
+            )
         events = browser.events
         measures["requests"] = [
             e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"

@@ -301,8 +301,17 @@ def test_identical_warnings_are_grouped_once_with_their_files() -> None:
 
 
 def test_file_names_wrap_at_separators_never_inside_a_word() -> None:
-    assert name_html("calls/2026-11-21_night/empty.wav") == "calls/<wbr>2026-11-21_<wbr>night/<wbr>empty.wav"
-    assert name_html("<b>/x") == "&lt;b&gt;/<wbr>x"
+    parts = '<span class="part">calls/</span><wbr><span class="part">2026-11-21_</span><wbr>'
+    assert name_html(
+        "calls/2026-11-21_night/empty.wav"
+    ) == parts + '<span class="part">night/</span><wbr>' + ('<span class="part">empty.wav</span>')
+    assert name_html("<b>/x") == '<span class="part">&lt;b&gt;/</span><wbr><span class="part">x</span>'
+    assert (
+        name_html("a//b")
+        == '<span class="part">a/</span><wbr><span class="part">/</span><wbr><span class="part">b</span>'
+    )
+    assert name_html("") == "" and name_html("x/") == '<span class="part">x/</span>'
+    assert ".part { white-space: nowrap; }" in render_html(make_run(), summary_document(make_run()))
 
 
 def test_timeline_marks_each_attempt_by_outcome_with_a_legend() -> None:
@@ -366,7 +375,9 @@ def console_text(result: Any, *, terminal: bool = False) -> str:
 
 def test_console_summary_shows_totals_then_failures_then_cancelled() -> None:
     on_terminal = console_text(make_run(), terminal=True)
-    assert on_terminal.index("Totals") < on_terminal.index("Failures (1)") < on_terminal.index("Cancelled (1)")
+    assert (
+        on_terminal.index("Totals") < on_terminal.index("Failures (1)") < on_terminal.index("Cancelled (1)")
+    )
     text = console_text(make_run())  # no terminal: plain lines
     assert text.index("discovered: 10") < text.index("failures (1):") < text.index("cancelled (1):")
     assert EVIL in text and "throttled" in text and "lower --workers" in text

@@ -82,7 +82,7 @@ def run_night(cli: CliRunner, recordings: Recordings, out: Path, emulator_url: s
     return folder / "report.html"
 
 
-def test_report_renders_in_headless_chromium_at_1280_and_400_px_with_no_overflow_script_or_network(
+def test_report_renders_in_headless_chromium_at_1280_400_px_and_printed_without_overflow_script_or_network(
     cli: CliRunner, recordings: Recordings, tmp_path: Path, emulator_for
 ) -> None:  # type: ignore[no-untyped-def]
     chromium = chromium_binary()
@@ -91,7 +91,9 @@ def test_report_renders_in_headless_chromium_at_1280_and_400_px_with_no_overflow
     recordings.add("rejected.wav", seed=2, faults=["close:1007:reason=Unsupported audio format"])
     recordings.add("mumble.wav", seed=3, text=[ScriptPhrase(EVIL_TEXT, confidence=0.3)])
     recordings.add("flaky.wav", seed=4, faults=["close:1011:sessions=1"])  # its first session fails
-    recordings.add("deutsch.wav", seed=5, text=[ScriptPhrase("Guten Tag, wie kann ich helfen", language="de-DE")])
+    recordings.add(
+        "deutsch.wav", seed=5, text=[ScriptPhrase("Guten Tag, wie kann ich helfen", language="de-DE")]
+    )
     recordings.add(  # speech for the first seconds, then 80 s without a word
         "hung_up.wav", seed=6, samples=spans_samples(6, [("speech", 3.0), ("sil", 80.0)]),
         text=[ScriptPhrase("hello is anyone there", start=0.2, end=2.8)],
@@ -111,9 +113,11 @@ def test_report_renders_in_headless_chromium_at_1280_and_400_px_with_no_overflow
     assert page != first
     url = page.resolve().as_uri()
 
-    for width in (1280, 400):
+    pdf = tmp_path / "report.pdf"
+    for width, media in ((1280, "screen"), (400, "screen"), (720, "print")):  # 720 px: an A4 page
         shot = tmp_path / f"report-{width}.png"
-        seen = render(chromium, tmp_path / f"profile-{width}", url, width, shot)
+        printed = pdf if media == "print" else None
+        seen = render(chromium, tmp_path / f"profile-{width}", url, width, shot, media=media, pdf=printed)
         assert seen["scrollWidth"] <= seen["clientWidth"] == width, seen  # no sideways scrolling
         assert seen["stickingOut"] == [], seen  # nothing wider than the window outside a scroll box
         assert seen["exceptions"] == [] and seen["console_errors"] == [], seen
@@ -121,6 +125,7 @@ def test_report_renders_in_headless_chromium_at_1280_and_400_px_with_no_overflow
         png = shot.read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">I", png[16:20])[0] == width
         assert len(png) > 20_000  # a drawn page, not a blank one
+    assert pdf.read_bytes()[:5] == b"%PDF-"
 
     dom_text = first.read_text(encoding="utf-8")
     dom = _Dom()
@@ -150,11 +155,13 @@ def test_report_renders_in_headless_chromium_at_1280_and_400_px_with_no_overflow
     assert " EUR</b>" in dom_text  # a host is paid for: the cost, with its currency
     retries = dom.rows["retries"]
     assert any(row.startswith("flaky.wav 1 retried transient") for row in retries), retries
-    assert any(row.startswith("good.wav txt json") for row in dom.rows["transcripts"]), dom.rows["transcripts"]
+    assert any(row.startswith("good.wav txt json") for row in dom.rows["transcripts"]), dom.rows[
+        "transcripts"
+    ]
     assert 'href="../../good.wav.txt"' in dom_text
     second = page.read_text(encoding="utf-8")
-    assert '<h2>History (2 runs)</h2>' in second and second.count('class="chart"') >= 5
-    assert "customer_<wbr>callbacks_<wbr>for_<wbr>the_<wbr>northern_<wbr>region/<wbr>2026-11-21_<wbr>" in dom_text
+    assert "<h2>History (2 runs)</h2>" in second and second.count('class="chart"') >= 5
+    assert '<span class="part">region/</span><wbr><span class="part">2026-11-21_</span><wbr>' in dom_text
 
 
 def test_an_emulated_night_shows_no_cost(cli: CliRunner, recordings: Recordings, tmp_path: Path) -> None:
