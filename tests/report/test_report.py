@@ -330,6 +330,26 @@ def test_timeline_marks_each_attempt_by_outcome_with_a_legend() -> None:
     assert {r.get("y") for r in bars if r.get("class") == "cancelled"} != {r.get("y") for r in bars[:1]}
 
 
+def test_timeline_labels_chunks_on_their_bars_and_in_their_titles() -> None:
+    chunked = succeeded(
+        "long/meeting.wav",
+        timeline=(
+            Attempt(0, 0.0, 30.0, "succeeded", chunk="chunk 1"),
+            Attempt(1, 0.0, 0.5, "retried", "connection_failed", chunk="chunk 2"),
+            Attempt(1, 0.5, 32.0, "succeeded", chunk="chunk 2"),
+            Attempt(2, 0.0, 30.0, "succeeded", chunk="ch1 chunk 12"),
+        ),
+    )
+    root = ElementTree.fromstring(timeline_svg((chunked,), wall_seconds=32.0))
+    namespace = "{http://www.w3.org/2000/svg}"
+    labels = [t.text for t in root.iter(f"{namespace}text") if t.get("class") == "bar-label"]
+    assert labels == ["chunk 1", "ch1 chunk 12", "chunk 2"]  # the 0.5 s attempt is too narrow for one
+    titles = [t.text or "" for t in root.iter(f"{namespace}title")]
+    assert "long/meeting.wav, chunk 2: retried (connection_failed), 0.0-0.5 s (500 ms)" in titles
+    whole = ElementTree.fromstring(timeline_svg((succeeded("calls/a.mp3", elapsed=30.0),), wall_seconds=30.0))
+    assert [t.text for t in whole.iter(f"{namespace}text") if t.get("class") == "bar-label"] == ["a.mp3"]
+
+
 def test_timeline_is_empty_without_attempts() -> None:
     assert timeline_svg(()) == ""
     run = make_run(files=())
