@@ -44,7 +44,7 @@ def history_svg(rows: Sequence[Mapping[str, Any]], key: str, title: str) -> str:
     latest = next((v for v in reversed(values) if v is not None), None)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_CHART_W} {_CHART_H}" class="chart"'
-        f' role="img" aria-label="{escape(title)} per run" font-family="sans-serif" font-size="11">',
+        f' role="img" aria-label="{escape(title)} per run" font-family="sans-serif" font-size="12">',
         f'<text x="0" y="12" font-weight="bold">{escape(title)}</text>',
         f'<text x="{_CHART_W}" y="12" text-anchor="end">{escape(_short(latest))}</text>',
         f'<line x1="0" y1="{base}" x2="{_CHART_W}" y2="{base}" stroke="#999"/>',

@@ -39,7 +39,7 @@ td.text, td.heard, th.cause { overflow-wrap: anywhere; }  /* ids and flags in me
 td.heard { min-width: 14ch; max-width: 32rem; }
 .sev-high { color: #b71c1c; font-weight: 600; } .sev-medium { color: #e65100; } .sev-low { color: #555; }
 ul.files { margin: .25rem 0 .75rem; padding-left: 1.2rem; font-family: ui-monospace, monospace; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: 1rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(18rem, 1fr)); gap: 1rem 2rem; }
 svg { max-width: 100%; height: auto; }
 .timeline svg { min-width: 40rem; max-width: none; }
 .muted { color: #666; }

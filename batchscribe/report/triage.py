@@ -185,12 +185,18 @@ def _rate(phrases: Sequence[Mapping[str, Any]], limits: QualityThresholds) -> li
     return []
 
 
+def _readable(outputs: Sequence[Path], document: Path) -> Path:
+    """What a reviewer opens: the plain text when it was written, else the JSON."""
+    return next((p for p in outputs if p.suffix == ".txt"), document)
+
+
 def triage_outputs(
     transcripts: Iterable[tuple[str, Sequence[Path]]], limits: QualityThresholds, link: Any
 ) -> dict[str, Any]:
     """summary.json's ``quality`` block: each transcribed recording's per-file JSON triaged.
 
-    ``link(path)`` turns an output path into the URL path the report links to.
+    ``link(path)`` turns an output path (the .txt when there is one) into the URL path the
+    report links to.
     """
     checked, rows = 0, []
     counts = dict.fromkeys(SEVERITIES, 0)
@@ -209,7 +215,7 @@ def triage_outputs(
         counts[flags[0].severity] += 1
         rows.append({
             "source": shown(source), "severity": flags[0].severity,
-            "flags": [f.as_dict() for f in flags], "link": link(document_path),
+            "flags": [f.as_dict() for f in flags], "link": link(_readable(outputs, document_path)),
         })  # fmt: skip
     rows.sort(key=lambda r: (SEVERITIES.index(r["severity"]), -len(r["flags"]), r["source"]))
     return {

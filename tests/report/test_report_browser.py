@@ -143,7 +143,7 @@ def test_report_renders_in_headless_chromium_at_1280_400_px_and_printed_without_
     assert any(row.startswith("high deutsch.wav identified de-DE for 100% of the speech") for row in flagged)
     assert any(row.startswith(f"medium mumble.wav low mean confidence 0.30 {EVIL_TEXT}") for row in flagged)
     assert any(row.startswith("medium hung_up.wav transcript ends at") for row in flagged), flagged
-    assert 'href="../../deutsch.wav.json"' in dom_text
+    assert 'href="../../deutsch.wav.txt"' in dom_text
     warned = dom.rows["warnings"]
     assert [row for row in warned if "·" in row] == [
         "decoding stopped early at 3.0 s of the 6.0 s the file's header announces: the file looks truncated · 2 files",

@@ -157,8 +157,8 @@ def test_triage_outputs_counts_by_severity_most_serious_first(tmp_path: Path) ->
     assert (block["checked"], block["flagged"]) == (3, 2)
     assert block["by_severity"] == {"high": 1, "medium": 1, "low": 0}
     assert [(r["source"], r["severity"], r["link"]) for r in block["recordings"]] == [
-        ("silent.wav", "high", "silent.wav.json"),
-        ("stops.wav", "medium", "stops.wav.json"),
+        ("silent.wav", "high", "silent.wav.txt"),  # what a person reads
+        ("stops.wav", "medium", "stops.wav.txt"),
     ]
     assert block["thresholds"] == DEFAULT_THRESHOLDS.as_dict()
 
