@@ -21,7 +21,7 @@ from rich.text import Text
 
 from batchscribe.outputs.layout import RUNS_DIR
 from batchscribe.outputs.timefmt import human_seconds
-from batchscribe.report.morning import money
+from batchscribe.report.morning import is_emulated, money
 from batchscribe.report.summary import (
     RESOURCE_HEADER,
     count_rows,
@@ -125,7 +125,7 @@ def _cut(rows: list[list[str]]) -> list[list[str]]:
 def _totals(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     rows = [(label, str(value)) for label, value in count_rows(summary)]
     rows.append(("Audio transcribed", human_seconds(summary["audio_seconds"])))
-    if money(summary.get("cost")):  # none for an emulated run: nothing was billed
+    if money(summary.get("cost")) and not is_emulated(summary["settings"]):  # an emulated run bills nothing
         rows.append(("Estimated cost", money(summary.get("cost"))))
     quality = summary.get("quality") or {}
     if quality.get("flagged"):

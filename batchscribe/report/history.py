@@ -15,9 +15,9 @@ from typing import Any
 
 from batchscribe.errors import BatchscribeError
 from batchscribe.report.morning import is_emulated
-from batchscribe.report.store import load_summary, run_dirs
+from batchscribe.report.store import KEEP_RUNS, load_summary, run_dirs
 
-MAX_RUNS = 60  # as many as ``prune_runs`` keeps by default
+MAX_RUNS = KEEP_RUNS  # as many as ``prune_runs`` keeps by default
 
 
 def history_row(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from batchscribe.outputs.quality import TRIAGED_WARNINGS
 from batchscribe.outputs.timefmt import human_seconds
 from batchscribe.report.charts import CHARTED, history_svg
 from batchscribe.report.html_parts import file_cell, name_html, num_cell, page, table, text_cell
@@ -33,6 +32,7 @@ from batchscribe.report.summary import (
     resource_table,
 )
 from batchscribe.report.timeline import timeline_svg
+from batchscribe.report.triage import unflagged_warnings
 from batchscribe.results import RunResult
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -191,10 +191,7 @@ def _flag_cell(row: Mapping[str, Any], heard: str) -> str:
 def warnings(view: Page) -> list[str]:
     """Identical warnings once, with the files that share them (and a few words heard in each).
     A quality warning of a recording the triage flagged is left to ``flagged``: shown once."""
-    rows = view.summary["warnings"]
-    quality = view.summary.get("quality") or {}
-    flagged = {r["source"] for r in quality.get("recordings", ())}
-    rows = [w for w in rows if not (w["source"] in flagged and w["warning"].startswith(TRIAGED_WARNINGS))]
+    rows = unflagged_warnings(view.summary)
     if not rows:
         return []
     groups: dict[str, list[str]] = {}

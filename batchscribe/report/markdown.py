@@ -23,6 +23,7 @@ from batchscribe.report.summary import (
     plural,
     resource_table,
 )
+from batchscribe.report.triage import unflagged_warnings
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#&])")
 _BACKTICKS = re.compile(r"`+")
@@ -71,9 +72,9 @@ def render_markdown(summary: Mapping[str, Any], excerpts: Mapping[str, str] | No
         lines += [f"## Cancelled ({len(summary['cancelled'])})", ""]
         lines += ["Not finished; the next run picks them up.", ""]
         lines += [f"- {code(source, in_table=False)}" for source in summary["cancelled"]] + [""]
-    if summary["warnings"]:
-        lines += [f"## Warnings ({len(summary['warnings'])})", ""]
-        lines += _warnings(summary["warnings"], excerpts or {})
+    if warned := unflagged_warnings(summary):
+        lines += [f"## Warnings ({len(warned)})", ""]
+        lines += _warnings(warned, excerpts or {})
     if summary["slowest"]:
         lines += ["## Slowest files", ""]
         lines += table(
@@ -100,8 +101,9 @@ def _service(summary: Mapping[str, Any]) -> list[str]:
     lines = [f"Service: {text(summary.get('service', ''))}", ""]
     cost = summary.get("cost")
     if cost:  # none for an emulated run: nothing was billed
+        price = f"{cost['price_per_hour']:g} {cost.get('currency', '')}".strip()
         lines += [f"Estimated cost: {text(money(cost))} ({cost['audio_hours']:.4f} audio hours at "
-                  f"{cost['price_per_hour']:g} per hour)", ""]  # fmt: skip
+                  f"{text(price)} per hour)", ""]  # fmt: skip
     return lines
 
 

@@ -28,7 +28,12 @@ from typing import Any
 from batchscribe.engines.base import TICKS_PER_SECOND
 from batchscribe.names import shown
 from batchscribe.outputs.azure_json import TranscriptDocumentError, read_transcript_document
-from batchscribe.outputs.quality import DEFAULT_THRESHOLDS, PLACEHOLDER_WARNING, QualityThresholds
+from batchscribe.outputs.quality import (
+    DEFAULT_THRESHOLDS,
+    PLACEHOLDER_WARNING,
+    TRIAGED_WARNINGS,
+    QualityThresholds,
+)
 from batchscribe.outputs.timefmt import human_seconds
 
 SEVERITIES = ("high", "medium", "low")  # most serious first
@@ -225,3 +230,14 @@ def triage_outputs(
         "recordings": rows[:MAX_ROWS],
         "thresholds": limits.as_dict(),
     }
+
+
+def unflagged_warnings(summary: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """summary.json's warnings less the quality ones of recordings the triage flagged (their flags
+    say it, with the severity): what the reports list as warnings, so nothing shows twice."""
+    quality = summary.get("quality") or {}
+    flagged = {row["source"] for row in quality.get("recordings", ())}
+    return [
+        w for w in summary["warnings"]
+        if not (w["source"] in flagged and str(w["warning"]).startswith(TRIAGED_WARNINGS))
+    ]  # fmt: skip

@@ -544,6 +544,7 @@ def test_morning_report_has_failures_first_then_warnings_slowest_and_the_worker_
     markdown = (folder / "summary.md").read_text(encoding="utf-8")
     assert markdown.index("## Totals") < markdown.index("## Failures (2)") < markdown.index("## Flagged")
     assert markdown.index("## Flagged") < markdown.index("## Slowest files")
+    assert "## Warnings" not in markdown  # each quality warning is its recording's flag, shown once
     assert "Throughput" in markdown and "Audio transcribed" in markdown
     assert "### `bad_request`: permanent, 1 file" in markdown  # the cause once, its files under it
     rejected = next(line for line in markdown.splitlines() if line.startswith("| `rejected.wav`"))
