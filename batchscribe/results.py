@@ -75,6 +75,7 @@ class Attempt:
     error_code: str = ""
     error_class: str = ""  # transient | permanent | fatal | cancelled, when it did not succeed
     reason: str = ""  # the error's message (already masked), why it was retried or failed
+    chunk: str = ""  # which part of a split recording ("chunk 3"), empty for a whole recording
 
 
 @dataclass(frozen=True)

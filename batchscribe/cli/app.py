@@ -6,6 +6,7 @@ with its fix and the error's exit code; a traceback only with ``--verbose``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED
 from batchscribe.names import shown
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.report import SUMMARY_JSON, latest_run_dir, load_summary, render_console_summary
+from batchscribe.report.history_view import history_json, render_history
 from batchscribe.report.runs_list import list_reports
 
 app = typer.Typer(
@@ -153,10 +155,22 @@ def report(
     out: Out = None,
     open_html: Annotated[bool, typer.Option("--open", help="Open the HTML report in a browser.")] = False,
     list_runs: Annotated[bool, typer.Option("--list", help="List the runs that have a report.")] = False,
+    history: Annotated[bool, typer.Option(
+        "--history", help="Compare the kept runs: recordings, audio, failures, flagged, cost, speed."
+    )] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --history: the numbers as JSON.")] = False,
 ) -> None:  # fmt: skip
     """Print a run's summary again (the latest by default); --open shows its HTML report."""
     with _errors_to_exit():
         out = out or Path(JobSpec().out)
+        if as_json and not history:
+            raise UsageError("--json goes with --history", hint="batchscribe report --history --json")
+        if history:
+            if as_json:
+                sys.stdout.write(history_json(out))
+            else:
+                render_history(out, Console(highlight=False))
+            return
         if list_runs:
             list_reports(out, Console(highlight=False))
             return

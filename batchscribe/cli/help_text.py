@@ -21,7 +21,9 @@ _BY_NAME = {
     "max_runtime_grace": "SECONDS", "max_hours": "HOURS", "max_cost": "AMOUNT", "price_per_hour": "AMOUNT",
     "workers": "N", "retries": "N", "emulator_speed": "TIMES", "sdk_send_rate": "TIMES",
     "profanity": "MODE", "channels": "MODE", "log_format": "FORMAT", "endpoint_id": "ID", "inputs": "PATH",
-    "run_dir": "RUN", "split": "MODE", "chunk_seconds": "SECONDS", "keep_runs": "N", "engine": "ENGINE",
+    "run_dir": "RUN", "split": "MODE", "chunk_seconds": "SECONDS", "keep_runs": "N",
+    "engine": "ENGINE",
+    "currency": "CODE",
 }  # fmt: skip
 
 

@@ -238,6 +238,12 @@ KeepRuns = Annotated[
     ),
 ]
 
+# The morning report (the quality thresholds are a jobs-file block: ``quality:``).
+Currency = Annotated[
+    str | None,
+    _option("currency", "The currency of --price-per-hour, shown with every cost.", _LOG),
+]
+
 
 def _run_options(
     inputs: Inputs = None, out: Out = None, include: Include = None, exclude: Exclude = None,
@@ -255,6 +261,7 @@ def _run_options(
     max_runtime: MaxRuntime = None, max_runtime_grace: MaxRuntimeGrace = None,
     log_format: LogFormat = "text", log_file: LogFile = None, quiet: Quiet = False, verbose: Verbose = False,
     keep_runs: KeepRuns = KEEP_RUNS,
+    currency: Currency = None,
 ) -> None:  # fmt: skip
     """Every option of ``run``, in --help order: the template ``takes_run_options`` copies."""
 

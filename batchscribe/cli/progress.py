@@ -3,7 +3,8 @@
 On a TTY: overall progress in audio seconds with ETA and throughput, one line per active file,
 counts of done / failed / retrying and the current concurrency. Without one (cron): no live view,
 no colour, one timestamped line per finished, failed or retried file (``--log-format json``: one
-JSON object per line, with the run id). ``--quiet`` keeps only failures.
+JSON object per line, with the run id). ``--quiet`` keeps only failures. Identical warnings
+(20 files with placeholder text) are grouped in text lines; the closing summary counts them.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class LineLog:
         self._redact = redact or Redactor()
         self._lock = threading.Lock()
         self._limit = 0
+        self._warned: dict[str, int] = {}  # warning text: files that had it
 
     def emit(self, event: str, message: str, *, important: bool = False, **fields: Any) -> None:
         if self._quiet and not important:
@@ -97,7 +99,7 @@ class LineLog:
                 source=result.source, audio_seconds=round(result.audio_seconds, 3), attempts=result.attempts,
             )  # fmt: skip
             for warning in result.warnings:
-                self.emit("warning", f"{result.source}: {warning}", source=result.source)
+                self._warning(result.source, warning)
         elif result.status == "failed" and result.failure is not None:
             f = result.failure
             self.emit(
@@ -108,6 +110,18 @@ class LineLog:
             self.emit(
                 "cancelled", f"{result.source}: not finished, left for the next run", source=result.source
             )
+
+    def _warning(self, source: str, warning: str) -> None:
+        """Identical warnings are grouped in text lines: the first in full, the second says that
+        more are folded, the rest only count in the closing summary. JSON lines keep each one."""
+        with self._lock:
+            seen = self._warned[warning] = self._warned.get(warning, 0) + 1
+        if self._json or seen == 1:
+            self.emit("warning", f"{source}: {warning}", source=source)
+        elif seen == 2:
+            short = warning.split(":")[0].split(" (")[0]
+            self.emit("warning", f"{source}: {short} too; more files with this warning: see the summary",
+                      source=source)  # fmt: skip
 
     def concurrency_changed(self, limit: int) -> None:
         # Ramp-ups are routine; a decrease means the service pushed back, which is worth a line.

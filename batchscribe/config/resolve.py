@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -22,10 +23,11 @@ from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.errors import UsageError
+from batchscribe.outputs.quality import DEFAULT_THRESHOLDS
 
 KEY_VARIABLES = ("SPEECH_KEY", "AZURE_AI_SPEECH_KEY")
 REGION_VARIABLES = ("SPEECH_REGION", "AZURE_AI_SPEECH_REGION")
-NO_OPTION = frozenset({"key_env", "region_env"})  # job fields the command line does not have
+NO_OPTION = frozenset({"key_env", "region_env", "quality"})  # job fields the command line does not have
 UNRESOLVED = Endpoint(kind="unresolved")
 
 
@@ -165,6 +167,8 @@ def resolve_settings(
         emulator_transcripts=_optional_path(spec.emulator_transcripts, "emulator_transcripts", origin),
         emulator_speed=spec.emulator_speed,
         job_name=origin.job,
+        currency=spec.currency.upper(),
+        quality=replace(DEFAULT_THRESHOLDS, **spec.quality.given()),
     )
 
 

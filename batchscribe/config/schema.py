@@ -182,6 +182,32 @@ def _resources(value: tuple[ResourceSpec, ...]) -> tuple[ResourceSpec, ...]:
     return value
 
 
+Share = Annotated[float, Strict(), AllowInfNan(False), Field(ge=0, le=1)]
+PositiveSeconds = Annotated[float, Strict(), AllowInfNan(False), Field(gt=0, le=DAY)]
+PerMinute = Annotated[float, Strict(), AllowInfNan(False), Field(ge=0, le=10_000)]
+
+
+class QualitySpec(BaseModel):
+    """The ``quality:`` block: thresholds of the report's quality triage that differ from the
+    defaults (``outputs.quality.QualityThresholds``, where each is explained); unset ones keep them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    low_confidence: Share | None = None
+    very_low_confidence: Share | None = None
+    low_word_confidence: Share | None = None
+    low_word_share: Share | None = None
+    silent_gap_s: PositiveSeconds | None = None
+    ends_early_s: PositiveSeconds | None = None
+    ends_early_share: Share | None = None
+    min_words_per_minute: PerMinute | None = None
+    max_words_per_minute: PerMinute | None = None
+    rate_min_speech_s: PositiveSeconds | None = None
+
+    def given(self) -> dict[str, float]:
+        return {name: float(value) for name, value in self if value is not None}
+
+
 class JobSpec(BaseModel):
     """One block of job fields: the ``defaults`` block or one job. Unset fields keep these defaults."""
 
@@ -250,6 +276,13 @@ class JobSpec(BaseModel):
     emulator_transcripts: Text | None = _field(None, "the path of a transcripts file", "transcripts.yaml")
     emulator_speed: Number | None = _field(None, "a positive number (times real time)", "10", gt=0, le=1000)
     sdk_send_rate: Number | None = _field(None, "a positive number (times real time)", "4", gt=0, le=1000)
+    # the morning report: the cost's currency, and when a transcript is flagged for a look
+    currency: Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Za-z]{3}$")] = _field(
+        "USD", "a three-letter currency code", "EUR"
+    )
+    quality: QualitySpec = _field(
+        QualitySpec(), "a mapping of quality thresholds", "{low_confidence: 0.6, silent_gap_s: 90}"
+    )
 
 
 def _empty_is_nothing(value: object) -> object:

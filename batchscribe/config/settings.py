@@ -19,6 +19,7 @@ from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.errors import UsageError
+from batchscribe.outputs.quality import DEFAULT_THRESHOLDS, QualityThresholds
 from batchscribe.secrets import public_endpoint, url_secrets
 
 if TYPE_CHECKING:
@@ -131,6 +132,9 @@ class RunSettings:
     # Several Speech resources (each one ``Endpoint`` with its ``Resource``); ``endpoint`` is the
     # first. Empty: the one ``endpoint``.
     resources: tuple[Endpoint, ...] = ()
+    # The morning report: the cost's currency, and the quality triage's thresholds.
+    currency: str = _DEFAULT.currency
+    quality: QualityThresholds = DEFAULT_THRESHOLDS
 
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
@@ -179,4 +183,6 @@ class RunSettings:
             "max_runtime_s": self.max_runtime_s,
             "max_runtime_grace_s": self.max_runtime_grace_s,
             "job": self.job_name,
+            "currency": self.currency,
+            "quality": self.quality.as_dict(),
         }

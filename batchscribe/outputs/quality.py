@@ -8,6 +8,8 @@ group them.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import TICKS_PER_SECOND, Transcript
 from batchscribe.outputs.timefmt import clock, ticks_from_seconds
@@ -15,15 +17,42 @@ from batchscribe.outputs.timefmt import clock, ticks_from_seconds
 NO_SPEECH_WARNING = "no speech recognized"
 ENDS_EARLY_WARNING = "transcript ends long before the audio"
 LOW_CONFIDENCE_WARNING = "low average confidence"
+# What report/triage.py judges too: the report shows these under its flags, not twice.
+TRIAGED_WARNINGS = (NO_SPEECH_WARNING, ENDS_EARLY_WARNING, LOW_CONFIDENCE_WARNING)
 PLACEHOLDER_WARNING = (
     "placeholder text: the emulator has no script for this recording"
     " (record one with 'batchscribe emulator script add')"
 )
 
-LOW_CONFIDENCE_BELOW = 0.5
-# Recordings often end in hold music or silence; only a long, large tail is suspicious.
-ENDS_EARLY_MIN_GAP_S = 60.0
-ENDS_EARLY_MIN_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class QualityThresholds:
+    """When a transcript deserves a look: the one place for the defaults (README, "Quality triage").
+
+    A run's ``quality:`` settings block overrides any of them; ``report/triage.py`` applies them to
+    each per-file JSON, the warnings below use the same numbers.
+    """
+
+    low_confidence: float = 0.5  # mean word confidence below this: flagged (medium)
+    very_low_confidence: float = 0.3  # below this: flagged high
+    low_word_confidence: float = 0.4  # a word below this counts as a doubtful word ...
+    low_word_share: float = 0.3  # ... and this share of doubtful words (of 20 or more) is flagged
+    silent_gap_s: float = 120.0  # this long without a phrase, inside the audio: flagged (low)
+    ends_early_s: float = 60.0  # recordings often end in hold music or silence: only a tail this
+    ends_early_share: float = 0.2  # long and this large a share of the audio is flagged (medium)
+    min_words_per_minute: float = 60.0  # speech rate outside these bounds, over ...
+    max_words_per_minute: float = 250.0
+    rate_min_speech_s: float = 30.0  # ... at least this much speech, is flagged (low)
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+DEFAULT_THRESHOLDS = QualityThresholds()
+LOW_CONFIDENCE_BELOW = DEFAULT_THRESHOLDS.low_confidence
+ENDS_EARLY_MIN_GAP_S = DEFAULT_THRESHOLDS.ends_early_s
+ENDS_EARLY_MIN_SHARE = DEFAULT_THRESHOLDS.ends_early_share
 
 
 def average_confidence(transcript: Transcript) -> float | None:

@@ -1,7 +1,10 @@
 """Run reports: ``RunResult`` -> summary.json, summary.md, report.html; rich tables at the end.
 
 - ``summary``: the versioned summary.json document every other rendering is made from
-- ``markdown``, ``html_page`` (with ``timeline``, the worker timeline in SVG), ``console``
+- ``markdown``, ``html_page`` (its sections; ``html_parts``: style and cells; ``timeline``, the
+  worker timeline in SVG; ``charts``, the history's bar charts), ``console``
+- ``triage``: which transcripts are probably wrong (summary.json's ``quality``)
+- ``history``: one row per kept run; ``history_view``: ``batchscribe report --history``
 - ``store``: the ``<out>/_runs/<run_id>/`` folder, reading a summary back, finding the latest run
 """
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -18,7 +19,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from batchscribe.outputs.layout import RUNS_DIR
 from batchscribe.outputs.timefmt import human_seconds
+from batchscribe.report.morning import is_emulated, money
 from batchscribe.report.summary import (
     RESOURCE_HEADER,
     count_rows,
@@ -76,10 +79,8 @@ def render_console_summary(
             table.add_row(*(Text(cell) for cell in row))
         console.print(table)
     if summary["warnings"] and not quiet:
-        files = len({w["source"] for w in summary["warnings"]})
-        console.print(
-            Text(f"{plural(files, 'file')} with warnings: see summary.md or report.html", style="yellow")
-        )
+        for line in warning_lines(summary):
+            console.print(Text(line, style="yellow"), soft_wrap=True)
 
 
 Section = tuple[str, Sequence[str], list[list[str]], str]
@@ -124,9 +125,11 @@ def _cut(rows: list[list[str]]) -> list[list[str]]:
 def _totals(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     rows = [(label, str(value)) for label, value in count_rows(summary)]
     rows.append(("Audio transcribed", human_seconds(summary["audio_seconds"])))
-    cost = summary.get("cost")
-    if cost and cost["estimated"]:
-        rows.append(("Estimated cost", f"{cost['estimated']:.2f}"))
+    if money(summary.get("cost")) and not is_emulated(summary["settings"]):  # an emulated run bills nothing
+        rows.append(("Estimated cost", money(summary.get("cost"))))
+    quality = summary.get("quality") or {}
+    if quality.get("flagged"):
+        rows.append(("Flagged for a look", f"{quality['flagged']} of {quality['checked']} (see report.html)"))
     rows.append(("Wall time", human_seconds(summary["wall_seconds"])))
     rows.append(("Throughput", f"{summary['throughput']:.2f}x"))
     return rows
@@ -142,10 +145,28 @@ def _plain(console: Console, summary: Mapping[str, Any], sections: list[Section]
         lines.append(f"{title.lower()}:" + (f" {caption}" if caption else ""))
         lines += plain_table(header, rows)
     if summary["warnings"] and not quiet:
-        files = len({w["source"] for w in summary["warnings"]})
-        lines.append(f"warnings: {plural(files, 'file')} with warnings: see summary.md or report.html")
+        lines += [f"warnings: {line}" for line in warning_lines(summary)]
     for line in lines:
         console.print(Text(line), soft_wrap=True)
+
+
+MAX_WARNING_KINDS = 5
+
+
+def warning_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Identical warnings once each with how many files have them, most common first, then where
+    the files are listed."""
+    groups: dict[str, int] = {}
+    for w in summary["warnings"]:
+        groups[w["warning"]] = groups.get(w["warning"], 0) + 1
+    common = sorted(groups.items(), key=lambda g: (-g[1], g[0]))
+    lines = [f"{warning} ({plural(n, 'file')})" for warning, n in common[:MAX_WARNING_KINDS]]
+    if len(common) > MAX_WARNING_KINDS:
+        lines.append(f"... and {len(common) - MAX_WARNING_KINDS} more kinds")
+    files = len({w["source"] for w in summary["warnings"]})
+    folder = Path(str(summary["settings"].get("out", "."))) / RUNS_DIR / str(summary["run_id"])
+    lines.append(f"{plural(files, 'file')} with warnings: listed in {folder / 'report.html'}")
+    return lines
 
 
 def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:

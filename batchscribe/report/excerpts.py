@@ -2,14 +2,14 @@
 
 A warning says *that* something looks off (low confidence, an early end); the first and last
 words say *what*: the wrong language, hold music read as words, a call that hung up. Excerpts are
-read back from each file's per-file JSON, only for files with warnings, and never go into
-``summary.json`` (whose rows are a contract); the HTML and Markdown reports show them, escaped
-like every other text.
+read back from each file's per-file JSON, only for files with warnings or flagged by the
+triage, and never go into ``summary.json`` (whose rows are a contract); the HTML and Markdown
+reports show them, escaped like every other text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 from batchscribe.names import shown
@@ -32,11 +32,12 @@ def shorten(text: str, head: int = HEAD_CHARS, tail: int = TAIL_CHARS) -> str:
     return f"{start}{GAP}{end}"
 
 
-def transcript_excerpts(files: Iterable[FileResult]) -> dict[str, str]:
-    """``{source: excerpt}`` for the succeeded files with warnings whose JSON can be read."""
+def transcript_excerpts(files: Iterable[FileResult], also: Collection[str] = ()) -> dict[str, str]:
+    """``{source: excerpt}`` for the succeeded files with warnings, or named in ``also`` (as the
+    summary names them: the recordings the quality triage flagged), whose JSON can be read."""
     excerpts: dict[str, str] = {}
     for file in files:
-        if file.status != "succeeded" or not file_warnings(file):
+        if file.status != "succeeded" or not (file_warnings(file) or shown(file.source) in also):
             continue
         text = _display_text(file.outputs)
         if text:

@@ -1,9 +1,10 @@
 """``summary.md``: the run summary for people, rendered from the ``summary.json`` dict.
 
-Order follows what a reviewer does next morning: the headline and totals, then failures with what
-to do (grouped by cause, then per file), cancelled files, warnings (with a few words of what was
-heard), and the slowest files. File names are code spans and free text is escaped, so names like
-``*draft*|v2.wav`` or ``<b>.wav`` print as they are in any Markdown viewer.
+Order follows what a reviewer does next morning: the headline and totals, then failures, each
+once (grouped by cause with what to do, the files under it), recordings the quality triage
+flagged, cancelled files, warnings (identical ones once, with the files that share them and a few
+words of what was heard), and the slowest files. File names are code spans and free text is
+escaped, so names like ``*draft*|v2.wav`` or ``<b>.wav`` print as they are in any Markdown viewer.
 """
 
 from __future__ import annotations
@@ -13,8 +14,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from batchscribe.outputs.timefmt import human_seconds
-from batchscribe.report.morning import readable_settings, report_link
-from batchscribe.report.summary import RESOURCE_HEADER, count_rows, failure_causes, headline, resource_table
+from batchscribe.report.morning import money, readable_settings, report_link
+from batchscribe.report.summary import (
+    RESOURCE_HEADER,
+    count_rows,
+    failure_causes,
+    headline,
+    plural,
+    resource_table,
+)
+from batchscribe.report.triage import unflagged_warnings
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#&])")
 _BACKTICKS = re.compile(r"`+")
@@ -57,15 +66,15 @@ def render_markdown(summary: Mapping[str, Any], excerpts: Mapping[str, str] | No
         lines += ["## Speech resources", "", *table(list(RESOURCE_HEADER), rows)]
     lines += _failures(summary["failures"])
     lines += _still_failing(summary.get("still_failing", []))
-    lines += _not_sent(summary.get("not_sent", []))
+    lines += _flagged(summary)
     lines += _retries(summary.get("retries", []))
     if summary["cancelled"]:
         lines += [f"## Cancelled ({len(summary['cancelled'])})", ""]
         lines += ["Not finished; the next run picks them up.", ""]
         lines += [f"- {code(source, in_table=False)}" for source in summary["cancelled"]] + [""]
-    if summary["warnings"]:
-        lines += [f"## Warnings ({len(summary['warnings'])})", ""]
-        lines += _warnings(summary["warnings"], excerpts or {})
+    if warned := unflagged_warnings(summary):
+        lines += [f"## Warnings ({len(warned)})", ""]
+        lines += _warnings(warned, excerpts or {})
     if summary["slowest"]:
         lines += ["## Slowest files", ""]
         lines += table(
@@ -91,10 +100,29 @@ def render_markdown(summary: Mapping[str, Any], excerpts: Mapping[str, str] | No
 def _service(summary: Mapping[str, Any]) -> list[str]:
     lines = [f"Service: {text(summary.get('service', ''))}", ""]
     cost = summary.get("cost")
-    if cost:
-        lines += [f"Estimated cost: {cost['estimated']:.2f} ({cost['audio_hours']:.4f} audio hours at "
-                  f"{cost['price_per_hour']:g} per hour)", ""]  # fmt: skip
+    if cost:  # none for an emulated run: nothing was billed
+        price = f"{cost['price_per_hour']:g} {cost.get('currency', '')}".strip()
+        lines += [f"Estimated cost: {text(money(cost))} ({cost['audio_hours']:.4f} audio hours at "
+                  f"{text(price)} per hour)", ""]  # fmt: skip
     return lines
+
+
+def _flagged(summary: Mapping[str, Any]) -> list[str]:
+    quality = summary.get("quality")
+    if not quality or not quality.get("flagged"):
+        return []
+    rows = [
+        [text(r["severity"]), f"[{code(r['source'])}](<{report_link(r['link'])}>)",
+         text("; ".join(f["detail"] for f in r["flags"]))]
+        for r in quality["recordings"]
+    ]  # fmt: skip
+    return [
+        f"## Flagged for a look ({quality['flagged']} of {quality['checked']})",
+        "",
+        "Transcribed, but probably not right (thresholds: the `quality` settings).",
+        "",
+        *table(["Severity", "Recording", "What looks off"], rows),
+    ]
 
 
 def _still_failing(rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -109,13 +137,6 @@ def _still_failing(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         "",
         *table(["File", "Since", "Code", "Why"], body),
     ]
-
-
-def _not_sent(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    if not rows:
-        return []
-    body = [[code(r["source"]), code(r["code"]), text(r["reason"])] for r in rows]
-    return [f"## Not sent: not audio or unreadable ({len(rows)})", "", *table(["File", "Code", "Why"], body)]
 
 
 def _retries(rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -150,12 +171,18 @@ def _transcripts(files: Mapping[str, Sequence[str]]) -> list[str]:
 
 
 def _warnings(warnings: Sequence[Mapping[str, Any]], excerpts: Mapping[str, str]) -> list[str]:
-    rows, shown = [], set()
+    """Identical warnings once, the files that share them under it (with a few words heard)."""
+    groups: dict[str, list[str]] = {}
     for w in warnings:
-        excerpt = excerpts.get(w["source"], "") if w["source"] not in shown else ""
-        shown.add(w["source"])
-        rows.append([code(w["source"]), text(w["warning"]), f"_{text(excerpt)}_" if excerpt else ""])
-    return table(["File", "Warning", "Heard"], rows)
+        groups.setdefault(w["warning"], []).append(w["source"])
+    lines = []
+    for warning, sources in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
+        lines += [f"### {text(warning)} ({len(sources)})", ""]
+        for source in sources:
+            heard = excerpts.get(source, "")
+            lines.append(f"- {code(source, in_table=False)}" + (f": _{text(heard)}_" if heard else ""))
+        lines.append("")
+    return lines
 
 
 def failure_text(row: Mapping[str, Any]) -> str:
@@ -178,30 +205,21 @@ def _totals(summary: Mapping[str, Any]) -> list[str]:
 
 
 def _failures(failures: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each failure once: by cause, with what to do, and the files under it."""
     if not failures:
         return ["## Failures", "", "None.", ""]
-    lines = [f"## Failures ({len(failures)})", "", "### By cause", ""]
-    lines += table(
-        ["Code", "Class", "Files", "What to do"],
-        [
-            [code(c["code"]), text(c["class"]), str(c["files"]), text(c["hint"])]
-            for c in failure_causes(failures)
-        ],
-    )
-    lines += ["### Files", ""]
-    lines += table(
-        ["File", "Class", "Code", "SDK code", "Detail", "Attempts", "What to do"],
-        [
+    lines = [f"## Failures ({len(failures)})", ""]
+    for cause in failure_causes(failures):
+        files = plural(cause["files"], "file")
+        lines += [f"### {code(cause['code'], in_table=False)}: {text(cause['class'])}, {files}", ""]
+        lines += [f"What to do: {text(cause['hint'])}", ""]
+        lines += table(
+            ["File", "What happened", "SDK code", "Tries"],
             [
-                code(row["source"]),
-                text(row["class"]),
-                code(row["code"]),
-                text(row["sdk_code"]),
-                text(failure_text(row)),
-                str(row["attempts"]),
-                text(row["hint"]),
-            ]
-            for row in failures
-        ],
-    )
+                [code(row["source"]), text(failure_text(row)), text(row["sdk_code"]),
+                 str(row["attempts"]) if row["attempts"] else "not sent"]
+                for row in failures
+                if row["code"] == cause["code"]
+            ],
+        )  # fmt: skip
     return lines

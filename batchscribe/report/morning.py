@@ -1,6 +1,7 @@
 """What a reviewer asks first the next morning, as summary.json rows every rendering shares.
 
-The estimated cost, which service answered (an emulated run must not pass for a real one), the
+The estimated cost (with its currency; none for an emulated run), the quality triage of each
+transcript (``triage``), which service answered (an emulated run must not pass for a real one), the
 settings in words, why each retried file was retried (attempt by attempt), which files were not
 sent because they are not audio, where each transcript is, and which files still fail from
 earlier nights (not sent again, not counted as tonight's failures).
@@ -15,13 +16,24 @@ from typing import Any
 from urllib.parse import quote
 
 from batchscribe.names import shown
+from batchscribe.report.triage import thresholds_from, triage_outputs
 from batchscribe.results import RunResult
 from batchscribe.secrets import Redactor
 
 EMULATOR_NOTE = "emulator: a local stand-in, transcripts are placeholders unless scripted"
 
 
-def cost_row(result: RunResult) -> dict[str, Any]:
+DEFAULT_CURRENCY = "USD"  # the currency of Azure's list price that ``price_per_hour`` defaults to
+
+
+def is_emulated(settings: Mapping[str, Any]) -> bool:
+    return str(settings.get("endpoint", "")).startswith("emulator")
+
+
+def cost_row(result: RunResult) -> dict[str, Any] | None:
+    """The estimated cost, in the price's currency; None for an emulated run (nothing was paid)."""
+    if is_emulated(result.settings):
+        return None
     price = result.settings.get("price_per_hour")
     hours = result.audio_seconds / 3600
     per_hour = float(price) if isinstance(price, int | float) else 0.0
@@ -29,7 +41,15 @@ def cost_row(result: RunResult) -> dict[str, Any]:
         "audio_hours": round(hours, 4),
         "price_per_hour": per_hour,
         "estimated": round(hours * per_hour, 2),
+        "currency": str(result.settings.get("currency") or DEFAULT_CURRENCY),
     }
+
+
+def money(cost: Mapping[str, Any] | None) -> str:
+    """``12.40 USD``, or "" when the run had no cost (emulated, or summaries before currencies)."""
+    if not cost:
+        return ""
+    return f"{cost['estimated']:.2f} {cost.get('currency', DEFAULT_CURRENCY)}"
 
 
 def service_text(settings: Mapping[str, Any]) -> str:
@@ -37,7 +57,7 @@ def service_text(settings: Mapping[str, Any]) -> str:
     if isinstance(resources, list) and len(resources) > 1:
         return f"{len(resources)} Speech resources: {', '.join(str(r) for r in resources)}"
     endpoint = str(settings.get("endpoint", ""))
-    if endpoint == "emulator" or endpoint.startswith("emulator"):
+    if is_emulated(settings):
         return EMULATOR_NOTE
     kind, _, where = endpoint.partition(":")
     names = {"region": "Azure AI Speech, region", "endpoint": "Azure AI Speech, endpoint",
@@ -139,4 +159,9 @@ def morning_rows(result: RunResult) -> dict[str, Any]:
         "not_sent": not_sent_rows(result, mask),
         "still_failing": still_failing_rows(result, mask),
         "transcripts": transcript_rows(result, out),
+        "quality": triage_outputs(
+            result.transcript_outputs(),
+            thresholds_from(result.settings),
+            lambda path: quote(_relative(path, out), errors="surrogateescape"),
+        ),
     }

@@ -33,11 +33,15 @@ def run_dir_for(out_dir: Path, run_id: str) -> Path:
 
 def write_report(result: RunResult, out_dir: Path) -> Path:
     """Write the three report files of a run; returns the run's report folder."""
+    from batchscribe.report.history import history_rows  # it reads the run folders kept here
+
     folder = run_dir_for(out_dir, result.run_id)
     summary = summary_document(result)
-    excerpts = transcript_excerpts(result.files)
+    flagged = {row["source"] for row in summary["quality"]["recordings"]}
+    excerpts = transcript_excerpts(result.files, also=flagged)
+    history = history_rows(out_dir, current=summary)
     write_atomic(folder / SUMMARY_MD, render_markdown(summary, excerpts))
-    write_atomic(folder / REPORT_HTML, render_html(result, summary, excerpts))
+    write_atomic(folder / REPORT_HTML, render_html(result, summary, excerpts, history))
     write_atomic(folder / SUMMARY_JSON, render_summary_json(summary))
     return folder
 

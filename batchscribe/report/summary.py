@@ -24,7 +24,8 @@ from batchscribe.resources.rotation import ResourceStats
 from batchscribe.results import FileResult, RunResult
 from batchscribe.secrets import Redactor
 
-SCHEMA_VERSION = 1
+# 2: ``cost`` is null for an emulated run and has a ``currency``; ``quality`` (the triage) added.
+SCHEMA_VERSION = 2
 SLOWEST_COUNT = 10
 UNKNOWN_FAILURE_HINT = "see the run log for this file"
 

@@ -2,7 +2,8 @@
 
 One lane per worker, one bar per attempt (``FileResult.timeline``), coloured by outcome: an
 attempt that succeeded, one that was retried, one that failed, one cancelled. Each bar has a
-``<title>`` (file, outcome, error code, times) that browsers show on hover. Plain SVG, no script;
+``<title>`` (file, chunk, outcome, error code, times) that browsers show on hover, and says on
+itself which chunk of a split recording it is (or the file's name) when that fits. Plain SVG, no script;
 every text is escaped.
 """
 
@@ -72,15 +73,31 @@ def timeline_svg(files: Sequence[FileResult], *, wall_seconds: float = 0.0) -> s
             f' height="{_LANE_HEIGHT}" fill="{OUTCOME_COLOURS[attempt.outcome]}" stroke="#fff">'
             f"<title>{escape(_bar_title(source, attempt))}</title></rect>"
         )
+        if label := _bar_label(source, attempt, width):
+            parts.append(
+                f'<text class="bar-label" x="{left + 3:.1f}" y="{y + _LANE_HEIGHT - 5}" fill="#fff"'
+                f' font-size="10">{escape(label)}</text>'
+            )
     parts += _axis(span, x, _TOP + len(workers) * (_LANE_HEIGHT + _LANE_GAP))
     parts.append("</svg>")
     return "\n".join(parts)
 
 
+_CHAR_WIDTH = 6.0  # about, at font-size 10: a label is drawn only when it fits its bar
+
+
+def _bar_label(source: str, attempt: Attempt, width: float) -> str:
+    """What a bar says on it: its chunk (``c3`` when narrow), or the file's name; "" if none fits."""
+    room = int((width - 6) / _CHAR_WIDTH)
+    name = shown(source).rsplit("/", 1)[-1]
+    candidates = [attempt.chunk, attempt.chunk.replace("chunk ", "c")] if attempt.chunk else [name]
+    return next((text for text in candidates if 0 < len(text) <= room), "")
+
+
 def _bar_title(source: str, attempt: Attempt) -> str:
     error = f" ({attempt.error_code})" if attempt.error_code else ""
     took = human_seconds(attempt.ended_at - attempt.started_at)
-    name = shown(source)
+    name = shown(source) + (f", {attempt.chunk}" if attempt.chunk else "")
     return f"{name}: {attempt.outcome}{error}, {attempt.started_at:.1f}-{attempt.ended_at:.1f} s ({took})"
 
 

@@ -151,6 +151,11 @@ class ChunkTask:
     budget_seconds = seconds
     adds_tasks = False
 
+    @property
+    def label(self) -> str:
+        """``chunk 3`` (counted from 1), ``ch1 chunk 3`` when channels are sent apart."""
+        return f"chunk {self.index + 1}" if self.track == "mix" else f"{self.track} chunk {self.index + 1}"
+
     def run(self, runner: Runner, worker: int) -> FileResult | None:
         return self.recording.run_chunk(self, runner, worker)
 
@@ -303,11 +308,15 @@ class SplitRecording:
             self._progress(runner, (task.track, task.index), min(seconds, task.seconds))
 
         attempts = [0]
+        tried: list[Attempt] = []  # this chunk's attempts, labelled for the report's timeline
         try:
-            transcript = runner.session(
-                self.item, worker, self._timeline, attempts,
-                lambda: runner.engine.transcribe(request, on_progress=progress, cancel=runner.cancel),
-            )  # fmt: skip
+            try:
+                transcript = runner.session(
+                    self.item, worker, tried, attempts,
+                    lambda: runner.engine.transcribe(request, on_progress=progress, cancel=runner.cancel),
+                )  # fmt: skip
+            finally:
+                self._timeline.extend(replace(a, chunk=task.label) for a in tried)
             self.options.store.save(self.source, SavedChunk(task.track, task.index, task.start, task.end,
                                                             attempts[0], transcript))  # fmt: skip
         except (FileError, RunAbortedError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -96,3 +97,29 @@ def test_json_lines_carry_the_run_id_and_quiet_keeps_only_failures() -> None:
     [record] = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert record["run_id"] == "r7" and record["event"] == "failed" and record["code"] == "throttled"
     assert record["source"] == "b.mp3" and record["attempts"] == 4
+
+
+def test_identical_warnings_are_grouped_in_plain_lines_but_kept_in_json() -> None:
+    placeholder = "placeholder text: the emulator has no script for this recording"
+    results = [
+        dataclasses.replace(done(item(f"call{n:02d}.mp3")), warnings=(placeholder,)) for n in range(20)
+    ]
+    results.append(dataclasses.replace(done(item("cut.mp3")), warnings=("decoding stopped early",)))
+    stream = io.StringIO()
+    log = LineLog(stream, run_id="r1")
+    for result in results:
+        log.file_finished(result)
+    warnings = [
+        line.split(" ", 1)[1].strip() for line in stream.getvalue().splitlines() if " warning " in line
+    ]
+    assert warnings == [
+        f"warning   call00.mp3: {placeholder}",
+        "warning   call01.mp3: placeholder text too; more files with this warning: see the summary",
+        "warning   cut.mp3: decoding stopped early",
+    ]
+    stream = io.StringIO()
+    log = LineLog(stream, run_id="r1", json_lines=True)
+    for result in results:
+        log.file_finished(result)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert len([r for r in records if r["event"] == "warning"]) == 21  # tools group them themselves

@@ -542,11 +542,13 @@ def test_morning_report_has_failures_first_then_warnings_slowest_and_the_worker_
     assert summary["counts"]["retried"] == 1 and summary["throughput"] > 0
 
     markdown = (folder / "summary.md").read_text(encoding="utf-8")
-    assert markdown.index("## Totals") < markdown.index("## Failures (2)") < markdown.index("## Warnings")
-    assert markdown.index("## Warnings") < markdown.index("## Slowest files")
+    assert markdown.index("## Totals") < markdown.index("## Failures (2)") < markdown.index("## Flagged")
+    assert markdown.index("## Flagged") < markdown.index("## Slowest files")
+    assert "## Warnings" not in markdown  # each quality warning is its recording's flag, shown once
     assert "Throughput" in markdown and "Audio transcribed" in markdown
+    assert "### `bad_request`: permanent, 1 file" in markdown  # the cause once, its files under it
     rejected = next(line for line in markdown.splitlines() if line.startswith("| `rejected.wav`"))
-    for expected in ("permanent", "`bad_request`", "Unsupported audio format", "| 1 |"):
+    for expected in ("Unsupported audio format", "BadRequest", "| 1 |"):
         assert expected in rejected
 
     page = parse_page((folder / "report.html").read_text(encoding="utf-8"))
@@ -557,33 +559,35 @@ def test_morning_report_has_failures_first_then_warnings_slowest_and_the_worker_
     assert links and all(str(link).startswith("../../") for link in links)  # only to the transcripts
     outside = html.replace('xmlns="http://www.w3.org/2000/svg"', "")  # a name, never fetched
     assert "http://" not in outside and "https://" not in outside and "url(" not in outside
-    assert html.index('id="failures"') < html.index('id="warnings"') < html.index('id="slowest"')
+    assert html.index('id="failures"') < html.index('id="flagged"') < html.index('id="slowest"')
     header, *rows = page.tables["failures"]
-    assert header == ["File", "Class", "Code", "Detail", "Attempts", "What to do"]
-    by_file = {row[0]: row for row in rows}
+    assert header == ["File", "What happened", "Tries"]
+    causes = [row[0] for row in rows if len(row) == 1]
+    assert [c.split(" What to do:")[0] for c in causes] == ["bad_request · permanent · 1 file",
+                                                             "not_media · permanent · 1 file"]  # fmt: skip
+    by_file = {row[0]: row for row in rows if len(row) == 3}
     assert set(by_file) == {"rejected.wav", GARBAGE}
-    assert by_file[GARBAGE][2] == "not_media"
-    assert by_file["rejected.wav"][1:3] == ["permanent", "bad_request BadRequest"]
-    assert "Unsupported audio format" in by_file["rejected.wav"][3] and by_file["rejected.wav"][4] == "1"
-    assert by_file["rejected.wav"][5]  # what to do
+    assert by_file[GARBAGE][2] == "not sent"
+    assert "Unsupported audio format" in by_file["rejected.wav"][1] and by_file["rejected.wav"][2] == "1 attempt"
+    assert all(" What to do: " in c and not c.endswith("What to do:") for c in causes)
     assert "&lt;b&gt;garbage&lt;b&gt;.mp3" in html
 
-    warnings = {(row[0], row[1].split(":")[0].split(" (")[0]): row[2] for row in page.tables["warnings"][1:]}
-    assert set(warnings) == {
-        ("silence.wav", "no speech recognized"),
-        ("mumble.wav", "low average confidence"),
-        ("voicemail.wav", "transcript ends long before the audio"),
-    }
-    heard = warnings[("mumble.wav", "low average confidence")]  # what was said, as text
-    assert heard.startswith(f"{MUMBLED} Thanks for calling") and heard.endswith(" with the late fee.")
-    assert " … " in heard and len(heard) < len(MUMBLED) + len(LONG_PHRASE)  # the middle left out
-    assert warnings[("voicemail.wav", "transcript ends long before the audio")] == "Hi, call me back."
+    # the quality warnings of these recordings are their flags: by severity, with what was heard
+    flagged = {row[1]: row for row in page.tables["flagged"][1:]}
+    assert [row[0] for row in page.tables["flagged"][1:]] == ["high", "medium", "medium"]
+    assert flagged["silence.wav"][2] == "no speech recognized"
+    assert flagged["voicemail.wav"][2].startswith("transcript ends at 1.8 s, the audio runs to 1 min 15 s")
+    assert flagged["voicemail.wav"][2].endswith("Hi, call me back.")
+    mumble = flagged["mumble.wav"][2]
+    assert mumble.startswith(f"low mean confidence 0.31 {MUMBLED} Thanks for calling")
+    assert mumble.endswith(" with the late fee.") and " … " in mumble  # the middle left out
     assert "&lt;script&gt;alert(&quot;heard&quot;)&lt;/script&gt;" in html
+    assert 'id="warnings"' not in html  # nothing else to warn about: no second copy of the flags
     slowest = [row[0] for row in page.tables["slowest"][1:]]
     assert set(slowest) == {
         "good.wav",
         "flaky.wav",
-        "rejected.wav",
+        "rejected.wav (failed)",
         "silence.wav",
         "mumble.wav",
         "voicemail.wav",
@@ -598,7 +602,7 @@ def test_morning_report_has_failures_first_then_warnings_slowest_and_the_worker_
     assert again.exit_code == 0, again.output
     assert f"run: {summary['run_id']}\nresult: 2 of 7 files failed" in again.output  # plain: no terminal
     assert "rejected.wav" in again.output and "bad_request" in again.output
-    assert "3 files with warnings" in again.output
+    assert "3 files with warnings" in again.output and "flagged for a look: 3 of 5" in again.output
     opened: list[str] = []
     monkeypatch.setattr("webbrowser.open", lambda url, *a, **k: opened.append(url) or True)
     by_id = cli.invoke(app, ["report", summary["run_id"], "--out", str(out), "--open"])

@@ -26,6 +26,8 @@ from batchscribe.report import (
     summary_document,
     write_report,
 )
+from batchscribe.report.html_parts import name_html
+from batchscribe.report.summary import SCHEMA_VERSION
 from batchscribe.report.timeline import OUTCOME_COLOURS, nice_step, timeline_svg
 from batchscribe.results import Attempt, Failure, FileResult, RunCounts, RunResult
 
@@ -119,11 +121,12 @@ def test_summary_json_keys_are_pinned_so_a_change_is_deliberate() -> None:
     summary = summary_document(make_run())
     assert sorted(summary) == [
         "aborted", "audio_seconds", "cancelled", "cost", "counts", "ended_at", "exit_code", "failures",
-        "interrupted", "not_sent", "retries", "run_id", "schema_version", "service", "settings", "slowest",
+        "interrupted", "not_sent", "quality", "retries", "run_id", "schema_version", "service", "settings", "slowest",
         "started_at", "still_failing", "stop_reason", "throughput", "transcripts", "version", "wall_seconds",
         "warnings",
     ]  # fmt: skip
-    assert sorted(summary["cost"]) == ["audio_hours", "estimated", "price_per_hour"]
+    assert sorted(summary["cost"]) == ["audio_hours", "currency", "estimated", "price_per_hour"]
+    assert sorted(summary["quality"]) == ["by_severity", "checked", "flagged", "recordings", "thresholds"]
     required_counts = {
         "discovered", "skipped_done", "not_settled", "succeeded", "failed", "retried", "cancelled", "not_scheduled",
     }  # fmt: skip
@@ -135,7 +138,7 @@ def test_summary_json_keys_are_pinned_so_a_change_is_deliberate() -> None:
     ]  # fmt: skip
     assert sorted(summary["warnings"][0]) == ["source", "warning"]
     assert sorted(summary["slowest"][0]) == ["attempts", "audio_seconds", "elapsed_s", "source", "status"]
-    assert summary["schema_version"] == 1
+    assert summary["schema_version"] == 2  # 2: cost null when emulated, with a currency; quality
 
 
 def test_summary_of_a_run_with_failures_cancelled_and_warnings() -> None:
@@ -253,23 +256,62 @@ def test_html_is_self_contained() -> None:
     assert policies and "default-src 'none'" in (policies[0] or "")
 
 
-def test_html_shows_failures_first_with_what_to_do() -> None:
-    run = make_run()
+def test_html_shows_the_night_at_a_glance_then_each_failure_once_under_its_cause() -> None:
+    run = make_run(settings={"price_per_hour": 1.5, "currency": "EUR", "endpoint": "region:westeurope"})
     page = render_html(run, summary_document(run))
+    glance = page[page.index('id="glance"') : page.index("</div></div>", page.index('id="glance"'))]
+    for expected in ("2 transcribed", "1 failed", "1 cancelled", "2 min 00 s", "0.05 EUR", "1 min 00 s"):
+        assert expected in glance, expected
     failures = page.index('<table id="failures">')
-    assert failures < page.index('id="warnings"') < page.index('id="slowest"') < page.index("<svg")
-    row = page[failures : page.index("</table>", failures)]
-    for expected in (
-        "&lt;script&gt;",
-        "transient",
-        "throttled",
-        "TooManyRequests",
-        "&lt;this&gt;",
-        ">3<",
-        "lower --workers",
-    ):
+    assert failures < page.index('id="warnings"') < page.index("<svg") < page.index('id="slowest"')
+    table = page[failures : page.index("</table>", failures)]
+    cause = table.index('class="cause"')
+    assert "throttled" in table[cause:] and "lower --workers" in table[cause:]
+    row = table[table.index("<tr>", cause + 1) :]
+    for expected in ("&lt;script&gt;", "&lt;this&gt;", "TooManyRequests", "3 attempts"):
         assert expected in row
+    assert page.count("the service kept throttling") == 1  # shown once: no per-file copy elsewhere
     assert "low average confidence (0.30)" in page and "no speech recognized" in page
+
+
+def test_emulated_runs_show_no_cost_anywhere() -> None:
+    run = make_run(settings={"price_per_hour": 1.0, "endpoint": "emulator"})
+    summary = summary_document(run)
+    assert summary["cost"] is None
+    page = render_html(run, summary)
+    assert "Estimated cost" not in page and "nothing billed" in page
+    assert "Estimated cost" not in render_markdown(summary)
+    assert "cost" not in console_text(run) and "cost" not in console_text(run, terminal=True)
+    paid = make_run(settings={"price_per_hour": 1.0, "endpoint": "region:westeurope"})
+    assert "Estimated cost: 0.03 USD" in render_markdown(summary_document(paid))
+    assert "estimated cost: 0.03 USD" in console_text(paid)
+
+
+def test_identical_warnings_are_grouped_once_with_their_files() -> None:
+    placeholder = "placeholder text: the emulator has no script for this recording"
+    files = tuple(succeeded(f"night/call_{n:02d}.wav", warnings=(placeholder,)) for n in range(20))
+    run = make_run(files=files)
+    summary = summary_document(run)
+    page = render_html(run, summary)
+    assert page.count(placeholder) == 1 and "20 files" in page
+    markdown = render_markdown(summary)
+    assert markdown.count(placeholder) == 1 and f"### {placeholder} (20)" in markdown
+    plain = console_text(run)
+    assert plain.count(placeholder) == 1 and f"{placeholder} (20 files)" in plain
+
+
+def test_file_names_wrap_at_separators_never_inside_a_word() -> None:
+    parts = '<span class="part">calls/</span><wbr><span class="part">2026-11-21_</span><wbr>'
+    assert name_html(
+        "calls/2026-11-21_night/empty.wav"
+    ) == parts + '<span class="part">night/</span><wbr>' + ('<span class="part">empty.wav</span>')
+    assert name_html("<b>/x") == '<span class="part">&lt;b&gt;/</span><wbr><span class="part">x</span>'
+    assert (
+        name_html("a//b")
+        == '<span class="part">a/</span><wbr><span class="part">/</span><wbr><span class="part">b</span>'
+    )
+    assert name_html("") == "" and name_html("x/") == '<span class="part">x/</span>'
+    assert ".part { white-space: nowrap; }" in render_html(make_run(), summary_document(make_run()))
 
 
 def test_timeline_marks_each_attempt_by_outcome_with_a_legend() -> None:
@@ -286,6 +328,26 @@ def test_timeline_marks_each_attempt_by_outcome_with_a_legend() -> None:
     titles = [t.text for t in root.iter(f"{namespace}title")]
     assert f"{EVIL}: failed (throttled), 25.0-50.0 s (25.0 s)" in titles
     assert {r.get("y") for r in bars if r.get("class") == "cancelled"} != {r.get("y") for r in bars[:1]}
+
+
+def test_timeline_labels_chunks_on_their_bars_and_in_their_titles() -> None:
+    chunked = succeeded(
+        "long/meeting.wav",
+        timeline=(
+            Attempt(0, 0.0, 30.0, "succeeded", chunk="chunk 1"),
+            Attempt(1, 0.0, 0.5, "retried", "connection_failed", chunk="chunk 2"),
+            Attempt(1, 0.5, 32.0, "succeeded", chunk="chunk 2"),
+            Attempt(2, 0.0, 30.0, "succeeded", chunk="ch1 chunk 12"),
+        ),
+    )
+    root = ElementTree.fromstring(timeline_svg((chunked,), wall_seconds=32.0))
+    namespace = "{http://www.w3.org/2000/svg}"
+    labels = [t.text for t in root.iter(f"{namespace}text") if t.get("class") == "bar-label"]
+    assert labels == ["chunk 1", "ch1 chunk 12", "chunk 2"]  # the 0.5 s attempt is too narrow for one
+    titles = [t.text or "" for t in root.iter(f"{namespace}title")]
+    assert "long/meeting.wav, chunk 2: retried (connection_failed), 0.0-0.5 s (500 ms)" in titles
+    whole = ElementTree.fromstring(timeline_svg((succeeded("calls/a.mp3", elapsed=30.0),), wall_seconds=30.0))
+    assert [t.text for t in whole.iter(f"{namespace}text") if t.get("class") == "bar-label"] == ["a.mp3"]
 
 
 def test_timeline_is_empty_without_attempts() -> None:
@@ -333,7 +395,9 @@ def console_text(result: Any, *, terminal: bool = False) -> str:
 
 def test_console_summary_shows_totals_then_failures_then_cancelled() -> None:
     on_terminal = console_text(make_run(), terminal=True)
-    assert on_terminal.index("Totals") < on_terminal.index("Failures (1)") < on_terminal.index("Cancelled (1)")
+    assert (
+        on_terminal.index("Totals") < on_terminal.index("Failures (1)") < on_terminal.index("Cancelled (1)")
+    )
     text = console_text(make_run())  # no terminal: plain lines
     assert text.index("discovered: 10") < text.index("failures (1):") < text.index("cancelled (1):")
     assert EVIL in text and "throttled" in text and "lower --workers" in text
@@ -392,7 +456,7 @@ def test_load_summary_explains_what_is_wrong(tmp_path: Path) -> None:
     (tmp_path / "summary.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(UsageError, match="cannot read"):
         load_summary(tmp_path)
-    (tmp_path / "summary.json").write_text('{"schema_version": 2}', encoding="utf-8")
+    (tmp_path / "summary.json").write_text(f'{{"schema_version": {SCHEMA_VERSION + 1}}}', encoding="utf-8")
     with pytest.raises(UsageError, match="newer batchscribe"):
         load_summary(tmp_path)
     (tmp_path / "summary.json").write_text("[]", encoding="utf-8")

@@ -160,6 +160,12 @@ def test_a_chunk_failing_transiently_is_redone_alone(tmp_path: Path) -> None:
     assert {name: r.sessions for name, r in stats.recordings.items()} == {
         f"chunk{i}": 2 if i == 1 else 1 for i in range(len(scripted.chunks))
     }
+    (report,) = (out / "_runs").glob("*/report.html")  # the timeline says which chunk each bar is
+    page = report.read_text(encoding="utf-8")
+    titles = [t for t in page.split("<title>") if t.startswith("meeting.wav, chunk ")]
+    assert len(titles) == len(scripted.chunks) + 1
+    assert sum(t.startswith("meeting.wav, chunk 2: retried") for t in titles) == 1
+    assert sum(t.startswith("meeting.wav, chunk 2: succeeded") for t in titles) == 1
 
 
 def test_after_kill_9_mid_recording_only_unfinished_chunks_are_sent(tmp_path: Path) -> None:
