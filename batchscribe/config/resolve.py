@@ -22,6 +22,7 @@ from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.errors import UsageError
+from batchscribe.summaries.options import resolve_summaries
 
 KEY_VARIABLES = ("SPEECH_KEY", "AZURE_AI_SPEECH_KEY")
 REGION_VARIABLES = ("SPEECH_REGION", "AZURE_AI_SPEECH_REGION")
@@ -164,6 +165,7 @@ def resolve_settings(
         emulator_transcripts=_optional_path(spec.emulator_transcripts, "emulator_transcripts", origin),
         emulator_speed=spec.emulator_speed,
         job_name=origin.job,
+        summaries=resolve_summaries(spec, origin, env, credentials=credentials),
     )
 
 

@@ -23,6 +23,7 @@ from batchscribe.secrets import public_endpoint, url_secrets
 
 if TYPE_CHECKING:
     from batchscribe.config.entra import TokenProvider
+    from batchscribe.summaries.options import SummaryOptions
 
 EndpointKind = Literal["region", "endpoint", "host", "emulator", "unresolved"]
 """``unresolved``: settings for ``plan``, which never needs credentials; nothing can run with it."""
@@ -41,6 +42,7 @@ class Endpoint:
     resource: Resource | None = None  # as configured, when given as one of several resources
     # Entra ID sign-in: set for the run's duration; never compared, printed or stored
     tokens: TokenProvider | None = field(default=None, repr=False, compare=False)
+    rest_url: str = ""  # the in-process emulator's REST side (--emulate): OpenAI summaries go there
 
     @property
     def entra(self) -> bool:
@@ -127,6 +129,7 @@ class RunSettings:
     # Several Speech resources (each one ``Endpoint`` with its ``Resource``); ``endpoint`` is the
     # first. Empty: the one ``endpoint``.
     resources: tuple[Endpoint, ...] = ()
+    summaries: SummaryOptions | None = None  # --summarize: Azure OpenAI summaries (issue 21)
 
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
@@ -142,7 +145,8 @@ class RunSettings:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(secret for endpoint in self.endpoints for secret in endpoint.secrets)
+        summaries = self.summaries.secrets if self.summaries is not None else ()
+        return tuple(secret for endpoint in self.endpoints for secret in endpoint.secrets) + summaries
 
     def __post_init__(self) -> None:
         if "json" not in self.formats:
@@ -174,4 +178,5 @@ class RunSettings:
             "max_runtime_s": self.max_runtime_s,
             "max_runtime_grace_s": self.max_runtime_grace_s,
             "job": self.job_name,
+            **({"summaries": self.summaries.public_dict()} if self.summaries is not None else {}),
         }

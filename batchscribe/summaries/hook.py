@@ -1,0 +1,33 @@
+"""The summaries stage's one hook into ``running/run.py``: after the transcripts, unless the run
+was aborted or interrupted, with what the transcription already cost counted against
+``--max-cost``, and under ``--emulate`` the emulator's REST side as the endpoint."""
+
+from __future__ import annotations
+
+from batchscribe.cancel import CancelToken
+from batchscribe.config.entra import TokenSource
+from batchscribe.config.settings import Endpoint, RunSettings
+from batchscribe.running.outcome import RunOutcome
+from batchscribe.state.ledger import Ledger
+from batchscribe.summaries.digest import SummaryDigest
+
+
+def summaries_after(
+    settings: RunSettings,
+    ledger: Ledger,
+    endpoints: tuple[Endpoint, ...],
+    outcome: RunOutcome,
+    run_id: str,
+    cancel: CancelToken,
+    credential: TokenSource | None,
+) -> SummaryDigest | None:
+    """The run's summaries (None without ``--summarize``, or when the run stopped)."""
+    options = settings.summaries
+    if options is None or outcome.aborted is not None or cancel.is_cancelled():
+        return None
+    from batchscribe.summaries.stage import summarize_run  # imports openai: only when asked for
+
+    transcribed_cost = outcome.tally.audio_seconds / 3600 * settings.price_per_hour
+    endpoint = options.endpoint or endpoints[0].rest_url
+    return summarize_run(settings, ledger, endpoint=endpoint, spent_so_far=transcribed_cost, run_id=run_id,
+                         cancel=cancel, credential=credential)  # fmt: skip
