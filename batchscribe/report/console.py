@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from batchscribe.outputs.timefmt import human_seconds
+from batchscribe.report.digest import digest_totals, summaries_failed
 from batchscribe.report.summary import (
     RESOURCE_HEADER,
     count_rows,
@@ -46,7 +47,7 @@ def render_console_summary(
 ) -> None:
     """Print a run's summary: from a fresh ``RunResult`` or a loaded ``summary.json`` dict."""
     summary = summary_document(result) if isinstance(result, RunResult) else result
-    failed = bool(summary["counts"]["failed"] or summary["aborted"])
+    failed = bool(summary["counts"]["failed"] or summary["aborted"] or summaries_failed(summary))
     if quiet and not failed:
         return
     style = "red" if failed else "green"
@@ -129,7 +130,7 @@ def _totals(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         rows.append(("Estimated cost", f"{cost['estimated']:.2f}"))
     rows.append(("Wall time", human_seconds(summary["wall_seconds"])))
     rows.append(("Throughput", f"{summary['throughput']:.2f}x"))
-    return rows
+    return rows + digest_totals(summary)
 
 
 def _plain(console: Console, summary: Mapping[str, Any], sections: list[Section], *, quiet: bool) -> None:

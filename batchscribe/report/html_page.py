@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from batchscribe.outputs.timefmt import human_seconds
+from batchscribe.report.digest import digest_html
 from batchscribe.report.markdown import failure_text
 from batchscribe.report.morning import readable_settings, report_link
 from batchscribe.report.summary import RESOURCE_HEADER, count_rows, failure_causes, headline, resource_table
@@ -69,6 +70,7 @@ def render_html(
     body += _slowest(summary["slowest"])
     svg = timeline_svg(result.files, wall_seconds=result.wall_seconds)
     body += ["<h2>Worker timeline</h2>", svg or '<p class="muted">No attempts were recorded.</p>']
+    body += digest_html(summary)  # --summarize (issue 21)
     body += _transcripts(summary.get("transcripts", {}))
     settings = [[escape(label), escape(value)] for label, value in readable_settings(summary["settings"])]
     body += ["<h2>Settings</h2>", _table(["Setting", "Value"], settings, table_id="settings")]

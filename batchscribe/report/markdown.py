@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from batchscribe.outputs.timefmt import human_seconds
+from batchscribe.report.digest import digest_markdown
 from batchscribe.report.morning import readable_settings, report_link
 from batchscribe.report.summary import RESOURCE_HEADER, count_rows, failure_causes, headline, resource_table
 
@@ -81,6 +82,7 @@ def render_markdown(summary: Mapping[str, Any], excerpts: Mapping[str, str] | No
                 for row in summary["slowest"]
             ],
         )
+    lines += digest_markdown(summary)  # --summarize (issue 21)
     lines += _transcripts(summary.get("transcripts", {}))
     lines += ["## Settings", "", *table(["Setting", "Value"], [
         [text(label), text(value)] for label, value in readable_settings(summary["settings"])
