@@ -188,7 +188,7 @@ class OpenAiEmulation:
         broken = fault is not None and fault.kind == "invalid_json"
         content = "this is not JSON" if broken else answer_for(texts[-1])
         completion_tokens = math.ceil(len(content) / CHARS_PER_TOKEN)
-        return self._count("ok", RestResponse.of_json(200, {
+        return self._count("invalid_json" if broken else "ok", RestResponse.of_json(200, {
             "id": f"chatcmpl-emulator-{number}", "object": "chat.completion", "created": 0,
             "model": f"emulated-{deployment}",
             "choices": [{"index": 0, "finish_reason": "stop",
