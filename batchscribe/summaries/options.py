@@ -89,8 +89,8 @@ def resolve_summaries(
     emulated = spec.emulate and not endpoint
     if not endpoint and not emulated:
         raise origin.error(
-            "openai_endpoint",
-            f"--summarize needs an Azure OpenAI endpoint: {ENDPOINT_VARIABLE} is not set",
+            "summarize",
+            f"needs an Azure OpenAI endpoint: {ENDPOINT_VARIABLE} is not set",
             f"set {ENDPOINT_VARIABLE} (e.g. https://NAME.openai.azure.com) or give "
             f"{origin.example('openai_endpoint', 'https://NAME.openai.azure.com')}",
         )
@@ -102,8 +102,8 @@ def resolve_summaries(
     if not deployment:
         if not emulated:
             raise origin.error(
-                "openai_deployment",
-                f"--summarize needs an Azure OpenAI deployment: {DEPLOYMENT_VARIABLE} is not set",
+                "summarize",
+                f"needs an Azure OpenAI deployment: {DEPLOYMENT_VARIABLE} is not set",
                 f"set {DEPLOYMENT_VARIABLE} or give {origin.example('openai_deployment', 'gpt-4o-mini')}",
             )
         deployment = EMULATOR_DEPLOYMENT
