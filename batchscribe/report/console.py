@@ -61,6 +61,9 @@ def render_console_summary(
     if summary["stop_reason"]:
         console.print(Text(f"Stopped early: {summary['stop_reason']}", style="yellow"))
     shape = box.HEAVY_HEAD if utf8_locale() else box.ASCII
+    if quiet and summaries_failed(summary):
+        for label, value in digest_totals(summary):
+            console.print(Text(f"{label}: {value}", style="red"))
     if not quiet:
         totals = Table(title="Totals", show_header=False, title_justify="left", box=shape)
         totals.add_column(no_wrap=True)
@@ -139,6 +142,8 @@ def _plain(console: Console, summary: Mapping[str, Any], sections: list[Section]
         lines.append(f"stopped early: {summary['stop_reason']}")
     if not quiet:
         lines += [f"{label.lower()}: {value}" for label, value in _totals(summary)]
+    elif summaries_failed(summary):  # quiet, but summaries asked for were not made: say why
+        lines += [f"{label.lower()}: {value}" for label, value in digest_totals(summary)]
     for title, header, rows, caption in sections:
         lines.append(f"{title.lower()}:" + (f" {caption}" if caption else ""))
         lines += plain_table(header, rows)
