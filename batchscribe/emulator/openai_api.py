@@ -222,7 +222,7 @@ class OpenAiEmulation:
 def answer_for(text: str) -> str:
     """The deterministic answer to a transcript (or to the summaries of its parts)."""
     body = text.split("\n\n", 1)[-1]  # after the "The transcript:" line
-    lines = [re.sub(r"^(Speaker|Channel) \d+: ", "", line).strip() for line in body.splitlines()]
+    lines = [re.sub(r"\b(Speaker|Channel) \d+: ", "", line).strip() for line in body.splitlines()]
     sentences = [s.strip() for line in lines for s in re.split(r"(?<=[.!?])\s+", line) if s.strip()]
     if body.lstrip().startswith("{"):  # the parts' summaries: combine what they said
         parts = [json.loads(line) for line in body.splitlines() if line.strip().startswith("{")]
