@@ -148,6 +148,7 @@ class OpenAiEmulation:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _seen: int = 0
+    _arrived: threading.Condition = field(default_factory=threading.Condition)
 
     @classmethod
     def of(
@@ -155,6 +156,11 @@ class OpenAiEmulation:
     ) -> OpenAiEmulation:
         parsed = [f if isinstance(f, OpenAiFault) else parse_fault(f) for f in faults]
         return cls(parsed, context_tokens)
+
+    def wait_for_requests(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until ``count`` chat requests arrived (answered or not); False after ``timeout``."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self._seen >= count, timeout)
 
     def close(self) -> None:
         self._stop.set()  # a stalled answer returns at once
@@ -169,10 +175,11 @@ class OpenAiEmulation:
         if not texts:
             return _error(HTTPStatus.BAD_REQUEST, "invalid_request_error", "messages is required")
         whole = "\n".join(texts)
-        with self._lock:
+        with self._arrived:
             self._seen += 1
             number = self._seen
             self.deployments[deployment] += 1
+            self._arrived.notify_all()
         fault = next((f for f in self.faults if f.applies(number, whole)), None)
         prompt_tokens = math.ceil(len(whole) / CHARS_PER_TOKEN)
         if self.context_tokens is not None and prompt_tokens > self.context_tokens:

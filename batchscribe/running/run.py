@@ -160,7 +160,8 @@ def run_batch(
                     )
                 finally:
                     engine.close()
-                digest = summaries_after(settings, ledger, endpoints, outcome, run_id, cancel, credential)
+                digest = summaries_after(settings, ledger, endpoints, outcome, run_id, cancel, credential,
+                                         started_at)  # fmt: skip
         finally:
             ledger.close()
         aborted = outcome.aborted

@@ -13,6 +13,7 @@ secret masked.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -107,7 +108,7 @@ class ChatClient:
         while True:
             attempt += 1
             try:
-                return self._once(messages, attempt)
+                return self._interruptible(messages, attempt)
             except SummaryError as exc:
                 if not exc.transient or exc.code == "invalid_answer" or attempt > self.options.retries:
                     raise
@@ -117,6 +118,32 @@ class ChatClient:
                          exc.message, attempt, self.options.retries, delay)  # fmt: skip
                 if self._sleep(delay):
                     raise SummaryError("cancelled", code="cancelled") from exc
+
+    def _interruptible(self, messages: Sequence[dict[str, str]], attempt: int) -> Completion:
+        """``_once`` on its own daemon thread, so Ctrl-C is not held up by a request in flight
+        (closing the client does not interrupt a blocked read): its answer is then dropped."""
+        outcome: list[Completion | BaseException] = []
+        finished = threading.Event()
+
+        def request() -> None:
+            try:
+                outcome.append(self._once(messages, attempt))
+            except BaseException as exc:  # handed to the waiting thread, raised there
+                outcome.append(exc)
+            finally:
+                finished.set()
+
+        threading.Thread(target=request, name="batchscribe-summary-request", daemon=True).start()
+        unregister = self._cancel.on_cancel(finished.set)
+        try:
+            finished.wait()
+        finally:
+            unregister()
+        if not outcome:
+            raise SummaryError("cancelled", code="cancelled")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
     def _once(self, messages: Sequence[dict[str, str]], attempt: int) -> Completion:
         try:

@@ -1,8 +1,11 @@
 """The summaries stage's one hook into ``running/run.py``: after the transcripts, unless the run
 was aborted or interrupted, with what the transcription already cost counted against
-``--max-cost``, and under ``--emulate`` the emulator's REST side as the endpoint."""
+``--max-cost``, within ``--max-runtime``, and under ``--emulate`` the emulator's REST side as the endpoint."""
 
 from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
 
 from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import TokenSource
@@ -20,8 +23,10 @@ def summaries_after(
     run_id: str,
     cancel: CancelToken,
     credential: TokenSource | None,
+    started_at: datetime,
 ) -> SummaryDigest | None:
-    """The run's summaries (None without ``--summarize``, or when the run stopped)."""
+    """The run's summaries (None without ``--summarize``, or when the run stopped); none starts
+    after the ``--max-runtime`` window, counted from ``started_at``."""
     options = settings.summaries
     if options is None or outcome.aborted is not None or cancel.is_cancelled():
         return None
@@ -29,5 +34,9 @@ def summaries_after(
 
     transcribed_cost = outcome.tally.audio_seconds / 3600 * settings.price_per_hour
     endpoint = options.endpoint or endpoints[0].rest_url
+    deadline = None
+    if settings.max_runtime_s is not None:
+        elapsed = (datetime.now(timezone.utc) - started_at).total_seconds()
+        deadline = time.monotonic() - elapsed + settings.max_runtime_s
     return summarize_run(settings, ledger, endpoint=endpoint, spent_so_far=transcribed_cost, run_id=run_id,
-                         cancel=cancel, credential=credential)  # fmt: skip
+                         cancel=cancel, credential=credential, deadline=deadline)  # fmt: skip

@@ -135,10 +135,12 @@ def summarize_run(
     cancel: CancelToken | None = None,
     credential: TokenSource | None = None,
     sleep: Sleep | None = None,
+    deadline: float | None = None,
 ) -> SummaryDigest | None:
     """Summarize every done transcript of the run's inputs that needs it (None without
     ``--summarize``). ``endpoint``: the emulator's REST side under ``--emulate``; ``spent_so_far``:
-    the transcription's estimated cost, counted against ``--max-cost``."""
+    the transcription's estimated cost, counted against ``--max-cost``; ``deadline``: the
+    ``--max-runtime`` window's end (``time.monotonic``), after which no summary starts."""
     options = settings.summaries
     if options is None:
         return None
@@ -153,6 +155,10 @@ def summarize_run(
             for due in _due(settings, ledger, options, tally):
                 if stop.is_set() or cancel.is_cancelled():
                     tally.not_scheduled += 1
+                    continue
+                if deadline is not None and time.monotonic() >= deadline:
+                    tally.not_scheduled += 1
+                    tally.stop_reason = tally.stop_reason or "the --max-runtime window ended"
                     continue
                 running.add(pool.submit(_one, client, due, tally, stop, run_id))
                 if len(running) >= 2 * WORKERS:

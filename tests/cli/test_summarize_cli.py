@@ -167,3 +167,20 @@ def test_max_cost_counts_the_summary_tokens(
     assert digest["stop_reason"] == "the --max-cost budget was reached"
     audio_cost = run_summary(out)["cost"]["estimated"]
     assert audio_cost + digest["cost"]["estimated"] <= 2
+
+
+def test_no_summary_starts_after_the_max_runtime_window(
+    batchscribe: Batchscribe, recordings: Recordings, tmp_path: Path
+) -> None:
+    transcripts, out = make(recordings, tmp_path), tmp_path / "out"
+    base = ["run", str(recordings.root), "--out", str(out), "--emulate", "--emulator-transcripts",
+            str(transcripts), *FAST]  # fmt: skip
+    assert batchscribe.run(*base).returncode == 0
+
+    late = batchscribe.run(*base, "--summarize", "--max-runtime", "0.001")
+
+    assert late.returncode == 0, late.stdout + late.stderr
+    digest = run_summary(out)["summaries"]
+    assert (digest["made"], digest["not_scheduled"]) == (0, 3)
+    assert digest["stop_reason"] == "the --max-runtime window ended"
+    assert not list(out.glob("*.summary.json"))

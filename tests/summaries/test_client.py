@@ -4,12 +4,15 @@ injected sleep instead of slept."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
 import pytest
 
+from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import AccessToken
 from batchscribe.emulator import Emulator
 from batchscribe.errors import SummariesStopped, SummaryError, SummaryRefused
@@ -180,3 +183,20 @@ def test_the_classic_deployments_route_answers_the_azure_client(emulator: Callab
     )
     assert '"action_items": ["Please call back."]' in (response.choices[0].message.content or "")
     assert emu.openai.deployments == {"calls-gpt": 1}
+
+
+def test_an_interrupt_does_not_wait_for_a_request_in_flight(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator(openai_faults=["stall:seconds=60"])
+    cancel = CancelToken()
+    options = SummaryOptions(endpoint=emu.rest_url, deployment="gpt-test", prompt=shipped_prompt(), key=KEY)
+    client = ChatClient(options, cancel=cancel, sleep=Waits())
+
+    def interrupt_once_sent() -> None:
+        assert emu.openai.wait_for_requests(1)
+        cancel.cancel("interrupted")
+
+    threading.Thread(target=interrupt_once_sent, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(SummaryError, match="cancelled"):
+        summarize_text(client, TEXT)
+    assert time.monotonic() - started < 30  # not the 60 s the request is held, nor the 120 s timeout
