@@ -79,6 +79,10 @@ def test_a_folder_transcribed_earlier_gets_summaries_without_sending_audio(
     stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav.json")}
     assert not list(out.glob("*.summary.json"))  # without --summarize no text leaves the machine
 
+    planned = json.loads(batchscribe.run("plan", *base[1:], "--summarize", "--json").stdout)[0]
+    assert (planned["to_send"], planned["summaries_due"], planned["summaries_unchanged"]) == (0, 3, 0)
+    assert planned["summary_tokens"] > 0 and planned["summary_cost"] > 0
+
     later = batchscribe.run(*base, "--summarize")
 
     assert later.returncode == 0, later.stdout + later.stderr
@@ -86,6 +90,10 @@ def test_a_folder_transcribed_earlier_gets_summaries_without_sending_audio(
     assert (counts["succeeded"], counts["skipped_done"]) == (0, 3)  # no audio sent
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav.json")} == stamps
     assert sorted(p.name for p in out.glob("*.summary.json")) == [f"{n}.summary.json" for n in TEXTS]
+    planned = json.loads(batchscribe.run("plan", *base[1:], "--summarize", "--json").stdout)[0]
+    assert (planned["summaries_due"], planned["summaries_unchanged"], planned["summary_tokens"]) == (0, 3, 0)
+    plain = batchscribe.run("plan", *base[1:], "--summarize").stdout
+    assert "0 to make, 3 unchanged, ~0 tokens, estimated cost 0.00" in plain
 
     prompt = tmp_path / "prompt.md"
     prompt.write_text("Summarize as JSON with summary, action_items and topics, for the sales team.\n")
