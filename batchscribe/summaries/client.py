@@ -95,8 +95,11 @@ class ChatClient:
         try:
             return self._tokens.token()
         except BatchscribeError as exc:
-            raise SummariesStopped(f"Entra ID sign-in for Azure OpenAI failed: {exc.message}",
-                                   code="sign_in_failed") from exc  # fmt: skip
+            raise SummariesStopped(
+                f"Azure OpenAI: {exc.message}", code="sign_in_failed",
+                hint=f"set {KEY_VARIABLE}, or sign in for DefaultAzureCredential (e.g. 'az login', a managed "
+                "identity) with the Cognitive Services OpenAI User role on the resource",
+            ) from exc  # fmt: skip
 
     def mask(self, text: str) -> str:
         tokens = self._tokens.secrets() if self._tokens is not None else ()

@@ -152,6 +152,22 @@ def test_entra_id_signs_in_with_a_bearer_token(emulator: Callable[..., Emulator]
     assert "stale-token" not in caught.value.one_line()
 
 
+class NoSignIn:
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        raise RuntimeError("DefaultAzureCredential failed to retrieve a token from the included credentials")
+
+
+def test_a_failed_entra_sign_in_stops_the_summaries_with_the_fix(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator(tokens=["entra-token-1"])
+    options = SummaryOptions(endpoint=emu.rest_url, deployment="gpt-test", prompt=shipped_prompt())
+    with pytest.raises(
+        SummariesStopped, match="Azure OpenAI: Entra ID sign-in failed: DefaultAzureCredential"
+    ) as caught:
+        summarize_text(ChatClient(options, credential=NoSignIn(), sleep=Waits()), TEXT)
+    assert "Cognitive Services OpenAI User" in caught.value.hint
+    assert emu.openai.requests == {}  # nothing was sent without a token
+
+
 LONG = "\n".join(f"Speaker {n % 2 + 1}: Line {n} is about the invoice and the delivery." for n in range(400))
 
 
