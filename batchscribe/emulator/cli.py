@@ -147,7 +147,8 @@ def serve(
             detail = f"{len(scripts.entries)} scripted recordings from {path}" if scripts.entries else (
                 f"no transcripts at {path}: placeholder text"
             )
-            typer.echo(f"{detail}; faults: {', '.join(map(str, specs)) or 'none'}", err=True)
+            chat = f"; chat completions faults: {', '.join(openai_fault)}" if openai_fault else ""
+            typer.echo(f"{detail}; faults: {', '.join(map(str, specs)) or 'none'}{chat}", err=True)
             stop.wait()
     finally:
         emulator.stop()
