@@ -192,3 +192,26 @@ def test_no_summary_starts_after_the_max_runtime_window(
     assert (digest["made"], digest["not_scheduled"]) == (0, 3)
     assert digest["stop_reason"] == "the --max-runtime window ended"
     assert not list(out.glob("*.summary.json"))
+
+
+def test_a_run_killed_during_summaries_leaves_no_partial_file_and_the_next_finishes_them(
+    batchscribe: Batchscribe, recordings: Recordings, tmp_path: Path, emulator_for: Any
+) -> None:
+    make(recordings, tmp_path)
+    emulator = emulator_for(recordings, openai_faults=["stall:first=2:seconds=60"])
+    env = batchscribe.env(AZURE_OPENAI_API_KEY=OPENAI_KEY)
+    out = tmp_path / "out"
+    process = batchscribe.start(*host_run(emulator, recordings, out), env=env)
+    assert emulator.openai.wait_for_requests(3, timeout=60)  # every summary asked for, two held
+    process.kill()  # kill -9 while two answers are outstanding
+    process.communicate(timeout=30)
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav.json")}
+    assert len(stamps) == 3 and len(list(out.glob("*.summary.json"))) <= 1
+
+    again = batchscribe.run(*host_run(emulator, recordings, out), env=env)
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert run_summary(out)["counts"]["succeeded"] == 0  # nothing transcribed twice
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav.json")} == stamps
+    assert all(summary_of(out, name)["status"] == "done" for name in TEXTS)
+    assert not [p for p in out.rglob("*") if p.name.startswith(".batchscribe-")]  # no temp file left
