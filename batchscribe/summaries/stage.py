@@ -56,7 +56,7 @@ class Due:
     source: str
     paths: SummaryPaths
     stamp: Stamp
-    text: str
+    text: _TranscriptText  # read by the request's thread, at most once
     why: str
 
 
@@ -83,6 +83,12 @@ class _Tally:
 
     def cost_of(self, tokens: int) -> float:
         return tokens / 1000 * self.options.price_per_1k_tokens
+
+    def skip(self, reason: str = "", *, count: int = 1) -> None:
+        """``count`` summaries left for the next run, and why (the first reason given stays)."""
+        with self.lock:
+            self.not_scheduled += count
+            self.stop_reason = self.stop_reason or reason
 
     def reserve(self, estimate: float) -> bool:
         with self.lock:
@@ -153,12 +159,14 @@ def summarize_run(
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="batchscribe-summary") as pool:
             running: set[Future[None]] = set()
             for due in _due(settings, ledger, options, tally):
-                if stop.is_set() or cancel.is_cancelled():
-                    tally.not_scheduled += 1
+                if cancel.is_cancelled():
+                    tally.skip("the run was interrupted")
+                    break  # Ctrl-C: not even counted further
+                if stop.is_set():
+                    tally.skip()
                     continue
                 if deadline is not None and time.monotonic() >= deadline:
-                    tally.not_scheduled += 1
-                    tally.stop_reason = tally.stop_reason or "the --max-runtime window ended"
+                    tally.skip("the --max-runtime window ended")
                     continue
                 running.add(pool.submit(_one, client, due, tally, stop, run_id))
                 if len(running) >= 2 * WORKERS:
@@ -166,7 +174,7 @@ def summarize_run(
     finally:
         client.close()
     if cancel.is_cancelled() and tally.not_scheduled:
-        tally.stop_reason = tally.stop_reason or "the run was interrupted"
+        tally.skip("the run was interrupted", count=0)
     return tally.digest()
 
 
@@ -188,12 +196,19 @@ def _due(settings: RunSettings, ledger: Ledger, options: SummaryOptions, tally: 
                 deployment=options.deployment, text_sha256=lambda t=text: text_sha256(t()),  # type: ignore[misc]
             )  # fmt: skip
             if not decision.due:
-                tally.unchanged += 1
+                with tally.lock:
+                    tally.unchanged += 1
                 continue
-            yield Due(file.source, paths, stamp, text(), decision.why)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            tally.add(SummaryRow(file.source, "failed", reason=f"cannot read the transcript: {exc}",
-                                 code="unreadable_transcript"))  # fmt: skip
+            tally.add(_unreadable(file.source, exc))
+            continue
+        yield Due(file.source, paths, stamp, text, decision.why)
+
+
+def _unreadable(source: str, exc: Exception) -> SummaryRow:
+    return SummaryRow(
+        source, "failed", reason=f"cannot read the transcript: {exc}", code="unreadable_transcript"
+    )
 
 
 class _TranscriptText:
@@ -214,10 +229,16 @@ def _one(client: ChatClient, due: Due, tally: _Tally, stop: threading.Event, run
     options = client.options
     started = time.monotonic()
 
+    try:
+        text = due.text()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        tally.add(_unreadable(due.source, exc))
+        return
+
     def record(status: document.Status, spent: Spent, cost: float, *, answer: dict[str, object] | None = None,
                parts: int = 0, warning: str = "", code: str = "") -> None:  # fmt: skip
         doc = document.build(
-            source=due.source, status=status, answer=answer or {}, text_sha256=text_sha256(due.text),
+            source=due.source, status=status, answer=answer or {}, text_sha256=text_sha256(text),
             stamp=due.stamp, deployment=options.deployment, model=spent.model,
             prompt_sha256=options.prompt_sha256, tokens=_tokens(spent), cost=cost,
             price_per_1k_tokens=options.price_per_1k_tokens, parts=parts,
@@ -225,15 +246,18 @@ def _one(client: ChatClient, due: Due, tally: _Tally, stop: threading.Event, run
         )  # fmt: skip
         _write(due, tally, doc, reason=warning, code=code)
 
-    if not due.text.strip():
+    if not text.strip():
         record("empty", Spent(), 0.0)
         return
-    estimate = tally.cost_of(estimate_tokens(options.prompt + due.text) + ANSWER_TOKENS)
-    if stop.is_set() or not tally.reserve(estimate):
+    estimate = tally.cost_of(estimate_tokens(options.prompt + text) + ANSWER_TOKENS)
+    if stop.is_set():
+        tally.skip()
+        return
+    if not tally.reserve(estimate):
         return
     spent = Spent()
     try:
-        made = summarize_text(client, due.text, spent=spent)
+        made = summarize_text(client, text, spent=spent)
     except SummaryRefused as exc:
         warning = client.mask(exc.message)
         log.warning("%s: no summary: %s", due.source, warning)
@@ -253,14 +277,13 @@ def _failed(client: ChatClient, due: Due, tally: _Tally, stop: threading.Event, 
         with tally.lock:
             first = not tally.stopped
             tally.stopped = tally.stopped or line
-            tally.not_scheduled += 1
+        tally.skip()
         stop.set()
         if first:
             log.error("summaries stopped for this run: %s", line)
         return
     if exc.code == "cancelled":
-        with tally.lock:
-            tally.not_scheduled += 1
+        tally.skip("the run was interrupted")
         return
     reason = client.mask(exc.message)
     log.warning("%s: summary failed: %s", due.source, reason)
