@@ -82,7 +82,6 @@ class ChatClient:
             api_key = self._token
         else:
             api_key = options.key or EMULATOR_KEY
-        self._mask = Redactor(options.secrets)
         self._client = openai.OpenAI(
             base_url=f"{self.endpoint}/openai/v1/", api_key=api_key, max_retries=0, timeout=options.timeout_s
         )
@@ -103,7 +102,7 @@ class ChatClient:
 
     def mask(self, text: str) -> str:
         tokens = self._tokens.secrets() if self._tokens is not None else ()
-        return Redactor((*self.options.secrets, *tokens))(self._mask(text))
+        return Redactor((*self.options.secrets, *tokens))(text)
 
     def complete(self, messages: Sequence[dict[str, str]]) -> Completion:
         """One chat completion, retried on 429, 5xx and timeouts; raises a ``SummaryError``."""
