@@ -22,6 +22,9 @@ _BY_NAME = {
     "workers": "N", "retries": "N", "emulator_speed": "TIMES", "sdk_send_rate": "TIMES",
     "profanity": "MODE", "channels": "MODE", "log_format": "FORMAT", "endpoint_id": "ID", "inputs": "PATH",
     "run_dir": "RUN", "split": "MODE", "chunk_seconds": "SECONDS", "keep_runs": "N",
+    # summaries (issue 21)
+    "openai_endpoint": "URL", "openai_deployment": "NAME", "summary_prompt": "FILE",
+    "price_per_1k_tokens": "AMOUNT", "openai_context_tokens": "TOKENS",
 }  # fmt: skip
 
 
