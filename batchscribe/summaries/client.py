@@ -104,6 +104,16 @@ class ChatClient:
         tokens = self._tokens.secrets() if self._tokens is not None else ()
         return Redactor((*self.options.secrets, *tokens))(text)
 
+    def probe(self) -> str:
+        """One tiny request (a handful of tokens, not retried): the model's name, or a ``SummaryError``."""
+        try:
+            response = self._client.chat.completions.create(
+                model=self.options.deployment, messages=[{"role": "user", "content": "Say OK."}], max_tokens=1
+            )
+        except openai.APIError as exc:
+            raise self._error(exc) from None
+        return response.model or ""
+
     def complete(self, messages: Sequence[dict[str, str]]) -> Completion:
         """One chat completion, retried on 429, 5xx and timeouts; raises a ``SummaryError``."""
         attempt = 0

@@ -13,6 +13,7 @@ from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.running.outcome import RunOutcome
 from batchscribe.state.ledger import Ledger
 from batchscribe.summaries.digest import SummaryDigest
+from batchscribe.summaries.options import SummaryOptions
 
 
 def summaries_after(
@@ -33,10 +34,15 @@ def summaries_after(
     from batchscribe.summaries.stage import summarize_run  # imports openai: only when asked for
 
     transcribed_cost = outcome.tally.audio_seconds / 3600 * settings.price_per_hour
-    endpoint = options.endpoint or endpoints[0].rest_url
+    endpoint = summaries_endpoint(options, endpoints)
     deadline = None
     if settings.max_runtime_s is not None:
         elapsed = (datetime.now(timezone.utc) - started_at).total_seconds()
         deadline = time.monotonic() - elapsed + settings.max_runtime_s
     return summarize_run(settings, ledger, endpoint=endpoint, spent_so_far=transcribed_cost, run_id=run_id,
                          cancel=cancel, credential=credential, deadline=deadline)  # fmt: skip
+
+
+def summaries_endpoint(options: SummaryOptions, endpoints: tuple[Endpoint, ...]) -> str:
+    """Where summaries go: the endpoint asked for, else (``--emulate``) the emulator's REST side."""
+    return options.endpoint or endpoints[0].rest_url

@@ -215,3 +215,27 @@ def test_a_run_killed_during_summaries_leaves_no_partial_file_and_the_next_finis
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav.json")} == stamps
     assert all(summary_of(out, name)["status"] == "done" for name in TEXTS)
     assert not [p for p in out.rglob("*") if p.name.startswith(".batchscribe-")]  # no temp file left
+
+
+def test_doctor_asks_the_deployment_once_and_says_when_it_refuses_the_key(
+    batchscribe: Batchscribe, recordings: Recordings, tmp_path: Path, emulator_for: Any
+) -> None:
+    make(recordings, tmp_path)
+    emulator = emulator_for(recordings, key=KEY, tokens=["the-only-valid-token"])
+    args = ["doctor", *host_run(emulator, recordings, tmp_path / "out")[1:]]
+
+    refused = batchscribe.run(*args, env=batchscribe.env(AZURE_OPENAI_API_KEY=OPENAI_KEY))
+    accepted = batchscribe.run(*args, env=batchscribe.env(AZURE_OPENAI_API_KEY="the-only-valid-token"))
+
+    assert refused.returncode == 1
+    [line] = [line for line in refused.stdout.splitlines() if " summaries " in line]
+    assert line.split()[:2] == ["FAIL", "summaries"], refused.stdout
+    assert "rejected the key in AZURE_OPENAI_API_KEY (HTTP 401)" in line
+    assert OPENAI_KEY not in refused.stdout + refused.stderr
+    assert accepted.returncode == 0, accepted.stdout
+    assert (
+        "deployment calls-gpt at " in accepted.stdout
+        and "answered (model emulated-calls-gpt)" in accepted.stdout
+    )
+    chat = {status: n for (route, status), n in emulator.rest_stats().snapshot().items() if "chat" in route}
+    assert chat == {401: 1, 200: 1}  # one request each, nothing summarized
