@@ -1,13 +1,15 @@
 """The one place that talks to Azure OpenAI: chat completions through the ``openai`` package.
 
 API surface: the v1 API, ``OpenAI(base_url=f"{endpoint}/openai/v1/")`` with the deployment as
-``model``. It needs no ``api-version`` (none to pin, none to retire), and its client takes the key
-or, for Microsoft Entra ID, a function returning a fresh token (``api_key=callable``), so one
-client covers both sign-ins. The client's own retries are off (``max_retries=0``): retries are
-ours, visible in the log and bounded by ``SummaryOptions.retries``; a 429 waits what its
-``retry-after-ms`` or ``retry-after`` header says, 5xx, timeouts and dropped connections back off
-exponentially. Every failure becomes one of ``errors.SummaryError``'s classes here, with any
-secret masked.
+``model``. It needs no ``api-version`` (none to pin, none to retire: the classic
+``AzureOpenAI(api_version=...)`` surface ties every request to a dated version Azure retires),
+and its client takes the key or, for Microsoft Entra ID, a function returning a fresh token
+(``api_key=callable``), so one client covers both sign-ins. The emulator serves both surfaces.
+
+The client's own retries are off (``max_retries=0``): retries are ours, visible in the log and
+bounded by ``SummaryOptions.retries``; a 429 waits what its ``retry-after-ms`` or
+``retry-after`` header says, 5xx, timeouts and dropped connections back off exponentially.
+Every failure becomes one of ``errors.SummaryError``'s classes here, with any secret masked.
 """
 
 from __future__ import annotations
