@@ -30,6 +30,7 @@ from batchscribe.running.limiter import AdaptiveLimiter
 from batchscribe.running.retry import unreachable
 from batchscribe.secrets import Redactor
 from batchscribe.state.ledger import Ledger, RunLock
+from batchscribe.summaries.doctor import probe_summaries
 
 PROBE_SECONDS = 1.0
 
@@ -201,6 +202,8 @@ def run_checks(
                 if endpoint.kind == "region" and (problem := region_problem(endpoint.region)):
                     yield problem
                 yield check_endpoint(settings, endpoint, engine_factory)
+            if settings.summaries is not None:  # --summarize (issue 21)
+                yield Check("summaries", *probe_summaries(settings, endpoints, credential))
     checks: list[Callable[[], Check]] = [
         lambda: check_output_folder(settings.out),
         check_decoder,

@@ -16,6 +16,9 @@ Every error batchscribe raises on purpose is a ``BatchscribeError``. Each carrie
             ├── TransientEngineError    retry it (throttling, network, stall, 5xx)
             ├── PermanentEngineError    retrying cannot help (bad request, unsupported audio)
             └── FatalEngineError        stop the whole run (authentication, forbidden) -> exit 3
+    └── SummaryError                    a recording's summary (Azure OpenAI) failed; its transcript stays done
+        ├── SummaryRefused              the content filter refused it: a warning, not sent again unchanged
+        └── SummariesStopped            no summary can succeed this run (credentials, deployment): one line
 
 Per-file failures are *recorded* in the run result, not raised out of the runner; only
 ``UsageError`` and ``RunAbortedError`` (and ``FatalEngineError``, which the runner turns into a
@@ -146,3 +149,33 @@ class FatalEngineError(EngineError):
     error_class = "fatal"
     exit_code = EXIT_ABORTED
     default_hint = "check SPEECH_KEY and SPEECH_REGION (or --endpoint/--host) and the resource's access"
+
+
+class SummaryError(BatchscribeError):
+    """A recording's summary could not be made (``--summarize``); its transcript stays done.
+    ``transient``: worth retrying (429, 5xx, timeouts, an answer that was not the JSON asked for)."""
+
+    exit_code = EXIT_FILES_FAILED
+    default_hint = "temporary trouble with the Azure OpenAI deployment; the next --summarize run tries again"
+
+    def __init__(self, message: str, *, code: str, hint: str | None = None, transient: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.transient = transient
+
+
+class SummaryRefused(SummaryError):
+    """The deployment's content filter refused the transcript: recorded as a warning, and not sent
+    again until the transcript, the prompt or the deployment change."""
+
+    default_hint = "review the transcript; change --summary-prompt or the content filter to retry"
+
+
+class SummariesStopped(SummaryError):
+    """No summary can succeed in this run (credentials rejected, deployment not found): the
+    summaries stop with one line, transcription goes on."""
+
+    default_hint = (
+        "check AZURE_OPENAI_ENDPOINT, --openai-deployment and AZURE_OPENAI_API_KEY (or the Entra ID "
+        "sign-in and its Cognitive Services OpenAI User role)"
+    )

@@ -34,6 +34,7 @@ from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW
 
 if TYPE_CHECKING:
     from batchscribe.resources.rotation import ResourceStats
+    from batchscribe.summaries.digest import SummaryDigest
 
 FileStatus = Literal["succeeded", "failed", "cancelled"]
 AttemptOutcome = Literal["succeeded", "retried", "failed", "cancelled"]
@@ -206,6 +207,7 @@ class RunResult:
     still_failing: tuple[KnownFailure, ...] = ()
     resources: tuple[ResourceStats, ...] = ()  # per Speech resource, when several were used
     tally: FileTally | None = None  # every file counted, when ``files`` holds only those kept
+    summaries: SummaryDigest | None = None  # --summarize: what the summaries stage did (issue 21)
 
     @property
     def succeeded_count(self) -> int:
@@ -264,6 +266,6 @@ class RunResult:
             return EXIT_INTERRUPTED
         if self.aborted:
             return EXIT_ABORTED
-        if self.failed_count:
+        if self.failed_count or (self.summaries is not None and self.summaries.has_failures):
             return EXIT_FILES_FAILED
         return EXIT_OK

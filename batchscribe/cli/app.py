@@ -96,7 +96,8 @@ def plan(
 
     Per job: new, changed, done, failed-before and not-settled files, the audio hours to
     transcribe and their estimated cost at --price-per-hour, the sessions its Speech resources
-    allow at once and the night's estimated wall time. Needs no credentials.
+    allow at once and the night's estimated wall time; with --summarize, the summaries to make
+    and their estimated tokens and cost. Needs no credentials.
     """
     from batchscribe.planning.planner import preview
     from batchscribe.report.plan_table import plan_row, render_plan

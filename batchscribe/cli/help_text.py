@@ -24,6 +24,9 @@ _BY_NAME = {
     "run_dir": "RUN", "split": "MODE", "chunk_seconds": "SECONDS", "keep_runs": "N",
     "engine": "ENGINE",
     "currency": "CODE",
+    # summaries (issue 21)
+    "openai_endpoint": "URL", "openai_deployment": "NAME", "summary_prompt": "FILE",
+    "price_per_1k_tokens": "AMOUNT", "openai_context_tokens": "TOKENS",
 }  # fmt: skip
 
 

@@ -217,6 +217,34 @@ MaxRuntimeGrace = Annotated[
     ),
 ]
 
+_SUMMARIES = "Summaries (Azure OpenAI)"
+Summarize = Annotated[
+    bool,
+    _option("summarize", "Summarize each transcript (summary, action items, topics) with Azure OpenAI; "
+            "the transcript text is sent to that endpoint.", _SUMMARIES),
+]
+OpenaiEndpoint = Annotated[
+    str | None,
+    _option("openai_endpoint", "Azure OpenAI endpoint (instead of AZURE_OPENAI_ENDPOINT); key from "
+            "AZURE_OPENAI_API_KEY, else Entra ID.", _SUMMARIES),
+]
+OpenaiDeployment = Annotated[
+    str | None,
+    _option("openai_deployment", "Chat model deployment (instead of AZURE_OPENAI_DEPLOYMENT).", _SUMMARIES),
+]
+SummaryPrompt = Annotated[
+    Path | None, _option("summary_prompt", "Prompt file replacing the shipped one.", _SUMMARIES)
+]
+PricePer1kTokens = Annotated[
+    float | None,
+    _option("price_per_1k_tokens", "Price per 1,000 tokens, for --max-cost and the report.", _SUMMARIES),
+]
+OpenaiContextTokens = Annotated[
+    int | None,
+    _option("openai_context_tokens", "The deployment's context size; longer transcripts are "
+            "summarized in parts.", _SUMMARIES),
+]
+
 LOG_FORMATS = ("text", "json")
 LogFormat = Annotated[
     str, typer.Option(help=f"{' or '.join(LOG_FORMATS)} (one object per line).", rich_help_panel=_LOG)
@@ -262,6 +290,9 @@ def _run_options(
     log_format: LogFormat = "text", log_file: LogFile = None, quiet: Quiet = False, verbose: Verbose = False,
     keep_runs: KeepRuns = KEEP_RUNS,
     currency: Currency = None,
+    summarize: Summarize = False, openai_endpoint: OpenaiEndpoint = None,
+    openai_deployment: OpenaiDeployment = None, summary_prompt: SummaryPrompt = None,
+    price_per_1k_tokens: PricePer1kTokens = None, openai_context_tokens: OpenaiContextTokens = None,
 ) -> None:  # fmt: skip
     """Every option of ``run``, in --help order: the template ``takes_run_options`` copies."""
 

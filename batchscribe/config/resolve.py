@@ -24,6 +24,7 @@ from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.errors import UsageError
 from batchscribe.outputs.quality import DEFAULT_THRESHOLDS
+from batchscribe.summaries.options import resolve_summaries
 
 KEY_VARIABLES = ("SPEECH_KEY", "AZURE_AI_SPEECH_KEY")
 REGION_VARIABLES = ("SPEECH_REGION", "AZURE_AI_SPEECH_REGION")
@@ -169,6 +170,7 @@ def resolve_settings(
         job_name=origin.job,
         currency=spec.currency.upper(),
         quality=replace(DEFAULT_THRESHOLDS, **spec.quality.given()),
+        summaries=resolve_summaries(spec, origin, env, credentials=credentials),
     )
 
 

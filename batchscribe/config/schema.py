@@ -27,6 +27,7 @@ from pydantic import (
 
 OUTPUT_FORMATS = ("json", "txt", "srt", "vtt")
 DEFAULT_PRICE_PER_HOUR = 1.0  # USD, Azure standard real-time speech to text (pay as you go)
+DEFAULT_PRICE_PER_1K_TOKENS = 0.005  # USD, a blended input/output price of a GPT-4o-class deployment
 MAX_LANGUAGES = 10  # the Speech service identifies among at most ten candidate languages
 JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 FILE_FIELDS = ("defaults", "jobs")
@@ -282,6 +283,20 @@ class JobSpec(BaseModel):
     )
     quality: QualitySpec = _field(
         QualitySpec(), "a mapping of quality thresholds", "{low_confidence: 0.6, silent_gap_s: 90}"
+    )
+    # summaries of every transcript with an Azure OpenAI deployment (issue 21; the key only from
+    # AZURE_OPENAI_API_KEY, else Entra ID)
+    summarize: Flag = _field(False, "true or false", "true")
+    openai_endpoint: Url | None = _field(None, "a URL", "https://my-openai.openai.azure.com")
+    openai_deployment: Annotated[str, Strict(), Field(min_length=1)] | None = _field(
+        None, "the name of a chat model deployment", "gpt-4o-mini"
+    )
+    summary_prompt: Text | None = _field(None, "the path of a prompt file", "prompts/calls.md")
+    price_per_1k_tokens: Number = _field(
+        DEFAULT_PRICE_PER_1K_TOKENS, "an amount, 0 or more", "0.005", ge=0, le=1e4
+    )
+    openai_context_tokens: Annotated[int, Strict()] = _field(
+        128_000, "a whole number of tokens, at least 4000", "128000", ge=4000, le=10_000_000
     )
 
 

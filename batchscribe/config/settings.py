@@ -24,6 +24,7 @@ from batchscribe.secrets import public_endpoint, url_secrets
 
 if TYPE_CHECKING:
     from batchscribe.config.entra import TokenProvider
+    from batchscribe.summaries.options import SummaryOptions
 
 EndpointKind = Literal["region", "endpoint", "host", "emulator", "unresolved"]
 """``unresolved``: settings for ``plan``, which never needs credentials; nothing can run with it."""
@@ -42,6 +43,7 @@ class Endpoint:
     resource: Resource | None = None  # as configured, when given as one of several resources
     # Entra ID sign-in: set for the run's duration; never compared, printed or stored
     tokens: TokenProvider | None = field(default=None, repr=False, compare=False)
+    rest_url: str = ""  # the in-process emulator's REST side (--emulate): OpenAI summaries go there
 
     @property
     def entra(self) -> bool:
@@ -135,6 +137,7 @@ class RunSettings:
     # The morning report: the cost's currency, and the quality triage's thresholds.
     currency: str = _DEFAULT.currency
     quality: QualityThresholds = DEFAULT_THRESHOLDS
+    summaries: SummaryOptions | None = None  # --summarize: Azure OpenAI summaries (issue 21)
 
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
@@ -150,7 +153,8 @@ class RunSettings:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(secret for endpoint in self.endpoints for secret in endpoint.secrets)
+        summaries = self.summaries.secrets if self.summaries is not None else ()
+        return tuple(secret for endpoint in self.endpoints for secret in endpoint.secrets) + summaries
 
     def __post_init__(self) -> None:
         if "json" not in self.formats:
@@ -185,4 +189,5 @@ class RunSettings:
             "job": self.job_name,
             "currency": self.currency,
             "quality": self.quality.as_dict(),
+            **({"summaries": self.summaries.public_dict()} if self.summaries is not None else {}),
         }

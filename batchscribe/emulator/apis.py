@@ -7,8 +7,10 @@ side: the scripts (what to answer for which audio) and the speed factor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from batchscribe.emulator import openai_api
+from batchscribe.emulator.openai_api import OpenAiEmulation
 from batchscribe.emulator.rest import RestRequest, RestResponse, Route
 from batchscribe.emulator.scripts import Transcripts
 
@@ -17,6 +19,7 @@ from batchscribe.emulator.scripts import Transcripts
 class ApiContext:
     transcripts: Transcripts
     speed: float | None  # answer no earlier than audio length / speed (None: at once)
+    openai: OpenAiEmulation = field(default_factory=OpenAiEmulation)  # chat completions, its faults
 
 
 def _status(request: RestRequest) -> RestResponse:
@@ -25,4 +28,4 @@ def _status(request: RestRequest) -> RestResponse:
 
 def routes(context: ApiContext) -> list[Route]:
     """Every REST route the emulator serves."""
-    return [Route("GET", r"/status", _status)]
+    return [Route("GET", r"/status", _status), *openai_api.routes(context.openai)]

@@ -107,6 +107,17 @@ def serve(
         typer.Option(help="Port of the REST APIs (fast and batch transcription, OpenAI); 0: a free one."),
     ] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log connections.")] = False,
+    openai_fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Break the OpenAI chat completions route: 429, 500, content_filter, invalid_json or "
+            "stall, options first=N, match=TEXT, retry_after=S, seconds=S; e.g. 429:first=2. Repeatable."
+        ),
+    ] = None,
+    openai_context_tokens: Annotated[
+        int | None,
+        typer.Option(help="Answer context_length_exceeded to chat requests longer than this (tokens)."),
+    ] = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM (the group's help says how)."""
     if ctx.invoked_subcommand is not None:
@@ -125,6 +136,7 @@ def serve(
         emulator = Emulator(
             transcripts=scripts, speed=speed, faults=specs, max_sessions=max_sessions,
             host=host, port=port, turn_seconds=turn_seconds or None, rest_port=rest_port,
+            openai_faults=openai_fault or (), openai_context_tokens=openai_context_tokens,
         )  # fmt: skip
         emulator.start()
     try:
@@ -135,7 +147,8 @@ def serve(
             detail = f"{len(scripts.entries)} scripted recordings from {path}" if scripts.entries else (
                 f"no transcripts at {path}: placeholder text"
             )
-            typer.echo(f"{detail}; faults: {', '.join(map(str, specs)) or 'none'}", err=True)
+            chat = f"; chat completions faults: {', '.join(openai_fault)}" if openai_fault else ""
+            typer.echo(f"{detail}; faults: {', '.join(map(str, specs)) or 'none'}{chat}", err=True)
             stop.wait()
     finally:
         emulator.stop()

@@ -22,6 +22,7 @@ from types import TracebackType
 from batchscribe.emulator.apis import ApiContext, routes
 from batchscribe.emulator.auth import BearerTokens
 from batchscribe.emulator.faults import Fault, as_faults
+from batchscribe.emulator.openai_api import OpenAiEmulation, OpenAiFault
 from batchscribe.emulator.rest import RestAuth, RestServer, RestStats
 from batchscribe.emulator.scripts import Transcripts
 from batchscribe.emulator.segmenter import SegmenterConfig
@@ -45,7 +46,9 @@ class Emulator:
     Each instance has its own port, thread, faults and stats: several run in one process at once
     (several Speech resources). ``turn_seconds``: audio per turn before the emulator ends
     the turn and the SDK goes on in a new one, as the live service does every 600 s (None: turns
-    end only with the audio). ``port=0`` picks a free port.
+    end only with the audio). ``port=0`` picks a free port. ``openai_faults`` and
+    ``openai_context_tokens``: how the REST side's chat completions fail (``openai_api.py``);
+    ``emulator.openai`` counts what they answered.
     """
 
     def __init__(
@@ -62,6 +65,8 @@ class Emulator:
         segmenter: SegmenterConfig | None = None,
         turn_seconds: float | None = TURN_SECONDS,
         rest_port: int = 0,
+        openai_faults: Iterable[OpenAiFault | str] = (),
+        openai_context_tokens: int | None = None,
     ) -> None:
         if speed is not None and speed <= 0:
             raise UsageError(f"speed must be above 0, not {speed}")
@@ -98,6 +103,7 @@ class Emulator:
         self._error: BaseException | None = None
         self._rest: RestServer | None = None
         self._rest_port = rest_port
+        self.openai = OpenAiEmulation.of(openai_faults, openai_context_tokens)  # chat completions
 
     @property
     def tokens(self) -> BearerTokens | None:
@@ -127,7 +133,7 @@ class Emulator:
             raise RuntimeError("emulator already started")
         try:
             self._rest = RestServer(
-                routes(ApiContext(self._config.transcripts, self._config.speed)),
+                routes(ApiContext(self._config.transcripts, self._config.speed, self.openai)),
                 RestAuth(self._config.key, self._config.tokens),
                 self.host,
                 self._rest_port,
@@ -157,6 +163,7 @@ class Emulator:
     def stop(self, timeout: float = 10.0) -> None:
         """Close all connections and join the thread. Safe to call twice."""
         thread, loop, stop = self._thread, self._loop, self._stop
+        self.openai.close()
         if self._rest is not None:
             self._rest.stop()
             self._rest = None

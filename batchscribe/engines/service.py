@@ -52,7 +52,7 @@ def endpoint_for(settings: RunSettings) -> Iterator[Endpoint]:
     # Without --emulator-transcripts: what `batchscribe emulator script add` wrote, if anything.
     transcripts = Transcripts.load(settings.emulator_transcripts or default_path(), missing_ok=True)
     with Emulator(transcripts=transcripts, speed=settings.emulator_speed) as emulator:
-        yield replace(settings.endpoint, url=emulator.url)
+        yield replace(settings.endpoint, url=emulator.url, rest_url=emulator.rest_url)
 
 
 EngineFactory = Callable[[RunSettings, Endpoint, Congestion], Engine]

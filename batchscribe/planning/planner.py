@@ -31,6 +31,7 @@ from batchscribe.outputs.layout import OutFolder
 from batchscribe.planning.discovery import AudioFile, discover
 from batchscribe.results import Failure, FileResult, KnownFailure, RunCounts
 from batchscribe.state.ledger import Decision, Ledger, LedgerRow, json_stamp, settings_hash
+from batchscribe.summaries.plan import SummaryPlan, plan_summaries
 
 _PROBE_THREADS = 4
 DIARIZATION_LIMIT_S = 240 * 60  # the service's limit for real-time diarization
@@ -81,6 +82,7 @@ class Plan:
     stamps: list[tuple[str, str]] = field(default_factory=list)  # (source, JSON stamp) checked to match
     output_folders: frozenset[Path] = frozenset()  # where the discovered files' outputs go
     notes: list[str] = field(default_factory=list)  # what the user should know, e.g. a damaged state
+    summaries: SummaryPlan | None = None  # --summarize: the summaries the run would make (issue 21)
 
     @property
     def audio_seconds(self) -> float:
@@ -228,6 +230,8 @@ def plan_run(
     unlisted = [unlisted_failure(source, path, why) for source, path, why in discovered.unreadable]
     plan.items, plan.failed_probe = probe_all(due, settings, cancel)
     plan.failed_probe[:0] = unlisted
+    transcribing = {i.source: i.audio.duration_s for i in plan.items}
+    plan.summaries = plan_summaries(settings, ready, rows, transcribing)  # None without --summarize
     return plan
 
 

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from batchscribe.outputs.layout import RUNS_DIR
 from batchscribe.outputs.timefmt import human_seconds
+from batchscribe.report.digest import digest_totals, summaries_failed
 from batchscribe.report.morning import is_emulated, money
 from batchscribe.report.summary import (
     RESOURCE_HEADER,
@@ -49,7 +50,7 @@ def render_console_summary(
 ) -> None:
     """Print a run's summary: from a fresh ``RunResult`` or a loaded ``summary.json`` dict."""
     summary = summary_document(result) if isinstance(result, RunResult) else result
-    failed = bool(summary["counts"]["failed"] or summary["aborted"])
+    failed = bool(summary["counts"]["failed"] or summary["aborted"] or summaries_failed(summary))
     if quiet and not failed:
         return
     style = "red" if failed else "green"
@@ -63,6 +64,9 @@ def render_console_summary(
     if summary["stop_reason"]:
         console.print(Text(f"Stopped early: {summary['stop_reason']}", style="yellow"))
     shape = box.HEAVY_HEAD if utf8_locale() else box.ASCII
+    if quiet and summaries_failed(summary):
+        for label, value in digest_totals(summary):
+            console.print(Text(f"{label}: {value}", style="red"))
     if not quiet:
         totals = Table(title="Totals", show_header=False, title_justify="left", box=shape)
         totals.add_column(no_wrap=True)
@@ -132,7 +136,7 @@ def _totals(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         rows.append(("Flagged for a look", f"{quality['flagged']} of {quality['checked']} (see report.html)"))
     rows.append(("Wall time", human_seconds(summary["wall_seconds"])))
     rows.append(("Throughput", f"{summary['throughput']:.2f}x"))
-    return rows
+    return rows + digest_totals(summary)
 
 
 def _plain(console: Console, summary: Mapping[str, Any], sections: list[Section], *, quiet: bool) -> None:
@@ -141,6 +145,8 @@ def _plain(console: Console, summary: Mapping[str, Any], sections: list[Section]
         lines.append(f"stopped early: {summary['stop_reason']}")
     if not quiet:
         lines += [f"{label.lower()}: {value}" for label, value in _totals(summary)]
+    elif summaries_failed(summary):  # quiet, but summaries asked for were not made: say why
+        lines += [f"{label.lower()}: {value}" for label, value in digest_totals(summary)]
     for title, header, rows, caption in sections:
         lines.append(f"{title.lower()}:" + (f" {caption}" if caption else ""))
         lines += plain_table(header, rows)

@@ -20,6 +20,7 @@ from typing import Any
 
 from batchscribe.outputs.timefmt import human_seconds
 from batchscribe.report.charts import CHARTED, history_svg
+from batchscribe.report.digest import digest_html
 from batchscribe.report.html_parts import file_cell, name_html, num_cell, page, table, text_cell
 from batchscribe.report.markdown import failure_text
 from batchscribe.report.morning import EMULATOR_NOTE, money, readable_settings, report_link
@@ -343,7 +344,12 @@ def _tone(summary: Mapping[str, Any]) -> str:
 
 
 Section = Callable[[Page], list[str]]
+def digest(view: Page) -> list[str]:
+    """With --summarize: each recording's summary and action items, the night's topics."""
+    return digest_html(view.summary)
+
+
 SECTIONS: tuple[Section, ...] = (
-    glance, failures, still_failing, flagged, warnings, cancelled, retries,
+    glance, failures, still_failing, flagged, digest, warnings, cancelled, retries,
     history, timeline, slowest, resources, totals, transcripts, settings,
 )  # fmt: skip

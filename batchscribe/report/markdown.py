@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from batchscribe.outputs.timefmt import human_seconds
+from batchscribe.report.digest import digest_markdown
 from batchscribe.report.morning import money, readable_settings, report_link
 from batchscribe.report.summary import (
     RESOURCE_HEADER,
@@ -90,6 +91,7 @@ def render_markdown(summary: Mapping[str, Any], excerpts: Mapping[str, str] | No
                 for row in summary["slowest"]
             ],
         )
+    lines += digest_markdown(summary)  # --summarize (issue 21)
     lines += _transcripts(summary.get("transcripts", {}))
     lines += ["## Settings", "", *table(["Setting", "Value"], [
         [text(label), text(value)] for label, value in readable_settings(summary["settings"])

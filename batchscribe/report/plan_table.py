@@ -24,6 +24,7 @@ from batchscribe.config.settings import RunSettings
 from batchscribe.planning.planner import Plan
 from batchscribe.report.console import plain_table, utf8_locale
 from batchscribe.running.chunks import SplitSummary
+from batchscribe.summaries.plan import plan_columns, plan_lines
 
 COLUMNS = (
     "job", "new", "changed", "forced", "failed_before", "to_send", "audio", "estimated_cost",
@@ -89,6 +90,7 @@ def plan_row(settings: RunSettings, planned: Plan, split: SplitSummary | None = 
         "split": split.split_files,
         "chunks": split.chunks,
         "one_session": split.one_session,
+        **plan_columns(planned.summaries),  # --summarize (issue 21)
     }
 
 
@@ -110,6 +112,12 @@ def render_plan(rows: Sequence[dict[str, Any]], console: Console, *, as_json: bo
     if as_json:
         console.print(Text(json.dumps(list(rows), indent=2)), soft_wrap=True)
         return
+    _render_table(rows, console)
+    for line in plan_lines(rows):  # --summarize (issue 21)
+        console.print(Text(line), soft_wrap=True)
+
+
+def _render_table(rows: Sequence[dict[str, Any]], console: Console) -> None:
     shown = [*rows, total_row(rows)] if len(rows) > 1 else list(rows)
     header = [c.replace("_", " ") for c in COLUMNS]
     cells = [[f"{r[c]:.2f}" if c == "estimated_cost" else str(r[c]) for c in COLUMNS] for r in shown]
@@ -124,7 +132,7 @@ def render_plan(rows: Sequence[dict[str, Any]], console: Console, *, as_json: bo
     for column in header:
         table.add_column(column, justify="left" if column == "job" else "right", overflow="fold")
     for row in cells:
-        table.add_row(*(Text(cell) for cell in row), end_section=row is cells[-2] and len(rows) > 1)
+        table.add_row(*(Text(cell) for cell in row), end_section=len(rows) > 1 and row is cells[-2])
     console.print(table)
     for line in spread:
         console.print(Text(f"Resources of {line}"), soft_wrap=True)

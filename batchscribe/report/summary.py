@@ -19,6 +19,7 @@ from batchscribe.names import shown
 from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW, LOW_CONFIDENCE_WARNING, low_confidence_warning
 from batchscribe.outputs.sanitize import public_settings
 from batchscribe.outputs.timefmt import human_seconds, utc_iso
+from batchscribe.report.digest import digest_rows
 from batchscribe.report.morning import morning_rows
 from batchscribe.resources.rotation import ResourceStats
 from batchscribe.results import FileResult, RunResult
@@ -65,6 +66,7 @@ def summary_document(result: RunResult) -> dict[str, Any]:
         "slowest": [slow_row(f) for f in slowest(result.files)],
         **({"resources": [resource_row(r, mask) for r in result.resources]} if result.resources else {}),
         **morning_rows(result),
+        **digest_rows(result),  # --summarize (issue 21)
     }
 
 

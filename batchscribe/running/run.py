@@ -54,6 +54,7 @@ from batchscribe.running.outcome import Budget, RunOutcome, Written
 from batchscribe.running.runner import Runner
 from batchscribe.state.chunk_store import ChunkStore
 from batchscribe.state.ledger import Ledger, RunLock, settings_hash
+from batchscribe.summaries.hook import summaries_after
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,8 @@ def run_batch(
                     )
                 finally:
                     engine.close()
+                digest = summaries_after(settings, ledger, endpoints, outcome, run_id, cancel, credential,
+                                         started_at)  # fmt: skip
         finally:
             ledger.close()
         aborted = outcome.aborted
@@ -182,6 +185,7 @@ def run_batch(
             interrupted=cancel.is_cancelled() and aborted is None and cancel.reason == "interrupted",
             stop_reason=outcome.stop_reason,
             still_failing=tuple(feed.known_failures),
+            summaries=digest,
         )
         if did_something(result):  # a night with nothing to do leaves the last real run the latest
             result = _write_report(result, settings.out)
@@ -205,6 +209,8 @@ def _engine(
 def did_something(result: RunResult) -> bool:
     """Whether the run sent, failed, rendered or stopped anything: only then it gets a report."""
     ran = result.succeeded_count + result.failed_count + result.cancelled_count
+    if result.summaries is not None and result.summaries.did_something:
+        return True
     return bool(ran or result.files or result.counts.rerendered or result.counts.not_scheduled
                 or result.counts.changed_during_run or result.aborted or result.interrupted)  # fmt: skip
 

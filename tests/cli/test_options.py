@@ -248,3 +248,104 @@ def test_the_engine_is_realtime_unless_a_job_or_the_command_line_says_otherwise(
     assert [s.engine for s in parsed(str(tmp_path))] == ["realtime"]
     assert {s.job_name: s.engine for s in parsed("--jobs", str(jobs))} == {"a": "batch", "b": "fast"}
     assert {s.engine for s in parsed("--jobs", str(jobs), "--engine", "realtime")} == {"realtime"}
+# --- summaries (issue 21): the same path from options, jobs and the environment ---------------------
+
+NO_OPENAI = dict.fromkeys(("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_API_KEY"))
+OPENAI_ENV = {
+    **ENV,
+    "AZURE_OPENAI_ENDPOINT": "https://env-openai.openai.azure.com/",
+    "AZURE_OPENAI_DEPLOYMENT": "env-gpt",
+    "AZURE_OPENAI_API_KEY": "openai-test-key",
+}
+SUMMARY_JOBS = """
+defaults:
+  summarize: true
+  price_per_1k_tokens: 0.01
+jobs:
+  calls:
+    inputs: [calls]
+    openai_deployment: calls-gpt
+    summary_prompt: prompt.md
+  meetings:
+    inputs: [meetings]
+    summarize: false
+"""
+
+
+def test_summaries_take_the_option_over_the_job_over_the_environment(tmp_path: Path) -> None:
+    path = jobs_file(tmp_path, SUMMARY_JOBS)
+    (tmp_path / "prompt.md").write_text("Summarize for the calls team.\n")  # beside the jobs file
+    calls, meetings = parsed("--jobs", str(path), env=OPENAI_ENV)
+    assert meetings.summaries is None
+    assert calls.summaries is not None
+    assert (calls.summaries.endpoint, calls.summaries.deployment) == (
+        "https://env-openai.openai.azure.com",
+        "calls-gpt",
+    )
+    assert (calls.summaries.key, calls.summaries.price_per_1k_tokens) == ("openai-test-key", 0.01)
+    assert calls.summaries.prompt == "Summarize for the calls team."
+    assert "openai-test-key" in calls.secrets and "openai-test-key" not in json.dumps(calls.public_dict())
+
+    every = parsed("--jobs", str(path), "--summarize", "--openai-deployment", "cli-gpt", "--openai-endpoint",
+                   "https://cli.openai.azure.com", "--price-per-1k-tokens", "0.002", env=OPENAI_ENV)  # fmt: skip
+    for settings in every:
+        assert settings.summaries is not None
+        assert (settings.summaries.deployment, settings.summaries.endpoint) == (
+            "cli-gpt",
+            "https://cli.openai.azure.com",
+        )
+        assert settings.summaries.price_per_1k_tokens == 0.002
+
+
+def test_summaries_without_a_key_sign_in_with_entra_and_emulated_ones_need_nothing(tmp_path: Path) -> None:
+    [entra] = parsed(str(tmp_path), "--summarize", env={**OPENAI_ENV, "AZURE_OPENAI_API_KEY": ""})
+    assert entra.summaries is not None and entra.summaries.entra and not entra.summaries.key
+    [emulated] = parsed(str(tmp_path), "--emulate", "--summarize", env={})
+    assert emulated.summaries is not None
+    assert (emulated.summaries.emulated, emulated.summaries.deployment, emulated.summaries.endpoint) == (
+        True, "emulator", "")  # fmt: skip
+    assert "Answer with one JSON object" in emulated.summaries.prompt  # the shipped prompt
+
+
+SUMMARY_REFUSED = [
+    (["--summarize"], "--summarize: needs an Azure OpenAI endpoint: AZURE_OPENAI_ENDPOINT is not set"),
+    (
+        ["--summarize", "--openai-endpoint", "https://x.openai.azure.com"],
+        "--summarize: needs an Azure OpenAI deployment",
+    ),
+    (["--summarize", "--openai-endpoint", "my-openai"], "--openai-endpoint: must be a URL"),
+    (["--price-per-1k-tokens", "-1"], "--price-per-1k-tokens: must be an amount, 0 or more"),
+    (
+        ["--openai-context-tokens", "100"],
+        "--openai-context-tokens: must be a whole number of tokens, at least 4000",
+    ),
+    (
+        ["--summarize", "--emulate", "--summary-prompt", "missing.md"],
+        "--summary-prompt: cannot read the prompt file",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"), SUMMARY_REFUSED, ids=[" ".join(a)[:40] for a, _ in SUMMARY_REFUSED]
+)
+def test_a_bad_summary_option_exits_2_with_one_line_naming_it(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], says: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = cli.invoke(app, ["run", str(tmp_path), *args], env={**ENV, **NO_OPENAI})
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {says}"), result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_a_job_without_an_openai_endpoint_is_named_by_its_line(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    jobs_file(tmp_path, "jobs:\n  calls:\n    inputs: [calls]\n    summarize: true\n")
+    result = cli.invoke(app, ["run", "--jobs", "jobs.yaml"], env={**ENV, **NO_OPENAI})
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(
+        "error: jobs.yaml:4: jobs.calls.summarize: needs an Azure OpenAI endpoint"
+    )

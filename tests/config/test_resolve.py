@@ -10,6 +10,7 @@ from batchscribe.config.resolve import CommandLine, resolve_endpoint, resolve_se
 from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint
 from batchscribe.errors import UsageError
+from batchscribe.summaries.options import SummaryOptions, resolve_summaries, shipped_prompt
 
 KEY, REGION = {"SPEECH_KEY": "k1"}, {"SPEECH_REGION": "westeurope"}
 
@@ -96,3 +97,67 @@ def test_what_is_missing_is_named(
 def test_settings_for_plan_need_no_credentials_and_cannot_run() -> None:
     settings = resolve_settings(JobSpec(inputs=("a",)), CommandLine(), env={}, credentials=False)
     assert not settings.endpoint.resolved and settings.inputs == (Path("a"),)
+
+
+# --- summaries (issue 21): endpoint, deployment and key, from the spec and the environment -------
+
+OPENAI = {"AZURE_OPENAI_ENDPOINT": "https://env.openai.azure.com/", "AZURE_OPENAI_DEPLOYMENT": "env-gpt"}
+SUMMARIES = [
+    # (spec fields, environment, what resolves)
+    ({}, OPENAI, None),  # not asked for: nothing needed
+    (
+        {"summarize": True},
+        {**OPENAI, "AZURE_OPENAI_API_KEY": " k2 "},
+        SummaryOptions(
+            "https://env.openai.azure.com", "env-gpt", shipped_prompt(), key="k2", price_per_1k_tokens=0.005
+        ),
+    ),
+    (
+        {"summarize": True, "openai_endpoint": "https://mine.openai.azure.com", "openai_deployment": "mine"},
+        OPENAI,
+        SummaryOptions("https://mine.openai.azure.com", "mine", shipped_prompt(), price_per_1k_tokens=0.005),
+    ),
+    (
+        {"summarize": True, "emulate": True, "retries": 1, "openai_context_tokens": 8000},
+        {},
+        SummaryOptions(
+            "",
+            "emulator",
+            shipped_prompt(),
+            price_per_1k_tokens=0.005,
+            emulated=True,
+            retries=1,
+            context_tokens=8000,
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "env", "expected"), SUMMARIES, ids=[str(s[0]) for s in SUMMARIES])
+def test_summaries(fields: dict[str, object], env: dict[str, str], expected: SummaryOptions | None) -> None:
+    assert resolve_summaries(JobSpec.model_validate(fields), CommandLine(), env) == expected
+
+
+def test_summaries_read_no_key_when_resolved_without_credentials() -> None:
+    spec = JobSpec.model_validate({"summarize": True})
+    resolved = resolve_summaries(
+        spec, CommandLine(), {**OPENAI, "AZURE_OPENAI_API_KEY": "k"}, credentials=False
+    )
+    assert resolved is not None and resolved.key == ""
+
+
+def test_a_summary_prompt_is_read_where_it_was_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.md").write_text("  Summarize briefly.\n")
+    (tmp_path / "empty.md").write_text("\n")
+    spec = JobSpec.model_validate({"summarize": True, "summary_prompt": "p.md"})
+    resolved = resolve_summaries(spec, CommandLine(), OPENAI)
+    assert resolved is not None and resolved.prompt == "Summarize briefly."
+    assert (
+        resolved.prompt_sha256
+        != resolve_summaries(JobSpec(summarize=True), CommandLine(), OPENAI).prompt_sha256
+    )  # type: ignore[union-attr]
+    with pytest.raises(UsageError, match=r"--summary-prompt: the prompt file empty.md is empty"):
+        resolve_summaries(
+            JobSpec.model_validate({"summarize": True, "summary_prompt": "empty.md"}), CommandLine(), OPENAI
+        )
