@@ -36,9 +36,9 @@ from batchscribe.engines.base import (
     Transcript,
 )
 from batchscribe.engines.reaper import Reaper, close_quietly
+from batchscribe.engines.sdk_errors import stalled_error
 from batchscribe.engines.session import Final, Session
 from batchscribe.errors import AudioError, FileCancelled, PermanentEngineError
-from batchscribe.running.retry import stalled_error
 from batchscribe.secrets import Redactor
 
 log = logging.getLogger(__name__)

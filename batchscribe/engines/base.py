@@ -128,12 +128,12 @@ class RecognitionRequest:
     channel: int | None = None  # None: mix all channels down to mono
     label: str = field(default="", compare=False)  # for logs: the path relative to its root
     pcm: PcmRange | None = None  # one chunk of it: read this PCM instead of decoding ``path``
-    # Where this session reports the service's load (a resource pool's lease); None: the engine's own
+    # Where this session reports the service's load (a rotation's lease); None: the engine's own
     congestion: Congestion | None = field(default=None, compare=False, repr=False)
 
 
 class Congestion(Protocol):
-    """What an engine tells the pool about the service's load, as it happens (the pool's
+    """What an engine tells the runner about the service's load, as it happens (the runner's
     ``AdaptiveLimiter`` implements it)."""
 
     def connected(self, seconds: float) -> None:

@@ -25,8 +25,8 @@ from batchscribe.engines.base import (
     RecognitionRequest,
     Word,
 )
+from batchscribe.engines.sdk_errors import classify_cancellation
 from batchscribe.errors import AudioError, EngineError
-from batchscribe.running.retry import classify_cancellation
 from batchscribe.secrets import Redactor
 
 

@@ -1,5 +1,5 @@
 """What a run may still spend (``Budget``), what writing a file gives back (``Written``), and what
-the pool hands back at the end (``RunOutcome``)."""
+the runner hands back at the end (``RunOutcome``)."""
 
 from __future__ import annotations
 

@@ -44,8 +44,8 @@ from batchscribe.planning.streaming import AHEAD, FeedTarget, PlanFeed
 from batchscribe.report import SUMMARY_JSON, write_report
 from batchscribe.report.summary import render_summary_json, summary_document
 from batchscribe.resources.outage import OutageGuard
-from batchscribe.resources.pooled import PooledEngine, SpreadLimiter
-from batchscribe.resources.rotation import ResourcePool
+from batchscribe.resources.rotating_engine import RotatingEngine, SpreadLimiter
+from batchscribe.resources.rotation import Rotation
 from batchscribe.results import FileResult, RunResult
 from batchscribe.running.chunks import SplitOptions, one_session_note, split_items
 from batchscribe.running.events import Fanout, PlanEvents, RunEvents
@@ -131,9 +131,9 @@ def run_batch(
 
     Holds the output folder's lock for the whole run; never raises for a per-file failure.
     ``engine_factory`` builds the engine (tests and benchmarks pass their own); ``--channels
-    separate`` wraps it in ``SeparateChannels``. With ``slow_start`` the pool starts at one
+    separate`` wraps it in ``SeparateChannels``. With ``slow_start`` the runner starts at one
     session and grows while the service takes them; without, at ``settings.workers``. With
-    several Speech resources, a ``ResourcePool`` spreads the sessions (``pipeline/pooled.py``).
+    several Speech resources, a ``Rotation`` spreads the sessions (``resources/rotating_engine.py``).
     ``credential``: where Entra ID tokens come from (tests pass a fake one).
     """
     started_at = datetime.now(timezone.utc)
@@ -150,12 +150,12 @@ def run_batch(
             with _as_factory(events, Plan()) as sink, endpoints_for(settings, credential) as endpoints:
                 recorder = _Recorder(sink, ledger, wanted_hash, run_id)
                 start = 1 if slow_start else settings.workers
-                engine, limiter, pool = _engine(settings, endpoints, engine_factory, start, sink)
+                engine, limiter, rotation = _engine(settings, endpoints, engine_factory, start, sink)
                 if settings.channels == "separate":
                     engine = SeparateChannels(engine)
                 try:
                     feed, outcome = _execute(
-                        settings, engine, endpoints, recorder, cancel, run_id, limiter, pool, started_at
+                        settings, engine, endpoints, recorder, cancel, run_id, limiter, rotation, started_at
                     )
                 finally:
                     engine.close()
@@ -173,11 +173,11 @@ def run_batch(
                 feed.counts,
                 changed_during_run=len(outcome.changed),
                 not_scheduled=len(outcome.not_scheduled),
-                throttled=limiter.throttled if pool is None else pool.throttled,
-                peak_concurrency=outcome.peak_sessions if pool is None else pool.peak_active,
-                final_concurrency=(limiter.limit if pool is None else pool.limit) if feed.due else 0,
+                throttled=limiter.throttled if rotation is None else rotation.throttled,
+                peak_concurrency=outcome.peak_sessions if rotation is None else rotation.peak_active,
+                final_concurrency=(limiter.limit if rotation is None else rotation.limit) if feed.due else 0,
             ),
-            resources=pool.stats() if pool is not None else (),
+            resources=rotation.stats() if rotation is not None else (),
             aborted=aborted.one_line() if aborted is not None else "",
             interrupted=cancel.is_cancelled() and aborted is None and cancel.reason == "interrupted",
             stop_reason=outcome.stop_reason,
@@ -191,15 +191,17 @@ def run_batch(
 def _engine(
     settings: RunSettings, endpoints: tuple[Endpoint, ...], engine_factory: EngineFactory, start: int,
     sink: RunEvents,
-) -> tuple[Engine, AdaptiveLimiter, ResourcePool | None]:  # fmt: skip
-    """The run's engine and limiter: one resource's, or a pool spreading sessions over several."""
+) -> tuple[Engine, AdaptiveLimiter, Rotation | None]:  # fmt: skip
+    """The run's engine and limiter: one resource's, or a rotation spreading sessions over several."""
     if len(endpoints) < 2:
         limiter = AdaptiveLimiter(settings.workers, start=start, on_change=sink.concurrency_changed)
         return engine_factory(settings, endpoints[0], limiter), limiter, None
     resources = [e.resource for e in endpoints if e.resource is not None]
-    pool = ResourcePool(resources, start=start, on_change=lambda _r, _l: sink.concurrency_changed(pool.limit))
-    engines = {e.name: engine_factory(settings, e, pool.congestion(e.name)) for e in endpoints}
-    return PooledEngine(pool, engines), SpreadLimiter(pool), pool
+    rotation = Rotation(
+        resources, start=start, on_change=lambda _r, _l: sink.concurrency_changed(rotation.limit)
+    )
+    engines = {e.name: engine_factory(settings, e, rotation.congestion(e.name)) for e in endpoints}
+    return RotatingEngine(rotation, engines), SpreadLimiter(rotation), rotation
 
 
 def did_something(result: RunResult) -> bool:
@@ -248,7 +250,7 @@ def _execute(
     cancel: CancelToken,
     run_id: str,
     limiter: AdaptiveLimiter,
-    pool: ResourcePool | None,
+    rotation: Rotation | None,
     started_at: datetime,
 ) -> tuple[PlanFeed, RunOutcome]:
     """Plan (in a thread, ``streaming.PlanFeed``) and transcribe at the same time."""
@@ -295,12 +297,12 @@ def _execute(
         engine,
         write,
         events,
-        workers=settings.workers if pool is None else pool.maximum,
+        workers=settings.workers if rotation is None else rotation.maximum,
         retries=settings.retries,
         cancel=cancel,
         budget=budget,
         limiter=limiter,
-        outage=OutageGuard(address=described, pool=pool),
+        outage=OutageGuard(address=described, rotation=rotation),
         splitter=lambda items, workers: split_items(items, workers, split, total_audio_s=planned_audio[0]),
     )
 

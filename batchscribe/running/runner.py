@@ -1,4 +1,4 @@
-"""Run planned work items through an engine in a bounded, adaptive pool.
+"""Run planned work items through an engine, a bounded, adaptive number at once.
 
 ``--workers`` threads take items longest first; an ``AdaptiveLimiter`` bounds how many sessions
 run at once. Each item is retried on transient errors (tenacity, exponential backoff with jitter,

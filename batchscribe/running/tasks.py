@@ -1,4 +1,4 @@
-"""What the pool's queue holds: whole recordings (``WorkItem``) and ``Task``s, the work a
+"""What the runner's queue holds: whole recordings (``WorkItem``) and ``Task``s, the work a
 ``Splitter`` (``running.chunks``) makes of a long recording: its read, which queues its chunks
 as it goes, and each chunk. ``priority`` orders the queue, longest first."""
 
