@@ -16,16 +16,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from batchscribe import __version__
-from batchscribe.cli.asked import asked, settings_for
 from batchscribe.cli.help_text import ReadableHelp
 from batchscribe.cli.options import Out, takes_run_options
-from batchscribe.config.schema import JobSpec
 from batchscribe.emulator.cli import emulator_app
 from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED, BatchscribeError, UsageError
 from batchscribe.names import shown
 from batchscribe.outputs.layout import OutFolder
-from batchscribe.report import SUMMARY_JSON, latest_run_dir, load_summary, render_console_summary
-from batchscribe.report.runs_list import list_reports
 
 app = typer.Typer(
     help="Transcribe folders of recordings with Azure AI Speech.",
@@ -68,6 +64,7 @@ def run(ctx: typer.Context) -> None:
     0 all done, 1 some files failed, 2 usage error, 3 run aborted (e.g. no Speech resource
     usable), 130 interrupted.
     """
+    from batchscribe.cli.asked import asked, settings_for
     from batchscribe.cli.session import run_all
 
     with _errors_to_exit(bool(ctx.params.get("verbose"))):
@@ -96,6 +93,7 @@ def plan(
     transcribe and their estimated cost at --price-per-hour, the sessions its Speech resources
     allow at once and the night's estimated wall time. Needs no credentials.
     """
+    from batchscribe.cli.asked import asked, settings_for
     from batchscribe.planning.planner import preview
     from batchscribe.report.plan_table import plan_row, render_plan
     from batchscribe.running.chunks import ONE_SESSION_REASON, split_summary
@@ -123,6 +121,7 @@ def doctor(ctx: typer.Context) -> None:
     Credentials, each Speech resource (a one-second silent probe session), the output folder,
     the decoder, the state and the lock; with --jobs, for each job.
     """
+    from batchscribe.cli.asked import asked, settings_for
     from batchscribe.doctor import run_checks
 
     with _errors_to_exit(bool(ctx.params.get("verbose"))):
@@ -155,8 +154,13 @@ def report(
     list_runs: Annotated[bool, typer.Option("--list", help="List the runs that have a report.")] = False,
 ) -> None:  # fmt: skip
     """Print a run's summary again (the latest by default); --open shows its HTML report."""
+    from batchscribe.config.schema import JobSpec
+    from batchscribe.report.console import render_console_summary
+    from batchscribe.report.runs_list import list_reports
+    from batchscribe.report.store import load_summary
+
     with _errors_to_exit():
-        out = out or Path(JobSpec().out)
+        out = out or Path(JobSpec.model_fields["out"].default)
         if list_runs:
             list_reports(out, Console(highlight=False))
             return
@@ -171,6 +175,8 @@ def report(
 
 
 def _find_run(run: str | None, out: Path) -> Path:
+    from batchscribe.report.store import SUMMARY_JSON, latest_run_dir
+
     if run is None:
         latest = latest_run_dir(out)
         if latest is None:

@@ -26,9 +26,8 @@ from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
 from batchscribe.names import shown
-from batchscribe.outputs.layout import OutFolder
+from batchscribe.outputs.layout import KEEP_RUNS, OutFolder
 from batchscribe.report import REPORT_HTML, SUMMARY_JSON, latest_run_dir, prune_runs, render_console_summary
-from batchscribe.report.store import KEEP_RUNS
 from batchscribe.report.summary import headline, summary_document
 from batchscribe.results import RunResult
 from batchscribe.running.events import Fanout, RunEvents

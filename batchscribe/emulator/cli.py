@@ -18,25 +18,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 
-from batchscribe.emulator import faults as fault_specs
-from batchscribe.emulator.runtime import Emulator
-from batchscribe.emulator.scripts import (
-    ENV_VAR,
-    ScriptPhrase,
-    Transcripts,
-    default_path,
-    make_entry,
-    place_phrases,
-    split_text,
-)
-from batchscribe.emulator.segmenter import find_segments
-from batchscribe.emulator.server import TURN_SECONDS
+from batchscribe.emulator.defaults import ENV_VAR, TURN_SECONDS
 from batchscribe.errors import BatchscribeError, UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 emulator_app = typer.Typer(
     help="The local stand-in for the Azure Speech service (USP over websocket). Serves until "
@@ -116,6 +106,10 @@ def serve(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from batchscribe.emulator import faults as fault_specs
+    from batchscribe.emulator.runtime import Emulator
+    from batchscribe.emulator.scripts import Transcripts, default_path
+
     with _one_line_errors():
         specs = [fault_specs.parse_fault(s) for s in fault or ()]
         if faults_file is not None:
@@ -160,6 +154,8 @@ def _stop_on_signal() -> Iterator[threading.Event]:
 
 def _decode(path: Path, channel: int | None = None) -> np.ndarray:
     """The recording (or one channel) as 16 kHz mono float samples, via the pipeline's decoder."""
+    import numpy as np
+
     from batchscribe.audio import SAMPLE_RATE, open_pcm
 
     assert SAMPLE_RATE == 16_000
@@ -193,6 +189,17 @@ def script_add(
     transcripts: TranscriptsOption = None,
 ) -> None:
     """Add (or replace) the entry for FILE, found later by the sound of its audio."""
+    from batchscribe.emulator import faults as fault_specs
+    from batchscribe.emulator.scripts import (
+        ScriptPhrase,
+        Transcripts,
+        default_path,
+        make_entry,
+        place_phrases,
+        split_text,
+    )
+    from batchscribe.emulator.segmenter import find_segments
+
     with _one_line_errors():
         given = [x for x in (text, phrase, text_file) if x]
         if len(given) != 1:

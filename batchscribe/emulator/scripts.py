@@ -35,12 +35,12 @@ import numpy as np
 import yaml
 
 from batchscribe.emulator import fingerprint as fp
+from batchscribe.emulator.defaults import ENV_VAR
 from batchscribe.emulator.faults import Fault, FaultSpecError, parse_recording_fault
 from batchscribe.emulator.segmenter import Samples
 from batchscribe.errors import UsageError
 
 DEFAULT_FILE = "emulator-transcripts.yaml"
-ENV_VAR = "BATCHSCRIBE_EMULATOR_TRANSCRIPTS"
 
 
 class TranscriptsFileError(UsageError):

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from batchscribe.audio import AudioInfo, PcmRange, ReadReceipt
 from batchscribe.cancel import CancelToken
 from batchscribe.errors import UsageError
+
+if TYPE_CHECKING:  # annotations only: the CLI starts without PyAV
+    from batchscribe.audio import AudioInfo, PcmRange, ReadReceipt
 
 TICKS_PER_SECOND = 10_000_000
 # The emulator marks made-up text (a recording it has no script for) with this key in a phrase's

@@ -75,7 +75,6 @@ def latest_run_dir(out_dir: Path) -> Path | None:
 
 
 _RUN_ID = re.compile(r"^\d{8}T\d{6}\d{3}Z-[0-9a-f]{4}$")
-KEEP_RUNS = 60
 
 
 def run_dirs(out_dir: Path) -> list[Path]:

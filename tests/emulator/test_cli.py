@@ -139,7 +139,7 @@ def test_help_documents_every_fault_kind_and_option() -> None:
 
 
 def test_turn_seconds_reaches_the_emulator_and_0_turns_the_limit_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    from batchscribe.emulator import cli
+    from batchscribe.emulator import runtime
     from batchscribe.errors import UsageError
 
     seen: list[float | None] = []
@@ -151,7 +151,7 @@ def test_turn_seconds_reaches_the_emulator_and_0_turns_the_limit_off(monkeypatch
         seen.append(kwargs["turn_seconds"])  # type: ignore[arg-type]
         raise Stop("stop here")
 
-    monkeypatch.setattr(cli, "Emulator", fake_emulator)
+    monkeypatch.setattr(runtime, "Emulator", fake_emulator)  # serve imports it when it runs
     for args in ([], ["--turn-seconds", "20"], ["--turn-seconds", "0"]):
         assert CliRunner().invoke(emulator_app, args).exit_code == 2
     assert seen == [600.0, 20.0, None]
