@@ -18,10 +18,10 @@ from types import FrameType
 from typing import IO
 
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from batchscribe.cancel import CancelToken
+from batchscribe.cli.exits import print_error
 from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
@@ -105,8 +105,7 @@ def run_all(
                 codes.append(_run_one(settings, cancel, log_format, log_stream, quiet))
                 prune_runs(settings.out, keep_runs)
             except RunAbortedError as exc:  # e.g. its output folder is locked: the other jobs still run
-                line = escape(shown(exc.one_line()))
-                stderr.print(f"[red]error:[/red] {line}", markup=True, soft_wrap=True)
+                print_error(exc, stderr)
                 codes.append(exc.exit_code)
     if cancel.is_cancelled():
         return EXIT_INTERRUPTED

@@ -6,11 +6,11 @@ answers with scripted text (``scripts.py``: recordings found by the fingerprint 
 paces answers like the service (``speed``), breaks on purpose (``faults.py``) and reports what it
 saw (``stats.py``). Modules: ``usp`` framing, ``segmenter`` energy detector, ``fingerprint``,
 ``answers``/``render`` what to say, ``turns``/``connection``/``server`` the protocol, ``auth``
-keys and bearer tokens, ``runtime`` the in-process ``Emulator``, ``cli`` the ``batchscribe
-emulator`` commands.
+keys and bearer tokens, ``runtime`` the in-process ``Emulator``, ``defaults`` what its commands
+declare. The ``batchscribe emulator`` commands are in ``cli/emulator.py``.
 
-The public names load on first use (PEP 562 ``__getattr__``, from ``_WHERE``): the main CLI
-mounts ``emulator.cli`` and must start without numpy and websockets.
+The public names load on first use (PEP 562 ``__getattr__``, from ``_WHERE``): the CLI imports
+``emulator.defaults`` and must start without numpy and websockets.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from batchscribe.audio.chunk_plan import ChunkPlan, plan_chunks
 from batchscribe.audio.silence import CutFinder
 from batchscribe.engines.base import ChunkRecord, Phrase, RecognitionRequest, Transcript
 from batchscribe.engines.stitch import ChunkTranscript, stitch
-from batchscribe.errors import FileError, RunAbortedError
+from batchscribe.errors import FileError, RunAbortedError, spool_error
 from batchscribe.planning.planner import WorkItem
 from batchscribe.results import Attempt, FileResult
 from batchscribe.running.runner import Runner
@@ -221,12 +221,7 @@ class SplitRecording:
                 return None
             store.write_manifest(manifest)
         except OSError as exc:
-            error = FileError(
-                f"cannot keep its decoded audio in {store.root}: {exc.strerror or exc}",
-                code="spool_failed",
-                hint="check the free space of the output folder",
-            )
-            return self._fail(runner, error)
+            return self._fail(runner, spool_error(exc, str(store.root)))
         except (FileError, RunAbortedError) as exc:
             return self._fail(runner, exc)
         return self._assemble_if_complete(runner)

@@ -20,17 +20,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from batchscribe.audio import ERROR_HINTS
 from batchscribe.cancel import CancelToken
 from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
 from batchscribe.errors import (
-    AudioError,
     BatchscribeError,
     FatalEngineError,
     FileCancelled,
     FileError,
     RunAbortedError,
     TransientEngineError,
+    source_error,
 )
 from batchscribe.names import shown
 from batchscribe.planning.planner import WorkItem
@@ -57,14 +56,6 @@ def _join_attentively(thread: threading.Thread) -> None:
     """``thread.join()``, letting the main thread run signal handlers while it waits."""
     while thread.is_alive():
         thread.join(_SIGNAL_SLICE_S)
-
-
-def _source_error(exc: OSError) -> AudioError:
-    if isinstance(exc, FileNotFoundError):
-        return AudioError("the file was moved or deleted during the run", code="vanished",
-                          hint=ERROR_HINTS["vanished"])  # fmt: skip
-    return AudioError(f"the file cannot be read ({exc.strerror or exc})", code="unreadable",
-                      hint=ERROR_HINTS["unreadable"])  # fmt: skip
 
 
 class Runner:
@@ -293,7 +284,7 @@ class Runner:
         except (FileError, RunAbortedError) as exc:
             return self.failure(item, exc, attempts[0], started, timeline)
         except OSError as exc:  # the recording vanished or became unreadable while it was read
-            return self.failure(item, _source_error(exc), attempts[0], started, timeline)
+            return self.failure(item, source_error(exc), attempts[0], started, timeline)
 
     def session(self, item: WorkItem, worker: int, timeline: list[Attempt], attempts: list[int],
                 transcribe: Callable[[], Transcript]) -> Transcript:  # fmt: skip
@@ -329,7 +320,7 @@ class Runner:
         except (FileError, RunAbortedError) as exc:
             return self.failure(item, exc, attempts, started, timeline)
         except OSError as exc:  # the recording vanished or became unreadable after its transcription
-            return self.failure(item, _source_error(exc), attempts, started, timeline)
+            return self.failure(item, source_error(exc), attempts, started, timeline)
 
     def failure(self, item: WorkItem, exc: FileError | RunAbortedError, attempts: int, started: float,
                 timeline: list[Attempt]) -> FileResult:  # fmt: skip

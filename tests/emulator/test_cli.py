@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from batchscribe.cli.emulator import emulator_app
 from batchscribe.emulator import Transcripts
-from batchscribe.emulator.cli import emulator_app
 
 PATTERN = [("sil", 0.5), ("tone", 2), ("sil", 1), ("noise", 3), ("sil", 0.7), ("tone", 1.5), ("sil", 0.4)]
 
