@@ -155,6 +155,17 @@ def check_decoder() -> Check:
     return Check("decoder", True, f"PyAV {av.__version__} with FFmpeg decoders for {', '.join(codecs)}")
 
 
+def check_speech_sdk() -> Check:
+    """The Speech SDK's version, and whether finals are read natively or through its public
+    signals (and why: ``engines/sdk_native.py``)."""
+    try:
+        from batchscribe.engines.azure import FINALS_PATH
+    except Exception as exc:  # an ImportError or a broken native library
+        return Check("speech sdk", False, f"the Speech SDK cannot be loaded: {exc}",
+                     "reinstall batchscribe (pip install -e .)")  # fmt: skip
+    return Check("speech sdk", True, FINALS_PATH.describe())
+
+
 def check_state(out: Path) -> Check:
     try:
         ledger = Ledger(out, read_only=True)
@@ -204,6 +215,7 @@ def run_checks(
     checks: list[Callable[[], Check]] = [
         lambda: check_output_folder(settings.out),
         check_decoder,
+        check_speech_sdk,
         lambda: check_state(settings.out),
         lambda: check_lock(settings.out),
     ]

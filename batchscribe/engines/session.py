@@ -26,7 +26,7 @@ from batchscribe.engines.base import (
     Word,
 )
 from batchscribe.engines.sdk_errors import classify_cancellation
-from batchscribe.errors import AudioError, EngineError
+from batchscribe.errors import AudioError, EngineError, PermanentEngineError, TransientEngineError
 from batchscribe.secrets import Redactor
 
 
@@ -143,6 +143,20 @@ class Session:
         if phrase.display or phrase.lexical:
             self.phrases.append(phrase)
         self.on_progress(phrase.end_ticks / TICKS_PER_SECOND)
+
+    def on_lost_final(self, certain: bool) -> None:
+        """The SDK's wrapper lost a final of this session (``certain``) or maybe of this one (a
+        phrase of over 2,048 bytes it could not decode, on the public path): never marked done
+        without it. When unsure which session lost it, each is retried."""
+        if self.error is None:
+            kind = PermanentEngineError if certain else TransientEngineError
+            self.error = kind(
+                "the Speech SDK lost a phrase of over 2,048 bytes (its public API cannot read it)",
+                code="phrase_lost",
+                hint="use a Speech SDK version with native finals (`batchscribe doctor` says which "
+                "are used) and do not set BATCHSCRIBE_NATIVE_FINALS=0",
+            )
+        self.done.set()
 
     def on_error(self, code: str, details: str) -> None:
         """The SDK cancelled the session with an error (``code``: its CancellationErrorCode name)."""
