@@ -24,10 +24,10 @@ from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionRequest
 from batchscribe.engines.sdk_errors import unreachable
-from batchscribe.engines.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.errors import BatchscribeError, FatalEngineError, LockHeldError
 from batchscribe.outputs.layout import STATE_DIR
-from batchscribe.running.limiter import AdaptiveLimiter
+from batchscribe.resources.limiter import AdaptiveLimiter
+from batchscribe.resources.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.secrets import Redactor
 from batchscribe.state.ledger import Ledger, RunLock
 

@@ -28,6 +28,7 @@ from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
 from batchscribe.names import shown
 from batchscribe.outputs.layout import KEEP_RUNS, OutFolder
 from batchscribe.report import REPORT_HTML, SUMMARY_JSON, latest_run_dir, prune_runs, render_console_summary
+from batchscribe.report.store import report_run
 from batchscribe.report.summary import headline, summary_document
 from batchscribe.results import RunResult
 from batchscribe.running.events import Fanout, RunEvents
@@ -148,7 +149,7 @@ def _run_one(
         ) as view:
             yield Fanout([view, *sinks])
 
-    result = run_batch(settings, events=events, cancel=cancel, run_id=run_id)
+    result = run_batch(settings, events=events, cancel=cancel, run_id=run_id, report=report_run)
     try:
         _finish(settings, result, console, json_lines=json_lines, quiet=quiet)
     except BrokenPipeError:  # `batchscribe run ... | head`: the reader left; the run's code stands

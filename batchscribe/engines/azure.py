@@ -27,12 +27,12 @@ from azure.cognitiveservices.speech import interop
 
 from batchscribe import audio
 from batchscribe.cancel import CancelToken
-from batchscribe.config.settings import Endpoint
 from batchscribe.engines.base import (
     Congestion,
     ProgressCallback,
     RecognitionOptions,
     RecognitionRequest,
+    SpeechEndpoint,
     Transcript,
 )
 from batchscribe.engines.reaper import Reaper, close_quietly
@@ -67,7 +67,7 @@ PULL_BYTES_PER_READ = audio.SAMPLE_RATE  # 16,000 bytes: 0.5 s of 16 kHz s16le m
 
 
 def build_speech_config(
-    endpoint: Endpoint, options: RecognitionOptions, *, send_rate: float | None = None
+    endpoint: SpeechEndpoint, options: RecognitionOptions, *, send_rate: float | None = None
 ) -> speechsdk.SpeechConfig:
     """A SpeechConfig for the endpoint and the transcript-affecting options."""
     if endpoint.tokens is not None:
@@ -100,7 +100,7 @@ def build_speech_config(
     return config
 
 
-def _entra_config(endpoint: Endpoint, token: str) -> speechsdk.SpeechConfig:
+def _entra_config(endpoint: SpeechEndpoint, token: str) -> speechsdk.SpeechConfig:
     """Signed in with an Entra ID token: ``aad#ID#TOKEN`` with a region; for an endpoint or a
     host the SDK takes no token in its constructor, so it is set after (sent as Bearer)."""
     if endpoint.kind == "region":
@@ -217,7 +217,7 @@ class AzureEngine:
 
     def __init__(
         self,
-        endpoint: Endpoint,
+        endpoint: SpeechEndpoint,
         options: RecognitionOptions,
         *,
         stall_timeout: float = 60.0,

@@ -151,6 +151,32 @@ class Congestion(Protocol):
         ...
 
 
+class SignIn(Protocol):
+    """A Microsoft Entra ID sign-in kept fresh for one resource (``config/entra.py``'s
+    ``TokenProvider``): what an engine needs of it."""
+
+    def authorization_token(self) -> str: ...
+    def subscribe(self, apply: Callable[[str], None]) -> Callable[[], None]: ...  # returns: stop
+    def secrets(self) -> tuple[str, ...]: ...  # the tokens a text might echo now
+
+
+class SpeechEndpoint(Protocol):
+    """Where an engine's sessions go and how they sign in (``config/settings.py``'s ``Endpoint``)."""
+
+    @property
+    def kind(self) -> str: ...  # region, endpoint, host or emulator
+    @property
+    def key(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def tokens(self) -> SignIn | None: ...
+    @property
+    def secrets(self) -> tuple[str, ...]: ...  # what a ``Redactor`` masks
+
+
 class Engine(Protocol):
     """Turns a recording into a Transcript. Implementations must be thread-safe."""
 

@@ -29,8 +29,8 @@ from batchscribe.cancel import CancelToken
 from batchscribe.engines.base import Engine, ProgressCallback, RecognitionRequest, Transcript
 from batchscribe.engines.sdk_errors import unreachable
 from batchscribe.errors import EngineError, FatalEngineError, FileCancelled, TransientEngineError
+from batchscribe.resources.limiter import AdaptiveLimiter
 from batchscribe.resources.rotation import FailureKind, Rotation
-from batchscribe.running.limiter import AdaptiveLimiter
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from typing import Literal
 from batchscribe.cancel import CancelToken
 from batchscribe.config.resource import Resource
 from batchscribe.errors import RunAbortedError, UsageError
-from batchscribe.running.limiter import AdaptiveLimiter
+from batchscribe.resources.limiter import AdaptiveLimiter
 
 FailureKind = Literal["refused", "server_error", "timeout", "credentials"]
 State = Literal["healthy", "quarantined", "probing", "disabled"]

@@ -32,8 +32,7 @@ from batchscribe.engines.stitch import ChunkTranscript, stitch
 from batchscribe.errors import FileError, RunAbortedError, spool_error
 from batchscribe.planning.planner import WorkItem
 from batchscribe.results import Attempt, FileResult
-from batchscribe.running.runner import Runner
-from batchscribe.running.tasks import Entry
+from batchscribe.running.tasks import Entry, TaskHost
 from batchscribe.state.chunk_store import ChunkStore, Manifest, SavedChunk
 
 log = logging.getLogger(__name__)
@@ -120,7 +119,7 @@ class ReadTask:
     budget_seconds = 0.0  # sends nothing itself
     adds_tasks = True
 
-    def run(self, runner: Runner, worker: int) -> FileResult | None:
+    def run(self, runner: TaskHost, worker: int) -> FileResult | None:
         try:
             return self.recording.read(runner, worker)
         finally:
@@ -151,7 +150,7 @@ class ChunkTask:
     budget_seconds = seconds
     adds_tasks = False
 
-    def run(self, runner: Runner, worker: int) -> FileResult | None:
+    def run(self, runner: TaskHost, worker: int) -> FileResult | None:
         return self.recording.run_chunk(self, runner, worker)
 
 
@@ -194,13 +193,13 @@ class SplitRecording:
 
     # -- the read -------------------------------------------------------------------------------
 
-    def read(self, runner: Runner, worker: int) -> FileResult | None:
+    def read(self, runner: TaskHost, worker: int) -> FileResult | None:
         item, store = self.item, self.options.store
         if not runner.unchanged(item):
             self._settle()
             runner.changed(item)
             return None
-        self._started = runner.clock()
+        self._started = runner.now()
         runner.events.file_started(item, worker)
         saved = self._resumable(store.manifest(self.source))
         if saved is None:
@@ -239,7 +238,7 @@ class SplitRecording:
             self._done[key] = _Done(chunk.start, chunk.end, chunk.attempts, chunk.transcript)
         return manifest
 
-    def _read_track(self, runner: Runner, track: str, channel: int | None,
+    def _read_track(self, runner: TaskHost, track: str, channel: int | None,
                     saved: Manifest | None) -> dict[str, object]:  # fmt: skip
         """Read one track, queueing its chunks; what the manifest keeps of it."""
         path = self.item.file.path
@@ -287,7 +286,7 @@ class SplitRecording:
 
     # -- the chunks -----------------------------------------------------------------------------
 
-    def run_chunk(self, task: ChunkTask, runner: Runner, worker: int) -> FileResult | None:
+    def run_chunk(self, task: ChunkTask, runner: TaskHost, worker: int) -> FileResult | None:
         if self._settled:
             return None  # the recording failed or changed meanwhile
         label = f"{self.source} [{task.track} {task.index}]"
@@ -297,24 +296,27 @@ class SplitRecording:
         def progress(seconds: float) -> None:
             self._progress(runner, (task.track, task.index), min(seconds, task.seconds))
 
-        attempts = [0]
+        timeline: list[Attempt] = []  # this chunk's attempts, then the recording's
         try:
-            transcript = runner.session(
-                self.item, worker, self._timeline, attempts,
-                lambda: runner.engine.transcribe(request, on_progress=progress, cancel=runner.cancel),
-            )  # fmt: skip
+            transcript = runner.transcribe(self.item, worker, request, progress, timeline)
             self.options.store.save(self.source, SavedChunk(task.track, task.index, task.start, task.end,
-                                                            attempts[0], transcript))  # fmt: skip
+                                                            len(timeline), transcript))  # fmt: skip
         except (FileError, RunAbortedError) as exc:
-            return self._fail(runner, exc, attempts[0])
+            self._record(timeline)
+            return self._fail(runner, exc, len(timeline))
+        self._record(timeline)
         with self._lock:
             self._running.pop((task.track, task.index), None)
-            self._done[task.track, task.index] = _Done(task.start, task.end, attempts[0], transcript)
+            self._done[task.track, task.index] = _Done(task.start, task.end, len(timeline), transcript)
             self._chunk_receipts.append(transcript.receipt)
         self._progress(runner, None, 0.0)
         return self._assemble_if_complete(runner)
 
-    def _progress(self, runner: Runner, key: tuple[str, int] | None, seconds: float) -> None:
+    def _record(self, timeline: list[Attempt]) -> None:
+        with self._lock:
+            self._timeline.extend(timeline)
+
+    def _progress(self, runner: TaskHost, key: tuple[str, int] | None, seconds: float) -> None:
         with self._lock:
             if key is not None:
                 self._running[key] = seconds
@@ -328,14 +330,15 @@ class SplitRecording:
             first, self._settled = not self._settled, True
             return first
 
-    def _fail(self, runner: Runner, exc: FileError | RunAbortedError, attempts: int = 0) -> FileResult | None:
+    def _fail(self, runner: TaskHost, exc: FileError | RunAbortedError,
+              attempts: int = 0) -> FileResult | None:  # fmt: skip
         if not self._settle():
             return None
         return runner.failure(self.item, exc, attempts, self._started, self._timeline)
 
     # -- the whole transcript -------------------------------------------------------------------
 
-    def _assemble_if_complete(self, runner: Runner) -> FileResult | None:
+    def _assemble_if_complete(self, runner: TaskHost) -> FileResult | None:
         with self._lock:
             expected = [(track, index) for track, count in self._chunks.items() for index in range(count)]
             complete = len(self._chunks) == len(self._tracks) and all(k in self._done for k in expected)

@@ -1,9 +1,14 @@
-"""The library entry point: discover, plan, run, write the report; returns a ``RunResult``.
+"""The library entry point: discover, plan, run, record; returns a ``RunResult``.
 
 The CLI is a thin layer over ``run_batch``. Everything here is usable from Python::
 
-    result = run_batch(settings)    # settings: batchscribe.config.settings.RunSettings; events optional
+    from batchscribe.report.store import report_run
+
+    result = run_batch(settings, report=report_run)  # settings: config.settings.RunSettings
     sys.exit(result.exit_code)
+
+Whoever runs the batch writes its report (``report``: called with the result while the run still
+holds the output folder's lock); this package does not import ``report``.
 """
 
 from __future__ import annotations
@@ -24,10 +29,8 @@ from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
-from batchscribe.engines.service import EngineFactory, azure_engine, endpoints_for
-from batchscribe.errors import BatchscribeError, FileError, RunAbortedError
-from batchscribe.names import shown
-from batchscribe.outputs.atomic import remove_stale_temp_files, write_atomic
+from batchscribe.errors import BatchscribeError, FileError
+from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
@@ -41,15 +44,14 @@ from batchscribe.planning.planner import (
     transcript_settings,
 )
 from batchscribe.planning.streaming import AHEAD, FeedTarget, PlanFeed
-from batchscribe.report import SUMMARY_JSON, write_report
-from batchscribe.report.summary import render_summary_json, summary_document
+from batchscribe.resources.limiter import AdaptiveLimiter
 from batchscribe.resources.outage import OutageGuard
 from batchscribe.resources.rotating_engine import RotatingEngine, SpreadLimiter
 from batchscribe.resources.rotation import Rotation
+from batchscribe.resources.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.results import FileResult, RunResult
 from batchscribe.running.chunks import SplitOptions, one_session_note, split_items
 from batchscribe.running.events import Fanout, PlanEvents, RunEvents
-from batchscribe.running.limiter import AdaptiveLimiter
 from batchscribe.running.outcome import Budget, RunOutcome, Written
 from batchscribe.running.runner import Runner
 from batchscribe.state.chunk_store import ChunkStore
@@ -66,6 +68,8 @@ def new_run_id(now: datetime | None = None) -> str:
 
 EventsFactory = Callable[[Plan], contextlib.AbstractContextManager[RunEvents]]
 """Builds the progress sink once the plan is known (the live view needs the totals)."""
+ReportWriter = Callable[[RunResult, Path], RunResult]
+"""Writes a run's report under its output folder; returns the result, noting a failure."""
 
 
 class _Recorder:
@@ -126,6 +130,7 @@ def run_batch(
     run_id: str | None = None,
     slow_start: bool = True,
     credential: TokenSource | None = None,
+    report: ReportWriter | None = None,
 ) -> RunResult:
     """Transcribe everything the settings select that is not done yet.
 
@@ -134,7 +139,9 @@ def run_batch(
     separate`` wraps it in ``SeparateChannels``. With ``slow_start`` the runner starts at one
     session and grows while the service takes them; without, at ``settings.workers``. With
     several Speech resources, a ``Rotation`` spreads the sessions (``resources/rotating_engine.py``).
-    ``credential``: where Entra ID tokens come from (tests pass a fake one).
+    ``credential``: where Entra ID tokens come from (tests pass a fake one). ``report`` writes
+    the run's report from its result (``report.store.report_run``), before the lock is let go;
+    what it returns is the result (it may note that the report could not be written).
     """
     started_at = datetime.now(timezone.utc)
     run_id = run_id or new_run_id(started_at)
@@ -183,8 +190,8 @@ def run_batch(
             stop_reason=outcome.stop_reason,
             still_failing=tuple(feed.known_failures),
         )
-        if did_something(result):  # a night with nothing to do leaves the last real run the latest
-            result = _write_report(result, settings.out)
+        if report is not None:
+            result = report(result, settings.out)
     return result
 
 
@@ -204,42 +211,12 @@ def _engine(
     return RotatingEngine(rotation, engines), SpreadLimiter(rotation), rotation
 
 
-def did_something(result: RunResult) -> bool:
-    """Whether the run sent, failed, rendered or stopped anything: only then it gets a report."""
-    ran = result.succeeded_count + result.failed_count + result.cancelled_count
-    return bool(ran or result.files or result.counts.rerendered or result.counts.not_scheduled
-                or result.counts.changed_during_run or result.aborted or result.interrupted)  # fmt: skip
-
-
 def _stat(result: FileResult) -> tuple[int, int]:
     try:
         st = result.path.stat()
     except OSError:
         return 0, 0
     return st.st_size, st.st_mtime_ns
-
-
-def _write_report(result: RunResult, out: Path) -> RunResult:
-    """Write the run's report; when the disk cannot take it, say so in the result (exit 3).
-
-    The whole report first; if that fails, ``summary.json`` alone (the smallest part, the one
-    ``batchscribe report`` reads) if any space is left for it."""
-    try:
-        write_report(result, out)
-        return result
-    except (RunAbortedError, OSError) as exc:
-        reason = exc.message if isinstance(exc, RunAbortedError) else f"{exc.strerror or exc}"
-    folder = OutFolder(out).run_dir(result.run_id)
-
-    def noted(note: str) -> RunResult:
-        return replace(result, aborted=f"{result.aborted}; {note}" if result.aborted else note)
-
-    partial = noted(f"only the run's summary.json could be written ({reason})")
-    try:
-        write_atomic(folder / SUMMARY_JSON, render_summary_json(summary_document(partial)))
-    except (RunAbortedError, OSError):
-        return noted(f"the run's report could not be written in {shown(str(folder))} ({reason})")
-    return partial
 
 
 def _execute(
@@ -373,7 +350,6 @@ __all__ = [
     "EngineFactory",
     "Plan",
     "azure_engine",
-    "did_something",
     "endpoints_for",
     "new_run_id",
     "run_batch",
