@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -257,7 +257,3 @@ def make_entry(
         source=source,
         envelope=fp.decode(fp.encode(envelope)),  # as it will be loaded
     )
-
-
-def with_faults(entry: ScriptEntry, faults: Sequence[Fault]) -> ScriptEntry:
-    return replace(entry, faults=tuple(faults))

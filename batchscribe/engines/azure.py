@@ -55,7 +55,6 @@ _PROFANITY = {
     "removed": speechsdk.ProfanityOption.Removed,
     "raw": speechsdk.ProfanityOption.Raw,
 }
-_END_GRACE_S = 3.0
 # -- CPU per session (issue 14 point 5) ----------------------------------------------------------
 # The SDK pulls 3,200 bytes (100 ms) from the stream per read and asks it for two properties after
 # each read: 30 calls into Python per audio second per session, each taking the GIL against every
@@ -281,7 +280,8 @@ class AzureEngine:
                 recognizer.start_transcribing_async()
             else:
                 recognizer.start_continuous_recognition_async()
-            session.stalled = not self._wait(session, cancel, partials)
+            listen = partials.connect  # the SDK's partial results: only once a session goes quiet
+            session.stalled = not session.wait_for_end(cancel, self._stall_timeout, listen)
         finally:
             unregister()
             signed_out()
@@ -318,31 +318,6 @@ class AzureEngine:
             recognizer.authorization_token = token
 
         return tokens.subscribe(apply)
-
-    def _wait(self, session: Session, cancel: CancelToken, partials: Any) -> bool:
-        """Wait for the session's end; False when the service went silent for too long.
-
-        Finals, connections and the session's end are signs of life. Partial results are too,
-        but the SDK builds a costly result object for each (a third of a session's CPU), so they
-        are subscribed to only once the session has been quiet for half the stall timeout (a
-        long phrase): a live service then shows itself well before the deadline."""
-        listening = False
-        while not cancel.is_cancelled():
-            quiet = time.monotonic() - session.last_activity
-            if quiet >= self._stall_timeout:
-                return False
-            if not listening and quiet >= self._stall_timeout / 2:
-                partials.connect(session.guard(session.on_partial))
-                listening = True
-            wake_in = self._stall_timeout - quiet if listening else self._stall_timeout / 2 - quiet
-            if session.done.wait(wake_in):
-                break
-        if cancel.is_cancelled() or session.error is not None:
-            # session_stopped follows canceled(Error) closely, and cancelling ended our audio
-            # stream so a live service closes the session at once. Waiting for it spares the SDK's
-            # ~10 s stop; a dead service gets stopped by the reaper instead.
-            session.ended.wait(_END_GRACE_S)
-        return True
 
     def _audio_config(
         self, request: RecognitionRequest, cancel: CancelToken
@@ -387,8 +362,8 @@ class AzureEngine:
 
     def _connect(self, recognizer: Any, session: Session) -> tuple[Any, Finals]:
         """Subscribe to what is used (finals, cancellation, the end); return the partial-result
-        signal, left unsubscribed (``_wait`` subscribes to it when a session goes quiet), and the
-        finals' subscription."""
+        signal, left unsubscribed (``Session.wait_for_end`` subscribes to it when a session goes
+        quiet), and the finals' subscription."""
         transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
         finals = Finals(recognizer, session, speaker=transcriber)
         recognizer.canceled.connect(session.guard(lambda evt: _on_canceled(session, evt)))

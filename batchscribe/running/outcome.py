@@ -35,9 +35,6 @@ class Budget:
     scheduled: float = 0.0
     exceeded: str = ""
 
-    def admit(self, item: WorkItem, now: float) -> bool:
-        return self.admit_seconds(item.audio.duration_s, now)
-
     def admit_seconds(self, seconds: float, now: float) -> bool:
         if self.deadline is not None and now >= self.deadline:
             self.exceeded = self.exceeded or "the --max-runtime window ended"

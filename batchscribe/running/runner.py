@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from batchscribe.cancel import CancelToken
+from batchscribe.cancel import CancelToken, join_attentively
 from batchscribe.engines.base import Engine, ProgressCallback, RecognitionRequest, Transcript
 from batchscribe.errors import (
     BatchscribeError,
@@ -44,18 +44,6 @@ from batchscribe.running.tasks import Entry, Splitter, Task, priority
 log = logging.getLogger(__name__)
 HARD_LIMIT = "the --max-runtime grace period ended"
 
-
-# A signal (Ctrl-C, SIGTERM) may be delivered to any thread, the SDK's native ones included, and
-# Python runs its handler only when the main thread next runs Python code: a main thread blocked in
-# a plain join would hear Ctrl-C only once every file is done. Joining in short slices keeps the
-# handler prompt; the slices decide nothing, the join still waits for the thread's end.
-_SIGNAL_SLICE_S = 0.2
-
-
-def _join_attentively(thread: threading.Thread) -> None:
-    """``thread.join()``, letting the main thread run signal handlers while it waits."""
-    while thread.is_alive():
-        thread.join(_SIGNAL_SLICE_S)
 
 
 class Runner:
@@ -125,7 +113,7 @@ class Runner:
         for thread in threads:
             thread.start()
         for thread in threads:
-            _join_attentively(thread)
+            join_attentively(thread)
         if hard_stop is not None:
             hard_stop.cancel()
         with self._lock:
@@ -273,8 +261,9 @@ class Runner:
         started = self._clock()
         timeline: list[Attempt] = []  # one entry per attempt: its length counts them
         self.events.file_started(item, worker)
+        request = RecognitionRequest(item.file.path, item.audio, label=item.source)
         try:
-            transcript = self._session(item, worker, timeline, lambda: self._transcribe(item))
+            transcript = self.transcribe(item, worker, request, self._progress_of(item), timeline)
             return self.deliver(item, transcript, len(timeline), started, timeline)
         except (FileError, RunAbortedError) as exc:
             return self.failure(item, exc, len(timeline), started, timeline)
@@ -283,21 +272,17 @@ class Runner:
 
     def transcribe(self, item: WorkItem, worker: int, request: RecognitionRequest,
                    on_progress: ProgressCallback, timeline: list[Attempt]) -> Transcript:  # fmt: skip
-        """One session of ``request`` (a part of ``item``, e.g. a chunk), as ``_session`` runs it."""
+        """One session of ``request`` (``item`` or a part of it, e.g. a chunk) through the limiter,
+        retried on transient errors; each attempt is added to ``timeline`` (its length counts them)."""
+
         def session() -> Transcript:
             return self._engine.transcribe(request, on_progress=on_progress, cancel=self.cancel)
 
-        return self._session(item, worker, timeline, session)
-
-    def _session(self, item: WorkItem, worker: int, timeline: list[Attempt],
-                 transcribe: Callable[[], Transcript]) -> Transcript:  # fmt: skip
-        """One session through the limiter, retried on transient errors; each attempt is added to
-        ``timeline`` (its length counts them)."""
         number = 0
         for attempt in build_retrying(self._retries, self.cancel, initial_wait=self._retry_wait):
             with attempt:
                 number += 1
-                transcript = self._attempt(item, worker, number, timeline, transcribe)
+                transcript = self._attempt(item, worker, number, timeline, session)
         return transcript
 
     def deliver(self, item: WorkItem, transcript: Transcript, attempts: int, started: float,
@@ -390,12 +375,8 @@ class Runner:
             with self._lock:
                 self._open_sessions -= 1
 
-    def _transcribe(self, item: WorkItem) -> Transcript:
-        def progress(seconds: float) -> None:
-            self.events.file_progress(item, seconds)
-
-        request = RecognitionRequest(item.file.path, item.audio, label=item.source)
-        return self._engine.transcribe(request, on_progress=progress, cancel=self.cancel)
+    def _progress_of(self, item: WorkItem) -> ProgressCallback:
+        return lambda seconds: self.events.file_progress(item, seconds)
 
     def _result(
         self,
