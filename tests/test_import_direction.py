@@ -71,7 +71,9 @@ def test_no_import_reaches_a_higher_layer() -> None:
         for line, target in imports(path):
             theirs = unit_of(target)
             if theirs != mine and LAYER[theirs] < LAYER[mine]:
-                upward.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {target} ({mine} -> {theirs})")
+                upward.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line} imports {target} ({mine} -> {theirs})"
+                )
     assert upward == [], "imports running up the layers:\n" + "\n".join(upward)
 
 

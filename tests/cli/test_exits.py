@@ -24,11 +24,15 @@ def test_the_emulator_commands_show_names_safely_in_their_one_line(tmp_path: Pat
         assert "\x1b" not in result.output and len(result.output.strip().splitlines()) == 1
 
 
-def test_an_unexpected_exception_is_one_line_and_exit_3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_an_unexpected_exception_is_one_line_and_exit_3(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     def broken(run: str | None, out: Path) -> Path:
         raise RuntimeError("boom")
 
-    app_module = importlib.import_module("batchscribe.cli.app")  # the module: the package's `app` is the Typer
+    app_module = importlib.import_module(
+        "batchscribe.cli.app"
+    )  # the module: the package's `app` is the Typer
     monkeypatch.setattr(app_module, "_find_run", broken)
     result = CliRunner().invoke(app, ["report", "--out", str(tmp_path)])
     assert result.exit_code == 3

@@ -102,7 +102,9 @@ def test_the_native_text_buffer_holds_any_text_its_json_holds() -> None:
     ("", "finals: native"),
     ("0", f"finals: public ({ENV_SWITCH}=0)"),
 ])  # fmt: skip
-def test_doctor_and_verbose_say_the_sdk_version_and_the_finals_path(switch: str, says: str, tmp_path: Path) -> None:
+def test_doctor_and_verbose_say_the_sdk_version_and_the_finals_path(
+    switch: str, says: str, tmp_path: Path
+) -> None:
     from batchscribe.engines import azure
 
     env = {**os.environ, ENV_SWITCH: switch, "SPEECH_KEY": "", "AZURE_AI_SPEECH_KEY": "", "SPEECH_REGION": ""}

@@ -55,7 +55,10 @@ def recordings_fixture(tmp_path: Path) -> Path:
 def test_every_recording_is_done_once_and_recorded(shape: str, recordings: Path, tmp_path: Path) -> None:
     engine = SHAPES[shape]()
     first = run_batch(settings_for(tmp_path), engine_factory=factory(engine))
-    assert (first.exit_code, sorted(f.source for f in first.succeeded)) == (0, ["a.wav", "b.wav", "sub/c.wav"])
+    assert (first.exit_code, sorted(f.source for f in first.succeeded)) == (
+        0,
+        ["a.wav", "b.wav", "sub/c.wav"],
+    )
     assert sorted(r.path.name for r in engine.requests) == ["a.wav", "b.wav", "c.wav"]
 
     again = SHAPES[shape]()
@@ -89,7 +92,9 @@ def test_a_session_reports_progress_and_a_request_only_its_answer(
         assert progress.heard == {}
 
 
-def test_a_request_over_its_limit_fails_for_good_and_is_not_sent_again(recordings: Path, tmp_path: Path) -> None:
+def test_a_request_over_its_limit_fails_for_good_and_is_not_sent_again(
+    recordings: Path, tmp_path: Path
+) -> None:
     write_wav(recordings / "long.wav", burst_samples(7, 30.0))
     engine = FakeRequestEngine(max_seconds=20.0)
     first = run_batch(settings_for(tmp_path, split="off"), engine_factory=factory(engine))
