@@ -23,11 +23,11 @@ from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionRequest
-from batchscribe.engines.service import EngineFactory, azure_engine, endpoints_for
+from batchscribe.engines.sdk_errors import unreachable
 from batchscribe.errors import BatchscribeError, FatalEngineError, LockHeldError
 from batchscribe.outputs.layout import STATE_DIR
-from batchscribe.running.limiter import AdaptiveLimiter
-from batchscribe.running.retry import unreachable
+from batchscribe.resources.limiter import AdaptiveLimiter
+from batchscribe.resources.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.secrets import Redactor
 from batchscribe.state.ledger import Ledger, RunLock
 from batchscribe.summaries.doctor import probe_summaries
@@ -156,6 +156,17 @@ def check_decoder() -> Check:
     return Check("decoder", True, f"PyAV {av.__version__} with FFmpeg decoders for {', '.join(codecs)}")
 
 
+def check_speech_sdk() -> Check:
+    """The Speech SDK's version, and whether finals are read natively or through its public
+    signals (and why: ``engines/sdk_native.py``)."""
+    try:
+        from batchscribe.engines.azure import FINALS_PATH
+    except Exception as exc:  # an ImportError or a broken native library
+        return Check("speech sdk", False, f"the Speech SDK cannot be loaded: {exc}",
+                     "reinstall batchscribe (pip install -e .)")  # fmt: skip
+    return Check("speech sdk", True, FINALS_PATH.describe())
+
+
 def check_state(out: Path) -> Check:
     try:
         ledger = Ledger(out, read_only=True)
@@ -207,6 +218,7 @@ def run_checks(
     checks: list[Callable[[], Check]] = [
         lambda: check_output_folder(settings.out),
         check_decoder,
+        check_speech_sdk,
         lambda: check_state(settings.out),
         lambda: check_lock(settings.out),
     ]

@@ -16,7 +16,7 @@ from typing import Annotated, Any, get_type_hints
 import typer
 
 from batchscribe.config.schema import OUTPUT_FORMATS, JobSpec
-from batchscribe.report.store import KEEP_RUNS
+from batchscribe.outputs.layout import KEEP_RUNS
 
 _WHAT = "What to transcribe"
 _HOW = "Recognition"

@@ -18,17 +18,17 @@ from types import FrameType
 from typing import IO
 
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from batchscribe.cancel import CancelToken
+from batchscribe.cli.exits import print_error
 from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
 from batchscribe.names import shown
-from batchscribe.outputs.layout import OutFolder
+from batchscribe.outputs.layout import KEEP_RUNS, OutFolder
 from batchscribe.report import REPORT_HTML, SUMMARY_JSON, latest_run_dir, prune_runs, render_console_summary
-from batchscribe.report.store import KEEP_RUNS
+from batchscribe.report.store import report_run
 from batchscribe.report.summary import headline, summary_document
 from batchscribe.results import RunResult
 from batchscribe.running.events import Fanout, RunEvents
@@ -106,8 +106,7 @@ def run_all(
                 codes.append(_run_one(settings, cancel, log_format, log_stream, quiet))
                 prune_runs(settings.out, keep_runs)
             except RunAbortedError as exc:  # e.g. its output folder is locked: the other jobs still run
-                line = escape(shown(exc.one_line()))
-                stderr.print(f"[red]error:[/red] {line}", markup=True, soft_wrap=True)
+                print_error(exc, stderr)
                 codes.append(exc.exit_code)
     if cancel.is_cancelled():
         return EXIT_INTERRUPTED
@@ -150,7 +149,7 @@ def _run_one(
         ) as view:
             yield Fanout([view, *sinks])
 
-    result = run_batch(settings, events=events, cancel=cancel, run_id=run_id)
+    result = run_batch(settings, events=events, cancel=cancel, run_id=run_id, report=report_run)
     try:
         _finish(settings, result, console, json_lines=json_lines, quiet=quiet)
     except BrokenPipeError:  # `batchscribe run ... | head`: the reader left; the run's code stands

@@ -158,7 +158,7 @@ class ResourceSpec(BaseModel):
     how it signs in (the NAME of the variable with its key, or Entra ID) and its session limit.
     ``config/resource.py`` checks the combination."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     region: Annotated[str, Strict(), AfterValidator(_region)] | None = None
     endpoint: Url | None = None
@@ -212,7 +212,7 @@ class QualitySpec(BaseModel):
 class JobSpec(BaseModel):
     """One block of job fields: the ``defaults`` block or one job. Unset fields keep these defaults."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     # what to transcribe and where to write
     inputs: TextList = _field((), "a list of files or folders", "[/srv/recordings/calls]")
@@ -312,9 +312,9 @@ JobName = Annotated[str, Strict(), StringConstraints(pattern=rf"^{JOB_NAME.patte
 class JobsFileSpec(BaseModel):
     """The whole file: a ``defaults`` block and the named ``jobs``, in file order."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    defaults: Block = JobSpec()
+    defaults: Annotated[Block, Field(default_factory=JobSpec)]
     jobs: Annotated[dict[JobName, Block], Field(min_length=1)]
 
 

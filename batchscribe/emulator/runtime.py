@@ -21,12 +21,13 @@ from types import TracebackType
 
 from batchscribe.emulator.apis import ApiContext, routes
 from batchscribe.emulator.auth import BearerTokens
+from batchscribe.emulator.defaults import TURN_SECONDS
 from batchscribe.emulator.faults import Fault, as_faults
 from batchscribe.emulator.openai_api import OpenAiEmulation, OpenAiFault
 from batchscribe.emulator.rest import RestAuth, RestServer, RestStats
 from batchscribe.emulator.scripts import Transcripts
 from batchscribe.emulator.segmenter import SegmenterConfig
-from batchscribe.emulator.server import TURN_SECONDS, ServerConfig, UspServer
+from batchscribe.emulator.server import ServerConfig, UspServer
 from batchscribe.emulator.stats import Snapshot, Stats
 from batchscribe.errors import UsageError
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +35,12 @@ import numpy as np
 import yaml
 
 from batchscribe.emulator import fingerprint as fp
+from batchscribe.emulator.defaults import ENV_VAR
 from batchscribe.emulator.faults import Fault, FaultSpecError, parse_recording_fault
 from batchscribe.emulator.segmenter import Samples
 from batchscribe.errors import UsageError
 
 DEFAULT_FILE = "emulator-transcripts.yaml"
-ENV_VAR = "BATCHSCRIBE_EMULATOR_TRANSCRIPTS"
 
 
 class TranscriptsFileError(UsageError):
@@ -257,7 +257,3 @@ def make_entry(
         source=source,
         envelope=fp.decode(fp.encode(envelope)),  # as it will be loaded
     )
-
-
-def with_faults(entry: ScriptEntry, faults: Sequence[Fault]) -> ScriptEntry:
-    return replace(entry, faults=tuple(faults))

@@ -28,6 +28,7 @@ from websockets.typing import Subprotocol
 from batchscribe.emulator import auth, fingerprint
 from batchscribe.emulator.answers import Answerer
 from batchscribe.emulator.connection import Connection, ConnectionInfo, Settings
+from batchscribe.emulator.defaults import TURN_SECONDS
 from batchscribe.emulator.faults import Fault
 from batchscribe.emulator.scripts import Transcripts
 from batchscribe.emulator.segmenter import SegmenterConfig
@@ -36,7 +37,6 @@ from batchscribe.emulator.stats import SECRET_HEADERS, RequestRecord, Stats
 
 log = logging.getLogger("batchscribe.emulator")
 
-TURN_SECONDS = 600.0  # the live service ends a turn after 10 minutes of audio (USP_PROTOCOL.md)
 
 MAX_MESSAGE_BYTES = 1 << 20  # the SDK sends 3.2 kB audio chunks; bound what one frame may hold
 SWEEP_EVERY_S = 5.0

@@ -18,16 +18,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batchscribe import __version__
-from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Phrase, Transcript, Word
 from batchscribe.names import stored
 from batchscribe.outputs.quality import transcript_warnings
 from batchscribe.outputs.sanitize import public_settings
 from batchscribe.outputs.timefmt import iso_duration, ticks_from_seconds, utc_iso
 from batchscribe.secrets import public_endpoint
+
+if TYPE_CHECKING:  # an annotation only: the CLI starts without PyAV
+    from batchscribe.audio import AudioInfo
 
 SCHEMA_VERSION = 1
 

@@ -1,4 +1,4 @@
-"""What the pool tells whoever watches a run (the live view, log lines): ``RunEvents``.
+"""What the runner tells whoever watches a run (the live view, log lines): ``RunEvents``.
 
 Called from worker threads. ``Fanout`` sends every event to several sinks; a sink that also
 implements ``PlanEvents`` hears how much is planned so far, while planning goes on.

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from batchscribe.cli.emulator import emulator_app
 from batchscribe.emulator import Transcripts
-from batchscribe.emulator.cli import emulator_app
 
 PATTERN = [("sil", 0.5), ("tone", 2), ("sil", 1), ("noise", 3), ("sil", 0.7), ("tone", 1.5), ("sil", 0.4)]
 
@@ -139,7 +139,7 @@ def test_help_documents_every_fault_kind_and_option() -> None:
 
 
 def test_turn_seconds_reaches_the_emulator_and_0_turns_the_limit_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    from batchscribe.emulator import cli
+    from batchscribe.emulator import runtime
     from batchscribe.errors import UsageError
 
     seen: list[float | None] = []
@@ -151,7 +151,7 @@ def test_turn_seconds_reaches_the_emulator_and_0_turns_the_limit_off(monkeypatch
         seen.append(kwargs["turn_seconds"])  # type: ignore[arg-type]
         raise Stop("stop here")
 
-    monkeypatch.setattr(cli, "Emulator", fake_emulator)
+    monkeypatch.setattr(runtime, "Emulator", fake_emulator)  # serve imports it when it runs
     for args in ([], ["--turn-seconds", "20"], ["--turn-seconds", "0"]):
         assert CliRunner().invoke(emulator_app, args).exit_code == 2
     assert seen == [600.0, 20.0, None]

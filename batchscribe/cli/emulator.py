@@ -5,7 +5,8 @@
 
 The first line ``serve`` prints is exactly ``listening on ws://HOST:PORT`` (the real port when
 ``--port 0``); it runs until SIGINT or SIGTERM. The main CLI mounts ``emulator_app``;
-``python -m batchscribe.emulator`` runs it alone.
+``python -m batchscribe.emulator`` runs it alone. Errors end it as one line and an exit code
+(``cli/exits.py``).
 """
 
 from __future__ import annotations
@@ -18,25 +19,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 
-from batchscribe.emulator import faults as fault_specs
-from batchscribe.emulator.runtime import Emulator
-from batchscribe.emulator.scripts import (
-    ENV_VAR,
-    ScriptPhrase,
-    Transcripts,
-    default_path,
-    make_entry,
-    place_phrases,
-    split_text,
-)
-from batchscribe.emulator.segmenter import find_segments
-from batchscribe.emulator.server import TURN_SECONDS
-from batchscribe.errors import BatchscribeError, UsageError
+from batchscribe.cli.exits import OneLineErrors
+from batchscribe.emulator.defaults import ENV_VAR, TURN_SECONDS
+from batchscribe.errors import UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 emulator_app = typer.Typer(
     help="The local stand-in for the Azure Speech service (USP over websocket). Serves until "
@@ -48,8 +40,9 @@ emulator_app = typer.Typer(
     "Example: --fault 'close:1007:reason=Quota exceeded:after=2s'",
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
-script_app = typer.Typer(help="Say what the emulator answers for a recording.")
+script_app = typer.Typer(help="Say what the emulator answers for a recording.", cls=OneLineErrors)
 emulator_app.add_typer(script_app, name="script")
 
 TranscriptsOption = Annotated[
@@ -61,15 +54,6 @@ TranscriptsOption = Annotated[
         show_default=False,
     ),
 ]
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    try:
-        yield
-    except BatchscribeError as exc:
-        typer.echo(f"error: {exc.one_line()}", err=True)
-        raise typer.Exit(exc.exit_code) from None
 
 
 @emulator_app.callback(invoke_without_command=True)
@@ -127,18 +111,21 @@ def serve(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    with _one_line_errors():
-        specs = [fault_specs.parse_fault(s) for s in fault or ()]
-        if faults_file is not None:
-            specs += fault_specs.load_faults_file(faults_file)
-        path = transcripts or default_path()
-        scripts = Transcripts.load(path, missing_ok=transcripts is None)
-        emulator = Emulator(
-            transcripts=scripts, speed=speed, faults=specs, max_sessions=max_sessions,
-            host=host, port=port, turn_seconds=turn_seconds or None, rest_port=rest_port,
-            openai_faults=openai_fault or (), openai_context_tokens=openai_context_tokens,
-        )  # fmt: skip
-        emulator.start()
+    from batchscribe.emulator import faults as fault_specs
+    from batchscribe.emulator.runtime import Emulator
+    from batchscribe.emulator.scripts import Transcripts, default_path
+
+    specs = [fault_specs.parse_fault(s) for s in fault or ()]
+    if faults_file is not None:
+        specs += fault_specs.load_faults_file(faults_file)
+    path = transcripts or default_path()
+    scripts = Transcripts.load(path, missing_ok=transcripts is None)
+    emulator = Emulator(
+        transcripts=scripts, speed=speed, faults=specs, max_sessions=max_sessions,
+        host=host, port=port, turn_seconds=turn_seconds or None, rest_port=rest_port,
+        openai_faults=openai_fault or (), openai_context_tokens=openai_context_tokens,
+    )  # fmt: skip
+    emulator.start()
     try:
         with _stop_on_signal() as stop:  # handlers first: a signal right after "listening" is ours
             typer.echo(f"listening on {emulator.url}")
@@ -173,6 +160,8 @@ def _stop_on_signal() -> Iterator[threading.Event]:
 
 def _decode(path: Path, channel: int | None = None) -> np.ndarray:
     """The recording (or one channel) as 16 kHz mono float samples, via the pipeline's decoder."""
+    import numpy as np
+
     from batchscribe.audio import SAMPLE_RATE, open_pcm
 
     assert SAMPLE_RATE == 16_000
@@ -206,28 +195,38 @@ def script_add(
     transcripts: TranscriptsOption = None,
 ) -> None:
     """Add (or replace) the entry for FILE, found later by the sound of its audio."""
-    with _one_line_errors():
-        given = [x for x in (text, phrase, text_file) if x]
-        if len(given) != 1:
-            raise UsageError("give exactly one of --text, --phrase (repeatable) or --text-file")
-        faults = [fault_specs.parse_recording_fault(s) for s in fault or ()]
-        samples = _decode(file, channel)
-        segments = find_segments(samples, 16_000)
-        if text is not None:
-            phrases = split_text(text, segments)
-        else:
-            lines = phrase or _read_lines(text_file)
-            phrases = place_phrases(lines, segments)
-        phrases = [
-            ScriptPhrase(p.text, p.start, p.end, speaker=speaker, language=language) for p in phrases
-        ]
-        entry = make_entry(
-            entry_id=name or (file.name if channel is None else f"{file.name}#ch{channel}"),
-            source=file.name, samples=samples, sample_rate=16_000,
-            phrases=phrases, faults=faults,
-        )  # fmt: skip
-        path = transcripts or default_path()
-        Transcripts.load(path).with_entry(entry).save(path)
+    from batchscribe.emulator import faults as fault_specs
+    from batchscribe.emulator.scripts import (
+        ScriptPhrase,
+        Transcripts,
+        default_path,
+        make_entry,
+        place_phrases,
+        split_text,
+    )
+    from batchscribe.emulator.segmenter import find_segments
+
+    given = [x for x in (text, phrase, text_file) if x]
+    if len(given) != 1:
+        raise UsageError("give exactly one of --text, --phrase (repeatable) or --text-file")
+    faults = [fault_specs.parse_recording_fault(s) for s in fault or ()]
+    samples = _decode(file, channel)
+    segments = find_segments(samples, 16_000)
+    if text is not None:
+        phrases = split_text(text, segments)
+    else:
+        lines = phrase or _read_lines(text_file)
+        phrases = place_phrases(lines, segments)
+    phrases = [
+        ScriptPhrase(p.text, p.start, p.end, speaker=speaker, language=language) for p in phrases
+    ]
+    entry = make_entry(
+        entry_id=name or (file.name if channel is None else f"{file.name}#ch{channel}"),
+        source=file.name, samples=samples, sample_rate=16_000,
+        phrases=phrases, faults=faults,
+    )  # fmt: skip
+    path = transcripts or default_path()
+    Transcripts.load(path).with_entry(entry).save(path)
     typer.echo(
         f"added {entry.id}: {len(phrases)} phrases on {len(segments)} segments, "
         f"{entry.duration:.1f} s, to {path}"

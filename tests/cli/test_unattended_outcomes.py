@@ -173,7 +173,7 @@ def test_doctor_without_a_key_reports_every_check(cli: CliRunner, tmp_path: Path
     result = cli.invoke(app, ["doctor", "--out", str(tmp_path / "out")], env=env)
     assert result.exit_code == 1
     names = [line.split()[1] for line in result.output.splitlines()]
-    assert names == ["credentials", "endpoint", "output", "decoder", "state", "lock"]
+    assert names == ["credentials", "endpoint", "output", "decoder", "speech", "state", "lock"]
     assert result.output.startswith("FAIL credentials    no Speech key")
 
 
