@@ -238,6 +238,15 @@ KeepRuns = Annotated[
     ),
 ]
 
+MaxSpeakers = Annotated[
+    int | None, _option("max_speakers", "With --engine fast and --diarize: speakers at most (2-35).", _HOW)
+]
+RequestsPerMinute = Annotated[
+    int | None,
+    _option("requests_per_minute", "With --engine fast: requests per minute at most, per Speech resource.",
+            _LIMITS),
+]
+
 
 def _run_options(
     inputs: Inputs = None, out: Out = None, include: Include = None, exclude: Exclude = None,
@@ -255,6 +264,7 @@ def _run_options(
     max_runtime: MaxRuntime = None, max_runtime_grace: MaxRuntimeGrace = None,
     log_format: LogFormat = "text", log_file: LogFile = None, quiet: Quiet = False, verbose: Verbose = False,
     keep_runs: KeepRuns = KEEP_RUNS,
+    max_speakers: MaxSpeakers = None, requests_per_minute: RequestsPerMinute = None,
 ) -> None:  # fmt: skip
     """Every option of ``run``, in --help order: the template ``takes_run_options`` copies."""
 

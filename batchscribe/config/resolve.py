@@ -21,6 +21,7 @@ from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
 from batchscribe.engines.base import RecognitionOptions
+from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 
 KEY_VARIABLES = ("SPEECH_KEY", "AZURE_AI_SPEECH_KEY")
@@ -165,6 +166,8 @@ def resolve_settings(
         emulator_transcripts=_optional_path(spec.emulator_transcripts, "emulator_transcripts", origin),
         emulator_speed=spec.emulator_speed,
         job_name=origin.job,
+        max_speakers=spec.max_speakers,
+        fast_limits=FastLimits(requests_per_minute=spec.requests_per_minute),
     )
 
 

@@ -250,6 +250,11 @@ class JobSpec(BaseModel):
     emulator_transcripts: Text | None = _field(None, "the path of a transcripts file", "transcripts.yaml")
     emulator_speed: Number | None = _field(None, "a positive number (times real time)", "10", gt=0, le=1000)
     sdk_send_rate: Number | None = _field(None, "a positive number (times real time)", "4", gt=0, le=1000)
+    # the fast engine (--engine fast): speakers to tell apart with diarize, requests per minute
+    max_speakers: Annotated[int, Strict()] = _field(2, "a whole number from 2 to 35", "4", ge=2, le=35)
+    requests_per_minute: Annotated[int, Strict()] = _field(
+        600, "a whole number of at least 1", "300", ge=1, le=100_000
+    )
 
 
 def _empty_is_nothing(value: object) -> object:

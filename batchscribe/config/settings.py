@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.engines.base import RecognitionOptions
+from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 from batchscribe.secrets import public_endpoint, url_secrets
 
@@ -131,6 +132,10 @@ class RunSettings:
     # Several Speech resources (each one ``Endpoint`` with its ``Resource``); ``endpoint`` is the
     # first. Empty: the one ``endpoint``.
     resources: tuple[Endpoint, ...] = ()
+    # The fast engine: speakers at most with --diarize, and its limits per request and resource
+    # (the service's by default; tests shrink them). Not part of a transcript's identity either.
+    max_speakers: int = _DEFAULT.max_speakers
+    fast_limits: FastLimits = field(default_factory=FastLimits)
 
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
@@ -179,4 +184,6 @@ class RunSettings:
             "max_runtime_s": self.max_runtime_s,
             "max_runtime_grace_s": self.max_runtime_grace_s,
             "job": self.job_name,
+            "max_speakers": self.max_speakers,
+            "requests_per_minute": self.fast_limits.requests_per_minute,
         }

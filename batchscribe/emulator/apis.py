@@ -7,8 +7,11 @@ side: the scripts (what to answer for which audio) and the speed factor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from batchscribe.emulator.fast_api import fast_routes
+from batchscribe.emulator.faults import Fault
 from batchscribe.emulator.rest import RestRequest, RestResponse, Route
 from batchscribe.emulator.scripts import Transcripts
 
@@ -17,6 +20,7 @@ from batchscribe.emulator.scripts import Transcripts
 class ApiContext:
     transcripts: Transcripts
     speed: float | None  # answer no earlier than audio length / speed (None: at once)
+    faults: Callable[[], tuple[Fault, ...]] = tuple  # the emulator-wide faults, as they are now
 
 
 def _status(request: RestRequest) -> RestResponse:
@@ -25,4 +29,7 @@ def _status(request: RestRequest) -> RestResponse:
 
 def routes(context: ApiContext) -> list[Route]:
     """Every REST route the emulator serves."""
-    return [Route("GET", r"/status", _status)]
+    return [
+        Route("GET", r"/status", _status),
+        *fast_routes(context.transcripts, context.speed, context.faults),
+    ]

@@ -127,7 +127,7 @@ class Emulator:
             raise RuntimeError("emulator already started")
         try:
             self._rest = RestServer(
-                routes(ApiContext(self._config.transcripts, self._config.speed)),
+                routes(ApiContext(self._config.transcripts, self._config.speed, lambda: self._config.faults)),
                 RestAuth(self._config.key, self._config.tokens),
                 self.host,
                 self._rest_port,
