@@ -210,7 +210,9 @@ class FastEngine:
         finally:
             upload.close()
         try:
-            phrases = transcript_phrases(document, channel=request.channel)
+            phrases = transcript_phrases(
+                document, channel=request.channel, words=self._options.word_timestamps
+            )
         except AnswerError as exc:
             raise invalid_answer(str(exc)) from None
         on_progress(seconds)

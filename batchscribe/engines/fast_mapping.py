@@ -149,6 +149,8 @@ def transcript_phrases(
     if not isinstance(document, Mapping) or not isinstance(document.get("phrases", []), list):
         raise AnswerError("the answer has no list of phrases")
     phrases = [
-        p for p in (_phrase(x, channel) for x in document.get("phrases") or () if isinstance(x, Mapping)) if p
+        p
+        for p in (_phrase(x, channel, words) for x in document.get("phrases") or () if isinstance(x, Mapping))
+        if p
     ]
     return tuple(sorted(phrases, key=lambda p: (p.offset_ticks, p.channel)))
