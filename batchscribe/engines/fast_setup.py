@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Congestion
-from batchscribe.engines.fast import FastEngine
 from batchscribe.engines.fast_mapping import limitations, refusal
 from batchscribe.outputs.layout import OutFolder
+
+if TYPE_CHECKING:
+    from batchscribe.engines.fast import FastEngine
 
 SPOOL_FOLDER = "fast-spool"
 SAME_TRANSCRIPTS_NOTE = (
@@ -40,6 +43,8 @@ def remove_stale_spools(out: Path) -> None:
 
 
 def fast_engine(settings: RunSettings, endpoint: Endpoint, congestion: Congestion) -> FastEngine:
+    from batchscribe.engines.fast import FastEngine  # httpx: only for runs that use it
+
     remove_stale_spools(settings.out)
     return FastEngine(
         endpoint,

@@ -24,6 +24,8 @@ from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
+from batchscribe.engines.fast_setup import check_settings as check_engine_settings
+from batchscribe.engines.fast_setup import part_seconds
 from batchscribe.engines.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.errors import BatchscribeError, FileError, RunAbortedError
 from batchscribe.names import shown
@@ -140,6 +142,7 @@ def run_batch(
     run_id = run_id or new_run_id(started_at)
     cancel = cancel or CancelToken()
     check_inputs(settings.inputs)
+    check_engine_settings(settings)
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)
         try:
@@ -151,7 +154,7 @@ def run_batch(
                 recorder = _Recorder(sink, ledger, wanted_hash, run_id)
                 start = 1 if slow_start else settings.workers
                 engine, limiter, pool = _engine(settings, endpoints, engine_factory, start, sink)
-                if settings.channels == "separate":
+                if settings.channels == "separate" and settings.engine != "fast":  # fast: channels [0, 1]
                     engine = SeparateChannels(engine)
                 try:
                     feed, outcome = _execute(
@@ -347,6 +350,7 @@ def split_options(settings: RunSettings) -> SplitOptions:
         chunk_seconds=settings.chunk_seconds,
         channels=settings.channels,
         diarize=settings.options.diarize,
+        part_seconds=part_seconds(settings),
     )
 
 
