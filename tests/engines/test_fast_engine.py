@@ -41,13 +41,17 @@ def document(out: Path, source: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_a_folder_comes_back_with_the_scripts_text_in_the_same_outputs_naming_the_engine(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     recordings.add("a.wav", 1, [ScriptPhrase("Good morning."), ScriptPhrase("How can I help?")], seconds=6)
     recordings.add("sub/b.wav", 2, "Recording two says hello.")
     emulator = emulator_for(recordings)
     out = tmp_path / "out"
-    settings = fast_settings(emulator, recordings, out, formats=("json", "txt", "srt", "vtt"), timestamps=True)
+    settings = fast_settings(
+        emulator, recordings, out, formats=("json", "txt", "srt", "vtt"), timestamps=True
+    )
     result = run_batch(settings)
     assert result.succeeded_count == 2 and result.failed_count == 0
     assert answered(emulator) == 2
@@ -56,14 +60,18 @@ def test_a_folder_comes_back_with_the_scripts_text_in_the_same_outputs_naming_th
     assert a["batchscribe"]["engine"] == "emulator-fast"
     offsets = [p["offsetInTicks"] for p in a["recognizedPhrases"]]
     assert offsets == sorted(offsets) and offsets[0] > 0
-    assert document(out, "sub/b.wav")["combinedRecognizedPhrases"][0]["display"] == "Recording two says hello."
+    assert (
+        document(out, "sub/b.wav")["combinedRecognizedPhrases"][0]["display"] == "Recording two says hello."
+    )
     assert "Good morning." in (out / "a.wav.srt").read_text()
     assert "How can I help?" in (out / "a.wav.vtt").read_text()
     assert (out / "sub/b.wav.txt").read_text().strip().endswith("Recording two says hello.")
 
 
 def test_changing_only_the_engine_redoes_nothing_and_force_does(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     recordings.add("a.wav", 1)
     emulator = emulator_for(recordings)
@@ -79,7 +87,9 @@ def test_changing_only_the_engine_redoes_nothing_and_force_does(
 
 
 def test_settings_go_into_the_definition_and_come_back_in_the_phrases(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     phrases = [ScriptPhrase("Bonjour à tous.", speaker="Guest-2", language="fr-FR"),
                ScriptPhrase("Damn it, hello.", speaker="Guest-1", language="en-US")]  # fmt: skip
@@ -99,7 +109,9 @@ def test_settings_go_into_the_definition_and_come_back_in_the_phrases(
 
 
 def test_a_recording_over_the_limit_is_cut_at_pauses_into_parts_and_stitched(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     pattern = [("sil", 0.5)] + [("speech", 3.0), ("sil", 1.0)] * 8  # 32.5 s
     recordings.add("long.wav", 4, samples=spans_samples(4, pattern))
@@ -118,7 +130,9 @@ def test_a_recording_over_the_limit_is_cut_at_pauses_into_parts_and_stitched(
 
 
 def test_throttling_waits_for_retry_after_then_succeeds(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     recordings.add("a.wav", 1)
     emulator = emulator_for(recordings, faults=["http:429:first=2"])
@@ -131,7 +145,10 @@ def test_throttling_waits_for_retry_after_then_succeeds(
 
 @pytest.mark.parametrize("fault", ["http:500:first=1", "reset:first=1", "status:ServiceUnavailable:first=1"])
 def test_server_errors_and_resets_are_retried(
-    fault: str, recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    fault: str,
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     recordings.add("a.wav", 1)
     emulator = emulator_for(recordings, faults=[fault])
@@ -141,7 +158,9 @@ def test_server_errors_and_resets_are_retried(
 
 
 def test_no_answer_within_the_timeout_is_retried(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     recordings.add("a.wav", 1)
     emulator = emulator_for(recordings, faults=["stall:first=1"])
@@ -151,7 +170,9 @@ def test_no_answer_within_the_timeout_is_retried(
 
 
 def test_a_bad_request_fails_the_file_at_once_with_the_services_code_and_message(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     recordings.add("a.wav", 1, faults=["status:BadRequest:sessions=5"])
     recordings.add("b.wav", 2)
@@ -166,12 +187,16 @@ def test_a_bad_request_fails_the_file_at_once_with_the_services_code_and_message
 
 
 def test_a_rejected_key_aborts_the_run(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     recordings.add("a.wav", 1)
     emulator = emulator_for(recordings, key="right-key-0123456789")
     settings = fast_settings(emulator, recordings, tmp_path / "out")
-    settings = replace(settings, endpoint=replace(settings.endpoint, kind="endpoint", key="wrong-key-0123456789"))
+    settings = replace(
+        settings, endpoint=replace(settings.endpoint, kind="endpoint", key="wrong-key-0123456789")
+    )
     result = run_batch(settings)
     assert result.aborted and "401" in result.aborted
     assert "wrong-key-0123456789" not in result.aborted
