@@ -85,7 +85,7 @@ def error_from_response(
     if status in (401, 403):
         return RequestFailure(
             FatalEngineError(
-                said, code="unauthorized" if status == 401 else "forbidden", sdk_code=code, detail=detail
+                said, code="auth_failed" if status == 401 else "forbidden", sdk_code=code, detail=detail
             )
         )
     hint = _HINTS.get(code, "check the recording and the recognition settings")

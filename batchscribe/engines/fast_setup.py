@@ -1,8 +1,8 @@
 """``--engine fast`` in a run: the engine built from the run's settings, and what the plan says.
 
 - ``fast_engine``: a ``FastEngine`` for one Speech resource, converting into
-  ``OUT/_state/fast-spool`` (a killed run's leftovers there are removed first: the run holds the
-  output folder's lock, so nothing else writes there).
+  ``OUT/_state/fast-spool``; ``remove_stale_spools``: a killed run's leftovers there, removed by
+  the next run once it holds the output folder's lock.
 - ``plan_notes``: what the fast API cannot do with these settings, and that changing only the
   engine redoes nothing, said once in ``plan``.
 - ``part_seconds``: the longest part one request may carry (recordings beyond it are cut at pauses
@@ -45,7 +45,6 @@ def remove_stale_spools(out: Path) -> None:
 def fast_engine(settings: RunSettings, endpoint: Endpoint, congestion: Congestion) -> FastEngine:
     from batchscribe.engines.fast import FastEngine  # httpx: only for runs that use it
 
-    remove_stale_spools(settings.out)
     return FastEngine(
         endpoint,
         settings.options,

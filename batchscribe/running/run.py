@@ -25,7 +25,7 @@ from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
 from batchscribe.engines.fast_setup import check_settings as check_engine_settings
-from batchscribe.engines.fast_setup import part_seconds
+from batchscribe.engines.fast_setup import part_seconds, remove_stale_spools
 from batchscribe.engines.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.errors import BatchscribeError, FileError, RunAbortedError
 from batchscribe.names import shown
@@ -149,6 +149,7 @@ def run_batch(
             if note := damaged_state_note(ledger):
                 log.warning("%s", note)
             remove_stale_temp_files(_report_folders(settings))  # a killed run's half-written reports
+            remove_stale_spools(settings.out)  # a killed fast run's conversions
             wanted_hash = settings_hash(transcript_settings(settings))
             with _as_factory(events, Plan()) as sink, endpoints_for(settings, credential) as endpoints:
                 recorder = _Recorder(sink, ledger, wanted_hash, run_id)

@@ -70,3 +70,13 @@ def test_a_killed_fast_run_resumes_without_paying_twice(
     paid = emulator.rest_stats().snapshot().get((PATH, 200), 0)
     assert paid - paid_before == len(names) - 1  # nothing finished was sent again
     assert all((out / f"{n}.json").exists() for n in names)
+
+
+def test_doctor_checks_the_fast_endpoint_with_a_one_second_request_and_says_what_it_cost(
+    tmp_path: Path, batchscribe: Batchscribe
+) -> None:
+    done = batchscribe.run("doctor", "--out", str(tmp_path / "out"), "--emulate", "--engine", "fast",
+                           "--price-per-hour", "3.6")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    [line] = [line for line in done.stdout.splitlines() if " endpoint " in line]
+    assert line.startswith("ok") and "1 s fast transcription request" in line and "about 0.00100" in line

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from batchscribe.config.entra import TokenProvider
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import Emulator, ScriptPhrase
 from batchscribe.emulator.fast_api import PATH
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.running.run import run_batch
+from tests.config.test_entra import Clock, FakeCredential
 from tests.conftest import Recordings, spans_samples
 
 pytestmark = pytest.mark.integration
@@ -200,3 +202,15 @@ def test_a_rejected_key_aborts_the_run(
     result = run_batch(settings)
     assert result.aborted and "401" in result.aborted
     assert "wrong-key-0123456789" not in result.aborted
+
+
+def test_entra_id_sends_a_bearer_token_and_never_a_key(
+    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+) -> None:
+    recordings.add("a.wav", 1)
+    emulator = emulator_for(recordings, key="only-with-this-key-0123", tokens=["secret-token-1"])
+    tokens = TokenProvider(FakeCredential(Clock()), clock=Clock())
+    settings = fast_settings(emulator, recordings, tmp_path / "out")
+    settings = replace(settings, endpoint=Endpoint(kind="endpoint", url=emulator.rest_url, tokens=tokens))
+    result = run_batch(settings)
+    assert result.succeeded_count == 1 and answered(emulator) == 1
