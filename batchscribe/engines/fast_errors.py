@@ -79,7 +79,13 @@ def error_from_response(
         )
     if status == 408 or status >= 500:
         return RequestFailure(
-            TransientEngineError(said, code="service_error", sdk_code=code, detail=detail),
+            # the SDK's names for these, so resource rotation counts them as it does for sessions
+            TransientEngineError(
+                said,
+                code="service_error",
+                detail=detail,
+                sdk_code="ServiceUnavailable" if status == 503 else "ServiceError",
+            ),
             _retry_after(headers),
         )
     if status in (401, 403):
@@ -101,7 +107,7 @@ def error_from_transport(error: BaseException, timeout_s: float, redact: Callabl
         return TransientEngineError(
             f"no answer from the fast transcription API within {timeout_s:g} s",
             code="service_timeout",
-            sdk_code="Timeout",
+            sdk_code="ConnectTimeout" if isinstance(error, httpx.ConnectTimeout) else "ServiceTimeout",
             detail=detail,
             hint="temporary service trouble; run again to retry",
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from batchscribe.config.entra import TokenProvider
+from batchscribe.config.resource import Resource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import Emulator, ScriptPhrase
 from batchscribe.emulator.fast_api import PATH
@@ -205,7 +206,9 @@ def test_a_rejected_key_aborts_the_run(
 
 
 def test_entra_id_sends_a_bearer_token_and_never_a_key(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     recordings.add("a.wav", 1)
     emulator = emulator_for(recordings, key="only-with-this-key-0123", tokens=["secret-token-1"])
@@ -214,3 +217,25 @@ def test_entra_id_sends_a_bearer_token_and_never_a_key(
     settings = replace(settings, endpoint=Endpoint(kind="endpoint", url=emulator.rest_url, tokens=tokens))
     result = run_batch(settings)
     assert result.succeeded_count == 1 and answered(emulator) == 1
+
+
+def test_requests_spread_over_several_resources_and_one_throttling_does_not_fail_files(
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
+) -> None:
+    for seed in range(1, 7):
+        recordings.add(f"r{seed}.wav", seed, seconds=2.0)
+    calm, throttled = emulator_for(recordings), emulator_for(recordings, faults=["http:429:first=3"])
+    resources = tuple(
+        Endpoint(kind="endpoint", key="emulator", url=e.rest_url,
+                 resource=Resource("endpoint", e.rest_url, key_variable="K", max_sessions=2, label=name))
+        for name, e in (("calm", calm), ("throttled", throttled))
+    )  # fmt: skip
+    settings = replace(
+        fast_settings(calm, recordings, tmp_path / "out"), endpoint=resources[0], resources=resources
+    )
+    result = run_batch(settings)
+    assert result.succeeded_count == 6 and result.failed_count == 0
+    assert answered(calm) + answered(throttled) == 6 and answered(calm) >= 1
+    assert answered(throttled, 429) >= 1  # then the pool sends more to the calm one
