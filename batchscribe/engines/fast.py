@@ -59,7 +59,7 @@ from batchscribe.engines.fast_mapping import (
     refusal,
     transcript_phrases,
 )
-from batchscribe.errors import FileCancelled, UsageError
+from batchscribe.errors import FileCancelled, FileError, UsageError
 from batchscribe.secrets import Redactor
 
 CONNECT_TIMEOUT_S = 15.0
@@ -181,10 +181,10 @@ class FastEngine:
             return pcm_upload(request.pcm, request.path.name), ()
         stereo = request.audio.channels >= 2
         if request.channel is None and taken_as_is(request.audio):
-            size = request.path.stat().st_size
-            if size <= self.limits.max_bytes:
-                channels = (0, 1) if self._channels_separate and stereo else ()
-                return file_upload(request.path, request.audio), channels
+            upload = file_upload(request.path, request.audio)  # AudioError if it is gone
+            if upload.size <= self.limits.max_bytes:
+                return upload, (0, 1) if self._channels_separate and stereo else ()
+            upload.close()  # too big as it is: sent as 16 kHz WAV instead
         return converted_upload(
             request.path, channel=request.channel, spool_dir=self._spool_dir, cancel=cancel
         ), ()
@@ -268,7 +268,7 @@ class FastEngine:
                     timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_S),
                 )
                 outcome.append(response)
-            except (httpx.HTTPError, OSError) as exc:
+            except Exception as exc:  # httpx's, or the upload's file closed under a cancelled request
                 outcome.append(exc)
             finally:
                 done.set()
@@ -281,11 +281,12 @@ class FastEngine:
         finally:
             unregister()
         if cancel.is_cancelled():
-            stop.set()
-            helper.join(CONNECT_TIMEOUT_S)  # the upload stops at its next block
+            stop.set()  # the upload stops at its next block; an answer still to come is dropped
             raise FileCancelled(cancel.reason or "cancelled")
         helper.join()
         result = outcome[0]
+        if isinstance(result, FileError):  # the recording could not be read while it was sent
+            raise result
         if isinstance(result, BaseException):
             raise error_from_transport(result, timeout, self._redact)
         assert isinstance(result, httpx.Response)

@@ -4,18 +4,24 @@ run's writers and ledger; what is sent, what comes back, and what each fault doe
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from batchscribe.audio import probe
+from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import TokenProvider
 from batchscribe.config.resource import Resource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import Emulator, ScriptPhrase
 from batchscribe.emulator.fast_api import PATH
-from batchscribe.engines.base import RecognitionOptions
+from batchscribe.engines.base import RecognitionOptions, RecognitionRequest
+from batchscribe.engines.fast import FastEngine
 from batchscribe.engines.fast_mapping import FastLimits
+from batchscribe.errors import FileCancelled
 from batchscribe.running.run import run_batch
 from tests.config.test_entra import Clock, FakeCredential
 from tests.conftest import Recordings, spans_samples
@@ -239,3 +245,35 @@ def test_requests_spread_over_several_resources_and_one_throttling_does_not_fail
     assert result.succeeded_count == 6 and result.failed_count == 0
     assert answered(calm) + answered(throttled) == 6 and answered(calm) >= 1
     assert answered(throttled, 429) >= 1  # then the pool sends more to the calm one
+
+
+def test_a_cancelled_request_returns_at_once_without_waiting_for_the_answer(
+    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+) -> None:
+    path = recordings.add("a.wav", 1, seconds=4.0)
+    emulator = emulator_for(recordings, speed=0.05)  # would answer after 80 s
+    engine = FastEngine(Endpoint(kind="emulator", key="emulator", url=emulator.rest_url), RecognitionOptions(),
+                        spool_dir=tmp_path / "spool")  # fmt: skip
+    uploaded, cancel = threading.Event(), CancelToken()
+
+    def progress(seconds: float) -> None:
+        if seconds >= 2.0:  # half of the recording's seconds: the whole upload is sent
+            uploaded.set()
+
+    outcome: list[BaseException] = []
+
+    def transcribe() -> None:
+        try:
+            engine.transcribe(RecognitionRequest(path, probe(path)), on_progress=progress, cancel=cancel)
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=transcribe)
+    worker.start()
+    assert uploaded.wait(30)
+    started = time.monotonic()
+    cancel.cancel("interrupted")
+    worker.join(30)
+    engine.close()
+    assert not worker.is_alive() and time.monotonic() - started < 5.0
+    assert isinstance(outcome[0], FileCancelled)
