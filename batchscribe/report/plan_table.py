@@ -124,7 +124,7 @@ def render_plan(rows: Sequence[dict[str, Any]], console: Console, *, as_json: bo
     for column in header:
         table.add_column(column, justify="left" if column == "job" else "right", overflow="fold")
     for row in cells:
-        table.add_row(*(Text(cell) for cell in row), end_section=row is cells[-2] and len(rows) > 1)
+        table.add_row(*(Text(cell) for cell in row), end_section=len(rows) > 1 and row is cells[-2])
     console.print(table)
     for line in spread:
         console.print(Text(f"Resources of {line}"), soft_wrap=True)
