@@ -5,14 +5,16 @@ settings -> ``definition``, the 200 answer -> phrases, status codes -> the three
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from batchscribe.audio.chunk_plan import plan_within
+from batchscribe.cancel import CancelToken
 from batchscribe.config.resource import Resource
 from batchscribe.config.settings import Endpoint
 from batchscribe.engines.base import TICKS_PER_SECOND, RecognitionOptions
-from batchscribe.engines.fast import base_url
+from batchscribe.engines.fast import RateCap, base_url
 from batchscribe.engines.fast_body import wav_header
 from batchscribe.engines.fast_errors import error_from_response
 from batchscribe.engines.fast_mapping import (
@@ -22,7 +24,14 @@ from batchscribe.engines.fast_mapping import (
     refusal,
     transcript_phrases,
 )
-from batchscribe.errors import FatalEngineError, PermanentEngineError, TransientEngineError, UsageError
+from batchscribe.errors import (
+    FatalEngineError,
+    FileCancelled,
+    PermanentEngineError,
+    TransientEngineError,
+    UsageError,
+)
+from tests.cli.test_options import jobs_file, parsed
 
 
 def test_every_setting_goes_into_the_definition() -> None:
@@ -150,3 +159,31 @@ def test_the_wav_header_says_how_much_follows() -> None:
     header = wav_header(32_000)
     assert len(header) == 44 and header[:4] == b"RIFF" and int.from_bytes(header[40:44], "little") == 32_000
     assert int.from_bytes(header[24:28], "little") == 16_000 and TICKS_PER_SECOND == 10_000_000
+
+
+def test_max_speakers_and_requests_per_minute_come_from_the_command_line_or_a_job(tmp_path: Path) -> None:
+    [default] = parsed(str(tmp_path))
+    assert (default.max_speakers, default.fast_limits.requests_per_minute) == (2, 600)
+    [given] = parsed(str(tmp_path), "--max-speakers", "5", "--requests-per-minute", "120")
+    assert (given.max_speakers, given.fast_limits.requests_per_minute) == (5, 120)
+    jobs = jobs_file(
+        tmp_path,
+        f"""
+        defaults: {{requests_per_minute: 60}}
+        jobs:
+          a: {{inputs: [{tmp_path}], out: {tmp_path}/a, max_speakers: 3}}
+    """,
+    )
+    [job] = parsed("--jobs", str(jobs))
+    assert (job.max_speakers, job.fast_limits.requests_per_minute) == (3, 60)
+    with pytest.raises(UsageError, match="max_speakers"):
+        parsed("--jobs", str(jobs_file(tmp_path, f"jobs: {{a: {{inputs: [{tmp_path}], max_speakers: 40}}}}")))
+
+
+def test_the_requests_per_minute_cap_holds_the_next_request_back() -> None:
+    cap, waiting = RateCap(2), CancelToken()
+    cap.acquire(waiting)
+    cap.acquire(waiting)
+    waiting.cancel("interrupted")  # a third within the minute would wait: it is cancelled instead
+    with pytest.raises(FileCancelled):
+        cap.acquire(waiting)
