@@ -7,7 +7,9 @@ paces answers like the service (``speed``), breaks on purpose (``faults.py``) an
 saw (``stats.py``). Modules: ``usp`` framing, ``segmenter`` energy detector, ``fingerprint``,
 ``answers``/``render`` what to say, ``turns``/``connection``/``server`` the protocol, ``auth``
 keys and bearer tokens, ``runtime`` the in-process ``Emulator``, ``cli`` the ``batchscribe
-emulator`` commands.
+emulator`` commands. Its REST side (``rest``, ``apis``) serves Azure's HTTP APIs on
+``Emulator.rest_url``: ``fast_api`` the fast transcription API, from the same scripts, speed and
+faults.
 """
 
 from batchscribe.emulator.auth import BearerTokens

@@ -7,8 +7,9 @@ side: the scripts (what to answer for which audio) and the speed factor.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from batchscribe.emulator.fast_api import fast_routes
 from batchscribe.emulator.faults import Fault
@@ -21,6 +22,7 @@ class ApiContext:
     transcripts: Transcripts
     speed: float | None  # answer no earlier than audio length / speed (None: at once)
     faults: Callable[[], tuple[Fault, ...]] = tuple  # the emulator-wide faults, as they are now
+    closed: threading.Event = field(default_factory=threading.Event)  # set when the emulator stops
 
 
 def _status(request: RestRequest) -> RestResponse:
@@ -31,5 +33,5 @@ def routes(context: ApiContext) -> list[Route]:
     """Every REST route the emulator serves."""
     return [
         Route("GET", r"/status", _status),
-        *fast_routes(context.transcripts, context.speed, context.faults),
+        *fast_routes(context.transcripts, context.speed, context.faults, context.closed),
     ]

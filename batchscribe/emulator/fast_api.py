@@ -56,11 +56,16 @@ class FastApi:
     """The route's handler and what it keeps between requests (thread-safe)."""
 
     def __init__(
-        self, transcripts: Transcripts, speed: float | None, faults: Callable[[], tuple[Fault, ...]]
+        self,
+        transcripts: Transcripts,
+        speed: float | None,
+        faults: Callable[[], tuple[Fault, ...]],
+        closed: threading.Event | None = None,
     ) -> None:
         self.transcripts = transcripts
         self.speed = speed
         self.faults = faults
+        self.closed = closed or threading.Event()
         self._lock = threading.Lock()
         self._requests = 0
         self._per_recording: Counter[str] = Counter()
@@ -76,7 +81,7 @@ class FastApi:
             number = self._requests
         fault = next((f for f in self.faults() if f.hits(number, number)), None)
         if fault is not None and fault.kind in ("http", "close", "reset", "stall"):
-            return _faulted(fault)
+            return _faulted(fault, self.closed)
         if request.query.get("api-version") not in API_VERSIONS:
             return RestResponse.error(400, "InvalidRequest", f"api-version must be one of {API_VERSIONS}")
         try:
@@ -98,8 +103,9 @@ class FastApi:
                 return answered
             phrases.extend(answered)
         phrases.sort(key=lambda p: (p["offsetMilliseconds"], p.get("channel", 0)))
-        if self.speed is not None:
-            threading.Event().wait(max(0.0, duration / self.speed - (time.monotonic() - started)))
+        pace = 0.0 if self.speed is None else duration / self.speed - (time.monotonic() - started)
+        if self.closed.wait(max(0.0, pace)):
+            return RestResponse(0, abort=True)  # the emulator is stopping
         combined = [{"text": " ".join(p["text"] for p in phrases)}]
         return RestResponse.of_json(
             200,
@@ -120,20 +126,20 @@ class FastApi:
             if chosen is None:
                 continue
             if chosen.kind != "status":
-                return _faulted(chosen)
+                return _faulted(chosen, self.closed)
             if chosen.status in _STATUS_CODES:
-                return _faulted(chosen)
+                return _faulted(chosen, self.closed)
             return []  # NoMatch and the like: nothing recognized
         with self._lock:
             self.recordings[key] += 1
         return _phrases(Answerer(key, entry), samples, definition, channel)
 
 
-def _faulted(fault: Fault) -> RestResponse:
+def _faulted(fault: Fault, closed: threading.Event) -> RestResponse:
     if fault.kind == "reset":
         return RestResponse(0, abort=True)
     if fault.kind == "stall":
-        threading.Event().wait(STALL_S)
+        closed.wait(STALL_S)  # until the client gives up, or the emulator stops
         return RestResponse(0, abort=True)
     code = fault.code if fault.kind == "http" else _STATUS_CODES.get(fault.status, 500)
     if code == 429:
@@ -235,7 +241,10 @@ def _phrases(
 
 
 def fast_routes(
-    transcripts: Transcripts, speed: float | None, faults: Callable[[], tuple[Fault, ...]]
+    transcripts: Transcripts,
+    speed: float | None,
+    faults: Callable[[], tuple[Fault, ...]],
+    closed: threading.Event | None = None,
 ) -> list[Route]:
     """The fast transcription route, for ``apis.routes``."""
-    return FastApi(transcripts, speed, faults).routes()
+    return FastApi(transcripts, speed, faults, closed).routes()

@@ -98,6 +98,7 @@ class Emulator:
         self._error: BaseException | None = None
         self._rest: RestServer | None = None
         self._rest_port = rest_port
+        self._api = ApiContext(self._config.transcripts, self._config.speed, lambda: self._config.faults)
 
     @property
     def tokens(self) -> BearerTokens | None:
@@ -127,7 +128,7 @@ class Emulator:
             raise RuntimeError("emulator already started")
         try:
             self._rest = RestServer(
-                routes(ApiContext(self._config.transcripts, self._config.speed, lambda: self._config.faults)),
+                routes(self._api),
                 RestAuth(self._config.key, self._config.tokens),
                 self.host,
                 self._rest_port,
@@ -157,6 +158,7 @@ class Emulator:
     def stop(self, timeout: float = 10.0) -> None:
         """Close all connections and join the thread. Safe to call twice."""
         thread, loop, stop = self._thread, self._loop, self._stop
+        self._api.closed.set()  # requests held back (pacing, a stall) end now
         if self._rest is not None:
             self._rest.stop()
             self._rest = None
