@@ -56,9 +56,7 @@ class SplitOptions:
     chunk_seconds: float | None = None  # --chunk-seconds
     channels: str = "mix"
     diarize: bool = False
-    # An engine's limit per request (--engine fast: 2 h / 300 MB): only recordings beyond it are
-    # cut, into parts within it, whatever --split and --diarize say (None: no such limit).
-    part_seconds: float | None = None
+    part_seconds: float | None = None  # an engine's limit per request (fast: 2 h): cut beyond it, always
 
 
 def chunk_plan(item: WorkItem, options: SplitOptions, *, workers: int, total_audio_s: float) -> ChunkPlan:
@@ -79,17 +77,15 @@ def split_items(
     for item in items:
         plan = chunk_plan(item, options, workers=workers, total_audio_s=total)
         over_limit = options.part_seconds is not None and plan.split
-        if not over_limit and (not options.split or not plan.split or options.diarize):
-            entries.append(item)
-        else:
-            entries.append(ReadTask(SplitRecording(item, plan, options)))
+        cut = over_limit or (options.split and plan.split and not options.diarize)
+        entries.append(ReadTask(SplitRecording(item, plan, options)) if cut else item)
     return entries
 
 
 def one_session_note(item: WorkItem, options: SplitOptions, *, workers: int, total_audio_s: float) -> str:
     """Why a recording that would be split runs as one session ("" when it is not so)."""
     plan = chunk_plan(item, options, workers=workers, total_audio_s=total_audio_s)
-    if options.part_seconds is not None:
+    if options.part_seconds is not None:  # cut only beyond the engine's limit, whatever --diarize says
         return PARTS_NOTE if plan.split and options.diarize else ""
     return ONE_SESSION_NOTE if options.split and plan.split and options.diarize else ""
 
@@ -106,10 +102,9 @@ class SplitSummary:
 def split_summary(items: Sequence[WorkItem], options: SplitOptions, workers: int) -> SplitSummary:
     total = sum(i.audio.duration_s for i in items)
     plans = [chunk_plan(i, options, workers=workers, total_audio_s=total) for i in items]
+    splittable = [p for p in plans if (options.split or options.part_seconds is not None) and p.split]
     if options.part_seconds is not None:  # only beyond the engine's limit, and then always
-        over = [p for p in plans if p.split]
-        return SplitSummary(len(over), sum(p.chunks for p in over))
-    splittable = [p for p in plans if options.split and p.split]
+        return SplitSummary(len(splittable), sum(p.chunks for p in splittable))
     if options.diarize:
         return SplitSummary(one_session=len(splittable))
     return SplitSummary(len(splittable), sum(p.chunks for p in splittable))

@@ -248,7 +248,9 @@ def test_requests_spread_over_several_resources_and_one_throttling_does_not_fail
 
 
 def test_a_cancelled_request_returns_at_once_without_waiting_for_the_answer(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     path = recordings.add("a.wav", 1, seconds=4.0)
     emulator = emulator_for(recordings, speed=0.05)  # would answer after 80 s
@@ -277,3 +279,22 @@ def test_a_cancelled_request_returns_at_once_without_waiting_for_the_answer(
     engine.close()
     assert not worker.is_alive() and time.monotonic() - started < 5.0
     assert isinstance(outcome[0], FileCancelled)
+
+
+def test_over_the_limit_a_recording_is_cut_even_with_split_off_and_diarize_and_says_so(
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
+) -> None:
+    pattern = [("sil", 0.5)] + [("speech", 3.0), ("sil", 1.0)] * 5  # 20.5 s
+    recordings.add("long.wav", 5, samples=spans_samples(5, pattern))
+    recordings.add("short.wav", 6, seconds=4.0)
+    emulator = emulator_for(recordings)
+    settings = fast_settings(emulator, recordings, tmp_path / "out", split="off",
+                             options=RecognitionOptions(diarize=True), fast_limits=FastLimits(max_seconds=12.0))  # fmt: skip
+    result = run_batch(settings)
+    assert result.succeeded_count == 2
+    assert answered(emulator) == 3 + 1  # ceil(20.5 * 1.2 / 12) parts, and the short one whole
+    warnings = {f.source: " ".join(f.warnings) for f in result.files}
+    assert "speaker labels may not match across parts" in warnings["long.wav"]
+    assert "speaker labels" not in warnings["short.wav"]
