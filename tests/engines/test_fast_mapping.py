@@ -187,3 +187,8 @@ def test_the_requests_per_minute_cap_holds_the_next_request_back() -> None:
     waiting.cancel("interrupted")  # a third within the minute would wait: it is cancelled instead
     with pytest.raises(FileCancelled):
         cap.acquire(waiting)
+
+
+def test_a_request_may_take_longer_the_longer_its_audio() -> None:
+    limits = FastLimits()
+    assert limits.timeout_s(0) == 60.0 and limits.timeout_s(3600) == 60.0 + 1800.0
