@@ -197,7 +197,8 @@ class FastEngine:
             and request.pcm is None
             and request.channel is None
             and request.audio.channels >= 2
-            and not taken_as_is(request.audio)
+            # the service takes no diarization with two channels: then one request per channel
+            and (not taken_as_is(request.audio) or self._options.diarize)
         ):
             return self._per_channel(request, on_progress=on_progress, cancel=cancel)
         self._rate.acquire(cancel)
@@ -221,7 +222,8 @@ class FastEngine:
     def _per_channel(
         self, request: RecognitionRequest, *, on_progress: ProgressCallback, cancel: CancelToken
     ) -> Transcript:
-        """A stereo recording the service cannot take as it is: one converted request per channel."""
+        """A stereo recording the service cannot take as it is, or one to diarize: one converted
+        request per channel."""
         from batchscribe.engines.channels import SeparateChannels
 
         return SeparateChannels(_OneChannel(self)).transcribe(request, on_progress=on_progress, cancel=cancel)

@@ -14,6 +14,7 @@ from batchscribe.cli import app
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import Emulator, Transcripts
 from batchscribe.emulator.fast_api import PATH
+from batchscribe.engines.base import RecognitionOptions
 from batchscribe.engines.fast_body import taken_as_is
 from batchscribe.running.run import run_batch
 from tests.audio.test_formats import CATALOGUE, FIXTURES, GOOD, script_add
@@ -77,3 +78,18 @@ def test_the_stereo_call_is_sent_once_with_both_channels_asked_for(scripted: Pat
         result = run_batch(settings)
         assert result.succeeded_count == 1
         assert emulator.rest_stats().snapshot() == {(PATH, 200): 1}
+
+
+def test_a_stereo_call_to_diarize_goes_one_channel_per_request(scripted: Path, tmp_path: Path) -> None:
+    call = next(r for r in CATALOGUE if "channel_text" in r)
+    with Emulator(transcripts=Transcripts.load(scripted)) as emulator:
+        settings = RunSettings(inputs=(FIXTURES / call["path"],), out=tmp_path / "out", engine="fast",
+                               channels="separate", settle_seconds=0, options=RecognitionOptions(diarize=True),
+                               endpoint=Endpoint(kind="emulator", key="emulator", url=emulator.rest_url))  # fmt: skip
+        assert run_batch(settings).succeeded_count == 1
+        assert emulator.rest_stats().snapshot() == {(PATH, 200): 2}
+    [document_path] = [p for p in (tmp_path / "out").rglob("*.json") if "_runs" not in p.parts]
+    combined = {
+        c["channel"]: c["display"] for c in json.loads(document_path.read_text())["combinedRecognizedPhrases"]
+    }
+    assert combined == dict(enumerate(call["channel_text"]))
