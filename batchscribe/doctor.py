@@ -110,9 +110,10 @@ def check_endpoint(
             engine.transcribe(request, on_progress=lambda _: None, cancel=CancelToken())
     except FatalEngineError as exc:
         refused = exc.code == "auth_failed"
-        key_refused = "the key was rejected by the probe session (credentials refused)"
+        probe = "request" if settings.engine == "fast" else "session"
+        key_refused = f"the key was rejected by the probe {probe} (credentials refused)"
         if refused and endpoint.entra:
-            key_refused = "the Entra ID token was rejected by the probe session (credentials refused)"
+            key_refused = f"the Entra ID token was rejected by the probe {probe} (credentials refused)"
         rejected = key_refused if refused else exc.message
         return Check("endpoint", False, redact(f"{endpoint.name}: {rejected}"), exc.hint)
     except BatchscribeError as exc:
@@ -128,7 +129,13 @@ def check_endpoint(
         accepted = "no key sent"
     else:
         accepted = "the key was accepted"
-    probe = f"answered a {PROBE_SECONDS:g} s probe session ({accepted})"
+    if settings.engine == "fast":  # a request is billed by its audio: say what the probe cost
+        per_hour = settings.price_per_hour
+        cost = PROBE_SECONDS / 3600 * per_hour
+        probe = (f"answered a {PROBE_SECONDS:g} s fast transcription request ({accepted}; it cost "
+                 f"{PROBE_SECONDS:g} s of audio, about {cost:.5f} at --price-per-hour {per_hour:g})")
+    else:
+        probe = f"answered a {PROBE_SECONDS:g} s probe session ({accepted})"
     return Check("endpoint", True, f"{endpoint.name} {probe}")
 
 

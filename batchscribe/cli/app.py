@@ -75,6 +75,8 @@ def plan(
     and their estimated tokens and cost. Needs no credentials.
     """
     from batchscribe.cli.asked import asked, settings_for
+    from batchscribe.engines.fast_setup import check_settings as check_engine_settings
+    from batchscribe.engines.fast_setup import plan_notes
     from batchscribe.planning.planner import preview
     from batchscribe.report.plan_table import plan_row, render_plan
     from batchscribe.running.chunks import ONE_SESSION_REASON, split_summary
@@ -83,9 +85,12 @@ def plan(
     every = settings_for(asked(ctx), credentials=False)  # planning needs no service
     rows = []
     for settings in every:
+        check_engine_settings(settings)
         planned = preview(settings)
         for note in planned.notes:
             _stderr.print(f"[yellow]warning:[/yellow] {escape(shown(note))}", markup=True, soft_wrap=True)
+        for note in plan_notes(settings):  # what the engine cannot do, said once
+            _stderr.print(f"engine {settings.engine}: {escape(note)}", markup=True, soft_wrap=True)
         split = split_summary(planned.items, split_options(settings), settings.workers)
         rows.append(plan_row(settings, planned, split))
     render_plan(rows, Console(highlight=False), as_json=as_json)

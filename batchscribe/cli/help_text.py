@@ -27,6 +27,7 @@ _BY_NAME = {
     # summaries (issue 21)
     "openai_endpoint": "URL", "openai_deployment": "NAME", "summary_prompt": "FILE",
     "price_per_1k_tokens": "AMOUNT", "openai_context_tokens": "TOKENS",
+    "max_speakers": "N", "requests_per_minute": "N",
 }  # fmt: skip
 
 

@@ -271,6 +271,14 @@ Currency = Annotated[
     str | None,
     _option("currency", "The currency of --price-per-hour, shown with every cost.", _LOG),
 ]
+MaxSpeakers = Annotated[
+    int | None, _option("max_speakers", "With --engine fast and --diarize: speakers at most (2-35).", _HOW)
+]
+RequestsPerMinute = Annotated[
+    int | None,
+    _option("requests_per_minute", "With --engine fast: requests per minute at most, per Speech resource.",
+            _LIMITS),
+]
 
 
 def _run_options(
@@ -293,6 +301,7 @@ def _run_options(
     summarize: Summarize = False, openai_endpoint: OpenaiEndpoint = None,
     openai_deployment: OpenaiDeployment = None, summary_prompt: SummaryPrompt = None,
     price_per_1k_tokens: PricePer1kTokens = None, openai_context_tokens: OpenaiContextTokens = None,
+    max_speakers: MaxSpeakers = None, requests_per_minute: RequestsPerMinute = None,
 ) -> None:  # fmt: skip
     """Every option of ``run``, in --help order: the template ``takes_run_options`` copies."""
 

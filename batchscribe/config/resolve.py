@@ -22,6 +22,7 @@ from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
 from batchscribe.engines.base import RecognitionOptions
+from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 from batchscribe.outputs.quality import DEFAULT_THRESHOLDS
 from batchscribe.summaries.options import resolve_summaries
@@ -171,6 +172,8 @@ def resolve_settings(
         currency=spec.currency.upper(),
         quality=replace(DEFAULT_THRESHOLDS, **spec.quality.given()),
         summaries=resolve_summaries(spec, origin, env, credentials=credentials),
+        max_speakers=spec.max_speakers,
+        fast_limits=FastLimits(requests_per_minute=spec.requests_per_minute),
     )
 
 

@@ -298,6 +298,11 @@ class JobSpec(BaseModel):
     openai_context_tokens: Annotated[int, Strict()] = _field(
         128_000, "a whole number of tokens, at least 4000", "128000", ge=4000, le=10_000_000
     )
+    # the fast engine (--engine fast): speakers to tell apart with diarize, requests per minute
+    max_speakers: Annotated[int, Strict()] = _field(2, "a whole number from 2 to 35", "4", ge=2, le=35)
+    requests_per_minute: Annotated[int, Strict()] = _field(
+        600, "a whole number of at least 1", "300", ge=1, le=100_000
+    )
 
 
 def _empty_is_nothing(value: object) -> object:

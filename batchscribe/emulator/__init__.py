@@ -10,7 +10,9 @@ keys and bearer tokens, ``runtime`` the in-process ``Emulator``, ``defaults`` wh
 declare. The ``batchscribe emulator`` commands are in ``cli/emulator.py``.
 
 The public names load on first use (PEP 562 ``__getattr__``, from ``_WHERE``): the CLI imports
-``emulator.defaults`` and must start without numpy and websockets.
+``emulator.defaults`` and must start without numpy and websockets. Its REST side (``rest``, ``apis``)
+serves Azure's HTTP APIs on ``Emulator.rest_url``: ``fast_api`` the fast transcription API,
+``openai_api`` chat completions, from the same scripts, speed and faults.
 """
 
 from __future__ import annotations

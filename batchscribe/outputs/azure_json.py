@@ -42,7 +42,7 @@ def _now() -> datetime:
 class TranscriptMeta:
     """What the runner knows about how a transcript was made (the ``batchscribe`` block)."""
 
-    engine: str  # "azure" or "emulator"
+    engine: str  # "azure" or "emulator"; with --engine fast "azure-fast" or "emulator-fast"
     endpoint: str  # Endpoint.describe(): never a key
     settings: Mapping[str, object] = field(hash=False)  # RecognitionOptions.as_dict()
     sha256: str  # of the source file

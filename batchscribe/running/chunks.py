@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from batchscribe import audio
-from batchscribe.audio.chunk_plan import ChunkPlan, plan_chunks
+from batchscribe.audio.chunk_plan import ChunkPlan, plan_chunks, plan_within
 from batchscribe.audio.silence import CutFinder
 from batchscribe.engines.base import ChunkRecord, Phrase, RecognitionRequest, Transcript
 from batchscribe.engines.stitch import ChunkTranscript, stitch
@@ -42,6 +42,7 @@ ONE_SESSION_REASON = (
     "across sessions"
 )
 ONE_SESSION_NOTE = f"ran as one session: {ONE_SESSION_REASON}"
+PARTS_NOTE = "cut into parts within the engine's limit per request: speaker labels may not match across parts"
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,13 @@ class SplitOptions:
     chunk_seconds: float | None = None  # --chunk-seconds
     channels: str = "mix"
     diarize: bool = False
+    part_seconds: float | None = None  # an engine's limit per request (fast: 2 h): cut beyond it, always
 
 
 def chunk_plan(item: WorkItem, options: SplitOptions, *, workers: int, total_audio_s: float) -> ChunkPlan:
     """How ``item`` would be split in a run of ``total_audio_s`` on ``workers`` (for ``plan`` too)."""
+    if options.part_seconds is not None:
+        return plan_within(item.audio.duration_s, options.part_seconds)
     return plan_chunks(item.audio.duration_s, workers=workers, total_audio_seconds=total_audio_s,
                        chunk_seconds=options.chunk_seconds)  # fmt: skip
 
@@ -71,16 +75,17 @@ def split_items(
     entries: list[Entry] = []
     for item in items:
         plan = chunk_plan(item, options, workers=workers, total_audio_s=total)
-        if not options.split or not plan.split or options.diarize:
-            entries.append(item)
-        else:
-            entries.append(ReadTask(SplitRecording(item, plan, options)))
+        over_limit = options.part_seconds is not None and plan.split
+        cut = over_limit or (options.split and plan.split and not options.diarize)
+        entries.append(ReadTask(SplitRecording(item, plan, options)) if cut else item)
     return entries
 
 
 def one_session_note(item: WorkItem, options: SplitOptions, *, workers: int, total_audio_s: float) -> str:
     """Why a recording that would be split runs as one session ("" when it is not so)."""
     plan = chunk_plan(item, options, workers=workers, total_audio_s=total_audio_s)
+    if options.part_seconds is not None:  # cut only beyond the engine's limit, whatever --diarize says
+        return PARTS_NOTE if plan.split and options.diarize else ""
     return ONE_SESSION_NOTE if options.split and plan.split and options.diarize else ""
 
 
@@ -96,7 +101,9 @@ class SplitSummary:
 def split_summary(items: Sequence[WorkItem], options: SplitOptions, workers: int) -> SplitSummary:
     total = sum(i.audio.duration_s for i in items)
     plans = [chunk_plan(i, options, workers=workers, total_audio_s=total) for i in items]
-    splittable = [p for p in plans if options.split and p.split]
+    splittable = [p for p in plans if (options.split or options.part_seconds is not None) and p.split]
+    if options.part_seconds is not None:  # only beyond the engine's limit, and then always
+        return SplitSummary(len(splittable), sum(p.chunks for p in splittable))
     if options.diarize:
         return SplitSummary(one_session=len(splittable))
     return SplitSummary(len(splittable), sum(p.chunks for p in splittable))

@@ -29,6 +29,8 @@ from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
+from batchscribe.engines.fast_setup import check_settings as check_engine_settings
+from batchscribe.engines.fast_setup import part_seconds, remove_stale_spools
 from batchscribe.errors import BatchscribeError, FileError
 from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
@@ -148,18 +150,20 @@ def run_batch(
     run_id = run_id or new_run_id(started_at)
     cancel = cancel or CancelToken()
     check_inputs(settings.inputs)
+    check_engine_settings(settings)
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)
         try:
             if note := damaged_state_note(ledger):
                 log.warning("%s", note)
             remove_stale_temp_files(_report_folders(settings))  # a killed run's half-written reports
+            remove_stale_spools(settings.out)  # a killed fast run's conversions
             wanted_hash = settings_hash(transcript_settings(settings))
             with _as_factory(events, Plan()) as sink, endpoints_for(settings, credential) as endpoints:
                 recorder = _Recorder(sink, ledger, wanted_hash, run_id)
                 start = 1 if slow_start else settings.workers
                 engine, limiter, rotation = _engine(settings, endpoints, engine_factory, start, sink)
-                if settings.channels == "separate":
+                if settings.channels == "separate" and settings.engine != "fast":  # fast: channels [0, 1]
                     engine = SeparateChannels(engine)
                 try:
                     feed, outcome = _execute(
@@ -330,6 +334,7 @@ def split_options(settings: RunSettings) -> SplitOptions:
         chunk_seconds=settings.chunk_seconds,
         channels=settings.channels,
         diarize=settings.options.diarize,
+        part_seconds=part_seconds(settings),
     )
 
 
