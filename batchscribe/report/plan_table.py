@@ -30,6 +30,7 @@ COLUMNS = (
     "sessions", "wall_estimate", "done", "rerender", "still_failing", "not_audio", "not_settled", "split",
     "chunks",
 )  # fmt: skip
+ALWAYS_SHOWN = frozenset({"job", "to_send", "audio", "estimated_cost", "sessions", "wall_estimate", "done"})
 SDK_SEND_RATE = 2.0  # the SDK sends file audio at about twice real time (SDK_FACTS.md)
 
 
@@ -120,11 +121,14 @@ def render_plan(rows: Sequence[dict[str, Any]], console: Console, *, as_json: bo
         for line in spread:
             console.print(Text(f"resources of {line}"), soft_wrap=True)
         return
+    # A terminal table shows only the columns with something in them, so it fits 120 columns.
+    kept = [i for i, c in enumerate(COLUMNS) if c in ALWAYS_SHOWN or any(r[c] for r in shown)]
     table = Table(title="Plan", title_justify="left", box=box.HEAVY_HEAD if utf8_locale() else box.ASCII)
-    for column in header:
-        table.add_column(column, justify="left" if column == "job" else "right", overflow="fold")
-    for row in cells:
-        table.add_row(*(Text(cell) for cell in row), end_section=row is cells[-2] and len(rows) > 1)
+    for i in kept:
+        table.add_column(header[i], justify="left" if i == 0 else "right", overflow="fold")
+    for index, row in enumerate(cells):
+        last_job = len(rows) > 1 and index == len(cells) - 2  # a rule above the total row
+        table.add_row(*(Text(row[i]) for i in kept), end_section=last_job)
     console.print(table)
     for line in spread:
         console.print(Text(f"Resources of {line}"), soft_wrap=True)
