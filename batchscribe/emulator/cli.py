@@ -198,6 +198,7 @@ def script_add(
         if len(given) != 1:
             raise UsageError("give exactly one of --text, --phrase (repeatable) or --text-file")
         faults = [fault_specs.parse_recording_fault(s) for s in fault or ()]
+        _check_recording(file)
         samples = _decode(file, channel)
         segments = find_segments(samples, 16_000)
         if text is not None:
@@ -219,6 +220,14 @@ def script_add(
         f"added {entry.id}: {len(phrases)} phrases on {len(segments)} segments, "
         f"{entry.duration:.1f} s, to {path}"
     )
+
+
+def _check_recording(path: Path) -> None:
+    """A missing or non-file FILE is a mistake in the command, not a recording that went away."""
+    if not path.exists():
+        raise UsageError(f"{path} does not exist", hint="give the path of a recording")
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file", hint="give the path of a recording")
 
 
 def _read_lines(path: Path | None) -> list[str]:

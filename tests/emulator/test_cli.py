@@ -164,3 +164,18 @@ def test_a_too_short_turn_is_one_line_and_exit_2() -> None:
         "error: a turn must last at least 1 s of audio, not 0.5 s "
         "(for turns without a limit use --turn-seconds 0 (turn_seconds=None))"
     ]
+
+
+@pytest.mark.parametrize("make", ["missing", "folder"])
+def test_script_add_on_a_missing_file_or_a_folder_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if make == "folder":
+        (tmp_path / "call.mp3").mkdir()
+    result = CliRunner().invoke(emulator_app, ["script", "add", "call.mp3", "--text", "Hello."])
+    expected = "call.mp3 does not exist" if make == "missing" else "call.mp3 is not a file"
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {expected}"), result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "emulator-transcripts.yaml").exists()
