@@ -11,11 +11,13 @@ The first line ``serve`` prints is exactly ``listening on ws://HOST:PORT`` (the 
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -175,20 +177,33 @@ def script_add(
     file: Annotated[Path, typer.Argument(help="The recording (any format the pipeline reads).")],
     text: Annotated[str | None, typer.Option(help="The whole transcript; spread over segments.")] = None,
     phrase: Annotated[
-        list[str] | None, typer.Option(help="One phrase; repeat in order, one per segment.")
+        list[str] | None,
+        typer.Option(
+            help="One phrase; repeat in order, one per segment. A phrase may start with its own "
+            "speaker and language: '[speaker=Guest-2 language=fr-FR] Bonjour.'",
+            metavar="TEXT",
+        ),
     ] = None,
     text_file: Annotated[
-        Path | None, typer.Option(help="A UTF-8 file with one phrase per line.")
+        Path | None,
+        typer.Option(help="A UTF-8 file with one phrase per line (each may start as --phrase says)."),
     ] = None,
     name: Annotated[str | None, typer.Option("--id", help="Name in stats (default: the file name).")] = None,
-    speaker: Annotated[str | None, typer.Option(help="SpeakerId for every phrase.")] = None,
-    language: Annotated[str | None, typer.Option(help="PrimaryLanguage for every phrase.")] = None,
+    speaker: Annotated[
+        str | None, typer.Option(help="SpeakerId for every phrase (with run --diarize).")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="PrimaryLanguage for every phrase (with run --languages).")
+    ] = None,
     fault: Annotated[
         list[str] | None, typer.Option(help="A fault for this recording, e.g. close:1011:sessions=2.")
     ] = None,
     channel: Annotated[
         int | None,
-        typer.Option(help="Only this channel (0 = left), as `run --channels separate` sends it."),
+        typer.Option(
+            help="Only this channel (0 = left), as `run --channels separate` sends it; a run that "
+            "mixes the channels gets every channel scripted so."
+        ),
     ] = None,
     transcripts: TranscriptsOption = None,
 ) -> None:
@@ -200,25 +215,39 @@ def script_add(
         faults = [fault_specs.parse_recording_fault(s) for s in fault or ()]
         _check_recording(file)
         samples = _decode(file, channel)
+        mix = _decode(file) if channel is not None else None  # as a mixed run sends it
         segments = find_segments(samples, 16_000)
         if text is not None:
-            phrases = split_text(text, segments)
+            phrases = [replace(p, speaker=speaker, language=language) for p in split_text(text, segments)]
         else:
-            lines = phrase or _read_lines(text_file)
-            phrases = place_phrases(lines, segments)
-        phrases = [
-            ScriptPhrase(p.text, p.start, p.end, speaker=speaker, language=language) for p in phrases
-        ]
+            tagged = [_tagged(line, speaker, language) for line in phrase or _read_lines(text_file)]
+            placed = place_phrases([t.text for t in tagged], segments)
+            phrases = [replace(t, start=p.start, end=p.end) for t, p in zip(tagged, placed, strict=True)]
         entry = make_entry(
             entry_id=name or (file.name if channel is None else f"{file.name}#ch{channel}"),
             source=file.name, samples=samples, sample_rate=16_000,
-            phrases=phrases, faults=faults,
+            phrases=phrases, faults=faults, channel=channel, mix=mix,
         )  # fmt: skip
         path = transcripts or default_path()
         Transcripts.load(path).with_entry(entry).save(path)
     typer.echo(
         f"added {entry.id}: {len(phrases)} phrases on {len(segments)} segments, "
         f"{entry.duration:.1f} s, to {path}"
+    )
+
+
+_TAGS = re.compile(r"\[((?:\s*(?:speaker|language)=\S+?\s*)+)\]\s*(.*)", re.DOTALL)
+
+
+def _tagged(line: str, speaker: str | None, language: str | None) -> ScriptPhrase:
+    """A phrase from ``[speaker=Guest-2 language=fr-FR] text`` (either tag optional) or plain text;
+    the tags override --speaker and --language for this phrase."""
+    found = _TAGS.fullmatch(line.strip())
+    if not found:
+        return ScriptPhrase(line.strip(), speaker=speaker, language=language)
+    tags = dict(pair.split("=", 1) for pair in found.group(1).split())
+    return ScriptPhrase(
+        found.group(2).strip(), speaker=tags.get("speaker", speaker), language=tags.get("language", language)
     )
 
 

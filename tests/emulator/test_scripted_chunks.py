@@ -106,3 +106,59 @@ def test_a_scripted_20_minute_recording_split_into_chunks_comes_back_as_scripted
         first = by_text[phrase["nBest"][0]["display"].split(". ")[0].rstrip(".") + "."]
         assert phrase["offsetInTicks"] / TICKS == pytest.approx(first.start, abs=0.05), first.text
         assert phrase["locale"] == first.language
+
+
+def stereo_call(folder: Path) -> Path:
+    """A two-channel call: the agent on the left, the customer on the right, taking turns."""
+    rng = np.random.default_rng(5)
+    left, right = np.zeros(44 * RATE, dtype=np.int16), np.zeros(44 * RATE, dtype=np.int16)
+    for k, start in enumerate(range(1, 38, 6)):  # agent 1-3 s, customer 4-6 s, agent 7-9 s, ...
+        at, agent, customer = start * RATE, 1.5 + 0.1 * k, 1.2 + 0.2 * (k % 3)  # one utterance each
+        left[at : at + int(agent * RATE)] = rng.normal(0, 6000, int(agent * RATE)).clip(-32000, 32000)
+        at += 3 * RATE
+        right[at : at + int(customer * RATE)] = rng.normal(0, 6000, int(customer * RATE)).clip(-32000, 32000)
+    return write_wav(folder / "call.wav", np.stack([left, right], axis=1).reshape(-1), channels=2)
+
+
+@pytest.mark.integration
+def test_a_call_scripted_channel_by_channel_answers_both_channels_mixed_or_separate(tmp_path: Path) -> None:
+    from batchscribe.emulator.cli import emulator_app
+
+    call = stereo_call(tmp_path / "in")
+    script = tmp_path / "t.yaml"
+    agent = [f"[speaker=Guest-1 language=en-US] Agent line {k}." for k in range(7)]
+    customer = [f"[speaker=Guest-2 language=fr-FR] Client ligne {k}." for k in range(7)]
+    for channel, lines in ((0, agent), (1, customer)):
+        phrases = [arg for line in lines for arg in ("--phrase", line)]
+        added = CliRunner().invoke(
+            emulator_app,
+            ["script", "add", str(call), "--channel", str(channel), *phrases, "--transcripts", str(script)],
+        )
+        assert added.exit_code == 0, added.output
+    said_by_agent = [f"Agent line {k}." for k in range(7)]
+    said_by_customer = [f"Client ligne {k}." for k in range(7)]
+    interleaved = [line for pair in zip(said_by_agent, said_by_customer, strict=True) for line in pair]
+
+    def run(out: Path, *extra: str) -> list[dict[str, object]]:
+        args = [
+            "run",
+            str(call.parent),
+            "--out",
+            str(out),
+            "--emulate",
+            "--emulator-transcripts",
+            str(script),
+        ]
+        result = CliRunner().invoke(app, [*args, "--sdk-send-rate", "50", *extra], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        document = json.loads((out / "call.wav.json").read_text())
+        assert PLACEHOLDER_WARNING not in document["batchscribe"].get("warnings", [])
+        return document["recognizedPhrases"]  # type: ignore[no-any-return]
+
+    mixed = run(tmp_path / "mixed", "--diarize")
+    assert [p["nBest"][0]["display"] for p in mixed] == interleaved  # type: ignore[index]
+    assert [p["speaker"] for p in mixed] == [1, 2] * 7
+    separate = run(tmp_path / "separate", "--channels", "separate", "--languages", "en-US,fr-FR")
+    assert [(p["channel"], p["nBest"][0]["display"], p["locale"]) for p in separate] == [  # type: ignore[index]
+        (k % 2, line, "en-US" if k % 2 == 0 else "fr-FR") for k, line in enumerate(interleaved)
+    ]
