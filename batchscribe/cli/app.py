@@ -108,7 +108,7 @@ def plan(
             planned = preview(settings)
             for note in planned.notes:
                 _stderr.print(f"[yellow]warning:[/yellow] {escape(shown(note))}", markup=True, soft_wrap=True)
-            split = split_summary(planned.items, split_options(settings), settings.workers)
+            split = split_summary(planned.items, split_options(settings), settings.capacity)
             rows.append(plan_row(settings, planned, split))
         render_plan(rows, Console(highlight=False), as_json=as_json)
         if not as_json and any(row["one_session"] for row in rows):

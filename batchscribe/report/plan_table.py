@@ -34,14 +34,16 @@ ALWAYS_SHOWN = frozenset({"job", "to_send", "audio", "estimated_cost", "sessions
 SDK_SEND_RATE = 2.0  # the SDK sends file audio at about twice real time (SDK_FACTS.md)
 
 
-def wall_estimate(settings: RunSettings, planned: Plan) -> float:
+def wall_estimate(settings: RunSettings, planned: Plan, split: SplitSummary | None = None) -> float:
     """The night's wall time from the resources' combined capacity: the audio spread over every
-    session at the rate the SDK sends it, and never less than the longest recording alone."""
+    session at the rate the SDK sends it, and never less than the longest session alone (a whole
+    recording, or a chunk of one that ``run`` splits: ``split``)."""
     rate = settings.sdk_send_rate or SDK_SEND_RATE
     durations = [item.audio.duration_s for item in planned.items]
     if not durations:
         return 0.0
-    return max(max(durations) / rate, sum(durations) / rate / max(1, settings.capacity))
+    longest = split.longest_session_s if split is not None else max(durations)
+    return max(longest / rate, sum(durations) / rate / max(1, settings.capacity))
 
 
 def resources_text(settings: RunSettings) -> str:
@@ -78,7 +80,7 @@ def plan_row(settings: RunSettings, planned: Plan, split: SplitSummary | None = 
         "audio_hours": round(seconds / 3600, 4),
         "estimated_cost": round(seconds / 3600 * settings.price_per_hour, 2),
         "sessions": settings.capacity,
-        "wall_estimate": hms(wall := wall_estimate(settings, planned)),
+        "wall_estimate": hms(wall := wall_estimate(settings, planned, split)),
         "wall_estimate_seconds": round(wall, 1),
         "resources": [e.name for e in settings.resources] if len(settings.resources) > 1 else [],
         "resources_text": resources_text(settings),

@@ -278,7 +278,7 @@ def _execute(
             meta=meta,
             timestamps=settings.timestamps,
         )
-        note = one_session_note(item, split, workers=settings.workers, total_audio_s=planned_audio[0])
+        note = one_session_note(item, split, workers=settings.capacity, total_audio_s=planned_audio[0])
         return Written(
             outputs=outputs,
             sha256=digest,
@@ -295,7 +295,7 @@ def _execute(
         engine,
         write,
         events,
-        workers=settings.workers if pool is None else pool.maximum,
+        workers=settings.capacity,  # the sessions plan sized its chunks for, too
         retries=settings.retries,
         cancel=cancel,
         budget=budget,
