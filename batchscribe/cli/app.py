@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from batchscribe import __version__
 from batchscribe.cli.asked import asked, settings_for
-from batchscribe.cli.help_text import ReadableHelp
+from batchscribe.cli.help_text import ReadableGroup, ReadableHelp, make_app_readable
 from batchscribe.cli.options import Out, takes_run_options
 from batchscribe.config.schema import JobSpec
 from batchscribe.emulator.cli import emulator_app
@@ -33,7 +33,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(emulator_app, name="emulator")
+make_app_readable(emulator_app)
+app.add_typer(emulator_app, name="emulator", cls=ReadableGroup)
 
 _stderr = Console(stderr=True, highlight=False)
 
@@ -63,7 +64,8 @@ def _errors_to_exit(verbose: bool = False) -> Iterator[None]:
 def run(ctx: typer.Context) -> None:
     """Transcribe every recording under INPUTS (or of every job in --jobs) not done yet.
 
-    Writes JSON, text and subtitles per recording and a summary per run under OUT/_runs/.
+    Writes JSON and text per recording (subtitles too with --formats json,txt,srt,vtt) and a
+    summary per run under OUT/_runs/.
     With --jobs, every option given applies to every job, over the file's values. Exit codes:
     0 all done, 1 some files failed, 2 usage error, 3 run aborted (e.g. no Speech resource
     usable), 130 interrupted.
