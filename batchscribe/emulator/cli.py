@@ -1,6 +1,6 @@
 """``batchscribe emulator``: run the Speech service stand-in, and script what it says.
 
-    batchscribe emulator [--port N] [--transcripts FILE] [--speed X] [--fault SPEC]...
+    batchscribe emulator [--port N] [--transcripts FILE] [--speed X] [--fault SPEC]... [--key-env NAME]
     batchscribe emulator script add FILE --text "..." | --phrase "..."... | --text-file F
 
 The first line ``serve`` prints is exactly ``listening on ws://HOST:PORT`` (the real port when
@@ -11,6 +11,7 @@ The first line ``serve`` prints is exactly ``listening on ws://HOST:PORT`` (the 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import signal
 import sys
@@ -108,6 +109,14 @@ def serve(
         int,
         typer.Option(help="Port of the REST APIs (fast and batch transcription, OpenAI); 0: a free one."),
     ] = 0,
+    key_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Require the subscription key held by this environment variable (others get HTTP 401), "
+            "as the live service does; never give the key itself on the command line.",
+            metavar="NAME",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log connections.")] = False,
 ) -> None:
     """Serve until SIGINT/SIGTERM (the group's help says how)."""
@@ -124,9 +133,10 @@ def serve(
             specs += fault_specs.load_faults_file(faults_file)
         path = transcripts or default_path()
         scripts = Transcripts.load(path, missing_ok=transcripts is None)
+        key = _required_key(key_env)
         emulator = Emulator(
             transcripts=scripts, speed=speed, faults=specs, max_sessions=max_sessions,
-            host=host, port=port, turn_seconds=turn_seconds or None, rest_port=rest_port,
+            host=host, port=port, turn_seconds=turn_seconds or None, rest_port=rest_port, key=key,
         )  # fmt: skip
         emulator.start()
     try:
@@ -137,11 +147,24 @@ def serve(
             detail = f"{len(scripts.entries)} scripted recordings from {path}" if scripts.entries else (
                 f"no transcripts at {path}: placeholder text"
             )
-            typer.echo(f"{detail}; faults: {', '.join(map(str, specs)) or 'none'}", err=True)
+            keys = f"; requires the key in ${key_env}" if key_env else "; any key"
+            typer.echo(f"{detail}; faults: {', '.join(map(str, specs)) or 'none'}{keys}", err=True)
             stop.wait()
     finally:
         emulator.stop()
     typer.echo("stopped", err=True)
+
+
+def _required_key(variable: str | None) -> str | None:
+    """The key the emulator requires: from the environment variable named, never from a value."""
+    if variable is None:
+        return None
+    key = os.environ.get(variable, "").strip()
+    if not key:
+        raise UsageError(
+            f"--key-env: {variable} is not set", hint=f"export {variable}=<the key clients must send>"
+        )
+    return key
 
 
 @contextmanager
