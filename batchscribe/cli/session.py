@@ -75,6 +75,9 @@ def open_log(path: Path | None) -> Iterator[IO[str] | None]:
         yield stream
 
 
+QUIET_LOGGERS = ("websockets", "batchscribe.emulator")
+
+
 def run_all(
     all_settings: Sequence[RunSettings],
     *,
@@ -93,6 +96,8 @@ def run_all(
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s",
     )
+    for name in QUIET_LOGGERS:  # --emulate's in-process server: its frames are not this run's news
+        logging.getLogger(name).setLevel(logging.WARNING)
     cancel = CancelToken()
     codes: list[int] = []
     with open_log(log_file) as log_stream, signals_cancel(cancel, stderr):

@@ -1,0 +1,17 @@
+"""What a run prints on the console: its own news, not the in-process emulator's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.hardening import FAST, batchscribe, recording
+
+
+def test_verbose_with_emulate_keeps_the_emulators_websocket_log_out(tmp_path: Path) -> None:
+    recording(tmp_path / "in" / "a.wav", seconds=3.0)
+    done = batchscribe("run", tmp_path / "in", "--out", tmp_path / "out", "--emulate", "-v", *FAST)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = (done.stdout + done.stderr).splitlines()
+    assert any("planning: looking for recordings" in line for line in lines)  # -v still shows the run's
+    assert not [line for line in lines if "websockets" in line or "batchscribe.emulator" in line]
+    assert len(lines) < 60
