@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from batchscribe import __version__
 from batchscribe.cli.asked import asked, settings_for
@@ -24,7 +25,14 @@ from batchscribe.emulator.cli import emulator_app
 from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED, BatchscribeError, UsageError
 from batchscribe.names import shown
 from batchscribe.outputs.layout import OutFolder
-from batchscribe.report import SUMMARY_JSON, latest_run_dir, load_summary, render_console_summary
+from batchscribe.report import (
+    REPORT_HTML,
+    SUMMARY_JSON,
+    SUMMARY_MD,
+    latest_run_dir,
+    load_summary,
+    render_console_summary,
+)
 from batchscribe.report.runs_list import list_reports
 
 app = typer.Typer(
@@ -163,7 +171,11 @@ def report(
             list_reports(out, Console(highlight=False))
             return
         folder = _find_run(run_dir, out)
-        render_console_summary(load_summary(folder), Console(highlight=False))
+        console = Console(highlight=False)
+        render_console_summary(load_summary(folder), console)
+        for label, name in (("summary", SUMMARY_MD), ("report", REPORT_HTML)):  # where the details are
+            if (folder / name).is_file():
+                console.print(Text(f"{label}: {folder.resolve() / name}"), soft_wrap=True)
         if open_html:
             import webbrowser
 

@@ -15,3 +15,16 @@ def test_verbose_with_emulate_keeps_the_emulators_websocket_log_out(tmp_path: Pa
     assert any("planning: looking for recordings" in line for line in lines)  # -v still shows the run's
     assert not [line for line in lines if "websockets" in line or "batchscribe.emulator" in line]
     assert len(lines) < 60
+
+
+def test_report_ends_with_the_paths_of_the_summary_and_the_html_report(tmp_path: Path) -> None:
+    recording(tmp_path / "in" / "a.wav")
+    out = tmp_path / "out"
+    assert batchscribe("run", tmp_path / "in", "--out", out, "--emulate", *FAST).returncode == 0
+    (folder,) = (out / "_runs").iterdir()
+    shown = batchscribe("report", "--out", out)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[-2:] == [
+        f"summary: {folder.resolve() / 'summary.md'}",
+        f"report: {folder.resolve() / 'report.html'}",
+    ]
