@@ -109,6 +109,16 @@ class LineLog:
                 "cancelled", f"{result.source}: not finished, left for the next run", source=result.source
             )
 
+    def plan_finished(self, files: int, audio_seconds: float, found: int) -> None:
+        """Said at once, before the first file ends: what this night sends."""
+        if files:
+            whole = round(audio_seconds)
+            audio = f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+            also = f" ({found} found)" if found != files else ""
+            recordings = f"{files} recording{'s' if files != 1 else ''}"
+            self.emit("planned", f"{recordings} to send, {audio} of audio{also}",
+                      files=files, audio_seconds=round(audio_seconds, 3), found=found)  # fmt: skip
+
     def concurrency_changed(self, limit: int) -> None:
         # Ramp-ups are routine; a decrease means the service pushed back, which is worth a line.
         lowered = limit < self._limit

@@ -1,7 +1,8 @@
 """What the pool tells whoever watches a run (the live view, log lines): ``RunEvents``.
 
 Called from worker threads. ``Fanout`` sends every event to several sinks; a sink that also
-implements ``PlanEvents`` hears how much is planned so far, while planning goes on.
+implements ``PlanEvents`` hears how much is planned so far, while planning goes on, and one that
+implements ``PlanFinished`` hears the whole plan once planning is over.
 """
 
 from __future__ import annotations
@@ -31,8 +32,20 @@ class PlanEvents(Protocol):
     def planned(self, files: int, audio_seconds: float, found: int) -> None: ...
 
 
+@runtime_checkable
+class PlanFinished(Protocol):
+    """A sink that hears the whole plan once planning is over (a log says at once what the night holds)."""
+
+    def plan_finished(self, files: int, audio_seconds: float, found: int) -> None: ...
+
+
 class Fanout:
     """Sends every event to several sinks (e.g. the live view and a log file)."""
+
+    def plan_finished(self, files: int, audio_seconds: float, found: int) -> None:
+        for sink in self._sinks:
+            if isinstance(sink, PlanFinished):
+                sink.plan_finished(files, audio_seconds, found)
 
     def planned(self, files: int, audio_seconds: float, found: int) -> None:
         for sink in self._sinks:

@@ -48,7 +48,7 @@ from batchscribe.resources.pooled import PooledEngine, SpreadLimiter
 from batchscribe.resources.rotation import ResourcePool
 from batchscribe.results import FileResult, RunResult
 from batchscribe.running.chunks import SplitOptions, one_session_note, split_items
-from batchscribe.running.events import Fanout, PlanEvents, RunEvents
+from batchscribe.running.events import Fanout, PlanEvents, PlanFinished, RunEvents
 from batchscribe.running.limiter import AdaptiveLimiter
 from batchscribe.running.outcome import Budget, RunOutcome, Written
 from batchscribe.running.runner import Runner
@@ -88,6 +88,10 @@ class _Recorder:
     def planned(self, files: int, audio_seconds: float, found: int) -> None:
         if isinstance(self._sink, PlanEvents):
             self._sink.planned(files, audio_seconds, found)
+
+    def plan_finished(self, files: int, audio_seconds: float, found: int) -> None:
+        if isinstance(self._sink, PlanFinished):
+            self._sink.plan_finished(files, audio_seconds, found)
 
     def file_started(self, item: WorkItem, worker: int) -> None:
         self._sink.file_started(item, worker)
@@ -318,6 +322,8 @@ def _execute(
     def plan() -> None:
         try:
             feed.run()
+            if not runner.cancel.is_cancelled():
+                events.plan_finished(feed.due, feed.audio_seconds, feed.discovered)
         except BatchscribeError as exc:  # e.g. the state database cannot be written: ends the run
             runner.abort(exc)
         except BaseException as exc:  # a bug: raised in the caller's thread once the run stopped

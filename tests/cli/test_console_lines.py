@@ -28,3 +28,17 @@ def test_report_ends_with_the_paths_of_the_summary_and_the_html_report(tmp_path:
         f"summary: {folder.resolve() / 'summary.md'}",
         f"report: {folder.resolve() / 'report.html'}",
     ]
+
+
+def test_without_a_terminal_the_run_says_at_once_what_it_will_send(tmp_path: Path) -> None:
+    for seed in (1, 2, 3):
+        recording(tmp_path / "in" / f"r{seed}.wav", seed=seed, seconds=4.0)
+    done = batchscribe("run", tmp_path / "in", "--out", tmp_path / "out", "--emulate")
+    lines = done.stdout.splitlines()
+    planned = [i for i, line in enumerate(lines) if " planned " in line]
+    assert len(planned) == 1, lines
+    assert lines[planned[0]].endswith("planned   3 recordings to send, 0:00:12 of audio")
+    first_end = min(i for i, line in enumerate(lines) if " done " in line or " failed " in line)
+    assert planned[0] < first_end  # before the first file ends (each takes 2 s at the SDK's pace)
+    quiet = batchscribe("run", tmp_path / "in", "--out", tmp_path / "again", "--emulate", "-q", *FAST)
+    assert " planned " not in quiet.stdout
