@@ -42,3 +42,19 @@ def test_without_a_terminal_the_run_says_at_once_what_it_will_send(tmp_path: Pat
     assert planned[0] < first_end  # before the first file ends (each takes 2 s at the SDK's pace)
     quiet = batchscribe("run", tmp_path / "in", "--out", tmp_path / "again", "--emulate", "-q", *FAST)
     assert " planned " not in quiet.stdout
+
+
+def test_a_night_of_several_jobs_ends_with_their_total_and_its_exit_code(tmp_path: Path) -> None:
+    recording(tmp_path / "calls" / "a.wav", seed=1, seconds=2.0)
+    recording(tmp_path / "calls" / "b.wav", seed=2, seconds=2.0)
+    recording(tmp_path / "meetings" / "c.wav", seed=3, seconds=2.0)
+    (tmp_path / "meetings" / "broken.wav").write_bytes(b"RIFF....not audio")
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(
+        "jobs:\n"
+        f"  calls: {{inputs: [{tmp_path / 'calls'}], out: {tmp_path / 'out' / 'calls'}}}\n"
+        f"  meetings: {{inputs: [{tmp_path / 'meetings'}], out: {tmp_path / 'out' / 'meetings'}}}\n"
+    )
+    done = batchscribe("run", "--jobs", jobs, "--emulate", *FAST)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == "all jobs: 2 jobs, 3 done, 1 failed, 0:00:06 of audio transcribed; exit 1"
