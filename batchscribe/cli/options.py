@@ -221,7 +221,10 @@ LogFile = Annotated[
 ]
 Quiet = Annotated[
     bool,
-    typer.Option("--quiet", "-q", help="Print only failures (nothing at all on a night where nothing failed).", rich_help_panel=_LOG),
+    typer.Option(
+        "--quiet", "-q", help="Print only failures (nothing at all on a night where nothing failed).",
+        rich_help_panel=_LOG,
+    ),
 ]
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs.", rich_help_panel=_LOG)

@@ -161,6 +161,7 @@ class LiveView:
         self._done_audio = 0.0
         self._redone_audio = 0.0  # audio sent by attempts that failed and were retried
         self._counts = {"done": 0, "failed": 0, "cancelled": 0}
+        self._sessions: int | None = None  # open sessions, once the runner says (chunks count each)
         self._lock = threading.Lock()
         self._status = Text()
         self._live = Live(Group(self._progress, self._status), console=console, refresh_per_second=4)
@@ -187,7 +188,8 @@ class LiveView:
         parts = [f"done {c['done']}", f"failed {c['failed']}", f"retrying {len(self._waiting)}"]
         if c["cancelled"]:
             parts.append(f"cancelled {c['cancelled']}")
-        parts.append(f"sessions {len(self._active) - len(self._waiting)}")
+        sessions = len(self._active) - len(self._waiting) if self._sessions is None else self._sessions
+        parts.append(f"sessions {sessions}")
         self._status.plain = "  ".join(parts)
 
     def _advance_overall(self) -> None:
@@ -258,3 +260,8 @@ class LiveView:
 
     def concurrency_changed(self, limit: int) -> None:
         pass  # the limiter's allowance is not what runs: the status shows open sessions
+
+    def sessions_open(self, count: int) -> None:
+        with self._lock:
+            self._sessions = count
+            self._refresh_status()

@@ -2,7 +2,8 @@
 
 Called from worker threads. ``Fanout`` sends every event to several sinks; a sink that also
 implements ``PlanEvents`` hears how much is planned so far, while planning goes on, and one that
-implements ``PlanFinished`` hears the whole plan once planning is over.
+implements ``PlanFinished`` hears the whole plan once planning is over; ``SessionEvents``, how many
+recognition sessions are open (a recording split into chunks holds several at once).
 """
 
 from __future__ import annotations
@@ -39,8 +40,20 @@ class PlanFinished(Protocol):
     def plan_finished(self, files: int, audio_seconds: float, found: int) -> None: ...
 
 
+@runtime_checkable
+class SessionEvents(Protocol):
+    """A sink that hears how many recognition sessions are open now (every chunk's counts)."""
+
+    def sessions_open(self, count: int) -> None: ...
+
+
 class Fanout:
     """Sends every event to several sinks (e.g. the live view and a log file)."""
+
+    def sessions_open(self, count: int) -> None:
+        for sink in self._sinks:
+            if isinstance(sink, SessionEvents):
+                sink.sessions_open(count)
 
     def plan_finished(self, files: int, audio_seconds: float, found: int) -> None:
         for sink in self._sinks:

@@ -48,7 +48,7 @@ from batchscribe.resources.pooled import PooledEngine, SpreadLimiter
 from batchscribe.resources.rotation import ResourcePool
 from batchscribe.results import FileResult, RunResult
 from batchscribe.running.chunks import SplitOptions, one_session_note, split_items
-from batchscribe.running.events import Fanout, PlanEvents, PlanFinished, RunEvents
+from batchscribe.running.events import Fanout, PlanEvents, PlanFinished, RunEvents, SessionEvents
 from batchscribe.running.limiter import AdaptiveLimiter
 from batchscribe.running.outcome import Budget, RunOutcome, Written
 from batchscribe.running.runner import Runner
@@ -92,6 +92,10 @@ class _Recorder:
     def plan_finished(self, files: int, audio_seconds: float, found: int) -> None:
         if isinstance(self._sink, PlanFinished):
             self._sink.plan_finished(files, audio_seconds, found)
+
+    def sessions_open(self, count: int) -> None:
+        if isinstance(self._sink, SessionEvents):
+            self._sink.sessions_open(count)
 
     def file_started(self, item: WorkItem, worker: int) -> None:
         self._sink.file_started(item, worker)

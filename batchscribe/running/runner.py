@@ -36,7 +36,7 @@ from batchscribe.names import shown
 from batchscribe.planning.planner import WorkItem
 from batchscribe.resources.outage import OutageGuard
 from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus
-from batchscribe.running.events import RunEvents
+from batchscribe.running.events import RunEvents, SessionEvents
 from batchscribe.running.limiter import AdaptiveLimiter
 from batchscribe.running.outcome import Budget, RunOutcome, WriteOutputs
 from batchscribe.running.retry import build_retrying
@@ -388,11 +388,18 @@ class Runner:
         with self._lock:
             self._open_sessions += 1
             self.peak_sessions = max(self.peak_sessions, self._open_sessions)
+            self._tell_sessions()
         try:
             return transcribe()
         finally:
             with self._lock:
                 self._open_sessions -= 1
+                self._tell_sessions()
+
+    def _tell_sessions(self) -> None:
+        """The watchers hear the open sessions in order (called with the lock held)."""
+        if isinstance(self.events, SessionEvents):
+            self.events.sessions_open(self._open_sessions)
 
     def _transcribe(self, item: WorkItem) -> Transcript:
         def progress(seconds: float) -> None:

@@ -96,3 +96,16 @@ def test_json_lines_carry_the_run_id_and_quiet_keeps_only_failures() -> None:
     [record] = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert record["run_id"] == "r7" and record["event"] == "failed" and record["code"] == "throttled"
     assert record["source"] == "b.mp3" and record["attempts"] == 4
+
+
+def test_live_view_counts_every_open_session_of_a_chunked_recording() -> None:
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, width=120, color_system=None)
+    long = item("meetings/long.wav", 1200)
+    with LiveView(console, total_files=1, total_audio_s=1200) as view:
+        view.file_started(long, 0)  # one recording...
+        for count in range(1, 9):
+            view.sessions_open(count)  # ...eight chunk sessions open at once
+        view.file_progress(long, 100)
+    last_status = re.findall(r"done \d+\s+failed \d+\s+retrying \d+\s+sessions \d+", stream.getvalue())[-1]
+    assert last_status.split()[-2:] == ["sessions", "8"]
