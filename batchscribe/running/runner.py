@@ -112,6 +112,7 @@ class Runner:
         self._feed_waiting = False  # planning waits for room in the queue (``feed``)
         self._splitter = splitter
         self._left_out: set[str] = set()
+        self._given: set[str] = set()  # recordings with a result (a split one's chunks may be left out)
         self._outcome = RunOutcome()
 
     def run(self, items: Sequence[WorkItem]) -> RunOutcome:
@@ -142,6 +143,9 @@ class Runner:
             for entry in reversed(self._queue):
                 self._leave_out(entry)
             self._queue.clear()
+            # A recording is counted once: one whose running chunk was cancelled is not also "not scheduled".
+            left = self._outcome.not_scheduled
+            self._outcome.not_scheduled = [item for item in left if item.source not in self._given]
             self._outcome.stop_reason = self._budget.exceeded
             self._outcome.peak_sessions = self.peak_sessions
             if self.cancel.reason == HARD_LIMIT:
@@ -241,6 +245,7 @@ class Runner:
     def finished(self, result: FileResult) -> None:
         with self._lock:
             self._outcome.tally.add(result)
+            self._given.add(result.source)
         try:  # recording it can fail too (the state on a full disk): that ends the run, not a thread
             self.events.file_finished(result)
         except BatchscribeError as exc:

@@ -58,3 +58,36 @@ def test_a_night_of_several_jobs_ends_with_their_total_and_its_exit_code(tmp_pat
     done = batchscribe("run", "--jobs", jobs, "--emulate", *FAST)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1] == "all jobs: 2 jobs, 3 done, 1 failed, 0:00:06 of audio transcribed; exit 1"
+
+
+def test_an_interrupted_chunked_recording_is_counted_once(tmp_path: Path) -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from batchscribe.emulator import Emulator
+    from tests.cli.hardening import cli_env
+
+    recording(tmp_path / "in" / "long.wav", seed=1, seconds=240.0)  # four chunks of a minute
+    recording(tmp_path / "in" / "short.wav", seed=2, seconds=2.0)
+    out = tmp_path / "out"
+    with Emulator(speed=1.0) as emulator:  # a chunk's session lasts a minute
+        process = subprocess.Popen(
+            [sys.executable, "-m", "batchscribe", "run", str(tmp_path / "in"), "--out", str(out),
+             "--host", emulator.url, "--workers", "1", "--chunk-seconds", "60"],
+            env=cli_env(SPEECH_KEY="k" * 32), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        try:
+            # The first chunk's session is open, the other chunks and short.wav wait in the queue.
+            assert emulator.wait_until(lambda s: s.open_connections >= 1, timeout=60)
+            process.send_signal(signal.SIGINT)
+            output, _ = process.communicate(timeout=60)
+        finally:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, output
+    summary = json.loads(next((out / "_runs").glob("*/summary.json")).read_text())
+    counts = summary["counts"]
+    assert summary["cancelled"] == ["long.wav"] and counts["not_scheduled"] == 1  # short.wav
+    assert counts["succeeded"] + counts["failed"] + len(summary["cancelled"]) + counts["not_scheduled"] == 2
