@@ -57,7 +57,10 @@ def test_a_night_of_several_jobs_ends_with_their_total_and_its_exit_code(tmp_pat
     )
     done = batchscribe("run", "--jobs", jobs, "--emulate", *FAST)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert done.stdout.splitlines()[-1] == "all jobs: 2 jobs, 3 done, 1 failed, 0:00:06 of audio transcribed; exit 1"
+    assert (
+        done.stdout.splitlines()[-1]
+        == "all jobs: 2 jobs, 3 done, 1 failed, 0:00:06 of audio transcribed; exit 1"
+    )
 
 
 def test_an_interrupted_chunked_recording_is_counted_once(tmp_path: Path) -> None:
