@@ -1,7 +1,7 @@
 """Recognize a recording by its sound, whatever its name, container or sample rate.
 
 The fingerprint is a coarse energy envelope: the level of each 20 ms window over the first
-``SECONDS`` of audio, relative to the recording's loud level (its 95th percentile), floored at
+``SECONDS`` of audio, relative to the loudest window (the same window in any copy), floored at
 -45 dB. Relative levels barely change when a recording is resampled (8 kHz keeps less of a noise's
 energy, but evenly), encoded to MP3/AAC and decoded, or sent by the SDK at its native rate. Two
 envelopes are compared by their mean absolute difference in dB, allowing a shift of a few windows
@@ -11,10 +11,10 @@ MP3, 8 kHz or a 45 ms delay stay within 0.5 dB; different recordings are told ap
 loudness changes all fall within ~30 ms of each other (then they are the same to this measure).
 
 A script stores the envelope of its whole recording (``recording_envelope``: relative to the
-whole recording's loud level, floored lower, at ``STORED_FLOOR_DB``), so a session that sends only
+whole recording's loudest window, floored lower, at ``STORED_FLOOR_DB``), so a session that sends only
 a stretch of it (a chunk: ``run`` splits long recordings) is found too: ``find_inside`` ranks every
 start by normalized cross-correlation (one FFT) and checks the best few as above, each stretch
-made relative to its own loud level first, as the session's live envelope is.
+made relative to its own loudest window first, as the session's live envelope is.
 
 Stored form: ``e2:`` + base64 of one byte per window (relative level in -0.25 dB steps).
 """
@@ -85,14 +85,24 @@ class FingerprintBuilder:
         levels = 10.0 * np.log10(power + 1e-12)
         if levels.size == 0:
             return levels
-        return np.maximum(levels - np.percentile(levels, 95), FLOOR_DB)
+        return relative(levels)
 
 
 def relative(levels: Envelope, floor: float = FLOOR_DB) -> Envelope:
-    """Levels relative to their loud level (95th percentile), floored."""
+    """Levels relative to the loudest, floored. (Not a percentile: in a recording that is mostly
+    silence a percentile is the silence, and the sound itself would rise above the scale.)"""
     if levels.size == 0:
         return levels
-    return np.maximum(levels - np.percentile(levels, 95), floor)
+    return np.maximum(levels - np.max(levels), floor)
+
+
+def _comparable(live: Envelope, stretch: Envelope) -> tuple[Envelope, Envelope]:
+    """A live envelope and a stored stretch on one scale: each relative to its loudest window,
+    both floored where the stored one's floor lies in that stretch (a stretch quieter than the
+    whole recording has its stored floor nearer its own loud level)."""
+    loudest = float(stretch.max()) if stretch.size else 0.0
+    floor = max(FLOOR_DB, STORED_FLOOR_DB - loudest)
+    return np.maximum(relative(live), floor), np.maximum(stretch - loudest, floor)
 
 
 def recording_envelope(samples: Samples, sample_rate: int) -> Envelope:
@@ -165,8 +175,7 @@ class Place:
 
 def at_start(live: Envelope, stored: Envelope) -> Place:
     """How well the live sound matches the stored recording's beginning (within a few windows)."""
-    live = relative(live)  # as a session's own envelope is (a no-op for those)
-    d, shift = _best_shift(live, relative(stored[: max(live.size, 1)]))
+    d, shift = _best_shift(*_comparable(live, stored[: max(live.size, 1)]))
     return Place(d, max(0, -shift))
 
 
@@ -200,7 +209,7 @@ def find_inside(live: Envelope, stored: Envelope) -> Place | None:
                 break
     best: Place | None = None
     for start in chosen:
-        d, shift = _best_shift(live, relative(stored[start : start + n]))
+        d, shift = _best_shift(*_comparable(live, stored[start : start + n]))
         if best is None or d < best.distance:
             best = Place(d, max(0, start - shift))
     return best

@@ -162,3 +162,12 @@ def test_a_call_scripted_channel_by_channel_answers_both_channels_mixed_or_separ
     assert [(p["channel"], p["nBest"][0]["display"], p["locale"]) for p in separate] == [  # type: ignore[index]
         (k % 2, line, "en-US" if k % 2 == 0 else "fr-FR") for k, line in enumerate(interleaved)
     ]
+
+
+def test_a_recording_that_is_mostly_silence_is_found_from_its_start() -> None:
+    samples = np.zeros(75 * RATE, dtype=np.int16)  # a voicemail: 1.5 s of speech, then silence
+    samples[int(0.3 * RATE) : int(1.8 * RATE)] = burst_samples(6, 1.5)
+    transcripts, _ = scripted(samples, "voicemail.wav")
+    floats = samples.astype(np.float32) / 32768
+    match = transcripts.locate(fp.envelope_of(floats, RATE), ended_at=None)
+    assert match is not None and match.entry.id == "voicemail.wav" and match.offset == 0.0
