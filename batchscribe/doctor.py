@@ -1,16 +1,16 @@
 """``batchscribe doctor``: check everything a run needs, one line per check.
 
 Credentials present (a missing key is one failed line, the other checks still run); for each
-Speech resource (several with a ``resources:`` list or a repeated --region/--endpoint/--host) the region
-a real Azure region name ("did you mean westeurope?"), the endpoint reachable and the key
+Speech resource (several with a ``resources:`` list or a repeated --region/--endpoint/--host) the
+endpoint reachable and the key
 accepted (a one-second silent session through the real engine), the output folder writable,
-the decoder available, the state readable, the lock free.
+the decoder available, the state readable, the lock free. An unknown region name is refused
+before any check, as ``run`` and ``plan`` refuse it (``config/regions.py``).
 Each check returns a ``Check``; none raises, so one failure never hides the others.
 """
 
 from __future__ import annotations
 
-import difflib
 import sqlite3
 import tempfile
 import wave
@@ -51,28 +51,6 @@ def _silent_wav(folder: Path) -> Path:
         out.setframerate(audio.SAMPLE_RATE)
         out.writeframes(b"\x00\x00" * int(audio.SAMPLE_RATE * PROBE_SECONDS))
     return path
-
-
-# Azure regions that offer the Speech service (Azure docs, "Speech service supported regions").
-AZURE_SPEECH_REGIONS = frozenset({
-    "australiaeast", "brazilsouth", "canadacentral", "canadaeast", "centralindia", "centralus", "eastasia",
-    "eastus", "eastus2", "francecentral", "germanywestcentral", "italynorth", "japaneast", "japanwest",
-    "jioindiawest", "koreacentral", "northcentralus", "northeurope", "norwayeast", "qatarcentral",
-    "southafricanorth", "southcentralus", "southeastasia", "swedencentral", "switzerlandnorth",
-    "switzerlandwest", "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westus", "westus2",
-    "westus3", "spaincentral", "polandcentral", "mexicocentral", "israelcentral", "newzealandnorth",
-    "usgovarizona", "usgovvirginia", "chinaeast2", "chinanorth2", "chinanorth3",
-})  # fmt: skip
-
-
-def region_problem(region: str) -> Check | None:
-    """A failed check when ``region`` is not an Azure region name, with the closest one."""
-    name = region.strip().lower()
-    if name in AZURE_SPEECH_REGIONS:
-        return None
-    close = difflib.get_close_matches(name.replace(" ", ""), sorted(AZURE_SPEECH_REGIONS), n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]}?" if close else "use an Azure region name such as westeurope or eastus"
-    return Check("region", False, f"{region!r} is not an Azure region with the Speech service", hint)
 
 
 def check_credentials(settings: RunSettings) -> Check:
@@ -217,8 +195,6 @@ def run_checks(
         yield check_credentials(settings)
         with endpoints_for(settings, credential) as endpoints:
             for endpoint in endpoints:
-                if endpoint.kind == "region" and (problem := region_problem(endpoint.region)):
-                    yield problem
                 yield check_endpoint(settings, endpoint, engine_factory)
             if settings.summaries is not None:  # --summarize (issue 21)
                 yield Check("summaries", *probe_summaries(settings, endpoints, credential))

@@ -13,11 +13,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from batchscribe import __version__
 from batchscribe.cli.emulator import emulator_app
 from batchscribe.cli.exits import OneLineErrors, run_main
-from batchscribe.cli.help_text import ReadableHelp
+from batchscribe.cli.help_text import ReadableGroup, ReadableHelp, make_app_readable
 from batchscribe.cli.options import Out, takes_run_options
 from batchscribe.errors import EXIT_FILES_FAILED, UsageError
 from batchscribe.names import shown
@@ -30,7 +31,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=OneLineErrors,
 )
-app.add_typer(emulator_app, name="emulator")
+make_app_readable(emulator_app)
+app.add_typer(emulator_app, name="emulator", cls=ReadableGroup)
 
 _stderr = Console(stderr=True, highlight=False)
 
@@ -40,7 +42,8 @@ _stderr = Console(stderr=True, highlight=False)
 def run(ctx: typer.Context) -> None:
     """Transcribe every recording under INPUTS (or of every job in --jobs) not done yet.
 
-    Writes JSON, text and subtitles per recording and a summary per run under OUT/_runs/.
+    Writes JSON and text per recording (subtitles too with --formats json,txt,srt,vtt) and a
+    summary per run under OUT/_runs/.
     With --jobs, every option given applies to every job, over the file's values. Exit codes:
     0 all done, 1 some files failed, 2 usage error, 3 run aborted (e.g. no Speech resource
     usable), 130 interrupted.
@@ -91,7 +94,7 @@ def plan(
             _stderr.print(f"[yellow]warning:[/yellow] {escape(shown(note))}", markup=True, soft_wrap=True)
         for note in plan_notes(settings):  # what the engine cannot do, said once
             _stderr.print(f"engine {settings.engine}: {escape(note)}", markup=True, soft_wrap=True)
-        split = split_summary(planned.items, split_options(settings), settings.workers)
+        split = split_summary(planned.items, split_options(settings), settings.capacity)
         rows.append(plan_row(settings, planned, split))
     render_plan(rows, Console(highlight=False), as_json=as_json)
     if not as_json and any(row["one_session"] for row in rows):
@@ -146,7 +149,7 @@ def report(
     from batchscribe.report.console import render_console_summary
     from batchscribe.report.history_view import history_json, render_history
     from batchscribe.report.runs_list import list_reports
-    from batchscribe.report.store import load_summary
+    from batchscribe.report.store import REPORT_HTML, SUMMARY_MD, load_summary
 
     out = out or Path(JobSpec.model_fields["out"].default)
     if as_json and not history:
@@ -161,7 +164,11 @@ def report(
         list_reports(out, Console(highlight=False))
         return
     folder = _find_run(run_dir, out)
-    render_console_summary(load_summary(folder), Console(highlight=False))
+    console = Console(highlight=False)
+    render_console_summary(load_summary(folder), console)
+    for label, name in (("summary", SUMMARY_MD), ("report", REPORT_HTML)):  # where the details are
+        if (folder / name).is_file():
+            console.print(Text(f"{label}: {folder.resolve() / name}"), soft_wrap=True)
     if open_html:
         import webbrowser
 

@@ -29,7 +29,7 @@ _DURATION = "seconds, or a duration like 90s, 5m, 1h30m"
 def _default(field: str) -> str | bool:
     """The spec's default of ``field`` as --help shows it; False (nothing shown) when it has none."""
     value = JobSpec.model_fields[field].default
-    if value is None or value == ():
+    if value is None or value == () or isinstance(value, bool):  # a flag says its default by its name
         return False
     return (
         ",".join(value)
@@ -254,7 +254,10 @@ LogFile = Annotated[
 ]
 Quiet = Annotated[
     bool,
-    typer.Option("--quiet", "-q", help="Print only the final summary and failures.", rich_help_panel=_LOG),
+    typer.Option(
+        "--quiet", "-q", help="Print only failures (nothing at all on a night where nothing failed).",
+        rich_help_panel=_LOG,
+    ),
 ]
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs.", rich_help_panel=_LOG)

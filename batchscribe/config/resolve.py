@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from batchscribe.config.regions import unknown_region
 from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
@@ -107,6 +108,7 @@ def check_spec(spec: JobSpec, origin: Origin, *, need_inputs: bool = True) -> No
             f"needs a {origin.spell('price_per_hour')} above 0",
             f"e.g. {origin.example('price_per_hour', '1.0')}, or use {origin.spell('max_hours')} instead",
         )
+    _check_regions(spec, origin)
     if spec.endpoint_id and spec.languages:
         # The service refuses it for every session: a custom model serves one language.
         raise origin.error(
@@ -114,6 +116,16 @@ def check_spec(spec: JobSpec, origin: Origin, *, need_inputs: bool = True) -> No
             f"cannot be combined with {origin.spell('languages')}",
             f"a custom speech model serves one language: use {origin.spell('language')} with it",
         )
+
+
+def _check_regions(spec: JobSpec, origin: Origin) -> None:
+    """An unknown region name is refused at once, before any DNS lookup or retry (regions.py)."""
+    given = [("region", spec.region)] if spec.region else []
+    listed = "resources" if origin.job else "region"  # a repeated --region makes the list
+    given += [(listed, where[1]) for r in spec.resources if (where := r.where())[0] == "region"]
+    for field, region in given:
+        if problem := unknown_region(region):
+            raise origin.error(field, *problem)
 
 
 def resolve_settings(
@@ -221,6 +233,9 @@ def resolve_endpoint(spec: JobSpec, origin: Origin, env: Mapping[str, str]) -> E
             f"set {region_names[0]} (e.g. westeurope){cron}, or give {origin.example('region', 'westeurope')}"
             f" or {origin.spell('endpoint')}",
         )
+    if not spec.region and (problem := unknown_region(region)):  # a given one is checked with the spec
+        named = next((name for name in region_names if env.get(name, "").strip() == region), region_names[0])
+        raise origin.error(None, f"{named}: {problem[0]}", problem[1])
     return Endpoint(kind="region", key=key, region=region)
 
 

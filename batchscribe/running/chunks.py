@@ -96,17 +96,25 @@ class SplitSummary:
     split_files: int = 0
     chunks: int = 0
     one_session: int = 0  # long enough to split, but run as one session (--diarize)
+    longest_session_s: float = 0.0  # the most audio one session sends: a whole recording or a chunk
 
 
-def split_summary(items: Sequence[WorkItem], options: SplitOptions, workers: int) -> SplitSummary:
+def split_summary(items: Sequence[WorkItem], options: SplitOptions, capacity: int) -> SplitSummary:
+    """How ``run`` splits ``items`` with ``capacity`` sessions at once (``RunSettings.capacity``,
+    the same number the run's runner sizes its chunks for)."""
     total = sum(i.audio.duration_s for i in items)
-    plans = [chunk_plan(i, options, workers=workers, total_audio_s=total) for i in items]
-    splittable = [p for p in plans if (options.split or options.part_seconds is not None) and p.split]
-    if options.part_seconds is not None:  # only beyond the engine's limit, and then always
-        return SplitSummary(len(splittable), sum(p.chunks for p in splittable))
+    plans = [chunk_plan(i, options, workers=capacity, total_audio_s=total) for i in items]
+    parts = options.part_seconds is not None  # cut only beyond the engine's limit, and then always
+    splittable = [p for p in plans if (options.split or parts) and p.split]
+    chunked = parts or (options.split and not options.diarize)  # a plan that does not split is its duration
+    lengths = [p.chunk_seconds if chunked and p.split else i.audio.duration_s
+               for i, p in zip(items, plans, strict=True)]  # fmt: skip
+    longest = max(lengths, default=0.0)
+    if parts:
+        return SplitSummary(len(splittable), sum(p.chunks for p in splittable), longest_session_s=longest)
     if options.diarize:
-        return SplitSummary(one_session=len(splittable))
-    return SplitSummary(len(splittable), sum(p.chunks for p in splittable))
+        return SplitSummary(one_session=len(splittable), longest_session_s=longest)
+    return SplitSummary(len(splittable), sum(p.chunks for p in splittable), longest_session_s=longest)
 
 
 @dataclass(frozen=True)

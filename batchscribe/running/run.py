@@ -53,7 +53,7 @@ from batchscribe.resources.rotation import Rotation
 from batchscribe.resources.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.results import FileResult, RunResult
 from batchscribe.running.chunks import SplitOptions, one_session_note, split_items
-from batchscribe.running.events import Fanout, PlanEvents, RunEvents
+from batchscribe.running.events import Fanout, PlanEvents, PlanFinished, RunEvents, SessionEvents
 from batchscribe.running.outcome import Budget, RunOutcome, Written
 from batchscribe.running.runner import Runner
 from batchscribe.state.chunk_store import ChunkStore
@@ -95,6 +95,14 @@ class _Recorder:
     def planned(self, files: int, audio_seconds: float, found: int) -> None:
         if isinstance(self._sink, PlanEvents):
             self._sink.planned(files, audio_seconds, found)
+
+    def plan_finished(self, files: int, audio_seconds: float, found: int) -> None:
+        if isinstance(self._sink, PlanFinished):
+            self._sink.plan_finished(files, audio_seconds, found)
+
+    def sessions_open(self, count: int) -> None:
+        if isinstance(self._sink, SessionEvents):
+            self._sink.sessions_open(count)
 
     def file_started(self, item: WorkItem, worker: int) -> None:
         self._sink.file_started(item, worker)
@@ -265,7 +273,7 @@ def _execute(
             meta=meta,
             timestamps=settings.timestamps,
         )
-        note = one_session_note(item, split, workers=settings.workers, total_audio_s=planned_audio[0])
+        note = one_session_note(item, split, workers=settings.capacity, total_audio_s=planned_audio[0])
         return Written(
             outputs=outputs,
             sha256=digest,
@@ -282,7 +290,7 @@ def _execute(
         engine,
         write,
         events,
-        workers=settings.workers if rotation is None else rotation.maximum,
+        workers=settings.capacity,  # the sessions plan sized its chunks for, too
         retries=settings.retries,
         cancel=cancel,
         budget=budget,
@@ -305,6 +313,8 @@ def _execute(
     def plan() -> None:
         try:
             feed.run()
+            if not runner.cancel.is_cancelled():
+                events.plan_finished(feed.due, feed.audio_seconds, feed.discovered)
         except BatchscribeError as exc:  # e.g. the state database cannot be written: ends the run
             runner.abort(exc)
         except BaseException as exc:  # a bug: raised in the caller's thread once the run stopped

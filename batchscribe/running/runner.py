@@ -36,7 +36,7 @@ from batchscribe.planning.planner import WorkItem
 from batchscribe.resources.limiter import AdaptiveLimiter
 from batchscribe.resources.outage import OutageGuard
 from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus
-from batchscribe.running.events import RunEvents
+from batchscribe.running.events import RunEvents, SessionEvents
 from batchscribe.running.outcome import Budget, RunOutcome, WriteOutputs
 from batchscribe.running.retry import build_retrying
 from batchscribe.running.tasks import Entry, Splitter, Task, priority
@@ -90,6 +90,7 @@ class Runner:
         self._feed_waiting = False  # planning waits for room in the queue (``feed``)
         self._splitter = splitter
         self._left_out: set[str] = set()
+        self._given: set[str] = set()  # recordings with a result (a split one's chunks may be left out)
         self._outcome = RunOutcome()
 
     def run(self, items: Sequence[WorkItem]) -> RunOutcome:
@@ -120,6 +121,9 @@ class Runner:
             for entry in reversed(self._queue):
                 self._leave_out(entry)
             self._queue.clear()
+            # A recording is counted once: one whose running chunk was cancelled is not also "not scheduled".
+            left = self._outcome.not_scheduled
+            self._outcome.not_scheduled = [item for item in left if item.source not in self._given]
             self._outcome.stop_reason = self._budget.exceeded
             self._outcome.peak_sessions = self.peak_sessions
             if self.cancel.reason == HARD_LIMIT:
@@ -219,6 +223,7 @@ class Runner:
     def finished(self, result: FileResult) -> None:
         with self._lock:
             self._outcome.tally.add(result)
+            self._given.add(result.source)
         try:  # recording it can fail too (the state on a full disk): that ends the run, not a thread
             self.events.file_finished(result)
         except BatchscribeError as exc:
@@ -369,11 +374,18 @@ class Runner:
         with self._lock:
             self._open_sessions += 1
             self.peak_sessions = max(self.peak_sessions, self._open_sessions)
+            self._tell_sessions()
         try:
             return transcribe()
         finally:
             with self._lock:
                 self._open_sessions -= 1
+                self._tell_sessions()
+
+    def _tell_sessions(self) -> None:
+        """The watchers hear the open sessions in order (called with the lock held)."""
+        if isinstance(self.events, SessionEvents):
+            self.events.sessions_open(self._open_sessions)
 
     def _progress_of(self, item: WorkItem) -> ProgressCallback:
         return lambda seconds: self.events.file_progress(item, seconds)

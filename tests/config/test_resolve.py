@@ -29,8 +29,8 @@ ENDPOINTS = [
     ({"region": "northeurope"}, {**KEY, **REGION}, Endpoint(kind="region", key="k1", region="northeurope")),
     (
         {"key_env": "TEAM_KEY", "region_env": "TEAM_REGION"},
-        {"TEAM_KEY": "t", "TEAM_REGION": "r"},
-        Endpoint("region", "t", "r"),
+        {"TEAM_KEY": "t", "TEAM_REGION": "eastus"},
+        Endpoint("region", "t", "eastus"),
     ),
     ({"endpoint": "https://x.example"}, KEY, Endpoint(kind="endpoint", key="k1", url="https://x.example")),
     (
