@@ -2,7 +2,7 @@
 
 The CLI is a thin layer over ``run_batch``. Everything here is usable from Python::
 
-    from batchscribe.report.store import report_run
+    from batchscribe.report.writer import report_run
 
     result = run_batch(settings, report=report_run)  # settings: config.settings.RunSettings
     sys.exit(result.exit_code)
@@ -35,7 +35,7 @@ from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
 from batchscribe.outputs.writer import write_outputs
-from batchscribe.planning.discovery import AudioFile, check_inputs
+from batchscribe.planning.discovery import AudioFile, Walk, check_inputs, walk
 from batchscribe.planning.planner import (
     Plan,
     WorkItem,
@@ -141,7 +141,7 @@ def run_batch(
     session and grows while the service takes them; without, at ``settings.workers``. With
     several Speech resources, a ``Rotation`` spreads the sessions (``resources/rotating_engine.py``).
     ``credential``: where Entra ID tokens come from (tests pass a fake one). ``report`` writes
-    the run's report from its result (``report.store.report_run``), before the lock is let go;
+    the run's report from its result (``report.writer.report_run``), before the lock is let go;
     what it returns is the result (it may note that the report could not be written).
     """
     started_at = datetime.now(timezone.utc)
@@ -167,8 +167,10 @@ def run_batch(
                     )
                 finally:
                     engine.close()
-                digest = summaries_after(settings, ledger, endpoints, outcome, run_id, cancel, credential,
-                                         started_at)  # fmt: skip
+                digest = summaries_after(settings, ledger, endpoints, _recordings(settings),
+                                         aborted=outcome.aborted is not None,
+                                         audio_seconds=outcome.tally.audio_seconds, run_id=run_id,
+                                         cancel=cancel, credential=credential, started_at=started_at)
         finally:
             ledger.close()
         aborted = outcome.aborted
@@ -331,6 +333,12 @@ def split_options(settings: RunSettings) -> SplitOptions:
         channels=settings.channels,
         diarize=settings.options.diarize,
     )
+
+
+def _recordings(settings: RunSettings) -> Iterator[str]:
+    """The recordings of the run's inputs, walked again for the summaries stage as it goes."""
+    walked = walk(settings.inputs, Walk(), include=settings.include, exclude=settings.exclude)
+    return (file.source for file in walked)
 
 
 def _report_folders(settings: RunSettings) -> list[Path]:
