@@ -34,7 +34,7 @@ from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW
 if TYPE_CHECKING:
     from batchscribe.audio import AudioInfo
     from batchscribe.resources.rotation import ResourceStats
-    from batchscribe.summaries.digest import SummaryDigest
+    from batchscribe.summary_digest import SummaryDigest
 
 FileStatus = Literal["succeeded", "failed", "cancelled"]
 AttemptOutcome = Literal["succeeded", "retried", "failed", "cancelled"]

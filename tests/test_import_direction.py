@@ -1,5 +1,6 @@
-"""Imports go one way: cli -> (planning, running, report, doctor) -> (resources, state, results) ->
-(engines, outputs, config, audio, emulator) -> (errors, names, secrets, cancel).
+"""Imports go one way: cli -> (planning, running, report, doctor) -> (resources, state, results,
+summary_digest, summaries) -> (engines, outputs, config, audio, emulator) -> (errors, names, secrets,
+cancel).
 
 Every ``import`` of the package is read with ``ast`` (inside functions and ``if TYPE_CHECKING``
 too, so a lazy import cannot dodge a rule): none may reach a higher layer, and neither the modules
@@ -17,8 +18,8 @@ import batchscribe
 PACKAGE = Path(batchscribe.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("__main__", "cli"),  # entry points and the command line
-    ("planning", "running", "report", "doctor", "summaries"),
-    ("resources", "state", "results"),
+    ("planning", "running", "report", "doctor"),
+    ("resources", "state", "results", "summary_digest", "summaries"),
     ("engines", "outputs", "config", "audio", "emulator"),
     ("errors", "names", "secrets", "cancel", "__init__"),
 )

@@ -78,10 +78,10 @@ def plan(
     and their estimated tokens and cost. Needs no credentials.
     """
     from batchscribe.cli.asked import asked, settings_for
-    from batchscribe.engines.fast_setup import check_settings as check_engine_settings
-    from batchscribe.engines.fast_setup import plan_notes
     from batchscribe.planning.planner import preview
     from batchscribe.report.plan_table import plan_row, render_plan
+    from batchscribe.resources.fast_setup import check_settings as check_engine_settings
+    from batchscribe.resources.fast_setup import plan_notes
     from batchscribe.running.chunks import ONE_SESSION_REASON, split_summary
     from batchscribe.running.run import split_options
 

@@ -28,8 +28,8 @@ from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
 from batchscribe.names import shown
 from batchscribe.outputs.layout import KEEP_RUNS, OutFolder
 from batchscribe.report import REPORT_HTML, SUMMARY_JSON, latest_run_dir, prune_runs, render_console_summary
-from batchscribe.report.store import report_run
 from batchscribe.report.summary import headline, summary_document
+from batchscribe.report.writer import report_run
 from batchscribe.results import RunResult
 from batchscribe.running.events import Fanout, RunEvents
 from batchscribe.running.run import Plan, new_run_id, run_batch

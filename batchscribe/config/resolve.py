@@ -16,17 +16,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
+from batchscribe.config.origin import Origin
 from batchscribe.config.regions import unknown_region
 from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
+from batchscribe.config.summaries import resolve_summaries
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 from batchscribe.outputs.quality import DEFAULT_THRESHOLDS
-from batchscribe.summaries.options import resolve_summaries
 
 KEY_VARIABLES = ("SPEECH_KEY", "AZURE_AI_SPEECH_KEY")
 REGION_VARIABLES = ("SPEECH_REGION", "AZURE_AI_SPEECH_REGION")
@@ -37,36 +37,6 @@ UNRESOLVED = Endpoint(kind="unresolved")
 def option_name(field: str) -> str:
     """The command-line spelling of a spec field: ``max_runtime`` -> ``--max-runtime``."""
     return "INPUTS" if field == "inputs" else "" if field in NO_OPTION else "--" + field.replace("_", "-")
-
-
-class Origin(Protocol):
-    """Where a spec's fields were given."""
-
-    @property
-    def job(self) -> str:
-        """The job's name; "" for a one-off run from the command line."""
-        ...
-
-    def where(self, field: str | None = None) -> str:
-        """``--workers``, ``jobs.yaml:12: jobs.calls.workers``, or "" when there is nothing to name."""
-        ...
-
-    def spell(self, field: str) -> str:
-        """How the user writes ``field`` there, for a fix: ``--key-file`` or ``key_file``."""
-        ...
-
-    def example(self, field: str, value: str) -> str:
-        """``field`` set to ``value`` as the user writes it there: ``--region westeurope`` or
-        ``region: westeurope``."""
-        ...
-
-    def path(self, field: str, value: str) -> Path:
-        """A path given in ``field``, resolved where it was given."""
-        ...
-
-    def error(self, field: str | None, message: str, hint: str) -> UsageError:
-        """An error about ``field``, named by where it was given."""
-        ...
 
 
 class CommandLine:

@@ -25,7 +25,7 @@ from batchscribe.secrets import public_endpoint, url_secrets
 
 if TYPE_CHECKING:
     from batchscribe.config.entra import TokenProvider
-    from batchscribe.summaries.options import SummaryOptions
+    from batchscribe.config.summaries import SummaryOptions
 
 EndpointKind = Literal["region", "endpoint", "host", "emulator", "unresolved"]
 """``unresolved``: settings for ``plan``, which never needs credentials; nothing can run with it."""

@@ -155,6 +155,7 @@ class SignIn(Protocol):
     """A Microsoft Entra ID sign-in kept fresh for one resource (``config/entra.py``'s
     ``TokenProvider``): what an engine needs of it."""
 
+    def token(self) -> str: ...  # a bare access token (for REST calls: ``Authorization: Bearer``)
     def authorization_token(self) -> str: ...
     def subscribe(self, apply: Callable[[str], None]) -> Callable[[], None]: ...  # returns: stop
     def secrets(self) -> tuple[str, ...]: ...  # the tokens a text might echo now
@@ -171,6 +172,8 @@ class SpeechEndpoint(Protocol):
     def region(self) -> str: ...
     @property
     def url(self) -> str: ...
+    @property
+    def entra(self) -> bool: ...  # signs in with Microsoft Entra ID
     @property
     def tokens(self) -> SignIn | None: ...
     @property

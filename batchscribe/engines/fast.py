@@ -31,12 +31,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from batchscribe.cancel import CancelToken
-from batchscribe.config.settings import Endpoint
 from batchscribe.engines.base import (
     Congestion,
     ProgressCallback,
     RecognitionOptions,
     RecognitionRequest,
+    SpeechEndpoint,
     Transcript,
 )
 from batchscribe.engines.fast_body import (
@@ -74,7 +74,7 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def base_url(endpoint: Endpoint) -> str:
+def base_url(endpoint: SpeechEndpoint) -> str:
     """Where fast transcription is for this endpoint: ``scheme://host[:port]``, no path."""
     if endpoint.kind == "region":
         if endpoint.entra:
@@ -132,7 +132,7 @@ class FastEngine:
 
     def __init__(
         self,
-        endpoint: Endpoint,
+        endpoint: SpeechEndpoint,
         options: RecognitionOptions,
         *,
         spool_dir: Path,

@@ -6,6 +6,7 @@
 - ``triage``: which transcripts are probably wrong (summary.json's ``quality``)
 - ``history``: one row per kept run; ``history_view``: ``batchscribe report --history``
 - ``store``: the ``<out>/_runs/<run_id>/`` folder, reading a summary back, finding the latest run
+- ``writer``: a run's report written there (``report_run``, for whoever runs the batch)
 
 The public names load on first use (PEP 562 ``__getattr__``, from ``_WHERE``) so that the CLI
 starts without loading every renderer.
@@ -30,9 +31,9 @@ if TYPE_CHECKING:
         prune_runs,
         run_dir_for,
         run_dirs,
-        write_report,
     )
     from batchscribe.report.summary import SCHEMA_VERSION, render_summary_json, summary_document
+    from batchscribe.report.writer import write_report
 
 _WHERE = {
     "render_console_summary": "console",
@@ -47,7 +48,7 @@ _WHERE = {
     "prune_runs": "store",
     "run_dir_for": "store",
     "run_dirs": "store",
-    "write_report": "store",
+    "write_report": "writer",
     "SCHEMA_VERSION": "summary",
     "render_summary_json": "summary",
     "summary_document": "summary",

@@ -22,9 +22,9 @@ from rich.text import Text
 
 from batchscribe.config.settings import RunSettings
 from batchscribe.planning.planner import Plan
+from batchscribe.planning.summaries import plan_columns, plan_lines
 from batchscribe.report.console import plain_table, utf8_locale
 from batchscribe.running.chunks import SplitSummary
-from batchscribe.summaries.plan import plan_columns, plan_lines
 
 COLUMNS = (
     "job", "new", "changed", "forced", "failed_before", "to_send", "audio", "estimated_cost",

@@ -65,7 +65,7 @@ def azure_engine(settings: RunSettings, endpoint: Endpoint, congestion: Congesti
     """The real engine: the Speech SDK (or, with ``--engine fast``, the fast transcription API),
     against Azure, a container or the emulator."""
     if settings.engine == "fast":
-        from batchscribe.engines.fast_setup import fast_engine
+        from batchscribe.resources.fast_setup import fast_engine
 
         engine: Engine = fast_engine(settings, endpoint, congestion)
         return engine

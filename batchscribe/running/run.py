@@ -2,7 +2,7 @@
 
 The CLI is a thin layer over ``run_batch``. Everything here is usable from Python::
 
-    from batchscribe.report.store import report_run
+    from batchscribe.report.writer import report_run
 
     result = run_batch(settings, report=report_run)  # settings: config.settings.RunSettings
     sys.exit(result.exit_code)
@@ -29,15 +29,13 @@ from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
-from batchscribe.engines.fast_setup import check_settings as check_engine_settings
-from batchscribe.engines.fast_setup import part_seconds, remove_stale_spools
 from batchscribe.errors import BatchscribeError, FileError
 from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
 from batchscribe.outputs.writer import write_outputs
-from batchscribe.planning.discovery import AudioFile, check_inputs
+from batchscribe.planning.discovery import AudioFile, Walk, check_inputs, walk
 from batchscribe.planning.planner import (
     Plan,
     WorkItem,
@@ -46,6 +44,8 @@ from batchscribe.planning.planner import (
     transcript_settings,
 )
 from batchscribe.planning.streaming import AHEAD, FeedTarget, PlanFeed
+from batchscribe.resources.fast_setup import check_settings as check_engine_settings
+from batchscribe.resources.fast_setup import part_seconds, remove_stale_spools
 from batchscribe.resources.limiter import AdaptiveLimiter
 from batchscribe.resources.outage import OutageGuard
 from batchscribe.resources.rotating_engine import RotatingEngine, SpreadLimiter
@@ -151,7 +151,7 @@ def run_batch(
     session and grows while the service takes them; without, at ``settings.workers``. With
     several Speech resources, a ``Rotation`` spreads the sessions (``resources/rotating_engine.py``).
     ``credential``: where Entra ID tokens come from (tests pass a fake one). ``report`` writes
-    the run's report from its result (``report.store.report_run``), before the lock is let go;
+    the run's report from its result (``report.writer.report_run``), before the lock is let go;
     what it returns is the result (it may note that the report could not be written).
     """
     started_at = datetime.now(timezone.utc)
@@ -179,8 +179,10 @@ def run_batch(
                     )
                 finally:
                     engine.close()
-                digest = summaries_after(settings, ledger, endpoints, outcome, run_id, cancel, credential,
-                                         started_at)  # fmt: skip
+                digest = summaries_after(settings, ledger, endpoints, _recordings(settings),
+                                         aborted=outcome.aborted is not None,
+                                         audio_seconds=outcome.tally.audio_seconds, run_id=run_id,
+                                         cancel=cancel, credential=credential, started_at=started_at)
         finally:
             ledger.close()
         aborted = outcome.aborted
@@ -346,6 +348,12 @@ def split_options(settings: RunSettings) -> SplitOptions:
         diarize=settings.options.diarize,
         part_seconds=part_seconds(settings),
     )
+
+
+def _recordings(settings: RunSettings) -> Iterator[str]:
+    """The recordings of the run's inputs, walked again for the summaries stage as it goes."""
+    walked = walk(settings.inputs, Walk(), include=settings.include, exclude=settings.exclude)
+    return (file.source for file in walked)
 
 
 def _report_folders(settings: RunSettings) -> list[Path]:

@@ -68,7 +68,9 @@ def test_a_killed_fast_run_resumes_without_paying_twice(
     assert f"done      {finished[0]}" not in second.stdout
     assert "already done (skipped): 1" in second.stdout
     paid = emulator.rest_stats().snapshot().get((PATH, 200), 0)
-    assert paid - paid_before == len(names) - 1  # nothing finished was sent again
+    # Nothing finished was sent again: each recording was paid once, and at most the one request in
+    # flight at the kill twice (the emulator may count it after the snapshot above).
+    assert len(names) <= paid <= len(names) + 1
     assert all((out / f"{n}.json").exists() for n in names)
 
 

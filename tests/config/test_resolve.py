@@ -9,8 +9,8 @@ import pytest
 from batchscribe.config.resolve import CommandLine, resolve_endpoint, resolve_settings
 from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint
+from batchscribe.config.summaries import SummaryOptions, resolve_summaries, shipped_prompt
 from batchscribe.errors import UsageError
-from batchscribe.summaries.options import SummaryOptions, resolve_summaries, shipped_prompt
 
 KEY, REGION = {"SPEECH_KEY": "k1"}, {"SPEECH_REGION": "westeurope"}
 

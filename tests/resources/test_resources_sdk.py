@@ -22,7 +22,7 @@ from batchscribe.config.resource import Resource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import BearerTokens, Emulator
 from batchscribe.report import latest_run_dir
-from batchscribe.report.store import report_run
+from batchscribe.report.writer import report_run
 from batchscribe.running.run import run_batch
 from tests.conftest import KEY, Recordings
 
