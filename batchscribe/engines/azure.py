@@ -364,7 +364,10 @@ class AzureEngine:
                     if transcriber
                     else recognizer.stop_continuous_recognition_async
                 )
-            self._reaper.release(stop, recognizer, connection, pcm, audio_config, finals)
+            # A stalled session takes the SDK ~10 s to stop and release (measured): it is left
+            # to finish on its own, so closing the engine at the end of a run never waits for it.
+            self._reaper.release(stop, recognizer, connection, pcm, audio_config, finals,
+                                 detached=session.stalled)  # fmt: skip
             del recognizer, connection, stop, audio_config, partials, signed_out, finals
         session.audio_error = pcm.error
         session.reader_warnings = tuple(getattr(pcm.reader, "warnings", ()) or ())

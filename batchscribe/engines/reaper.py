@@ -45,10 +45,20 @@ class Reaper:
         self._closed = False
 
     def release(
-        self, stop: Callable[[], Any] | None, recognizer: Any, connection: Any, *keep_alive: Any
+        self, stop: Callable[[], Any] | None, recognizer: Any, connection: Any, *keep_alive: Any,
+        detached: bool = False,
     ) -> None:
         """Stop (when ``stop`` is given) and release ``recognizer``; ``keep_alive`` (what its
-        callbacks use) is released after it."""
+        callbacks use) is released after it. ``detached``: on a thread of its own that ``close``
+        does not wait for (a stalled session, whose stop takes the SDK ~10 s); the process still
+        knows of it (``native_work_pending``)."""
+        if detached:
+            single: queue.SimpleQueue[tuple[Callable[[], Any] | None, list[Any]] | None] = queue.SimpleQueue()
+            single.put((stop, [recognizer, connection, *keep_alive]))
+            single.put(None)
+            threading.Thread(target=self._run, args=(single,), name=f"{_THREAD_PREFIX}-detached",
+                             daemon=True).start()  # fmt: skip
+            return
         with self._lock:
             if self._idle <= 0 and len(self._threads) < self._max_threads and not self._closed:
                 thread = threading.Thread(target=self._run, name=f"{_THREAD_PREFIX}-{len(self._threads)}",
@@ -59,8 +69,10 @@ class Reaper:
                 self._idle -= 1  # claimed now (below 0: owed to the queue once all are busy)
         self._queue.put((stop, [recognizer, connection, *keep_alive]))
 
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
+    def _run(self, jobs: queue.SimpleQueue[tuple[Callable[[], Any] | None, list[Any]] | None] | None = None) -> None:
+        jobs = jobs or self._queue
+        detached = jobs is not self._queue
+        while (item := jobs.get()) is not None:
             stop, objects = item
             try:
                 if stop is not None:
@@ -76,8 +88,9 @@ class Reaper:
             # while the SDK could still call into it.
             while objects:
                 del objects[0]
-            with self._lock:
-                self._idle += 1
+            if not detached:
+                with self._lock:
+                    self._idle += 1
 
     def close(self, timeout: float = 15.0) -> bool:
         """Let the reapers finish what they hold, at most ``timeout`` seconds; True when every
