@@ -308,8 +308,12 @@ class AzureEngine:
     ) -> Transcript:
         congestion = request.congestion or self._congestion
         report_connect = congestion.connected if congestion is not None else None
-        session = Session(request, self._options, self._redact, on_progress, report_connect)
-        self._recognize(session, cancel, congestion)
+        report_close = congestion.closed if congestion is not None else None
+        session = Session(request, self._options, self._redact, on_progress, report_connect, report_close)
+        try:
+            self._recognize(session, cancel, congestion)
+        finally:
+            session.close()
         # The recognizer is gone from every frame by now: a traceback raised here cannot keep it
         # alive (its release would then run wherever the garbage collector runs, for seconds).
         if session.callback_error is not None:

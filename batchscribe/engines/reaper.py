@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 _REAP_TIMEOUT_S = 30.0
 _THREAD_PREFIX = "batchscribe-reaper"
 _STOP_WAIT_PREFIX = "batchscribe-stop-wait"
+_Jobs = queue.SimpleQueue[tuple[Callable[[], Any] | None, list[Any]] | None]  # None: the end
 
 
 class Reaper:
@@ -35,9 +36,7 @@ class Reaper:
     """
 
     def __init__(self, max_threads: int = 256) -> None:
-        self._queue: queue.SimpleQueue[tuple[Callable[[], Any] | None, list[Any]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: _Jobs = queue.SimpleQueue()
         self._max_threads = max_threads
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -53,7 +52,7 @@ class Reaper:
         does not wait for (a stalled session, whose stop takes the SDK ~10 s); the process still
         knows of it (``native_work_pending``)."""
         if detached:
-            single: queue.SimpleQueue[tuple[Callable[[], Any] | None, list[Any]] | None] = queue.SimpleQueue()
+            single: _Jobs = queue.SimpleQueue()
             single.put((stop, [recognizer, connection, *keep_alive]))
             single.put(None)
             threading.Thread(target=self._run, args=(single,), name=f"{_THREAD_PREFIX}-detached",
@@ -69,7 +68,7 @@ class Reaper:
                 self._idle -= 1  # claimed now (below 0: owed to the queue once all are busy)
         self._queue.put((stop, [recognizer, connection, *keep_alive]))
 
-    def _run(self, jobs: queue.SimpleQueue[tuple[Callable[[], Any] | None, list[Any]] | None] | None = None) -> None:
+    def _run(self, jobs: _Jobs | None = None) -> None:
         jobs = jobs or self._queue
         detached = jobs is not self._queue
         while (item := jobs.get()) is not None:

@@ -107,6 +107,9 @@ class Lease:
         self.reached = True
         self._pool._connected(self._member, seconds, probe=self.probe)
 
+    def closed(self) -> None:
+        self._member.limiter.closed()
+
     def throttled_by_service(self) -> None:
         self._member.limiter.throttled_by_service()
 

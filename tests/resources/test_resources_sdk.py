@@ -207,3 +207,24 @@ def test_a_stalling_resource_leaves_the_rotation_and_each_retry_goes_elsewhere(
     assert row["state"] != "healthy" and "stalled" in " ".join(row["reasons"])
     # Each of the stalling resource's probes costs one stall timeout; the others carry the night.
     assert took < 20, took
+
+
+def test_a_throttled_resource_keeps_the_sessions_the_service_holds_open(
+    recordings: Recordings, tmp_path: Path, emulator_for: Any
+) -> None:
+    """Issue 17 item 8: two resources of 4 sessions each, 6 allowed per resource here (as
+    ``--host`` twice with ``--workers 6`` allows): a 429 brings a limit to the 4 the service
+    holds open, where halving left it at 3 for the rest of the night."""
+    for seed in range(24):
+        recordings.add(f"r{seed:02d}.wav", seed=seed, seconds=6.0)
+    east = emulator_for(recordings, max_sessions=4, key=KEY)
+    west = emulator_for(recordings, max_sessions=4, key=KEY)
+    endpoints = (resource(east, "east", sessions=6), resource(west, "west", sessions=6))
+
+    result = run_batch(settings_for(recordings, tmp_path / "out", *endpoints, workers=6, sdk_send_rate=2.0))
+
+    assert (result.exit_code, len(result.succeeded)) == (0, 24), (result.aborted, result.failed)
+    throttled = [r for r in result.resources if r.throttled]
+    assert throttled, "the service never refused a session: the test proves nothing"
+    for stats in throttled:
+        assert stats.limit >= 4, stats
