@@ -15,6 +15,7 @@ path); a chunk of a spool checks that the recording at its path is still the one
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import threading
@@ -106,7 +107,13 @@ def _read_through(reader: RawWavReader, on_pcm: Callable[[bytes], None]) -> int:
 def _decode_into(reader: PcmReader, spool: Path, on_pcm: Callable[[bytes], None]) -> int:
     total = 0
     spool.parent.mkdir(parents=True, exist_ok=True)
-    with spool.open("wb", buffering=0) as out:  # unbuffered: on disk before on_pcm hears of it
+    # The spool is batchscribe's own file: whatever is at its path (an earlier run's spool, or a
+    # FIFO or symlink put there, which an open for writing would block on or follow) is removed,
+    # and the new one is created, never opened.
+    with contextlib.suppress(FileNotFoundError):
+        spool.unlink()
+    fd = os.open(spool, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    with os.fdopen(fd, "wb", buffering=0) as out:  # unbuffered: on disk before on_pcm hears of it
         while block := reader.read(_BLOCK):
             out.write(block)
             total += len(block)

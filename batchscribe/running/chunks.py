@@ -214,6 +214,10 @@ class SplitRecording:
             why = receipt.change(size=item.file.size, mtime_ns=item.file.mtime_ns) if receipt else "unread"
             if not why and saved is not None and saved.sha256 != manifest.sha256:
                 why = "its content differs from the chunks saved by an earlier run"
+            if not why and saved is not None and any(
+                saved.tracks[t]["samples"] != info["samples"] for t, info in manifest.tracks.items()
+            ):
+                why = "the chunks saved by an earlier run do not tile it; they were discarded"
             if why:
                 store.discard(self.source)
                 if self._settle():

@@ -9,9 +9,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,3 +87,77 @@ def test_a_recording_rewritten_in_place_with_size_and_mtime_restored_is_not_reco
 
     assert [r.status for r in outcome.results] == []  # never recorded as done
     assert [c.source for c in outcome.changed] == ["long.wav"]  # left for the next run
+
+
+def with_saved_chunks(tmp_path: Path, *, rate: int = audio.SAMPLE_RATE) -> tuple[WorkItem, Path, list[int]]:
+    """A recording whose last chunk failed: its manifest and its other chunks are saved."""
+    item, out = long_recording(tmp_path, rate=rate), tmp_path / "out"
+    first = ChunkEngine()
+    run_chunks(first, item, out)
+    assert len(first.starts) == 4
+    outcome = run_chunks(ChunkEngine(fail_starts={first.starts[-1]}), item, out)
+    assert [r.status for r in outcome.results] == ["failed"]
+    return item, out, first.starts
+
+
+def edit_json(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def edit_text(data: dict[str, Any]) -> None:
+    data["phrases"][0]["display"] = "INJECTED TEXT"
+
+
+def wrong_type(data: dict[str, Any]) -> None:
+    data["phrases"][0]["offset_ticks"] = "1000"
+
+
+def fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+DAMAGE: dict[str, Callable[[Path, Path], None]] = {
+    "edited text": lambda folder, chunk: edit_json(chunk, edit_text),
+    "wrong-typed field": lambda folder, chunk: edit_json(chunk, wrong_type),
+    "cuts past the end": lambda folder, chunk: edit_json(
+        folder / "manifest.json", lambda m: m["tracks"]["mix"].update(cuts=[160_000, 960_000, 320_000])),
+    "cuts out of order": lambda folder, chunk: edit_json(
+        folder / "manifest.json", lambda m: m["tracks"]["mix"].update(cuts=[320_000, 160_000, 480_000])),
+    "a FIFO for a chunk": lambda folder, chunk: fifo(chunk),
+    "a FIFO for the manifest": lambda folder, chunk: fifo(folder / "manifest.json"),
+}  # fmt: skip
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_chunk_state_is_discarded_and_redone_never_trusted_never_fatal(tmp_path: Path, damage: str) -> None:
+    item, out, starts = with_saved_chunks(tmp_path)
+    folder = ChunkStore(out).folder("long.wav")
+    chunk = sorted(folder.glob("mix.*.json"))[0]
+    damaged_start = json.loads(chunk.read_text())["start"]
+    DAMAGE[damage](folder, chunk)
+    engine, kept = ChunkEngine(), []
+
+    outcome = run_chunks(engine, item, out, kept=kept)
+
+    assert [r.status for r in outcome.results] == ["succeeded"], outcome.results
+    (transcript,) = kept
+    assert [p.display for p in transcript.phrases] == [f"chunk at {start}" for start in sorted(starts)]
+    assert damaged_start in engine.starts  # the damaged chunk (or all of them) sent again
+    assert not folder.exists()  # done: nothing kept
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_in_place_of_the_spool_never_blocks_the_read(tmp_path: Path) -> None:
+    item, out, starts = with_saved_chunks(tmp_path, rate=8000)  # decoded: its PCM is spooled
+    folder = ChunkStore(out).folder("long.wav")
+    fifo(folder / "mix.pcm")
+    engine = ChunkEngine()
+
+    outcome = run_chunks(engine, item, out)
+
+    assert [r.status for r in outcome.results] == ["succeeded"], outcome.results
+    assert engine.starts == [starts[-1]]  # the saved chunks still count
