@@ -224,11 +224,19 @@ class SplitRecording:
                     runner.changed(item, why)
                 return None
             store.write_manifest(manifest)
+        except audio.SpoolSpaceError as exc:
+            error = FileError(
+                f"{exc.strerror} (its decoded audio is kept in {store.folder(self.source)} while its "
+                "chunks are sent)",
+                code="no_space_to_split",
+                hint="free space under the output folder, or send long recordings whole with --split off",
+            )
+            return self._fail(runner, error)
         except OSError as exc:
             error = FileError(
-                f"cannot keep its decoded audio in {store.root}: {exc.strerror or exc}",
+                f"cannot keep its decoded audio in {store.folder(self.source)}: {exc.strerror or exc}",
                 code="spool_failed",
-                hint="check the free space of the output folder",
+                hint="check the free space and permissions of the output folder",
             )
             return self._fail(runner, error)
         except (FileError, RunAbortedError) as exc:
@@ -284,7 +292,11 @@ class SplitRecording:
             while len(cuts) < len(known) and known[len(cuts)] <= state["read"]:
                 queue(known[len(cuts)])
 
-        result = audio.read_track(path, channel=channel, spool=spool, on_pcm=on_pcm, on_open=on_open)
+        # Room for this track's spool and those of the tracks still to be read after it.
+        left = len(self._tracks) - len(self._receipts)
+        spool_bytes = int(self.item.audio.duration_s * audio.BYTES_PER_SECOND) * left
+        result = audio.read_track(path, channel=channel, spool=spool, on_pcm=on_pcm, on_open=on_open,
+                                  spool_bytes=spool_bytes)  # fmt: skip
         self._receipts.append(result.receipt)
         self._warnings.extend(result.warnings)
         if state["queued"] < result.samples or not cuts:
@@ -340,6 +352,7 @@ class SplitRecording:
     def _fail(self, runner: Runner, exc: FileError | RunAbortedError, attempts: int = 0) -> FileResult | None:
         if not self._settle():
             return None
+        self.options.store.remove_spools(self.source)  # the next run decodes again: free the disk now
         return runner.failure(self.item, exc, attempts, self._started, self._timeline)
 
     # -- the whole transcript -------------------------------------------------------------------

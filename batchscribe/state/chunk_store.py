@@ -178,6 +178,12 @@ class ChunkStore:
             else:
                 path.unlink()
 
+    def remove_spools(self, source: str) -> None:
+        """Remove the recording's decoded tracks (sessions reading them keep their open files)."""
+        for spool in self.folder(source).glob("*.pcm"):
+            with contextlib.suppress(OSError):
+                spool.unlink()
+
     def discard(self, source: str) -> None:
         """Forget everything saved for ``source`` (its folder is batchscribe's own)."""
         with contextlib.suppress(FileNotFoundError):
