@@ -115,7 +115,7 @@ def wrong_type(data: dict[str, Any]) -> None:
 
 
 def fifo(path: Path) -> None:
-    path.unlink()
+    path.unlink(missing_ok=True)
     os.mkfifo(path)
 
 
