@@ -323,6 +323,7 @@ class SplitRecording:
             transcript = runner.session(
                 self.item, worker, self._timeline, attempts,
                 lambda: runner.engine.transcribe(request, on_progress=progress, cancel=runner.cancel),
+                seconds=task.seconds,
             )  # fmt: skip
             self.options.store.save(self.source, SavedChunk(task.track, task.index, task.start, task.end,
                                                             attempts[0], transcript))  # fmt: skip

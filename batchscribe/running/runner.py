@@ -296,12 +296,16 @@ class Runner:
             return self.failure(item, _source_error(exc), attempts[0], started, timeline)
 
     def session(self, item: WorkItem, worker: int, timeline: list[Attempt], attempts: list[int],
-                transcribe: Callable[[], Transcript]) -> Transcript:  # fmt: skip
-        """One session through the limiter, retried on transient errors; ``attempts[0]`` counts."""
+                transcribe: Callable[[], Transcript], *,
+                seconds: float | None = None) -> Transcript:  # fmt: skip
+        """One session through the limiter, retried on transient errors; ``attempts[0]`` counts.
+        ``seconds``: the audio it sends (a chunk's), counted as sent once it succeeded."""
         for attempt in build_retrying(self._retries, self.cancel, initial_wait=self._retry_wait):
             with attempt:
                 attempts[0] += 1
                 transcript = self._attempt(item, worker, attempts[0], timeline, transcribe)
+        with self._lock:
+            self._outcome.sent_seconds += item.audio.duration_s if seconds is None else seconds
         return transcript
 
     def deliver(self, item: WorkItem, transcript: Transcript, attempts: int, started: float,
