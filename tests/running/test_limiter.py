@@ -73,6 +73,27 @@ def test_after_a_refusal_the_limit_grows_back_slowly_and_a_second_refusal_resets
     assert limiter.limit == 4
 
 
+def test_a_late_connection_while_probing_above_the_last_refusal_goes_back_to_it() -> None:
+    """The SDK retries a refused upgrade by itself: above the limit the service last held, a
+    connection that took a retry's time longer is the service saying no again."""
+    limiter = AdaptiveLimiter(8, start=8, probe_after=2)
+    open_sessions(limiter, 5, connected=4)
+    limiter.release()
+    limiter.throttled_by_service()
+    assert limiter.limit == 4
+    for _ in range(4):
+        limiter.succeeded()
+    assert limiter.limit == 5  # probing for a fifth
+    assert limiter.try_acquire()
+    limiter.connected(0.3)  # in, but a retry later
+    assert limiter.limit == 4 and limiter.delayed_connects == 1
+    for _ in range(3):
+        limiter.succeeded()
+    assert limiter.limit == 4  # the probe waits max(limit, probe_after) successes again
+    limiter.connected(0.3)  # at the limit the last refusal set: a slow machine, nothing more
+    assert limiter.limit == 4
+
+
 def test_an_engine_that_reports_no_connections_gets_the_limit_halved() -> None:
     limiter = AdaptiveLimiter(8, start=8)
     limiter.throttled_by_service()
