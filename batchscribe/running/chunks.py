@@ -214,9 +214,8 @@ class SplitRecording:
             why = receipt.change(size=item.file.size, mtime_ns=item.file.mtime_ns) if receipt else "unread"
             if not why and saved is not None and saved.sha256 != manifest.sha256:
                 why = "its content differs from the chunks saved by an earlier run"
-            if not why and saved is not None and any(
-                saved.tracks[t]["samples"] != info["samples"] for t, info in manifest.tracks.items()
-            ):
+            if not why and saved is not None and any(saved.tracks[t]["samples"] != info["samples"]
+                                                     for t, info in manifest.tracks.items()):  # fmt: skip
                 why = "the chunks saved by an earlier run do not tile it; they were discarded"
             if why:
                 store.discard(self.source)
@@ -224,21 +223,8 @@ class SplitRecording:
                     runner.changed(item, why)
                 return None
             store.write_manifest(manifest)
-        except audio.SpoolSpaceError as exc:
-            error = FileError(
-                f"{exc.strerror} (its decoded audio is kept in {store.folder(self.source)} while its "
-                "chunks are sent)",
-                code="no_space_to_split",
-                hint="free space under the output folder, or send long recordings whole with --split off",
-            )
-            return self._fail(runner, error)
         except OSError as exc:
-            error = FileError(
-                f"cannot keep its decoded audio in {store.folder(self.source)}: {exc.strerror or exc}",
-                code="spool_failed",
-                hint="check the free space and permissions of the output folder",
-            )
-            return self._fail(runner, error)
+            return self._fail(runner, store.spool_error(self.source, exc))
         except (FileError, RunAbortedError) as exc:
             return self._fail(runner, exc)
         return self._assemble_if_complete(runner)

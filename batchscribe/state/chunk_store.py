@@ -26,7 +26,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from batchscribe.audio import SpoolSpaceError
 from batchscribe.engines.base import Phrase, Transcript
+from batchscribe.errors import FileError
 from batchscribe.names import shown
 from batchscribe.outputs.atomic import write_atomic
 from batchscribe.outputs.layout import OutFolder
@@ -177,6 +179,21 @@ class ChunkStore:
                 shutil.rmtree(path)
             else:
                 path.unlink()
+
+    def spool_error(self, source: str, exc: OSError) -> FileError:
+        """Why ``source``'s decoded audio could not be kept here while its chunks are sent."""
+        folder = self.folder(source)
+        if isinstance(exc, SpoolSpaceError):
+            return FileError(
+                f"{exc.strerror} (its decoded audio is kept in {folder} while its chunks are sent)",
+                code="no_space_to_split",
+                hint="free space under the output folder, or send long recordings whole with --split off",
+            )
+        return FileError(
+            f"cannot keep its decoded audio in {folder}: {exc.strerror or exc}",
+            code="spool_failed",
+            hint="check the free space and permissions of the output folder",
+        )
 
     def remove_spools(self, source: str) -> None:
         """Remove the recording's decoded tracks (sessions reading them keep their open files)."""
