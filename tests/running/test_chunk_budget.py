@@ -39,8 +39,8 @@ def test_each_night_reports_and_limits_what_it_sent_in_chunks(
     recordings.add("long.wav", seed=11, seconds=60.0)
     emulator = emulator_for(recordings)
     out = tmp_path / "out"
-    settings = RunSettings(
     # a container (--host) is billed, so the summary has a cost; the emulator itself would show none
+    settings = RunSettings(
         inputs=(recordings.root,), out=out, endpoint=Endpoint(kind="host", key="k" * 32, url=emulator.url),
         options=RecognitionOptions(), workers=1, chunk_seconds=10.0, sdk_send_rate=50.0,
         max_cost=MAX_COST, price_per_hour=PRICE_PER_HOUR,
