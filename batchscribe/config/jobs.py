@@ -42,7 +42,7 @@ from batchscribe.config.settings import RunSettings
 from batchscribe.errors import JobsFileError, UsageError
 from batchscribe.secrets import is_credential_field, looks_like_key
 
-__all__ = ["JobOrigin", "JobSpec", "JobsFile", "job_settings", "load_jobs"]
+__all__ = ["JobOrigin", "JobSpec", "JobsFile", "check_outputs_apart", "job_settings", "load_jobs"]
 
 _NO_KEY_HERE = (
     "put the key in an environment variable and name it with key_env, e.g. key_env: SPEECH_KEY; "
@@ -332,3 +332,25 @@ def _check_jobs(jobs: JobsFile) -> None:
             )
     for name in jobs.names:
         check_spec(jobs.job(name), JobOrigin(jobs, name))
+    check_outputs_apart(jobs, jobs.names)
+
+
+def check_outputs_apart(jobs: JobsFile, names: Iterable[str], command_line: JobSpec | None = None) -> None:
+    """Two jobs writing into one output folder (or one inside the other) would share its state and
+    mirror ``A/x.wav`` and ``B/x.wav`` onto the same ``x.wav.txt``: each night would redo both and
+    keep one. Refused, naming both jobs, before anything runs."""
+    given = frozenset(command_line.model_fields_set) if command_line is not None else frozenset()
+    seen: list[tuple[str, Path]] = []
+    for name in names:
+        spec = jobs.job(name) if command_line is None else overlay(jobs.job(name), command_line)
+        out = JobOrigin(jobs, name, given).path("out", spec.out).expanduser().resolve()
+        for other, other_out in seen:
+            if out == other_out or out.is_relative_to(other_out) or other_out.is_relative_to(out):
+                how = "the same output folder" if out == other_out else "output folders inside each other"
+                where = "--out" if "out" in given else jobs.where(name, "out")
+                raise JobsFileError(
+                    f"{where}: jobs {other!r} and {name!r} write to {how} ({other_out}, {out}): "
+                    "their recordings would overwrite each other's transcripts",
+                    hint=f"give each job its own out, e.g. out: {other_out.parent / name}",
+                )
+        seen.append((name, out))
