@@ -208,4 +208,6 @@ def main() -> None:
         code = EXIT_INTERRUPTED
     except SystemExit as exc:
         code = exc.code
-    exit_without_abort(code)  # never SIGABRT from SDK threads still alive at shutdown
+    # Never SIGABRT from SDK threads still alive at shutdown; interrupted, never a late second
+    # signal meeting the default handler the interpreter's shutdown restores.
+    exit_without_abort(code, at_once=code == EXIT_INTERRUPTED)
