@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -191,11 +192,13 @@ class PcmReader:
             if self._closed:
                 return None
             try:
-                return self._file.receipt()
+                receipt = self._file.receipt()
             except OSError:
                 return None
             finally:
                 self._close_locked()
+        decoded = self._bytes_decoded / BYTES_PER_SECOND if self._at_end else None
+        return replace(receipt, decoded_s=decoded)
 
     def _close_locked(self) -> None:
         if self._closed:
@@ -274,6 +277,10 @@ class PcmReader:
             self.warnings.append(
                 f"decoding stopped early at {decoded_s:.1f} s of the {declared_s:.1f} s the "
                 f"file's header announces: {why}")
+        elif decoded_s - declared_s > max(_DURATION_SLACK_S, declared_s * _DURATION_SLACK_RATIO):
+            self.warnings.append(
+                f"{decoded_s:.1f} s of audio decoded, more than the {declared_s:.1f} s the file's header "
+                "announces (recordings joined into one file?): durations and cost use what was decoded")
         if self._bad_packets:
             self.warnings.append(f"skipped {self._bad_packets} damaged audio packet(s)")
 

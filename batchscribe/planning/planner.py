@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from batchscribe import audio
-from batchscribe.audio import AudioInfo
+from batchscribe.audio import AudioInfo, ReadReceipt
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import AudioError, PermanentEngineError
@@ -46,6 +46,15 @@ class WorkItem:
     @property
     def source(self) -> str:
         return self.file.source
+
+    def as_decoded(self, receipt: ReadReceipt | None) -> WorkItem:
+        """This recording with the duration of what was decoded from it, when the read says
+        (``receipt.decoded_s``): the header's can be wrong (joined MP3s announce the first part's),
+        and the transcript's duration, the audio counted and its cost are what was sent."""
+        decoded = receipt.decoded_s if receipt is not None else None
+        if decoded is None or abs(decoded - self.audio.duration_s) < 0.001:
+            return self
+        return replace(self, audio=replace(self.audio, duration_s=decoded))
 
 
 @dataclass(frozen=True)
