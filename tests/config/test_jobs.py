@@ -3,9 +3,11 @@ line naming the file, the line, the field and the fix, without ever echoing a ke
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import textwrap
+import threading
 from dataclasses import FrozenInstanceError
 from pathlib import Path
 
@@ -650,3 +652,21 @@ def test_two_jobs_writing_into_one_output_folder_are_refused_naming_both(
 def test_jobs_with_their_own_output_folders_load(tmp_path: Path) -> None:
     jobs = loaded(tmp_path, "defaults: {out: t}\njobs:\n  A: {inputs: [A], out: t-a}\n  B: {inputs: [B], out: t2}\n")
     assert jobs.names == ("A", "B")
+
+
+def test_a_huge_jobs_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.yaml"
+    job = "  job{n}:\n    inputs: [/srv/rec/{n}]\n    out: /srv/t/{n}\n"
+    path.write_text("jobs:\n" + "".join(job.format(n=n) for n in range(30_000)), encoding="utf-8")  # 1.4 MB
+    error = load_error(path)
+    assert error.message == f"{path}: the jobs file is larger than 1 MB, far more than any needs"
+
+
+def test_a_fifo_as_the_jobs_file_is_refused_without_waiting(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "jobs.yaml")
+    errors: list[JobsFileError] = []
+    thread = threading.Thread(target=lambda: errors.append(load_error(tmp_path / "jobs.yaml")), daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert errors, "reading the jobs file blocked"
+    assert "not a regular file" in errors[0].message
