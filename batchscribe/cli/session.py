@@ -93,8 +93,13 @@ def open_log(path: Path | None) -> Iterator[IO[str] | None]:
         raise UsageError(
             f"cannot open the log file {path}: {exc.strerror}", hint="choose a writable --log-file"
         ) from exc
-    with stream:
+    try:
         yield stream
+    finally:
+        # Every line is flushed as it is written: what close() could still fail on already
+        # failed, and LineLog said so (the run went on without the log).
+        with suppress(OSError):
+            stream.close()
 
 
 def run_all(

@@ -1,0 +1,23 @@
+"""Messages that misled (issue 17, item 20): each problem is said as what it is, in one line,
+and the run goes on where it can."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.hardening import batchscribe, recording, transcripts
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_log_file_that_cannot_be_written_is_a_warning_not_an_internal_error(tmp_path: Path) -> None:
+    root, out = tmp_path / "in", tmp_path / "out"
+    recording(root / "a.wav")
+    done = batchscribe("run", root, "--out", out, "--emulate", "--log-file", "/dev/full")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.count("cannot write to /dev/full (No space left on device): the run goes on without it") == 1
+    assert len(transcripts(out)) == 1
