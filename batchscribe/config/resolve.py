@@ -29,6 +29,7 @@ KEY_VARIABLES = ("SPEECH_KEY", "AZURE_AI_SPEECH_KEY")
 REGION_VARIABLES = ("SPEECH_REGION", "AZURE_AI_SPEECH_REGION")
 NO_OPTION = frozenset({"key_env", "region_env"})  # job fields the command line does not have
 UNRESOLVED = Endpoint(kind="unresolved")
+MIN_STALL_TIMEOUT_S = 1.0
 
 
 def option_name(field: str) -> str:
@@ -104,6 +105,14 @@ def check_spec(spec: JobSpec, origin: Origin, *, need_inputs: bool = True) -> No
             "max_cost",
             f"needs a {origin.spell('price_per_hour')} above 0",
             f"e.g. {origin.example('price_per_hour', '1.0')}, or use {origin.spell('max_hours')} instead",
+        )
+    if spec.stall_timeout < MIN_STALL_TIMEOUT_S:
+        # Connecting alone takes longer: every session would be cancelled as "no connection".
+        raise origin.error(
+            "stall_timeout",
+            f"{spec.stall_timeout:g} s is too short: connecting to the service alone takes longer, "
+            "so every session would be cancelled as stalled",
+            f"give at least {MIN_STALL_TIMEOUT_S:g} s, e.g. {origin.example('stall_timeout', '60')}",
         )
     if spec.endpoint_id and spec.languages:
         # The service refuses it for every session: a custom model serves one language.
