@@ -25,10 +25,11 @@ from batchscribe import audio
 from batchscribe.audio import AudioInfo, ReadReceipt
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
-from batchscribe.errors import AudioError, PermanentEngineError
+from batchscribe.errors import AudioError, FileError, PermanentEngineError
 from batchscribe.names import shown, stored
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.outputs.layout import OutFolder
+from batchscribe.outputs.writer import check_writable
 from batchscribe.planning.discovery import AudioFile, discover
 from batchscribe.results import Failure, FileResult, KnownFailure, RunCounts
 from batchscribe.state.ledger import Decision, Ledger, LedgerRow, json_stamp, settings_hash
@@ -311,6 +312,7 @@ def preview(settings: RunSettings) -> Plan:
 def probe_one(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
     """A work item, or the failure that keeps the file from being sent at all."""
     try:
+        check_writable(settings.out, file.source, settings.formats)  # check first, pay after
         info = audio.probe(file.path)
         if settings.options.diarize and info.duration_s > DIARIZATION_LIMIT_S:
             raise PermanentEngineError(
@@ -319,7 +321,7 @@ def probe_one(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
                 code="too_long_to_diarize",
                 hint="split the recording, or transcribe it without --diarize",
             )
-    except (AudioError, PermanentEngineError) as exc:
+    except FileError as exc:  # AudioError, PermanentEngineError, or outputs that cannot be written
         return FileResult(
             source=file.source, path=file.path, status="failed", failure=Failure.from_error(exc)
         )
