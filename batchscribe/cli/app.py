@@ -19,6 +19,7 @@ from batchscribe import __version__
 from batchscribe.cli.asked import asked, settings_for
 from batchscribe.cli.help_text import ReadableHelp
 from batchscribe.cli.options import Out, takes_run_options
+from batchscribe.cli.terminal import TerminalStream
 from batchscribe.config.schema import JobSpec
 from batchscribe.emulator.cli import emulator_app
 from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED, BatchscribeError, UsageError
@@ -35,7 +36,7 @@ app = typer.Typer(
 )
 app.add_typer(emulator_app, name="emulator")
 
-_stderr = Console(stderr=True, highlight=False)
+_stderr = Console(stderr=True, highlight=False, file=TerminalStream("stderr"))  # type: ignore[arg-type]
 
 
 @contextmanager

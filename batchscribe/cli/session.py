@@ -23,6 +23,7 @@ from rich.text import Text
 
 from batchscribe.cancel import CancelToken
 from batchscribe.cli.progress import LineLog, LiveView
+from batchscribe.cli.terminal import TerminalStream
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
 from batchscribe.names import shown
@@ -144,7 +145,7 @@ def run_all(
 def _run_one(
     settings: RunSettings, cancel: CancelToken, log_format: str, log_stream: IO[str] | None, quiet: bool
 ) -> int:
-    console = Console(highlight=False)
+    console = Console(highlight=False, file=TerminalStream("stdout"))  # type: ignore[arg-type]
     redact = Redactor(settings.secrets)  # every resource's key
     run_id = new_run_id()
     live = console.is_terminal and not quiet and log_format == "text"
@@ -199,7 +200,7 @@ def _finish(
             summary=str(report / SUMMARY_JSON) if report else "",
         )  # fmt: skip
         return
-    plain = Console(highlight=False, no_color=not console.is_terminal)
+    plain = Console(highlight=False, no_color=not console.is_terminal, file=TerminalStream("stdout"))  # type: ignore[arg-type]
     if report == folder:
         render_console_summary(result, plain, quiet=quiet)
     elif not quiet:  # nothing to do: no report of its own, the last real run stays the latest

@@ -3,6 +3,8 @@ flight are left for the next run, the summary and report are written, and it exi
 
 from __future__ import annotations
 
+import os
+import pty
 import signal
 import subprocess
 import sys
@@ -41,3 +43,24 @@ def test_sighup_writes_the_summary_and_exits_130(tmp_path: Path) -> None:
     assert summary["interrupted"] is True and 1 <= summary["counts"]["succeeded"] < 6
     assert (tmp_path / "out" / "_runs" / summary["run_id"] / "report.html").is_file()
 
+
+
+def test_a_terminal_that_hangs_up_mid_run_still_gets_its_summary_written(tmp_path: Path) -> None:
+    """The live view on a terminal that goes away (the ssh session closed): from then on every
+    write to it fails (EIO), before and after the SIGHUP that follows is handled."""
+    main, child = pty.openpty()
+    process = subprocess.Popen(_command(tmp_path, "--verbose"), env=cli_env(COLUMNS="100"), stdin=child,
+                               stdout=child, stderr=child, close_fds=True)  # fmt: skip
+    os.close(child)
+    seen = b""
+    with open(main, "rb", buffering=0, closefd=True) as terminal:
+        while b"planning: looking for recordings" not in seen:  # --verbose says when planning starts
+            chunk = terminal.read(4096)
+            assert chunk, seen.decode(errors="replace")
+            seen += chunk
+    # The terminal is gone (closing its other end: writes now fail with EIO), then the hangup.
+    process.send_signal(signal.SIGHUP)
+    assert process.wait(timeout=60) == 130
+    summary = last_summary(tmp_path / "out")
+    assert summary["interrupted"] is True
+    assert (tmp_path / "out" / "_runs" / summary["run_id"] / "summary.md").is_file()
