@@ -263,10 +263,19 @@ class TokenProvider:
 
     def _refresh_loop(self, every: float) -> None:
         while not self._stop.wait(self._next_check(every)):
-            try:
-                self.refresh_if_due()
-            except FatalEngineError as exc:
-                log.warning("%s", exc.one_line())
+            self.refresh_in_background()
+
+    def refresh_in_background(self) -> None:
+        """One turn of the refresh thread: refresh a token that is due. Before the first session
+        has fetched one, nothing: a sign-in failing then is that session's error, said once (the
+        thread trying too said it twice, in ``doctor`` and at the start of a run)."""
+        with self._lock:
+            if self._token is None:
+                return
+        try:
+            self.refresh_if_due()
+        except FatalEngineError as exc:
+            log.warning("%s", exc.one_line())
 
     def _next_check(self, every: float) -> float:
         """Seconds until the next refresh is due, at most ``every`` (tokens may live shorter)."""

@@ -275,3 +275,15 @@ def test_a_machine_outside_azure_that_is_not_signed_in_is_told_to_sign_in() -> N
     imds = RuntimeError(CHAIN_FAILED.replace("no response from the IMDS endpoint.", "connection timed out."))
     error = _sign_in_error(imds)  # the managed-identity probe timing out is not the network's fault
     assert "cannot reach" not in error.message and "az login" in error.hint
+
+
+@pytest.mark.usefixtures("azure_identity_level")
+def test_the_refresh_thread_leaves_the_first_sign_in_to_the_first_session(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    credential = LoggingFailingCredential(clock, RuntimeError(CHAIN_FAILED))
+    tokens = TokenProvider(credential, clock=clock)
+    tokens.refresh_in_background()  # what the thread does at its first turn
+    assert credential.calls == [] and caplog.text == ""
+    with pytest.raises(FatalEngineError):
+        tokens.token()  # the session's own sign-in: its error is the one line said
+    assert len(credential.calls) == 1
