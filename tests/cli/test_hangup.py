@@ -53,7 +53,7 @@ def test_a_terminal_that_hangs_up_mid_run_still_gets_its_summary_written(tmp_pat
                                stdout=child, stderr=child, close_fds=True)  # fmt: skip
     os.close(child)
     seen = b""
-    with open(main, "rb", buffering=0, closefd=True) as terminal:
+    with os.fdopen(main, "rb", buffering=0) as terminal:
         while b"planning: looking for recordings" not in seen:  # --verbose says when planning starts
             chunk = terminal.read(4096)
             assert chunk, seen.decode(errors="replace")
