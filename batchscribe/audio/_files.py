@@ -69,6 +69,9 @@ class ReadReceipt:
     finished: FileIdentity
     at_path: FileIdentity | None
     reads_differ: bool = False  # several reads of it (one per channel) saw different bytes
+    # Seconds of audio decoded from it, when it was decoded to its end (None: not known). The
+    # header's duration can be wrong (joined MP3s announce the first part's): this is what was sent.
+    decoded_s: float | None = None
 
     def change(self, *, size: int | None = None, mtime_ns: int | None = None) -> str:
         """Why the file cannot be trusted to be what was read ("" when it can); ``size`` and

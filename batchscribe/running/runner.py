@@ -301,6 +301,7 @@ class Runner:
         if why := receipt.change(size=item.file.size, mtime_ns=item.file.mtime_ns) if receipt else "":
             self.changed(item, why)
             return None  # never recorded as done: the transcript may not be of what is there
+        item = item.as_decoded(receipt)
         try:
             written = self._write(item, transcript, attempts, self._clock() - started)
             return FileResult(

@@ -72,7 +72,8 @@ def _digest(body: dict[str, Any]) -> str:
 
 def seal(body: dict[str, Any]) -> str:
     """``body`` as JSON text, with the checksum of its content."""
-    return json.dumps({**body, CHECKSUM: _digest(body)}, ensure_ascii=False)
+    # ASCII: a name that is not UTF-8 (lone surrogates from the file system) survives the round trip
+    return json.dumps({**body, CHECKSUM: _digest(body)}, ensure_ascii=True)
 
 
 def unseal(data: dict[str, Any], what: str) -> dict[str, Any]:

@@ -95,7 +95,8 @@ class ChunkStore:
         self.root = OutFolder(out_dir).state_dir / CHUNKS_DIR
 
     def folder(self, source: str) -> Path:
-        return self.root / hashlib.sha256(source.encode()).hexdigest()[:24]
+        # The name's bytes on disk: a name that is not UTF-8 (``\udcff`` for byte 0xff) has some too.
+        return self.root / hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
     def spool_path(self, source: str, track: str) -> Path:
         return self.folder(source) / f"{track}.pcm"
