@@ -3,7 +3,7 @@
 Each discovered recording is *new*, *changed* (content, transcript settings, or outputs deleted
 by hand), *done*, *failed before* (due again), a *known failure* (failed permanently before and
 unchanged since: not sent again unless ``--retry-failed`` or ``--force``), or *not settled*
-(modified within ``--settle`` seconds); ``--force`` turns done files into *forced* ones. Per
+(modified within ``--settle`` seconds; ``settle``); ``--force`` turns done files into *forced* ones. Per
 file the plan says what to do: transcribe it (a ``WorkItem``, probed), adopt a transcript already
 on disk that the ledger does not know (kill -9 recovery), remember a new size and mtime of the
 same content, render missing outputs from its JSON, or skip it. Planning reads the ledger's rows,
@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from batchscribe import audio
@@ -26,11 +26,12 @@ from batchscribe.audio import AudioInfo, ReadReceipt
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import AudioError, FileError, PermanentEngineError
-from batchscribe.names import shown, stored
+from batchscribe.names import stored
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.writer import check_writable
 from batchscribe.planning.discovery import AudioFile, discover
+from batchscribe.planning.settle import Sightings, never_seen, settle, settled_before_ns
 from batchscribe.planning.summaries import SummaryPlan, plan_summaries
 from batchscribe.results import Failure, FileResult, KnownFailure, RunCounts
 from batchscribe.state.ledger import Decision, Ledger, LedgerRow, json_stamp, settings_hash
@@ -77,7 +78,7 @@ class Decided:
 
     decision: Decision
     adopt: Adoption | None = None
-    restat: bool = False  # the same content with a new size or mtime: remember them
+    restat: bool = False  # the same content with a new (or unknown) size, mtime or ctime: remember them
     stamp: str = ""  # the transcript JSON was read and matches: remember its size and mtime
 
 
@@ -120,17 +121,17 @@ def decide(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted
         done = all(p.is_file() for p in found.outputs)
         return Decided("done" if done else "rerender", adopt=found)
     if row.status == "failed":
-        same_file = (row.size, row.mtime_ns) == (file.size, file.mtime_ns)
+        same_file, restat = _looked_again(file, row)
         unchanged = row.settings_hash == wanted_hash and same_file
         retry = settings.retry_failed_only or settings.force
         known = row.failed_permanently and unchanged and not retry
-        return Decided("known_failure" if known else "failed_before")
+        return Decided("known_failure" if known else "failed_before", restat=known and restat)
     if row.status != "succeeded":
         return Decided("new")  # cancelled or interrupted last time
     if row.settings_hash != wanted_hash:
         return Decided("changed")
-    restat = (row.size, row.mtime_ns) != (file.size, file.mtime_ns)
-    if restat and not _same_content(file.path, row.sha256):
+    same_file, restat = _looked_again(file, row)
+    if not same_file:
         return Decided("changed")
     paths = OutFolder(settings.out).output_paths(file.source, settings.formats)
     stamp = ""
@@ -142,6 +143,20 @@ def decide(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted
         return Decided("done", restat=restat, stamp=stamp)
     # A format was added or a file deleted by hand: the JSON (written last) has everything needed.
     return Decided("rerender" if paths[-1].is_file() else "outputs_missing", restat=restat, stamp=stamp)
+
+
+def _looked_again(file: AudioFile, row: LedgerRow) -> tuple[bool, bool]:
+    """Whether the file holds the content the row was recorded for, and whether its stat is to be
+    remembered. The same size, mtime and ctime: the same. Otherwise the content hash decides: a
+    new size or mtime, or a new ctime alone (rewritten in place then ``touch -r``-ed back, which
+    no copy can fake, but also a ``chmod`` or a hard link, which must not be paid for again).
+    A row from before ctimes were kept (0) gets it filled in once its content is confirmed."""
+    same_stat = (row.size, row.mtime_ns) == (file.size, file.mtime_ns)
+    if same_stat and row.ctime_ns == file.ctime_ns:
+        return True, False
+    if same_stat and row.ctime_ns == 0 and not row.sha256:  # nothing to confirm with: as before
+        return True, True
+    return bool(row.sha256) and _same_content(file.path, row.sha256), True
 
 
 def _transcript_matches(row: LedgerRow, path: Path, wanted_hash: str) -> tuple[bool, str]:
@@ -160,33 +175,6 @@ def _transcript_matches(row: LedgerRow, path: Path, wanted_hash: str) -> tuple[b
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False, ""
     return bool(matches), stamp if matches else ""
-
-
-def settled_before_ns(settings: RunSettings, now: datetime) -> float:
-    """Files modified after this (ns since the epoch) are still being written: not settled."""
-    return (now - timedelta(seconds=settings.settle_seconds)).timestamp() * 1e9
-
-
-def is_settled(file: AudioFile, settled_before: float, now: datetime) -> bool:
-    """Not modified since ``settled_before``. A modification time in the future (a copy that kept
-    a wrong clock's time, ``touch -d``) says nothing about that: then the inode's change time,
-    which every write moves and no copy sets, must be that old; the file is named meanwhile."""
-    if file.mtime_ns <= settled_before:
-        return True
-    now_ns = now.timestamp() * 1e9
-    if file.mtime_ns <= now_ns:
-        return False
-    when = datetime.fromtimestamp(file.mtime_ns / 1e9, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    if 0 < file.ctime_ns <= settled_before:
-        return True
-    if file.ctime_ns > now_ns:
-        log.warning("%s: its modification and change times are in the future (%s): the file system's "
-                    "clock is ahead of this machine's; left for the next run", shown(file.source), when)
-    else:
-        settle_s = (now_ns - settled_before) / 1e9
-        log.warning("%s: its modification time is in the future (%s); it is taken once it has not "
-                    "changed for %g s (settle)", shown(file.source), when, settle_s)
-    return False
 
 
 def classify(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted_hash: str) -> Decided:
@@ -229,13 +217,14 @@ def plan_run(
     rows: Mapping[str, LedgerRow],
     now: datetime | None = None,
     cancel: CancelToken | None = None,
+    sightings: Sightings = never_seen,
 ) -> Plan:
-    """Discover, compare with the ledger's ``rows``, probe what is due. Changes nothing.
-    ``cancel`` (Ctrl-C) stops the probing at once."""
+    """Discover, compare with the ledger's ``rows`` (and ``sightings``), probe what is due.
+    Changes nothing. ``cancel`` (Ctrl-C) stops the probing at once."""
     discovered = discover(settings.inputs, include=settings.include, exclude=settings.exclude)
     now = now or datetime.now(timezone.utc)
     settled_before = settled_before_ns(settings, now)
-    ready = [f for f in discovered.files if is_settled(f, settled_before, now)]
+    ready = [f for f in discovered.files if settle(f, settled_before, now, sightings).settled]
     wanted_hash = settings_hash(transcript_settings(settings))
     plan = Plan()
     tally: Counter[str] = Counter()
@@ -305,7 +294,7 @@ def preview(settings: RunSettings) -> Plan:
     """What ``run`` would do now, without changing anything (``batchscribe plan``)."""
     ledger = Ledger(settings.out, read_only=True)
     try:
-        plan = plan_run(settings, rows=ledger.rows())
+        plan = plan_run(settings, rows=ledger.rows(), sightings=ledger.sighting)
         if note := damaged_state_note(ledger):
             plan.notes.append(note)
         return plan

@@ -40,13 +40,12 @@ from batchscribe.planning.planner import (
     WorkItem,
     classify,
     is_due,
-    is_settled,
     known_failure,
     planned_counts,
     probe_one,
-    settled_before_ns,
     unlisted_failure,
 )
+from batchscribe.planning.settle import settle, settled_before_ns
 from batchscribe.results import FileResult, KnownFailure, RunCounts
 from batchscribe.state.ledger import Ledger
 
@@ -98,7 +97,10 @@ class PlanFeed:
                 if self.target.stopped():
                     return
                 self.discovered += 1
-                if not is_settled(file, settled_before, self.now):
+                settling = settle(file, settled_before, self.now, self.ledger.sighting)
+                if settling.sighting is not None:
+                    self.ledger.sighted(file.source, settling.sighting)
+                if not settling.settled:
                     self.not_settled += 1
                     continue
                 if self._decide(file):
@@ -132,9 +134,9 @@ class PlanFeed:
         if (found := decided.adopt) is not None:
             self.ledger.adopt(file.source, file.path, size=file.size, mtime_ns=file.mtime_ns,
                               sha256=found.sha256, settings=self.wanted_hash, outputs=found.outputs,
-                              run_id="adopted")  # fmt: skip
+                              run_id="adopted", ctime_ns=file.ctime_ns)  # fmt: skip
         if decided.restat:
-            self.ledger.touch(file.source, size=file.size, mtime_ns=file.mtime_ns)
+            self.ledger.touch(file.source, size=file.size, mtime_ns=file.mtime_ns, ctime_ns=file.ctime_ns)
         if decided.stamp:
             self.ledger.stamp(file.source, decided.stamp)
 

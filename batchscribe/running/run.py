@@ -88,9 +88,10 @@ class _Recorder:
     def record(self, result: FileResult) -> None:
         file = self.files.pop(result.source, None)
         # Never queued (not audio, unreadable): its stat now, so unchanged it is a known failure next night.
-        size, mtime_ns = (file.size, file.mtime_ns) if file is not None else _stat(result)
+        stat = (file.size, file.mtime_ns, file.ctime_ns) if file is not None else _stat(result)
+        size, mtime_ns, ctime_ns = stat
         self.ledger.record(result, size=size, mtime_ns=mtime_ns, sha256=result.sha256,
-                           settings=self.wanted_hash, run_id=self._run_id)  # fmt: skip
+                           settings=self.wanted_hash, run_id=self._run_id, ctime_ns=ctime_ns)  # fmt: skip
 
     def planned(self, files: int, audio_seconds: float, found: int) -> None:
         if isinstance(self._sink, PlanEvents):
@@ -230,12 +231,12 @@ def _engine(
     return RotatingEngine(rotation, engines), SpreadLimiter(rotation), rotation
 
 
-def _stat(result: FileResult) -> tuple[int, int]:
+def _stat(result: FileResult) -> tuple[int, int, int]:
     try:
         st = result.path.stat()
     except OSError:
-        return 0, 0
-    return st.st_size, st.st_mtime_ns
+        return 0, 0, 0
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _execute(

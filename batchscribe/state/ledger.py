@@ -7,30 +7,32 @@ transcript-affecting settings, and its outputs still exist. The per-file JSON is
 and the ledger an index of it: a JSON written just before a kill -9, before the ledger heard of
 it, is adopted on the next run instead of being paid for twice.
 
-The lock is an ``flock`` on ``_state/run.lock``: the kernel drops it when its process dies, so a
-lock left by a dead process is taken over without any staleness guess; the file holds who has it.
+The file's stat (size, mtime and, since a later release, ctime) is kept with its row: the planner
+compares it with what discovery sees (``planner.decide``); a ctime of 0 is "unknown" (a row from an
+older release) and is filled in the next time the file is looked at. ``sightings`` remembers when a
+file whose times are all in the future was first seen unchanged (``planner.settle``).
+
+The run lock (``RunLock``, re-exported here) lives in ``state.run_lock``.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
-import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Literal
+from typing import Literal
 
-from batchscribe.errors import LockHeldError, OutOfDiskError, RunAbortedError
+from batchscribe.errors import OutOfDiskError, RunAbortedError
 from batchscribe.names import stored
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.results import FileResult
+from batchscribe.state.run_lock import LockInfo as LockInfo  # re-exported
+from batchscribe.state.run_lock import RunLock as RunLock  # re-exported
 
 _SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
 Decision = Literal[
@@ -65,6 +67,17 @@ _COLUMNS = (
     "source, path, size, mtime_ns, sha256, settings_hash, status, attempts, error_code, error, outputs,"
     " audio_seconds, run_id, updated_at, error_class, failing_since, json_stamp"
 )
+# The inode change time, its own migration step: 0 (unknown) in a row written by an older release.
+_CTIME_COLUMN = "ALTER TABLE files ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0"
+_SIGHTINGS = """
+CREATE TABLE IF NOT EXISTS sightings (
+    source TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    first_seen_ns INTEGER NOT NULL
+)
+"""
 
 
 def json_stamp(path: Path) -> str:
@@ -87,6 +100,19 @@ def settings_hash(transcript_settings: dict[str, object]) -> str:
 
 
 @dataclass(frozen=True)
+class Sighting:
+    """A file whose times are in the future, as it was first seen unchanged (its stat, and when)."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    first_seen_ns: int  # this machine's time, ns since the epoch
+
+    def same_file(self, size: int, mtime_ns: int, ctime_ns: int) -> bool:
+        return (self.size, self.mtime_ns, self.ctime_ns) == (size, mtime_ns, ctime_ns)
+
+
+@dataclass(frozen=True)
 class LedgerRow:
     source: str
     size: int
@@ -101,6 +127,7 @@ class LedgerRow:
     error_class: str = ""  # transient | permanent | fatal, for a failed file
     error: str = ""
     failing_since: str = ""  # when a failed file first failed (ISO UTC), kept while it keeps failing
+    ctime_ns: int = 0  # the file's inode change time when recorded; 0: unknown (an older state)
 
     @property
     def failed_permanently(self) -> bool:
@@ -207,7 +234,8 @@ class Ledger:
             try:
                 return self._db.execute(
                     "SELECT source, size, mtime_ns, sha256, settings_hash, status, attempts, error_code,"
-                    f" outputs, json_stamp, error_class, error, failing_since FROM files{where}", args
+                    " outputs, json_stamp, error_class, error, failing_since, ctime_ns"
+                    f" FROM files{where}", args
                 ).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise RunAbortedError(
@@ -216,7 +244,8 @@ class Ledger:
                 ) from exc
 
     def record(
-        self, result: FileResult, *, size: int, mtime_ns: int, sha256: str, settings: str, run_id: str
+        self, result: FileResult, *, size: int, mtime_ns: int, sha256: str, settings: str, run_id: str,
+        ctime_ns: int = 0,
     ) -> None:
         failure = result.failure
         now = _now()
@@ -234,9 +263,10 @@ class Ledger:
                 json_stamp(result.outputs[-1]) if result.outputs else "",
             ),
         )  # fmt: skip
+        self._set_ctime(result.source, ctime_ns)
 
     def adopt(self, source: str, path: Path, *, size: int, mtime_ns: int, sha256: str, settings: str,
-              outputs: Sequence[Path], run_id: str) -> None:  # fmt: skip
+              outputs: Sequence[Path], run_id: str, ctime_ns: int = 0) -> None:  # fmt: skip
         """Record a transcript found on disk that the ledger did not know about."""
         self._execute(
             f"INSERT OR REPLACE INTO files ({_COLUMNS})"
@@ -246,15 +276,46 @@ class Ledger:
                 json.dumps([str(p) for p in outputs]), run_id, _now(), json_stamp(outputs[-1]),
             ),
         )  # fmt: skip
+        self._set_ctime(source, ctime_ns)
 
     def stamp(self, source: str, json_stamp: str) -> None:
         """The transcript JSON was checked against this row: skip re-reading it while unchanged."""
         self._execute("UPDATE files SET json_stamp=? WHERE source=?", (json_stamp, stored(source)))
 
-    def touch(self, source: str, *, size: int, mtime_ns: int) -> None:
-        """The file was copied or touched but its content is the same: remember the new stat."""
+    def touch(self, source: str, *, size: int, mtime_ns: int, ctime_ns: int = 0) -> None:
+        """The file was copied, touched or chmod-ed but its content is the same: remember the new stat."""
         self._execute(
-            "UPDATE files SET size=?, mtime_ns=? WHERE source=?", (size, mtime_ns, stored(source))
+            "UPDATE files SET size=?, mtime_ns=?, ctime_ns=? WHERE source=?",
+            (size, mtime_ns, ctime_ns, stored(source)),
+        )
+
+    def _set_ctime(self, source: str, ctime_ns: int) -> None:
+        # Apart from the INSERT of the other columns, so the ctime migration stays its own step.
+        self._execute("UPDATE files SET ctime_ns=? WHERE source=?", (ctime_ns, stored(source)))
+
+    def sighting(self, source: str) -> Sighting | None:
+        """When a file with times in the future was first seen unchanged, if it was."""
+        if self._db is None:
+            return None
+        with self._lock:
+            try:
+                found = self._db.execute(
+                    "SELECT size, mtime_ns, ctime_ns, first_seen_ns FROM sightings WHERE source=?",
+                    (stored(source),),
+                ).fetchone()
+            except sqlite3.OperationalError:  # a read-only look at an older state: no such table
+                return None
+        try:
+            return Sighting(*map(_int, found)) if found else None
+        except TypeError:  # a bad value: as if never seen
+            return None
+
+    def sighted(self, source: str, seen: Sighting) -> None:
+        """Remember a file with times in the future as it is seen now (``planner.settle`` decides)."""
+        self._execute(
+            "INSERT OR REPLACE INTO sightings (source, size, mtime_ns, ctime_ns, first_seen_ns)"
+            " VALUES (?,?,?,?,?)",
+            (stored(source), seen.size, seen.mtime_ns, seen.ctime_ns, seen.first_seen_ns),
         )
 
 
@@ -270,10 +331,18 @@ def _open(path: Path) -> sqlite3.Connection:
         for name in _ADDED_COLUMNS:  # state written by an older batchscribe
             if name not in columns:
                 db.execute(f"ALTER TABLE files ADD COLUMN {name} TEXT NOT NULL DEFAULT ''")
+        _add_ctime(db, columns)
     except BaseException:
         db.close()
         raise
     return db
+
+
+def _add_ctime(db: sqlite3.Connection, columns: set[str]) -> None:
+    """The ctime migration: the column (0, unknown, in older rows) and the table of sightings."""
+    if "ctime_ns" not in columns:
+        db.execute(_CTIME_COLUMN)
+    db.execute(_SIGHTINGS)
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
@@ -283,7 +352,7 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
         try:
             _check_integrity(db)
             columns = {r[1] for r in db.execute("PRAGMA table_info(files)")}
-            if missing := [name for name in _ADDED_COLUMNS if name not in columns]:
+            if missing := [name for name in (*_ADDED_COLUMNS, "ctime_ns") if name not in columns]:
                 db.close()
                 return _legacy_view(path, mode, missing)
             return db
@@ -301,7 +370,7 @@ def _legacy_view(path: Path, mode: str, missing: list[str]) -> sqlite3.Connectio
     """An older state, read as if it had the newer columns (a dry run never upgrades it)."""
     db = sqlite3.connect(":memory:", check_same_thread=False)
     db.execute(f"ATTACH DATABASE 'file:{path}?{mode}' AS old")
-    added = "".join(f", '' AS {name}" for name in missing)
+    added = "".join(f", {0 if name == 'ctime_ns' else repr('')} AS {name}" for name in missing)
     db.execute(f"CREATE TEMP VIEW files AS SELECT *{added} FROM old.files")
     return db
 
@@ -317,7 +386,8 @@ def _row(r: tuple[object, ...]) -> LedgerRow | None:
         outputs = json.loads(str(r[8]))
         row = LedgerRow(str(r[0]), _int(r[1]), _int(r[2]), str(r[3]), str(r[4]), str(r[5]), _int(r[6]),
                         str(r[7]), tuple(str(p) for p in outputs), str(r[9]),
-                        error_class=str(r[10]), error=str(r[11]), failing_since=str(r[12]))  # fmt: skip
+                        error_class=str(r[10]), error=str(r[11]), failing_since=str(r[12]),
+                        ctime_ns=_int(r[13]))  # fmt: skip
     except (ValueError, TypeError):
         return None
     return row
@@ -327,67 +397,3 @@ def _int(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"not an integer: {value!r}")
     return value
-
-
-@dataclass(frozen=True)
-class LockInfo:
-    pid: int
-    host: str
-    since: str
-
-
-class RunLock:
-    """An exclusive, crash-safe lock on an output folder."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.path = OutFolder(out_dir).lock_path
-        self._file: IO[str] | None = None
-
-    def acquire(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle = self.path.open("a+", encoding="utf-8")
-        except OSError as exc:
-            raise RunAbortedError(
-                f"cannot create the lock file {self.path}: {exc.strerror}",
-                hint="check that --out is writable",
-            ) from exc
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = self._read_holder(handle)
-            handle.close()
-            who = f"pid {holder.pid} on {holder.host} since {holder.since}" if holder else "another process"
-            raise LockHeldError(
-                f"another batchscribe run is using {self.path.parent.parent} ({who})"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        info = {"pid": os.getpid(), "host": socket.gethostname(),
-                "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}  # fmt: skip
-        handle.write(json.dumps(info))
-        handle.flush()
-        self._file = handle
-
-    @staticmethod
-    def _read_holder(handle: IO[str]) -> LockInfo | None:
-        try:
-            handle.seek(0)
-            data = json.loads(handle.read() or "{}")
-            return LockInfo(int(data["pid"]), str(data["host"]), str(data["since"]))
-        except (ValueError, KeyError, OSError):
-            return None
-
-    def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        self.acquire()
-        try:
-            yield
-        finally:
-            self.release()

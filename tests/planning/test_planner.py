@@ -16,7 +16,8 @@ from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.writer import write_outputs
 from batchscribe.planning.discovery import AudioFile
 from batchscribe.planning.planner import decide, plan_run, sha256_of, transcript_settings
-from batchscribe.state.ledger import LedgerRow, settings_hash
+from batchscribe.planning.settle import settle, settled_before_ns
+from batchscribe.state.ledger import LedgerRow, Sighting, settings_hash
 from tests.conftest import burst_samples, write_wav
 
 SETTINGS = RunSettings(inputs=(), out=Path("out"), endpoint=Endpoint(kind="emulator"))
@@ -26,7 +27,7 @@ WANTED = settings_hash(transcript_settings(SETTINGS))
 def recording(tmp_path: Path, name: str = "a.wav", seed: int = 1) -> AudioFile:
     path = write_wav(tmp_path / "in" / name, burst_samples(seed, 1.0))
     st = path.stat()
-    return AudioFile(path=path, source=name, size=st.st_size, mtime_ns=st.st_mtime_ns)
+    return AudioFile(path=path, source=name, size=st.st_size, mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns)
 
 
 def transcribed(settings: RunSettings, file: AudioFile, *, hash_of: dict[str, object] | None = None) -> None:
@@ -41,7 +42,8 @@ def transcribed(settings: RunSettings, file: AudioFile, *, hash_of: dict[str, ob
 
 def row(file: AudioFile, **changes: object) -> LedgerRow:
     base = LedgerRow(
-        file.source, file.size, file.mtime_ns, sha256_of(file.path), WANTED, "succeeded", 1, "", ()
+        file.source, file.size, file.mtime_ns, sha256_of(file.path), WANTED, "succeeded", 1, "", (),
+        ctime_ns=file.ctime_ns,
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -61,6 +63,12 @@ CASES = [
     ("done, content changed", "changed", False, False),
     ("done, txt deleted", "rerender", False, False),
     ("done, JSON deleted", "outputs_missing", False, False),
+    # The ctime (issue 17, item 17): a new one alone has the content hash decide.
+    ("done, chmod-ed: a new ctime, same content", "done", False, True),
+    ("done, rewritten in place: same size and mtime, new ctime", "changed", False, False),
+    ("done, ctime unknown (an older state), same content", "done", False, True),
+    ("failed permanently, chmod-ed: a new ctime, same content", "known_failure", False, True),
+    ("failed permanently, rewritten in place: same size and mtime, new ctime", "failed_before", False, False),
 ]
 
 
@@ -82,6 +90,14 @@ def test_decide(tmp_path: Path, case: str, decision: str, adopts: bool, restats:
         ledger_row = row(file, mtime_ns=file.mtime_ns - 10**9)
     if "content changed" in case:
         ledger_row = row(file, mtime_ns=file.mtime_ns - 10**9, sha256="0" * 64)
+    if "permanently" in case and ledger_row is not None:
+        ledger_row = replace(ledger_row, error_class="permanent")
+    if "new ctime" in case and ledger_row is not None:
+        ledger_row = replace(ledger_row, ctime_ns=file.ctime_ns - 1)
+    if "rewritten in place" in case and ledger_row is not None:
+        ledger_row = replace(ledger_row, sha256="0" * 64)
+    if "ctime unknown" in case and ledger_row is not None:
+        ledger_row = replace(ledger_row, ctime_ns=0)
     if "deleted" in case:
         (tmp_path / "out" / f"a.wav.{case.split()[-2].lower()}").unlink()
     before = sorted(p for p in tmp_path.rglob("*"))
@@ -136,3 +152,35 @@ def test_a_modification_time_in_the_future_is_named_and_settles_once_unchanged_f
     assert [i.source for i in settled.items] == ["future.wav"] and settled.counts.not_settled == 0
     without_settle = plan_run(replace(settings, settle_seconds=0), rows={}, now=changed_at + timedelta(seconds=1))
     assert [i.source for i in without_settle.items] == ["future.wav"]
+
+
+def test_times_all_in_the_future_settle_once_seen_unchanged_for_the_settle_time(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The file system's clock ahead: mtime and ctime both in the future, so only the time since
+    the file was first seen unchanged can tell; that sighting is what the ledger remembers."""
+    settings = replace(SETTINGS, settle_seconds=60)
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    ahead = int((now + timedelta(days=1)).timestamp() * 1e9)
+    file = replace(recording(tmp_path, "ahead.wav"), mtime_ns=ahead, ctime_ns=ahead)
+    remembered: dict[str, Sighting] = {}
+
+    def look(at: datetime, seen: AudioFile = file) -> bool:
+        settling = settle(seen, settled_before_ns(settings, at), at, remembered.get)
+        if settling.sighting is not None:
+            remembered[seen.source] = settling.sighting
+        return settling.settled
+
+    assert not look(now)
+    assert remembered["ahead.wav"].first_seen_ns == int(now.timestamp() * 1e9)
+    assert "ahead.wav: its modification and change times are in the future (2026-01-02" in caplog.text
+    assert "once seen unchanged for 60 s" in caplog.text
+    assert not look(now + timedelta(seconds=59))  # the first sighting is kept, not renewed
+    assert look(now + timedelta(seconds=60))
+    assert look(now + timedelta(hours=1))  # its times still ahead: settled all the same
+
+    rewritten = replace(file, size=file.size + 1, ctime_ns=ahead + 1)  # changed: seen anew
+    assert not look(now + timedelta(hours=2), rewritten)
+    assert not look(now + timedelta(hours=2, seconds=59), rewritten)
+    assert look(now + timedelta(hours=2, seconds=60), rewritten)
+    assert settle(file, settled_before_ns(replace(settings, settle_seconds=0), now), now, remembered.get).settled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from batchscribe.errors import LockHeldError
+from batchscribe.outputs.layout import OutFolder
 from batchscribe.results import FileResult
-from batchscribe.state.ledger import Ledger, RunLock
+from batchscribe.state.ledger import Ledger, RunLock, Sighting
 
 HOLD_LOCK = """
 import sys
@@ -45,3 +47,28 @@ def test_ledger_records_and_reads_back(tmp_path: Path) -> None:
     row = rows["a/b.wav"]
     assert (row.size, row.mtime_ns, row.sha256, row.settings_hash, row.status, row.attempts) == (10, 5, "ab", "s1", "succeeded", 2)
     assert row.outputs == (str(tmp_path / "b.wav.json"),)
+
+
+def test_ctime_and_sightings_are_kept_and_an_older_state_reads_them_as_unknown(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path)
+    result = FileResult(source="a.wav", path=tmp_path / "a.wav", status="succeeded", attempts=1, outputs=(tmp_path / "a.wav.json",))
+    ledger.record(result, size=10, mtime_ns=5, sha256="ab", settings="s1", run_id="r1", ctime_ns=7)
+    assert (ledger.row("a.wav") or pytest.fail()).ctime_ns == 7
+    ledger.touch("a.wav", size=10, mtime_ns=5, ctime_ns=9)  # chmod-ed: the same content
+    ledger.sighted("b.wav", Sighting(3, 4, 5, first_seen_ns=6))
+    ledger.close()
+    reopened = Ledger(tmp_path, read_only=True)
+    assert (reopened.row("a.wav") or pytest.fail()).ctime_ns == 9
+    assert reopened.sighting("b.wav") == Sighting(3, 4, 5, 6) and reopened.sighting("a.wav") is None
+    reopened.close()
+
+    with sqlite3.connect(OutFolder(tmp_path).ledger_path) as db:  # as an older release left it
+        db.execute("ALTER TABLE files DROP COLUMN ctime_ns")
+        db.execute("DROP TABLE sightings")
+    db.close()
+    older = Ledger(tmp_path, read_only=True)  # a dry run never upgrades it
+    assert (older.row("a.wav") or pytest.fail()).ctime_ns == 0 and older.sighting("b.wav") is None
+    older.close()
+    upgraded = Ledger(tmp_path)
+    assert (upgraded.row("a.wav") or pytest.fail()).ctime_ns == 0 and upgraded.sighting("b.wav") is None
+    upgraded.close()
