@@ -290,8 +290,9 @@ class Runner:
             with attempt:
                 number += 1
                 transcript = self._attempt(item, worker, number, timeline, session)
-        with self._lock:
-            self._outcome.sent_seconds += item.audio.duration_s if seconds is None else seconds
+        sent = item.as_decoded(transcript.receipt).audio.duration_s if seconds is None else seconds
+        with self._lock:  # what was decoded and sent, not what a header announced
+            self._outcome.sent_seconds += sent
         return transcript
 
     def deliver(self, item: WorkItem, transcript: Transcript, attempts: int, started: float,
