@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from batchscribe.emulator.batch_api import BatchService
 from batchscribe.emulator.rest import RestRequest, RestResponse, Route
 from batchscribe.emulator.scripts import Transcripts
 
@@ -17,6 +18,7 @@ from batchscribe.emulator.scripts import Transcripts
 class ApiContext:
     transcripts: Transcripts
     speed: float | None  # answer no earlier than audio length / speed (None: at once)
+    batch: BatchService | None = None  # batch transcription's jobs (``batch_api``)
 
 
 def _status(request: RestRequest) -> RestResponse:
@@ -25,4 +27,5 @@ def _status(request: RestRequest) -> RestResponse:
 
 def routes(context: ApiContext) -> list[Route]:
     """Every REST route the emulator serves."""
-    return [Route("GET", r"/status", _status)]
+    batch = context.batch.routes() if context.batch is not None else []
+    return [Route("GET", r"/status", _status), *batch]

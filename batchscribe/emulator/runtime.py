@@ -21,6 +21,7 @@ from types import TracebackType
 
 from batchscribe.emulator.apis import ApiContext, routes
 from batchscribe.emulator.auth import BearerTokens
+from batchscribe.emulator.batch_api import BatchService
 from batchscribe.emulator.faults import Fault, as_faults
 from batchscribe.emulator.rest import RestAuth, RestServer, RestStats
 from batchscribe.emulator.scripts import Transcripts
@@ -98,6 +99,7 @@ class Emulator:
         self._error: BaseException | None = None
         self._rest: RestServer | None = None
         self._rest_port = rest_port
+        self.batch = BatchService(scripts)  # batch transcription's jobs; tests set ``batch.faults``
 
     @property
     def tokens(self) -> BearerTokens | None:
@@ -127,7 +129,7 @@ class Emulator:
             raise RuntimeError("emulator already started")
         try:
             self._rest = RestServer(
-                routes(ApiContext(self._config.transcripts, self._config.speed)),
+                routes(ApiContext(self._config.transcripts, self._config.speed, self.batch)),
                 RestAuth(self._config.key, self._config.tokens),
                 self.host,
                 self._rest_port,

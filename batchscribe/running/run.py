@@ -24,6 +24,7 @@ from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
+from batchscribe.engines.jobs import JobEngine
 from batchscribe.engines.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.errors import BatchscribeError, FileError, RunAbortedError
 from batchscribe.names import shown
@@ -49,6 +50,7 @@ from batchscribe.resources.rotation import ResourcePool
 from batchscribe.results import FileResult, RunResult
 from batchscribe.running.chunks import SplitOptions, one_session_note, split_items
 from batchscribe.running.events import Fanout, PlanEvents, RunEvents
+from batchscribe.running.job_run import JobEngineFactory, run_jobs
 from batchscribe.running.limiter import AdaptiveLimiter
 from batchscribe.running.outcome import Budget, RunOutcome, Written
 from batchscribe.running.runner import Runner
@@ -126,6 +128,7 @@ def run_batch(
     run_id: str | None = None,
     slow_start: bool = True,
     credential: TokenSource | None = None,
+    job_engine_factory: JobEngineFactory | None = None,
 ) -> RunResult:
     """Transcribe everything the settings select that is not done yet.
 
@@ -135,11 +138,16 @@ def run_batch(
     session and grows while the service takes them; without, at ``settings.workers``. With
     several Speech resources, a ``ResourcePool`` spreads the sessions (``pipeline/pooled.py``).
     ``credential``: where Entra ID tokens come from (tests pass a fake one).
+    ``--engine batch`` runs jobs instead (``job_run.run_jobs``; ``job_engine_factory`` builds them).
     """
     started_at = datetime.now(timezone.utc)
     run_id = run_id or new_run_id(started_at)
     cancel = cancel or CancelToken()
     check_inputs(settings.inputs)
+    if settings.engine == "batch":  # jobs at the service, not sessions: running/job_run.py
+        factory = job_engine_factory or _batch_engine
+        batch_result, _ = run_jobs(settings, engine_factory=factory, run_id=run_id, events=events, cancel=cancel)
+        return _write_report(batch_result, settings.out) if did_something(batch_result) else batch_result
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)
         try:
@@ -186,6 +194,12 @@ def run_batch(
         if did_something(result):  # a night with nothing to do leaves the last real run the latest
             result = _write_report(result, settings.out)
     return result
+
+
+def _batch_engine(settings: RunSettings) -> JobEngine:
+    from batchscribe.engines.batch import batch_engine
+
+    return batch_engine(settings)
 
 
 def _engine(

@@ -1,0 +1,319 @@
+"""The job engine's run (``--engine batch``): plan, upload, submit, poll, collect, write, report.
+
+Not the session pool: recordings are planned as every run plans them (``streaming.PlanFeed``,
+the same ledger and decisions), gathered into jobs of ``--batch-size``, uploaded (content-
+addressed, in parallel) and submitted as planning goes, so the first job leaves within seconds
+of the start. Jobs left at the service by an earlier run (the job store, ``state/job_store.py``)
+are picked up first. Then the run polls every job with one call, at ``--poll-interval``, backing
+off while nothing changes, and collects each finished job: results written through the same
+writers, recorded in the same ledger, the job deleted and its uploads removed. ``--no-wait``
+stops after one poll: what is still at the service is collected by the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from batchscribe import __version__
+from batchscribe.audio import AudioInfo, sha256_of
+from batchscribe.cancel import CancelToken
+from batchscribe.config.settings import RunSettings
+from batchscribe.engines.jobs import JobEngine, JobStatus, RecordingResult
+from batchscribe.errors import FatalEngineError, FileError, PermanentEngineError, TransientEngineError
+from batchscribe.names import stored
+from batchscribe.outputs.azure_json import TranscriptMeta
+from batchscribe.outputs.quality import average_confidence, transcript_warnings
+from batchscribe.outputs.writer import write_outputs
+from batchscribe.planning.planner import WorkItem, transcript_settings
+from batchscribe.results import Failure, FileResult, FileTally
+from batchscribe.running.events import RunEvents
+from batchscribe.state.job_store import JobStore, Member, StoredJob
+from batchscribe.state.ledger import Ledger
+
+log = logging.getLogger(__name__)
+UPLOAD_THREADS = 8
+MAX_BACKOFF_S = 600.0  # polls slow down while jobs wait, to at most this apart
+STUCK_AFTER_S = 24 * 3600.0  # the service's best effort: a job past this is reported
+# Job errors worth a second submit (Microsoft's Ingestion Client retries the same ones).
+TRANSIENT_JOB_CODES = ("InvalidUri", "Internal", "InternalServerError", "Timeout", "Transient",
+                       "ServiceUnavailable")  # fmt: skip
+
+
+@dataclass
+class JobDriver:
+    """Drives one run's jobs; ``tally`` counts what finished, ``polls`` the status calls."""
+
+    settings: RunSettings
+    engine: JobEngine
+    store: JobStore
+    ledger: Ledger
+    wanted_hash: str
+    run_id: str
+    sink: RunEvents
+    cancel: CancelToken
+    clock: Callable[[], float] = time.monotonic
+    stuck_after_s: float = STUCK_AFTER_S
+    tally: FileTally = field(default_factory=FileTally)
+    polls: int = 0
+    first_submit_at: float | None = None
+    _buffer: list[WorkItem] = field(default_factory=list)
+    _sequence: int = 0
+    _seen: dict[str, float] = field(default_factory=dict)  # job name -> when this run first saw it
+    _states: dict[str, str] = field(default_factory=dict)  # job name -> last status seen
+    _warned: set[str] = field(default_factory=set)
+
+    # --- submitting -------------------------------------------------------------------------
+
+    def add(self, items: Sequence[WorkItem]) -> bool:
+        """Planned recordings: into jobs of ``batch_size``; False once the run is cancelled."""
+        for item in items:
+            if self.store.pending(stored(item.source)):  # already at the service
+                continue
+            if (refused := self.engine.refusal(item.audio)) is not None:  # never uploaded
+                self._finish(item.source, item.file.path, item.audio, failure=refused, size=item.file.size,
+                             mtime_ns=item.file.mtime_ns, sha256="", attempts=0)  # fmt: skip
+                continue
+            self._buffer.append(item)
+            if len(self._buffer) >= min(self.settings.batch.batch_size, self.engine.max_batch):
+                self.flush()
+        return not self.cancel.is_cancelled()
+
+    def flush(self) -> None:
+        """Upload and submit what is gathered."""
+        items, self._buffer = self._buffer, []
+        if not items or self.cancel.is_cancelled():
+            return
+        with ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="batchscribe-upload") as pool:
+            uploaded = list(pool.map(self._upload, items))
+        members = []
+        for item, upload in zip(items, uploaded, strict=True):
+            if isinstance(upload, FileError):
+                self._finish(item.source, item.file.path, item.audio, failure=upload, size=item.file.size,
+                             mtime_ns=item.file.mtime_ns, sha256="", attempts=1)  # fmt: skip
+                continue
+            sha256, name = upload
+            members.append(Member(stored(item.source), item.file.path, len(members), name, sha256,
+                                  item.file.size, item.file.mtime_ns, self.wanted_hash, asdict(item.audio)))  # fmt: skip
+        if not members:
+            return
+        self._sequence += 1
+        name = f"batchscribe {self.run_id} job {self._sequence}"
+        self.store.reserve(name, members)
+        self._submit(name, members)
+
+    def _upload(self, item: WorkItem) -> tuple[str, str] | FileError:
+        try:
+            sha256 = sha256_of(item.file.path)
+            return sha256, self.engine.upload(item.file.path, sha256)
+        except FatalEngineError:
+            raise
+        except FileError as exc:
+            return exc
+
+    def _submit(self, name: str, members: Sequence[Member]) -> None:
+        """Submit a reserved job; one the service refuses fails its recordings."""
+        try:
+            job_id = self.engine.submit(name, [m.upload for m in members])
+        except PermanentEngineError as exc:
+            self._fail_job(name, exc)
+            return
+        except TransientEngineError as exc:  # left 'submitting': found or sent again by the next poll
+            log.warning("%s not submitted yet: %s", name, exc.one_line())
+            return
+        self.store.submitted(name, job_id)
+        if self.first_submit_at is None:
+            self.first_submit_at = self.clock()
+        log.info("submitted %s (%s): %d recording(s)", name, job_id, len(members))
+
+    def resume(self) -> None:
+        """Jobs an earlier run left: finish a cleanup, or find (by name) what a kill left unrecorded."""
+        for job in self.store.jobs():
+            if job.state == "collected":
+                self._clean_up(job)
+            elif job.state == "submitting":
+                found = self.engine.find(job.name)
+                if found is not None:
+                    self.store.submitted(job.name, found)
+                    log.info("found %s (%s) at the service", job.name, found)
+                else:
+                    self._submit(job.name, self.store.members(job.name))
+
+    # --- waiting ----------------------------------------------------------------------------
+
+    def wait(self, *, deadline: float | None) -> str:
+        """Poll until nothing is pending, the deadline, ``--no-wait`` or a cancel; why it stopped
+        ('' when everything was collected)."""
+        interval = self.settings.batch.poll_interval_s
+        while True:
+            try:
+                self.resume()  # a job whose submit did not go through: found or sent again
+                changed = self.poll()
+            except TransientEngineError as exc:  # the service is busy or away: the next poll tries again
+                log.warning("polling: %s", exc.one_line())
+                changed = False
+            pending = self.store.pending_count()
+            if not pending:
+                return ""
+            if self.settings.batch.no_wait:
+                return f"{pending} recording(s) pending at the service (--no-wait): the next run collects them"
+            interval = self.settings.batch.poll_interval_s if changed else min(interval * 1.5, MAX_BACKOFF_S)
+            interval = max(interval, self.settings.batch.poll_interval_s)
+            if deadline is not None and self.clock() + interval > deadline:
+                return f"{pending} recording(s) still at the service at --max-runtime: the next run collects them"
+            if self.cancel.wait(interval):
+                return ""
+
+    def poll(self) -> bool:
+        """One status call for every job; collect what finished. True when a job's state changed."""
+        jobs = [j for j in self.store.jobs() if j.state == "submitted"]
+        if not jobs:
+            return False
+        self.polls += 1
+        statuses = self.engine.statuses([j.job_id for j in jobs])
+        changed = False
+        for job in jobs:
+            status = statuses.get(job.job_id, JobStatus(job.job_id, "Lost"))
+            changed |= self._states.get(job.name) != status.state
+            self._states[job.name] = status.state
+            self._handle(job, status)
+        return changed
+
+    def _handle(self, job: StoredJob, status: JobStatus) -> None:
+        if status.state == "Succeeded":
+            self._collect(job)
+        elif status.state == "Lost":
+            if job.lost == 0:
+                log.warning("%s (%s) is lost at the service: submitting it again", job.name, job.job_id)
+                self.store.resubmitting(job.name, lost=True)
+                self._submit(job.name, self.store.members(job.name))
+            else:
+                self._fail_job(job.name, PermanentEngineError(
+                    f"the service lost job {job.job_id} twice", code="job_lost",
+                    hint="run again; if it keeps happening, check the Speech resource's batch quota"))  # fmt: skip
+        elif status.state == "Failed":
+            transient = status.error_code in TRANSIENT_JOB_CODES
+            if transient and job.submits <= self.settings.retries:
+                log.warning("%s failed (%s): submitting it again", job.name, status.error_code)
+                self.engine.forget(job.job_id)
+                self.store.resubmitting(job.name, lost=False)
+                self._submit(job.name, self.store.members(job.name))
+                return
+            self.engine.forget(job.job_id)
+            self._fail_job(job.name, PermanentEngineError(
+                f"the batch job failed: {status.error_message or status.error_code}", code="job_failed",
+                sdk_code=status.error_code, detail=status.error_message, hint=_hint(status.error_code)))  # fmt: skip
+        else:
+            self._watch(job, status)
+
+    def _watch(self, job: StoredJob, status: JobStatus) -> None:
+        seen = self._seen.setdefault(job.name, self.clock())
+        age = _age_s(job.created_at, fallback=self.clock() - seen)
+        log.info("%s (%s): %s for %s", job.name, job.job_id, status.state, _duration(age))
+        if age > self.stuck_after_s and job.name not in self._warned:
+            self._warned.add(job.name)
+            log.warning("job %s (%s) has been %s for %s, beyond the service's usual; it is left to finish",
+                        job.job_id, job.name, status.state, _duration(age))  # fmt: skip
+
+    # --- collecting -------------------------------------------------------------------------
+
+    def _collect(self, job: StoredJob) -> None:
+        members = {m.index: m for m in self.store.members(job.name)}
+        total = max(members) + 1 if members else 0  # members already done are left out
+        uploads = [members[i].upload if i in members else "" for i in range(total)]
+        for result in self.engine.results(job.job_id, uploads):
+            member = members.pop(result.index, None)
+            if member is not None:
+                self._write(member, result, attempts=job.submits)
+        for member in members.values():  # the service returned nothing for these
+            self._write(member, RecordingResult(member.index, error=PermanentEngineError(
+                "the service returned no result for this recording", code="no_result")), attempts=job.submits)  # fmt: skip
+        self.store.collected(job.name)
+        self._clean_up(job)
+
+    def _write(self, member: Member, result: RecordingResult, *, attempts: int) -> None:
+        audio = AudioInfo(**member.audio)  # type: ignore[arg-type]
+        source = member.source
+        if result.transcript is None:
+            error = result.error or PermanentEngineError("no result", code="no_result")
+            self._finish(source, member.path, audio, failure=error, size=member.size, mtime_ns=member.mtime_ns,
+                         sha256=member.sha256, attempts=attempts)  # fmt: skip
+            return
+        transcript = result.transcript
+        meta = TranscriptMeta(
+            engine=self.engine.name, endpoint=self.settings.endpoint.describe(),
+            settings=transcript_settings(self.settings), sha256=member.sha256, attempts=attempts,
+            started_at=datetime.now(timezone.utc), elapsed_s=0.0, run_id=self.run_id, version=__version__,
+        )  # fmt: skip
+        try:
+            outputs = write_outputs(out_dir=self.settings.out, source=source, formats=self.settings.formats,
+                                    transcript=transcript, audio=audio, meta=meta,
+                                    timestamps=self.settings.timestamps)  # fmt: skip
+        except FileError as exc:
+            self._finish(source, member.path, audio, failure=exc, size=member.size, mtime_ns=member.mtime_ns,
+                         sha256=member.sha256, attempts=attempts)  # fmt: skip
+            return
+        file_result = FileResult(
+            source=source, path=member.path, status="succeeded", audio=audio, attempts=attempts,
+            outputs=outputs, warnings=transcript_warnings(transcript, audio),
+            average_confidence=average_confidence(transcript), sha256=member.sha256,
+        )  # fmt: skip
+        self.record(file_result, size=member.size, mtime_ns=member.mtime_ns)
+
+    def _finish(self, source: str, path: Path, audio: AudioInfo | None, *, failure: FileError, size: int,
+                mtime_ns: int, sha256: str, attempts: int) -> None:  # fmt: skip
+        result = FileResult(source=source, path=path, status="failed", audio=audio, attempts=attempts,
+                            failure=Failure.from_error(failure), sha256=sha256)  # fmt: skip
+        self.record(result, size=size, mtime_ns=mtime_ns)
+
+    def record(self, result: FileResult, *, size: int, mtime_ns: int) -> None:
+        self.ledger.record(result, size=size, mtime_ns=mtime_ns, sha256=result.sha256,
+                           settings=self.wanted_hash, run_id=self.run_id)  # fmt: skip
+        self.store.done(stored(result.source))
+        self.tally.add(result)
+        self.sink.file_finished(result)
+
+    def _fail_job(self, name: str, error: FileError) -> None:
+        job = self.store.job(name)
+        for member in self.store.members(name):
+            self._finish(member.source, member.path, AudioInfo(**member.audio),  # type: ignore[arg-type]
+                         failure=error, size=member.size, mtime_ns=member.mtime_ns, sha256=member.sha256,
+                         attempts=job.submits if job else 1)  # fmt: skip
+        self.store.collected(name)
+        if job is not None:
+            self._clean_up(job, forget=False)
+
+    def _clean_up(self, job: StoredJob, *, forget: bool = True) -> None:
+        """A collected job: deleted at the service, its uploads removed, then forgotten here."""
+        if forget and job.job_id:
+            self.engine.forget(job.job_id)
+        if not self.settings.batch.keep_uploads:
+            for upload in sorted(self.store.uploads(job.name)):
+                if not self.store.upload_in_use(upload):
+                    self.engine.remove_upload(upload)
+        self.store.drop(job.name)
+
+
+def _hint(code: str) -> str:
+    if code in ("InvalidData", "InvalidAudioFormat"):
+        return "check the recording plays; stereo audio with --diarize is refused by the service"
+    if code == "InaccessibleCustomerStorage":
+        return "the service cannot read the container: check --storage-access and the SAS or managed identity"
+    return "see the service's message; run again to retry"
+
+
+def _age_s(created_at: str, *, fallback: float) -> float:
+    try:
+        return (datetime.now(timezone.utc) - datetime.fromisoformat(created_at)).total_seconds()
+    except ValueError:
+        return fallback
+
+
+def _duration(seconds: float) -> str:
+    return str(timedelta(seconds=round(seconds)))
+
