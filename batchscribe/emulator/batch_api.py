@@ -85,9 +85,11 @@ class BatchService:
                 if self.faults.throttle > 0:
                     self.faults.throttle -= 1
                     return RestResponse.error(
-                        429, "TooManyRequests", "Rate limit is exceeded.",
+                        429,
+                        "TooManyRequests",
+                        "Rate limit is exceeded.",
                         {"Retry-After": str(self.faults.retry_after_s)},
-                    )  # fmt: skip
+                    )
             answer: RestResponse = handler(request)
             return answer
 
@@ -104,9 +106,13 @@ class BatchService:
         if not isinstance(properties, dict) or "timeToLiveHours" not in properties:
             return RestResponse.error(400, "InvalidRequest", "properties.timeToLiveHours is required")
         job = _Job(
-            id=str(uuid.uuid4()), name=str(body.get("displayName", "")), locale=str(body.get("locale", "")),
-            urls=urls, properties=properties, created=_now(),
-        )  # fmt: skip
+            id=str(uuid.uuid4()),
+            name=str(body.get("displayName", "")),
+            locale=str(body.get("locale", "")),
+            urls=urls,
+            properties=properties,
+            created=_now(),
+        )
         with self._lock:
             self.submitted += 1
             job.reads_left = self.faults.not_started_reads
@@ -118,7 +124,9 @@ class BatchService:
             if not lost:
                 self._jobs[job.id] = job
         if not lost:
-            threading.Thread(target=self._work, args=(job,), name="batchscribe-emulator-job", daemon=True).start()
+            threading.Thread(
+                target=self._work, args=(job,), name="batchscribe-emulator-job", daemon=True
+            ).start()
         return RestResponse.of_json(
             201, self._view(job, request.base_url), {"Location": self._self(job, request.base_url)}
         )
@@ -128,7 +136,9 @@ class BatchService:
         outcomes = []
         for url in job.urls:
             if any(piece in url for piece in failing):
-                outcomes.append(FileOutcome(url, error_kind="InvalidData", error_message="invalid audio data"))
+                outcomes.append(
+                    FileOutcome(url, error_kind="InvalidData", error_message="invalid audio data")
+                )
             else:
                 outcomes.append(transcribe_url(url, self.transcripts, locale=job.locale))
         with self._lock:
@@ -187,13 +197,24 @@ class BatchService:
             return self._page(request, [])
         base = self._self(job, request.base_url)
         files = [
-            {"self": f"{base}/files/{i}", "name": f"contenturl_{i}.json", "kind": "Transcription",
-             "links": {"contentUrl": f"{base}/files/{i}/content"}}
-            for i, outcome in enumerate(job.outcomes) if outcome.document is not None
-        ]  # fmt: skip
+            {
+                "self": f"{base}/files/{i}",
+                "name": f"contenturl_{i}.json",
+                "kind": "Transcription",
+                "links": {"contentUrl": f"{base}/files/{i}/content"},
+            }
+            for i, outcome in enumerate(job.outcomes)
+            if outcome.document is not None
+        ]
         report = len(job.urls)
-        files.append({"self": f"{base}/files/{report}", "name": "report.json", "kind": "TranscriptionReport",
-                      "links": {"contentUrl": f"{base}/files/{report}/content"}})  # fmt: skip
+        files.append(
+            {
+                "self": f"{base}/files/{report}",
+                "name": "report.json",
+                "kind": "TranscriptionReport",
+                "links": {"contentUrl": f"{base}/files/{report}/content"},
+            }
+        )
         return self._page(request, files)
 
     def _content(self, request: RestRequest) -> RestResponse:
@@ -217,10 +238,15 @@ class BatchService:
 
     def _view(self, job: _Job, base_url: str) -> dict[str, Any]:
         view: dict[str, Any] = {
-            "self": self._self(job, base_url), "displayName": job.name, "locale": job.locale,
-            "createdDateTime": job.created, "lastActionDateTime": _now(), "status": job.status,
-            "properties": dict(job.properties), "links": {"files": f"{self._self(job, base_url)}/files"},
-        }  # fmt: skip
+            "self": self._self(job, base_url),
+            "displayName": job.name,
+            "locale": job.locale,
+            "createdDateTime": job.created,
+            "lastActionDateTime": _now(),
+            "status": job.status,
+            "properties": dict(job.properties),
+            "links": {"files": f"{self._self(job, base_url)}/files"},
+        }
         if job.status == "Failed" and job.fail is not None:
             view["properties"]["error"] = {"code": job.fail[0], "message": job.fail[1]}
         return view
@@ -229,13 +255,19 @@ class BatchService:
 def _report(outcomes: list[FileOutcome]) -> dict[str, Any]:
     details = []
     for outcome in outcomes:
-        detail: dict[str, Any] = {"source": outcome.source, "status": "Succeeded" if outcome.document else "Failed"}
+        detail: dict[str, Any] = {
+            "source": outcome.source,
+            "status": "Succeeded" if outcome.document else "Failed",
+        }
         if outcome.document is None:
             detail |= {"errorKind": outcome.error_kind, "errorMessage": outcome.error_message}
         details.append(detail)
     failed = sum(1 for o in outcomes if o.document is None)
-    return {"successfulTranscriptionsCount": len(outcomes) - failed, "failedTranscriptionsCount": failed,
-            "details": details}  # fmt: skip
+    return {
+        "successfulTranscriptionsCount": len(outcomes) - failed,
+        "failedTranscriptionsCount": failed,
+        "details": details,
+    }
 
 
 def _now() -> str:

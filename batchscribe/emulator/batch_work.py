@@ -49,11 +49,13 @@ def transcribe_url(url: str, transcripts: Transcripts, *, locale: str) -> FileOu
     with tempfile.TemporaryDirectory(prefix="batchscribe-emu-") as folder:
         path = Path(folder) / "audio"
         try:
-            with urllib.request.urlopen(url, timeout=30) as answer, path.open("wb") as out:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=30) as answer, path.open("wb") as out:
                 while block := answer.read(1 << 20):
                     out.write(block)
         except (urllib.error.URLError, OSError) as exc:
-            return FileOutcome(url, error_kind="InvalidUri", error_message=f"cannot read the recording: {exc}")
+            return FileOutcome(
+                url, error_kind="InvalidUri", error_message=f"cannot read the recording: {exc}"
+            )
         try:
             samples = _samples(path)
         except AudioError as exc:
@@ -81,9 +83,11 @@ def _samples(path: Path) -> np.ndarray[Any, np.dtype[np.float32]]:
 def _timing(start_s: float, end_s: float) -> dict[str, Any]:
     offset, duration = round(start_s * TICKS_PER_SECOND), round(max(end_s - start_s, 0.0) * TICKS_PER_SECOND)
     return {
-        "offset": f"PT{start_s:.2f}S", "duration": f"PT{max(end_s - start_s, 0.0):.2f}S",
-        "offsetInTicks": float(offset), "durationInTicks": float(duration),
-    }  # fmt: skip  (the service writes ticks as numbers with a decimal point)
+        "offset": f"PT{start_s:.2f}S",
+        "duration": f"PT{max(end_s - start_s, 0.0):.2f}S",
+        "offsetInTicks": float(offset),
+        "durationInTicks": float(duration),
+    }
 
 
 def _phrase(phrase: ScriptPhrase, index: int, count: int, duration: float, locale: str) -> dict[str, Any]:
@@ -91,10 +95,17 @@ def _phrase(phrase: ScriptPhrase, index: int, count: int, duration: float, local
     end = phrase.end if phrase.end is not None else duration * (index + 1) / max(count, 1)
     best: dict[str, Any] = {
         "confidence": phrase.confidence if phrase.confidence is not None else 0.9,
-        "lexical": phrase.text.lower(), "itn": phrase.text.lower(), "maskedITN": phrase.text.lower(),
+        "lexical": phrase.text.lower(),
+        "itn": phrase.text.lower(),
+        "maskedITN": phrase.text.lower(),
         "display": phrase.text,
-    }  # fmt: skip
-    entry: dict[str, Any] = {"recognitionStatus": "Success", "channel": 0, **_timing(start, end), "nBest": [best]}
+    }
+    entry: dict[str, Any] = {
+        "recognitionStatus": "Success",
+        "channel": 0,
+        **_timing(start, end),
+        "nBest": [best],
+    }
     if phrase.language:
         entry["locale"] = phrase.language
     if phrase.speaker:

@@ -16,9 +16,9 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Phrase, Transcript
 from batchscribe.engines.jobs import JobStatus, RecordingResult
-from batchscribe.audio import AudioInfo
 from batchscribe.errors import FileError, PermanentEngineError
 
 
@@ -101,7 +101,9 @@ class FakeJobEngine:
             if not uploads[index]:
                 continue
             if any(piece in self.names.get(upload, "") for piece in self.fail_names):
-                yield RecordingResult(index, error=PermanentEngineError("invalid audio data", code="InvalidData"))
+                yield RecordingResult(
+                    index, error=PermanentEngineError("invalid audio data", code="InvalidData")
+                )
             else:
                 phrase = Phrase(offset_ticks=0, duration_ticks=10_000_000, display=f"Upload {upload[:8]}.")
                 yield RecordingResult(index, transcript=Transcript(phrases=(phrase,)))

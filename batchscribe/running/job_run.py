@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -56,10 +56,13 @@ def run_jobs(
             with _sink(events) as sink:
                 engine = engine_factory(settings)
                 try:
-                    driver = JobDriver(settings, engine, store, ledger, wanted_hash, run_id, sink, cancel, clock)
+                    driver = JobDriver(
+                        settings, engine, store, ledger, wanted_hash, run_id, sink, cancel, clock
+                    )
                     unsent = _unsent(driver)
-                    target = FeedTarget(feed=driver.add, unsent=unsent, grew=_grew(sink),
-                                        stopped=cancel.is_cancelled)  # fmt: skip
+                    target = FeedTarget(
+                        feed=driver.add, unsent=unsent, grew=_grew(sink), stopped=cancel.is_cancelled
+                    )
                     feed = PlanFeed(settings, ledger, wanted_hash, started_at, target)
                     driver.resume()
                     feed.run()
@@ -94,7 +97,7 @@ def run_jobs(
 
 
 @contextlib.contextmanager
-def _sink(events: EventsFactory | RunEvents | None) -> contextlib.AbstractContextManager[RunEvents]:  # type: ignore[misc]
+def _sink(events: EventsFactory | RunEvents | None) -> Iterator[RunEvents]:
     if events is None:
         yield Fanout([])
     elif callable(events):

@@ -41,8 +41,14 @@ UPLOAD_THREADS = 8
 MAX_BACKOFF_S = 600.0  # polls slow down while jobs wait, to at most this apart
 STUCK_AFTER_S = 24 * 3600.0  # the service's best effort: a job past this is reported
 # Job errors worth a second submit (Microsoft's Ingestion Client retries the same ones).
-TRANSIENT_JOB_CODES = ("InvalidUri", "Internal", "InternalServerError", "Timeout", "Transient",
-                       "ServiceUnavailable")  # fmt: skip
+TRANSIENT_JOB_CODES = (
+    "InvalidUri",
+    "Internal",
+    "InternalServerError",
+    "Timeout",
+    "Transient",
+    "ServiceUnavailable",
+)
 
 
 @dataclass
@@ -76,8 +82,16 @@ class JobDriver:
             if self.store.pending(stored(item.source)):  # already at the service
                 continue
             if (refused := self.engine.refusal(item.audio)) is not None:  # never uploaded
-                self._finish(item.source, item.file.path, item.audio, failure=refused, size=item.file.size,
-                             mtime_ns=item.file.mtime_ns, sha256="", attempts=0)  # fmt: skip
+                self._finish(
+                    item.source,
+                    item.file.path,
+                    item.audio,
+                    failure=refused,
+                    size=item.file.size,
+                    mtime_ns=item.file.mtime_ns,
+                    sha256="",
+                    attempts=0,
+                )
                 continue
             self._buffer.append(item)
             if len(self._buffer) >= min(self.settings.batch.batch_size, self.engine.max_batch):
@@ -91,15 +105,34 @@ class JobDriver:
             return
         with ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="batchscribe-upload") as pool:
             uploaded = list(pool.map(self._upload, items))
-        members = []
+        members: list[Member] = []
         for item, upload in zip(items, uploaded, strict=True):
             if isinstance(upload, FileError):
-                self._finish(item.source, item.file.path, item.audio, failure=upload, size=item.file.size,
-                             mtime_ns=item.file.mtime_ns, sha256="", attempts=1)  # fmt: skip
+                self._finish(
+                    item.source,
+                    item.file.path,
+                    item.audio,
+                    failure=upload,
+                    size=item.file.size,
+                    mtime_ns=item.file.mtime_ns,
+                    sha256="",
+                    attempts=1,
+                )
                 continue
             sha256, name = upload
-            members.append(Member(stored(item.source), item.file.path, len(members), name, sha256,
-                                  item.file.size, item.file.mtime_ns, self.wanted_hash, asdict(item.audio)))  # fmt: skip
+            members.append(
+                Member(
+                    stored(item.source),
+                    item.file.path,
+                    len(members),
+                    name,
+                    sha256,
+                    item.file.size,
+                    item.file.mtime_ns,
+                    self.wanted_hash,
+                    asdict(item.audio),
+                )
+            )
         if not members:
             return
         self._sequence += 1
@@ -161,11 +194,13 @@ class JobDriver:
             if not pending:
                 return ""
             if self.settings.batch.no_wait:
-                return f"{pending} recording(s) pending at the service (--no-wait): the next run collects them"
+                return (
+                    f"{pending} recording(s) pending at the service (--no-wait): the next run collects them"
+                )
             interval = self.settings.batch.poll_interval_s if changed else min(interval * 1.5, MAX_BACKOFF_S)
             interval = max(interval, self.settings.batch.poll_interval_s)
             if deadline is not None and self.clock() + interval > deadline:
-                return f"{pending} recording(s) still at the service at --max-runtime: the next run collects them"
+                return f"{pending} recording(s) still at the service at --max-runtime: the next run collects"
             if self.cancel.wait(interval):
                 return ""
 
@@ -193,9 +228,14 @@ class JobDriver:
                 self.store.resubmitting(job.name, lost=True)
                 self._submit(job.name, self.store.members(job.name))
             else:
-                self._fail_job(job.name, PermanentEngineError(
-                    f"the service lost job {job.job_id} twice", code="job_lost",
-                    hint="run again; if it keeps happening, check the Speech resource's batch quota"))  # fmt: skip
+                self._fail_job(
+                    job.name,
+                    PermanentEngineError(
+                        f"the service lost job {job.job_id} twice",
+                        code="job_lost",
+                        hint="run again; if it keeps happening, check the Speech resource's batch quota",
+                    ),
+                )
         elif status.state == "Failed":
             transient = status.error_code in TRANSIENT_JOB_CODES
             if transient and job.submits <= self.settings.retries:
@@ -205,9 +245,16 @@ class JobDriver:
                 self._submit(job.name, self.store.members(job.name))
                 return
             self.engine.forget(job.job_id)
-            self._fail_job(job.name, PermanentEngineError(
-                f"the batch job failed: {status.error_message or status.error_code}", code="job_failed",
-                sdk_code=status.error_code, detail=status.error_message, hint=_hint(status.error_code)))  # fmt: skip
+            self._fail_job(
+                job.name,
+                PermanentEngineError(
+                    f"the batch job failed: {status.error_message or status.error_code}",
+                    code="job_failed",
+                    sdk_code=status.error_code,
+                    detail=status.error_message,
+                    hint=_hint(status.error_code),
+                ),
+            )
         else:
             self._watch(job, status)
 
@@ -217,8 +264,13 @@ class JobDriver:
         log.info("%s (%s): %s for %s", job.name, job.job_id, status.state, _duration(age))
         if age > self.stuck_after_s and job.name not in self._warned:
             self._warned.add(job.name)
-            log.warning("job %s (%s) has been %s for %s, beyond the service's usual; it is left to finish",
-                        job.job_id, job.name, status.state, _duration(age))  # fmt: skip
+            log.warning(
+                "job %s (%s) has been %s for %s, beyond the service's usual; it is left to finish",
+                job.job_id,
+                job.name,
+                status.state,
+                _duration(age),
+            )
 
     # --- collecting -------------------------------------------------------------------------
 
@@ -231,8 +283,16 @@ class JobDriver:
             if member is not None:
                 self._write(member, result, attempts=job.submits)
         for member in members.values():  # the service returned nothing for these
-            self._write(member, RecordingResult(member.index, error=PermanentEngineError(
-                "the service returned no result for this recording", code="no_result")), attempts=job.submits)  # fmt: skip
+            self._write(
+                member,
+                RecordingResult(
+                    member.index,
+                    error=PermanentEngineError(
+                        "the service returned no result for this recording", code="no_result"
+                    ),
+                ),
+                attempts=job.submits,
+            )
         self.store.collected(job.name)
         self._clean_up(job)
 
@@ -241,39 +301,96 @@ class JobDriver:
         source = member.source
         if result.transcript is None:
             error = result.error or PermanentEngineError("no result", code="no_result")
-            self._finish(source, member.path, audio, failure=error, size=member.size, mtime_ns=member.mtime_ns,
-                         sha256=member.sha256, attempts=attempts)  # fmt: skip
+            self._finish(
+                source,
+                member.path,
+                audio,
+                failure=error,
+                size=member.size,
+                mtime_ns=member.mtime_ns,
+                sha256=member.sha256,
+                attempts=attempts,
+            )
             return
         transcript = result.transcript
         meta = TranscriptMeta(
-            engine=self.engine.name, endpoint=self.settings.endpoint.describe(),
-            settings=transcript_settings(self.settings), sha256=member.sha256, attempts=attempts,
-            started_at=datetime.now(timezone.utc), elapsed_s=0.0, run_id=self.run_id, version=__version__,
-        )  # fmt: skip
+            engine=self.engine.name,
+            endpoint=self.settings.endpoint.describe(),
+            settings=transcript_settings(self.settings),
+            sha256=member.sha256,
+            attempts=attempts,
+            started_at=datetime.now(timezone.utc),
+            elapsed_s=0.0,
+            run_id=self.run_id,
+            version=__version__,
+        )
         try:
-            outputs = write_outputs(out_dir=self.settings.out, source=source, formats=self.settings.formats,
-                                    transcript=transcript, audio=audio, meta=meta,
-                                    timestamps=self.settings.timestamps)  # fmt: skip
+            outputs = write_outputs(
+                out_dir=self.settings.out,
+                source=source,
+                formats=self.settings.formats,
+                transcript=transcript,
+                audio=audio,
+                meta=meta,
+                timestamps=self.settings.timestamps,
+            )
         except FileError as exc:
-            self._finish(source, member.path, audio, failure=exc, size=member.size, mtime_ns=member.mtime_ns,
-                         sha256=member.sha256, attempts=attempts)  # fmt: skip
+            self._finish(
+                source,
+                member.path,
+                audio,
+                failure=exc,
+                size=member.size,
+                mtime_ns=member.mtime_ns,
+                sha256=member.sha256,
+                attempts=attempts,
+            )
             return
         file_result = FileResult(
-            source=source, path=member.path, status="succeeded", audio=audio, attempts=attempts,
-            outputs=outputs, warnings=transcript_warnings(transcript, audio),
-            average_confidence=average_confidence(transcript), sha256=member.sha256,
-        )  # fmt: skip
+            source=source,
+            path=member.path,
+            status="succeeded",
+            audio=audio,
+            attempts=attempts,
+            outputs=outputs,
+            warnings=transcript_warnings(transcript, audio),
+            average_confidence=average_confidence(transcript),
+            sha256=member.sha256,
+        )
         self.record(file_result, size=member.size, mtime_ns=member.mtime_ns)
 
-    def _finish(self, source: str, path: Path, audio: AudioInfo | None, *, failure: FileError, size: int,
-                mtime_ns: int, sha256: str, attempts: int) -> None:  # fmt: skip
-        result = FileResult(source=source, path=path, status="failed", audio=audio, attempts=attempts,
-                            failure=Failure.from_error(failure), sha256=sha256)  # fmt: skip
+    def _finish(
+        self,
+        source: str,
+        path: Path,
+        audio: AudioInfo | None,
+        *,
+        failure: FileError,
+        size: int,
+        mtime_ns: int,
+        sha256: str,
+        attempts: int,
+    ) -> None:
+        result = FileResult(
+            source=source,
+            path=path,
+            status="failed",
+            audio=audio,
+            attempts=attempts,
+            failure=Failure.from_error(failure),
+            sha256=sha256,
+        )
         self.record(result, size=size, mtime_ns=mtime_ns)
 
     def record(self, result: FileResult, *, size: int, mtime_ns: int) -> None:
-        self.ledger.record(result, size=size, mtime_ns=mtime_ns, sha256=result.sha256,
-                           settings=self.wanted_hash, run_id=self.run_id)  # fmt: skip
+        self.ledger.record(
+            result,
+            size=size,
+            mtime_ns=mtime_ns,
+            sha256=result.sha256,
+            settings=self.wanted_hash,
+            run_id=self.run_id,
+        )
         self.store.done(stored(result.source))
         self.tally.add(result)
         self.sink.file_finished(result)
@@ -281,9 +398,16 @@ class JobDriver:
     def _fail_job(self, name: str, error: FileError) -> None:
         job = self.store.job(name)
         for member in self.store.members(name):
-            self._finish(member.source, member.path, AudioInfo(**member.audio),  # type: ignore[arg-type]
-                         failure=error, size=member.size, mtime_ns=member.mtime_ns, sha256=member.sha256,
-                         attempts=job.submits if job else 1)  # fmt: skip
+            self._finish(
+                member.source,
+                member.path,
+                AudioInfo(**member.audio),  # type: ignore[arg-type]
+                failure=error,
+                size=member.size,
+                mtime_ns=member.mtime_ns,
+                sha256=member.sha256,
+                attempts=job.submits if job else 1,
+            )
         self.store.collected(name)
         if job is not None:
             self._clean_up(job, forget=False)
@@ -316,4 +440,3 @@ def _age_s(created_at: str, *, fallback: float) -> float:
 
 def _duration(seconds: float) -> str:
     return str(timedelta(seconds=round(seconds)))
-

@@ -146,7 +146,8 @@ def run_batch(
     check_inputs(settings.inputs)
     if settings.engine == "batch":  # jobs at the service, not sessions: running/job_run.py
         factory = job_engine_factory or _batch_engine
-        batch_result, _ = run_jobs(settings, engine_factory=factory, run_id=run_id, events=events, cancel=cancel)
+        batch_result, _ = run_jobs(settings, engine_factory=factory, run_id=run_id, events=events,
+                                   cancel=cancel)  # fmt: skip
         return _write_report(batch_result, settings.out) if did_something(batch_result) else batch_result
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)

@@ -111,20 +111,44 @@ class JobStore:
     def reserve(self, name: str, members: Sequence[Member]) -> None:
         """Before the submit call: the job and its recordings, all or nothing."""
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self._write([
-            ("INSERT INTO jobs (name, state, created_at) VALUES (?, 'submitting', ?)", (name, now)),
-            *(("INSERT OR REPLACE INTO members VALUES (?,?,?,?,?,?,?,?,?,?,0)",
-               (m.source, str(m.path), name, m.index, m.upload, m.sha256, m.size, m.mtime_ns, m.settings,
-                json.dumps(m.audio))) for m in members),
-        ])  # fmt: skip
+        self._write(
+            [
+                ("INSERT INTO jobs (name, state, created_at) VALUES (?, 'submitting', ?)", (name, now)),
+                *(
+                    (
+                        "INSERT OR REPLACE INTO members VALUES (?,?,?,?,?,?,?,?,?,?,0)",
+                        (
+                            m.source,
+                            str(m.path),
+                            name,
+                            m.index,
+                            m.upload,
+                            m.sha256,
+                            m.size,
+                            m.mtime_ns,
+                            m.settings,
+                            json.dumps(m.audio),
+                        ),
+                    )
+                    for m in members
+                ),
+            ]
+        )
 
     def submitted(self, name: str, job_id: str) -> None:
         self._write([("UPDATE jobs SET job_id=?, state='submitted' WHERE name=?", (job_id, name))])
 
     def resubmitting(self, name: str, *, lost: bool) -> None:
         """The job is sent again (it failed for a passing reason, or the service lost it)."""
-        self._write([("UPDATE jobs SET job_id='', state='submitting', submits=submits+1, lost=lost+? "
-                      "WHERE name=?", (int(lost), name))])  # fmt: skip
+        self._write(
+            [
+                (
+                    "UPDATE jobs SET job_id='', state='submitting', submits=submits+1, lost=lost+? "
+                    "WHERE name=?",
+                    (int(lost), name),
+                )
+            ]
+        )
 
     def done(self, source: str) -> None:
         self._write([("UPDATE members SET done=1 WHERE source=?", (source,))])
@@ -133,11 +157,18 @@ class JobStore:
         self._write([("UPDATE jobs SET state='collected' WHERE name=?", (name,))])
 
     def drop(self, name: str) -> None:
-        self._write([("DELETE FROM members WHERE job=?", (name,)), ("DELETE FROM jobs WHERE name=?", (name,))])
+        self._write(
+            [("DELETE FROM members WHERE job=?", (name,)), ("DELETE FROM jobs WHERE name=?", (name,))]
+        )
 
     def jobs(self) -> list[StoredJob]:
-        rows = self._read("SELECT name, job_id, state, created_at, submits, lost FROM jobs ORDER BY created_at")
-        return [StoredJob(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(str(r[4])), int(str(r[5]))) for r in rows]
+        rows = self._read(
+            "SELECT name, job_id, state, created_at, submits, lost FROM jobs ORDER BY created_at"
+        )
+        return [
+            StoredJob(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(str(r[4])), int(str(r[5])))
+            for r in rows
+        ]
 
     def job(self, name: str) -> StoredJob | None:
         return next((j for j in self.jobs() if j.name == name), None)
@@ -145,10 +176,23 @@ class JobStore:
     def members(self, name: str) -> list[Member]:
         rows = self._read(
             "SELECT source, path, idx, upload, sha256, size, mtime_ns, settings, audio FROM members "
-            "WHERE job=? AND done=0 ORDER BY idx", (name,)
-        )  # fmt: skip
-        return [Member(str(r[0]), Path(str(r[1])), int(str(r[2])), str(r[3]), str(r[4]), int(str(r[5])),
-                       int(str(r[6])), str(r[7]), json.loads(str(r[8]))) for r in rows]  # fmt: skip
+            "WHERE job=? AND done=0 ORDER BY idx",
+            (name,),
+        )
+        return [
+            Member(
+                str(r[0]),
+                Path(str(r[1])),
+                int(str(r[2])),
+                str(r[3]),
+                str(r[4]),
+                int(str(r[5])),
+                int(str(r[6])),
+                str(r[7]),
+                json.loads(str(r[8])),
+            )
+            for r in rows
+        ]
 
     def pending(self, source: str) -> bool:
         """Whether this recording waits at the service (planning must not send it again)."""

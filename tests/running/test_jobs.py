@@ -26,9 +26,13 @@ def settings_fixture(tmp_path: Path) -> RunSettings:
     for seed, name in enumerate(("a.wav", "b.wav", "sub/c.wav", "sub/d.wav", "e.wav"), 1):
         write_wav(tmp_path / "in" / name, burst_samples(seed, 1.5))
     return RunSettings(
-        inputs=(tmp_path / "in",), out=tmp_path / "out", endpoint=Endpoint(kind="host", url="http://x"),
-        engine="batch", batch=BatchSettings(batch_size=2, poll_interval_s=0.01), formats=("txt", "srt", "json"),
-    )  # fmt: skip
+        inputs=(tmp_path / "in",),
+        out=tmp_path / "out",
+        endpoint=Endpoint(kind="host", url="http://x"),
+        engine="batch",
+        batch=BatchSettings(batch_size=2, poll_interval_s=0.01),
+        formats=("txt", "srt", "json"),
+    )
 
 
 def _with(settings: RunSettings, **batch: object) -> RunSettings:
@@ -129,8 +133,10 @@ def test_per_recording_failures_and_refusals_before_upload(settings: RunSettings
     engine = FakeJobEngine(fail_names=("b.wav",), refuse_stereo=True)
     result = run_batch(settings, job_engine_factory=lambda s: engine)
     assert result.exit_code == 1
-    assert {f.source: f.failure.code for f in result.failed if f.failure} == {"b.wav": "InvalidData",
-                                                                               "stereo.wav": "refused"}
+    assert {f.source: f.failure.code for f in result.failed if f.failure} == {
+        "b.wav": "InvalidData",
+        "stereo.wav": "refused",
+    }
     assert "stereo.wav" not in engine.names.values()  # never uploaded
     # A failed recording is a known failure next time, not sent again.
     again = run_batch(settings, job_engine_factory=lambda s: FakeJobEngine())
