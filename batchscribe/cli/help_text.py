@@ -22,6 +22,7 @@ _BY_NAME = {
     "workers": "N", "retries": "N", "emulator_speed": "TIMES", "sdk_send_rate": "TIMES",
     "profanity": "MODE", "channels": "MODE", "log_format": "FORMAT", "endpoint_id": "ID", "inputs": "PATH",
     "run_dir": "RUN", "split": "MODE", "chunk_seconds": "SECONDS", "keep_runs": "N", "engine": "ENGINE",
+    "storage": "CONTAINER", "storage_access": "MODE", "batch_size": "N", "poll_interval": "SECONDS",
 }  # fmt: skip
 
 

@@ -217,6 +217,32 @@ MaxRuntimeGrace = Annotated[
     ),
 ]
 
+_BATCH = "Batch engine (--engine batch)"
+Storage = Annotated[
+    str | None,
+    _option("storage", "Blob Storage container for uploads: a name (with AZURE_STORAGE_CONNECTION_STRING) or "
+            "a container URL (Entra ID sign-in).", _BATCH),
+]
+StorageAccess = Annotated[
+    str | None,
+    _option("storage_access", "sas: the service reads through SAS URLs; trusted: the Speech resource's "
+            "managed identity reads the container.", _BATCH),
+]
+BatchSize = Annotated[int | None, _option("batch_size", "Recordings per job (at most 1000).", _BATCH)]
+NoWait = Annotated[
+    bool,
+    _option("no_wait", "Submit, collect what is ready, exit; the next run collects the rest.", _BATCH,
+            "--no-wait"),
+]
+PollInterval = Annotated[
+    str | None, _option("poll_interval", f"How often to ask about jobs: {_DURATION}.", _BATCH)
+]
+KeepUploads = Annotated[
+    bool,
+    _option("keep_uploads", "Keep the uploaded recordings once their results are saved.", _BATCH,
+            "--keep-uploads"),
+]
+
 LOG_FORMATS = ("text", "json")
 LogFormat = Annotated[
     str, typer.Option(help=f"{' or '.join(LOG_FORMATS)} (one object per line).", rich_help_panel=_LOG)
@@ -255,6 +281,8 @@ def _run_options(
     max_runtime: MaxRuntime = None, max_runtime_grace: MaxRuntimeGrace = None,
     log_format: LogFormat = "text", log_file: LogFile = None, quiet: Quiet = False, verbose: Verbose = False,
     keep_runs: KeepRuns = KEEP_RUNS,
+    storage: Storage = None, storage_access: StorageAccess = None, batch_size: BatchSize = None,
+    no_wait: NoWait = False, poll_interval: PollInterval = None, keep_uploads: KeepUploads = False,
 ) -> None:  # fmt: skip
     """Every option of ``run``, in --help order: the template ``takes_run_options`` copies."""
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
+from batchscribe.config.batch import BatchSettings
 from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
@@ -165,6 +166,10 @@ def resolve_settings(
         emulator_transcripts=_optional_path(spec.emulator_transcripts, "emulator_transcripts", origin),
         emulator_speed=spec.emulator_speed,
         job_name=origin.job,
+        batch=BatchSettings(
+            storage=spec.storage or "", storage_access=spec.storage_access, batch_size=spec.batch_size,
+            no_wait=spec.no_wait, poll_interval_s=spec.poll_interval, keep_uploads=spec.keep_uploads,
+        ),
     )
 
 

@@ -165,6 +165,8 @@ def headline(summary: Mapping[str, Any]) -> str:
     ran = counts["succeeded"] + counts["failed"] + counts["cancelled"]
     if counts["failed"]:
         return f"{counts['failed']} of {plural(ran, 'file')} failed; see what to do below."
+    if ran == 0 and summary["stop_reason"]:  # e.g. batch jobs still at the service (--no-wait)
+        return "No file finished in this run yet; see why it stopped."
     if ran == 0:
         still = len(summary.get("still_failing", ()))
         known = f" ({plural(still, 'file')} still failing from earlier runs)" if still else ""

@@ -148,7 +148,8 @@ def run_batch(
         factory = job_engine_factory or _batch_engine
         batch_result, _ = run_jobs(settings, engine_factory=factory, run_id=run_id, events=events,
                                    cancel=cancel)  # fmt: skip
-        return _write_report(batch_result, settings.out) if did_something(batch_result) else batch_result
+        submitted = did_something(batch_result) or bool(batch_result.stop_reason)  # jobs left pending
+        return _write_report(batch_result, settings.out) if submitted else batch_result
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)
         try:

@@ -21,7 +21,8 @@ from batchscribe.engines.batch import batch_engine
 from batchscribe.engines.jobs import JobEngine
 from batchscribe.running.run import run_batch
 from tests.azurite import Azurite
-from tests.conftest import Recordings
+from tests.conftest import KEY as CLI_KEY
+from tests.conftest import Batchscribe, Recordings
 
 KEY = "batch-test-key"
 
@@ -119,3 +120,24 @@ def test_a_lost_job_is_submitted_again_and_stereo_with_diarization_is_refused_be
     assert result.failed[0].source == "stereo.wav" and failure is not None
     assert "stereo" in failure.message
     assert len(_blobs(azurite, settings.batch.storage)) == 0
+
+
+def test_the_cli_runs_a_nightly_no_wait_batch_and_says_what_is_pending(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path,
+    batchscribe: Batchscribe,
+) -> None:  # fmt: skip
+    recordings.add("one.wav", 5, "Only one recording tonight.")
+    emulator = emulator_for(recordings, key=CLI_KEY)
+    emulator.batch.faults.not_started_reads = 1
+    env = batchscribe.env(AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string)
+    args = ("run", str(recordings.root), "--out", str(tmp_path / "out"), "--engine", "batch",
+            "--endpoint", emulator.rest_url, "--storage", "nightly", "--no-wait", "--poll-interval", "1s")  # fmt: skip
+    first = batchscribe.run(*args, env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "1 recording(s) pending at the service" in first.stdout + first.stderr
+    second = batchscribe.run(*args, env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    document = json.loads((tmp_path / "out" / "one.wav.json").read_text())
+    assert document["combinedRecognizedPhrases"][0]["display"] == "Only one recording tonight."
+    assert CLI_KEY not in first.stdout + first.stderr + second.stdout + second.stderr
+    assert emulator.batch.submitted == 1
