@@ -17,22 +17,25 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from batchscribe import __version__
 from batchscribe.audio import AudioInfo, sha256_of
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
 from batchscribe.engines.jobs import JobEngine, JobStatus, RecordingResult
 from batchscribe.errors import FatalEngineError, FileError, PermanentEngineError, TransientEngineError
 from batchscribe.names import stored
-from batchscribe.outputs.azure_json import TranscriptMeta
-from batchscribe.outputs.quality import average_confidence, transcript_warnings
-from batchscribe.outputs.writer import write_outputs
-from batchscribe.planning.planner import WorkItem, transcript_settings
-from batchscribe.results import Failure, FileResult, FileTally
-from batchscribe.running.events import RunEvents
+from batchscribe.planning.planner import WorkItem
+from batchscribe.results import FileResult, FileTally
+from batchscribe.running.events import JobEvents, RunEvents
+from batchscribe.running.job_results import (
+    TRANSIENT_JOB_CODES,
+    age_s,
+    duration,
+    failed_result,
+    job_failure,
+    member_result,
+)
 from batchscribe.state.job_store import JobStore, Member, StoredJob
 from batchscribe.state.ledger import Ledger
 
@@ -40,15 +43,6 @@ log = logging.getLogger(__name__)
 UPLOAD_THREADS = 8
 MAX_BACKOFF_S = 600.0  # polls slow down while jobs wait, to at most this apart
 STUCK_AFTER_S = 24 * 3600.0  # the service's best effort: a job past this is reported
-# Job errors worth a second submit (Microsoft's Ingestion Client retries the same ones).
-TRANSIENT_JOB_CODES = (
-    "InvalidUri",
-    "Internal",
-    "InternalServerError",
-    "Timeout",
-    "Transient",
-    "ServiceUnavailable",
-)
 
 
 @dataclass
@@ -160,6 +154,7 @@ class JobDriver:
             log.warning("%s not submitted yet: %s", name, exc.one_line())
             return
         self.store.submitted(name, job_id)
+        self._job_event(name, job_id, "Submitted", len(members))
         if self.first_submit_at is None:
             self.first_submit_at = self.clock()
         log.info("submitted %s (%s): %d recording(s)", name, job_id, len(members))
@@ -245,23 +240,14 @@ class JobDriver:
                 self._submit(job.name, self.store.members(job.name))
                 return
             self.engine.forget(job.job_id)
-            self._fail_job(
-                job.name,
-                PermanentEngineError(
-                    f"the batch job failed: {status.error_message or status.error_code}",
-                    code="job_failed",
-                    sdk_code=status.error_code,
-                    detail=status.error_message,
-                    hint=_hint(status.error_code),
-                ),
-            )
+            self._fail_job(job.name, job_failure(status))
         else:
             self._watch(job, status)
 
     def _watch(self, job: StoredJob, status: JobStatus) -> None:
         seen = self._seen.setdefault(job.name, self.clock())
-        age = _age_s(job.created_at, fallback=self.clock() - seen)
-        log.info("%s (%s): %s for %s", job.name, job.job_id, status.state, _duration(age))
+        age = age_s(job.created_at, fallback=self.clock() - seen)
+        self._job_event(job.name, job.job_id, status.state, len(self.store.members(job.name)), age)
         if age > self.stuck_after_s and job.name not in self._warned:
             self._warned.add(job.name)
             log.warning(
@@ -269,13 +255,14 @@ class JobDriver:
                 job.job_id,
                 job.name,
                 status.state,
-                _duration(age),
+                duration(age),
             )
 
     # --- collecting -------------------------------------------------------------------------
 
     def _collect(self, job: StoredJob) -> None:
         members = {m.index: m for m in self.store.members(job.name)}
+        count = len(members)
         total = max(members) + 1 if members else 0  # members already done are left out
         uploads = [members[i].upload if i in members else "" for i in range(total)]
         for result in self.engine.results(job.job_id, uploads):
@@ -294,93 +281,22 @@ class JobDriver:
                 attempts=job.submits,
             )
         self.store.collected(job.name)
+        self._job_event(job.name, job.job_id, "Collected", count)
         self._clean_up(job)
 
     def _write(self, member: Member, result: RecordingResult, *, attempts: int) -> None:
-        audio = AudioInfo(**member.audio)  # type: ignore[arg-type]
-        source = member.source
-        if result.transcript is None:
-            error = result.error or PermanentEngineError("no result", code="no_result")
-            self._finish(
-                source,
-                member.path,
-                audio,
-                failure=error,
-                size=member.size,
-                mtime_ns=member.mtime_ns,
-                sha256=member.sha256,
-                attempts=attempts,
-            )
-            return
-        transcript = result.transcript
-        meta = TranscriptMeta(
-            engine=self.engine.name,
-            endpoint=self.settings.endpoint.describe(),
-            settings=transcript_settings(self.settings),
-            sha256=member.sha256,
-            attempts=attempts,
-            started_at=datetime.now(timezone.utc),
-            elapsed_s=0.0,
-            run_id=self.run_id,
-            version=__version__,
-        )
-        try:
-            outputs = write_outputs(
-                out_dir=self.settings.out,
-                source=source,
-                formats=self.settings.formats,
-                transcript=transcript,
-                audio=audio,
-                meta=meta,
-                timestamps=self.settings.timestamps,
-            )
-        except FileError as exc:
-            self._finish(
-                source,
-                member.path,
-                audio,
-                failure=exc,
-                size=member.size,
-                mtime_ns=member.mtime_ns,
-                sha256=member.sha256,
-                attempts=attempts,
-            )
-            return
-        file_result = FileResult(
-            source=source,
-            path=member.path,
-            status="succeeded",
-            audio=audio,
-            attempts=attempts,
-            outputs=outputs,
-            warnings=transcript_warnings(transcript, audio),
-            average_confidence=average_confidence(transcript),
-            sha256=member.sha256,
-        )
-        self.record(file_result, size=member.size, mtime_ns=member.mtime_ns)
+        written = member_result(self.settings, member, result, engine=self.engine.name, run_id=self.run_id,
+                                attempts=attempts)  # fmt: skip
+        self.record(written, size=member.size, mtime_ns=member.mtime_ns)
 
-    def _finish(
-        self,
-        source: str,
-        path: Path,
-        audio: AudioInfo | None,
-        *,
-        failure: FileError,
-        size: int,
-        mtime_ns: int,
-        sha256: str,
-        attempts: int,
-    ) -> None:
-        result = FileResult(
-            source=source,
-            path=path,
-            status="failed",
-            audio=audio,
-            attempts=attempts,
-            failure=Failure.from_error(failure),
-            sha256=sha256,
-        )
-        self.record(result, size=size, mtime_ns=mtime_ns)
+    def _job_event(self, name: str, job_id: str, state: str, recordings: int, age_s: float = 0.0) -> None:
+        if isinstance(self.sink, JobEvents):
+            self.sink.job_changed(name, job_id, state, age_s, recordings)
+
+    def _finish(self, source: str, path: Path, audio: AudioInfo | None, *, failure: FileError, size: int,
+                mtime_ns: int, sha256: str, attempts: int) -> None:  # fmt: skip
+        self.record(failed_result(source, path, audio, failure, sha256=sha256, attempts=attempts), size=size,
+                    mtime_ns=mtime_ns)  # fmt: skip
 
     def record(self, result: FileResult, *, size: int, mtime_ns: int) -> None:
         self.ledger.record(
@@ -421,22 +337,3 @@ class JobDriver:
                 if not self.store.upload_in_use(upload):
                     self.engine.remove_upload(upload)
         self.store.drop(job.name)
-
-
-def _hint(code: str) -> str:
-    if code in ("InvalidData", "InvalidAudioFormat"):
-        return "check the recording plays; stereo audio with --diarize is refused by the service"
-    if code == "InaccessibleCustomerStorage":
-        return "the service cannot read the container: check --storage-access and the SAS or managed identity"
-    return "see the service's message; run again to retry"
-
-
-def _age_s(created_at: str, *, fallback: float) -> float:
-    try:
-        return (datetime.now(timezone.utc) - datetime.fromisoformat(created_at)).total_seconds()
-    except ValueError:
-        return fallback
-
-
-def _duration(seconds: float) -> str:
-    return str(timedelta(seconds=round(seconds)))
