@@ -183,6 +183,16 @@ def check_lock(out: Path) -> Check:
     return Check("lock", True, "no other run is using the output folder")
 
 
+def _endpoint_checks(
+    settings: RunSettings, engine_factory: EngineFactory, credential: TokenSource | None
+) -> Iterator[Check]:
+    with endpoints_for(settings, credential) as endpoints:
+        for endpoint in endpoints:
+            if endpoint.kind == "region" and (problem := region_problem(endpoint.region)):
+                yield problem
+            yield check_endpoint(settings, endpoint, engine_factory)
+
+
 def run_checks(
     settings: RunSettings,
     credentials_error: BatchscribeError | None = None,
@@ -196,11 +206,12 @@ def run_checks(
         yield from missing_credentials(credentials_error)
     else:
         yield check_credentials(settings)
-        with endpoints_for(settings, credential) as endpoints:
-            for endpoint in endpoints:
-                if endpoint.kind == "region" and (problem := region_problem(endpoint.region)):
-                    yield problem
-                yield check_endpoint(settings, endpoint, engine_factory)
+        if settings.engine == "batch":  # the container and the batch endpoint, not a session
+            from batchscribe.engines.batch.checks import batch_checks
+
+            yield from batch_checks(settings)
+        else:
+            yield from _endpoint_checks(settings, engine_factory, credential)
     checks: list[Callable[[], Check]] = [
         lambda: check_output_folder(settings.out),
         check_decoder,

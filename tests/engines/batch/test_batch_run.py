@@ -141,3 +141,44 @@ def test_the_cli_runs_a_nightly_no_wait_batch_and_says_what_is_pending(
     assert document["combinedRecognizedPhrases"][0]["display"] == "Only one recording tonight."
     assert CLI_KEY not in first.stdout + first.stderr + second.stdout + second.stderr
     assert emulator.batch.submitted == 1
+
+
+def test_doctor_checks_the_container_and_the_batch_endpoint(
+    recordings: Recordings, emulator: Emulator, azurite: Azurite, tmp_path: Path
+) -> None:
+    from batchscribe.engines.batch.checks import batch_checks
+
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    settings = _settings(recordings, emulator, tmp_path)
+    checks = list(batch_checks(settings, env=env))
+    assert [(c.name, c.ok) for c in checks] == [("storage", True), ("batch endpoint", True)], checks
+    assert "SAS" in checks[0].detail and _blobs(azurite, settings.batch.storage) == []
+    wrong = replace(settings, endpoint=replace(settings.endpoint, key="not-the-key-4711"))
+    refused = list(batch_checks(wrong, env={}))
+    assert [(c.name, c.ok) for c in refused] == [("storage", False), ("batch endpoint", False)]
+    assert "AZURE_STORAGE_CONNECTION_STRING" in refused[0].detail
+    assert "refused the credentials" in refused[1].detail and "4711" not in refused[1].detail
+
+
+def test_plan_shows_uploads_jobs_and_what_is_pending_at_the_service(
+    recordings: Recordings, emulator: Emulator, azurite: Azurite, tmp_path: Path, batchscribe: Batchscribe
+) -> None:
+    args = (
+        "plan",
+        str(recordings.root),
+        "--out",
+        str(tmp_path / "out"),
+        "--engine",
+        "batch",
+        "--batch-size",
+        "2",
+    )
+    before = batchscribe.run(*args)
+    assert before.returncode == 0, before.stderr
+    assert "batch: 3 upload(s) needed (at most 0.000 GB), 2 job(s)" in before.stdout
+    assert "0 recording(s) already pending" in before.stdout
+    emulator.batch.faults.not_started_reads = 10**6  # stays at the service
+    settings = _settings(recordings, emulator, tmp_path, no_wait=True)
+    run_batch(settings, job_engine_factory=_factory(azurite))
+    after = batchscribe.run(*args)
+    assert "batch: 0 upload(s) needed" in after.stdout and "3 recording(s) already pending" in after.stdout
