@@ -58,7 +58,7 @@ class JobDriver:
     sink: RunEvents
     cancel: CancelToken
     clock: Callable[[], float] = time.monotonic
-    stuck_after_s: float = STUCK_AFTER_S
+    stuck_after_s: float | None = None  # None: STUCK_AFTER_S
     tally: FileTally = field(default_factory=FileTally)
     polls: int = 0
     first_submit_at: float | None = None
@@ -248,7 +248,8 @@ class JobDriver:
         seen = self._seen.setdefault(job.name, self.clock())
         age = age_s(job.created_at, fallback=self.clock() - seen)
         self._job_event(job.name, job.job_id, status.state, len(self.store.members(job.name)), age)
-        if age > self.stuck_after_s and job.name not in self._warned:
+        stuck_after = STUCK_AFTER_S if self.stuck_after_s is None else self.stuck_after_s
+        if age > stuck_after and job.name not in self._warned:
             self._warned.add(job.name)
             log.warning(
                 "job %s (%s) has been %s for %s, beyond the service's usual; it is left to finish",

@@ -148,3 +148,30 @@ def test_the_run_stops_waiting_at_max_runtime_and_says_what_is_pending(settings:
     result = run_batch(replace(settings, max_runtime_s=0.05), job_engine_factory=lambda s: engine)
     assert result.exit_code == 0 and "5 recording(s) still at the service" in result.stop_reason
     assert engine.status_calls >= 1
+
+
+def test_a_job_waiting_far_beyond_the_usual_is_reported_with_its_id(
+    settings: RunSettings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from batchscribe.running import jobs
+
+    monkeypatch.setattr(jobs, "STUCK_AFTER_S", -1.0)  # every job is "far beyond" at once
+    engine = FakeJobEngine(reads_before_done=2)
+    result = run_batch(_with(settings, batch_size=10), job_engine_factory=lambda s: engine)
+    assert result.exit_code == 0
+    (job_id,) = engine.forgotten
+    stuck = [r.getMessage() for r in caplog.records if "beyond the service's usual" in r.getMessage()]
+    assert len(stuck) == 1 and job_id in stuck[0]  # once, not at every poll
+
+
+def test_ctrl_c_while_waiting_leaves_the_jobs_for_the_next_run(settings: RunSettings) -> None:
+    from batchscribe.cancel import CancelToken
+
+    cancel = CancelToken()
+    engine = FakeJobEngine(reads_before_done=10**6)
+    engine.on_submit.append(lambda: cancel.cancel("interrupted"))
+    result = run_batch(_with(settings, batch_size=10), job_engine_factory=lambda s: engine, cancel=cancel)
+    assert (result.exit_code, engine.submits) == (130, 1)
+    engine.jobs[next(iter(engine.jobs))].reads_left = 0
+    again = run_batch(settings, job_engine_factory=lambda s: engine)
+    assert (again.exit_code, again.succeeded_count, engine.submits) == (0, 5, 1)
