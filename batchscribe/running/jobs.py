@@ -23,7 +23,7 @@ from batchscribe.audio import AudioInfo, sha256_of
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
 from batchscribe.engines.jobs import JobEngine, JobStatus, RecordingResult
-from batchscribe.errors import FatalEngineError, FileError, PermanentEngineError, TransientEngineError
+from batchscribe.errors import AudioError, FatalEngineError, FileError, PermanentEngineError, TransientEngineError
 from batchscribe.names import stored
 from batchscribe.planning.planner import WorkItem
 from batchscribe.results import FileResult, FileTally
@@ -97,6 +97,9 @@ class JobDriver:
         items, self._buffer = self._buffer, []
         if not items or self.cancel.is_cancelled():
             return
+        self._sequence += 1
+        name = f"batchscribe {self.run_id} job {self._sequence}"
+        self._job_event(name, "", "Uploading", len(items))
         with ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="batchscribe-upload") as pool:
             uploaded = list(pool.map(self._upload, items))
         members: list[Member] = []
@@ -128,9 +131,8 @@ class JobDriver:
                 )
             )
         if not members:
+            self._job_event(name, "", "Collected", 0)
             return
-        self._sequence += 1
-        name = f"batchscribe {self.run_id} job {self._sequence}"
         self.store.reserve(name, members)
         self._submit(name, members)
 
@@ -142,6 +144,8 @@ class JobDriver:
             raise
         except FileError as exc:
             return exc
+        except OSError as exc:  # gone or unreadable since it was planned
+            return AudioError(f"cannot read it: {exc.strerror or exc}", code="unreadable")
 
     def _submit(self, name: str, members: Sequence[Member]) -> None:
         """Submit a reserved job; one the service refuses fails its recordings."""

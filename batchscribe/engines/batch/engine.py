@@ -17,6 +17,7 @@ from batchscribe.audio import AudioInfo
 from batchscribe.config.batch import MAX_BATCH, TIME_TO_LIVE_HOURS
 from batchscribe.config.settings import RunSettings
 from batchscribe.engines.batch.client import BatchClient, LinkExpired
+from batchscribe.engines.batch.convert import converted, needs_conversion
 from batchscribe.engines.batch.results import BadResult, transcript_from_result
 from batchscribe.engines.batch.storage import BlobStore
 from batchscribe.engines.jobs import JobState, JobStatus, RecordingResult
@@ -90,9 +91,14 @@ class BatchJobEngine:
         return None
 
     def upload(self, path: Path, sha256: str) -> str:
-        name = f"{sha256}{path.suffix.lower()}"
-        if self._storage.upload(path, name):
-            self.uploaded += 1
+        if not needs_conversion(path):
+            name = f"{sha256}{path.suffix.lower()}"
+            self.uploaded += self._storage.upload(path, name)
+            return name
+        name = f"{sha256}.wav"  # the source's hash: converted at most once, whatever it is called
+        if not self._storage.exists(name):
+            with converted(path) as wav:
+                self.uploaded += self._storage.upload(wav, name)
         return name
 
     def submit(self, display_name: str, uploads: list[str]) -> str:

@@ -90,6 +90,12 @@ class BlobStore:
         except Exception as exc:
             raise _storage_error(exc, "open the container") from exc
 
+    def exists(self, name: str) -> bool:
+        try:
+            return bool(self.container.get_blob_client(name).exists())
+        except Exception as exc:
+            raise _storage_error(exc, f"look for the upload {name}") from exc
+
     def upload(self, path: Path, name: str) -> bool:
         """Upload unless a blob of that name (the same bytes) is there; True when sent."""
         blob = self.container.get_blob_client(name)

@@ -182,3 +182,23 @@ def test_plan_shows_uploads_jobs_and_what_is_pending_at_the_service(
     run_batch(settings, job_engine_factory=_factory(azurite))
     after = batchscribe.run(*args)
     assert "batch: 0 upload(s) needed" in after.stdout and "3 recording(s) already pending" in after.stdout
+
+
+def test_a_format_the_service_cannot_read_is_converted_once_and_uploaded_as_wav(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path
+) -> None:
+    from batchscribe.emulator.synth import encode_samples
+    from tests.conftest import burst_samples
+
+    samples = burst_samples(11, 4.0)
+    wav = recordings.add("video.wav", 11, "Spoken in a video.", samples=samples)
+    encode_samples(recordings.root / "video.mp4", samples, codec="aac", rate=16000)
+    wav.unlink()
+    emulator = emulator_for(recordings, key=KEY)
+    settings = _settings(recordings, emulator, tmp_path, keep_uploads=True)
+    result = run_batch(settings, job_engine_factory=_factory(azurite))
+    assert (result.exit_code, result.succeeded_count) == (0, 1), result.failed
+    document = json.loads((settings.out / "video.mp4.json").read_text())
+    assert document["combinedRecognizedPhrases"][0]["display"] == "Spoken in a video."
+    (blob,) = _blobs(azurite, settings.batch.storage)
+    assert blob.endswith(".wav")
