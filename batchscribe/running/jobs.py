@@ -23,7 +23,13 @@ from batchscribe.audio import AudioInfo, sha256_of
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
 from batchscribe.engines.jobs import JobEngine, JobStatus, RecordingResult
-from batchscribe.errors import AudioError, FatalEngineError, FileError, PermanentEngineError, TransientEngineError
+from batchscribe.errors import (
+    AudioError,
+    FatalEngineError,
+    FileError,
+    PermanentEngineError,
+    TransientEngineError,
+)
 from batchscribe.names import stored
 from batchscribe.planning.planner import WorkItem
 from batchscribe.results import FileResult, FileTally
