@@ -344,7 +344,7 @@ class JobDriver:
         if forget and job.job_id:
             self.engine.forget(job.job_id)
         if not self.settings.batch.keep_uploads:
-            for upload in sorted(self.store.uploads(job.name)):
-                if not self.store.upload_in_use(upload):
-                    self.engine.remove_upload(upload)
+            unused = [u for u in sorted(self.store.uploads(job.name)) if not self.store.upload_in_use(u)]
+            with ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="batchscribe-remove") as pool:
+                list(pool.map(self.engine.remove_upload, unused))
         self.store.drop(job.name)

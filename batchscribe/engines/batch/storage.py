@@ -39,6 +39,7 @@ CONNECTION_STRING_VARIABLE = "AZURE_STORAGE_CONNECTION_STRING"
 # must outlive both, with room for a job submitted again.
 SAS_LIFETIME = timedelta(hours=48)
 CLOCK_SKEW = timedelta(minutes=5)
+ASK_FIRST_ABOVE = 4 << 20  # bytes: above this, look for the upload before sending it
 
 
 class BlobStore:
@@ -100,7 +101,10 @@ class BlobStore:
         """Upload unless a blob of that name (the same bytes) is there; True when sent."""
         blob = self.container.get_blob_client(name)
         try:
-            if blob.exists():
+            # A small file goes up in one request that the service refuses (409) when the name is
+            # there already; a large one is looked for first, so that its bytes are not sent for
+            # nothing (a renamed or copied recording uploads nothing).
+            if path.stat().st_size > ASK_FIRST_ABOVE and blob.exists():
                 return False
             with path.open("rb") as data:
                 blob.upload_blob(data, overwrite=False, max_concurrency=2)
