@@ -30,7 +30,6 @@ from batchscribe.errors import (
     PermanentEngineError,
     TransientEngineError,
 )
-from batchscribe.names import stored
 from batchscribe.planning.planner import WorkItem
 from batchscribe.results import FileResult, FileTally
 from batchscribe.running.events import JobEvents, RunEvents
@@ -79,7 +78,7 @@ class JobDriver:
     def add(self, items: Sequence[WorkItem]) -> bool:
         """Planned recordings: into jobs of ``batch_size``; False once the run is cancelled."""
         for item in items:
-            if self.store.pending(stored(item.source)):  # already at the service
+            if self.store.pending(item.source):  # already at the service
                 continue
             if (refused := self.engine.refusal(item.audio)) is not None:  # never uploaded
                 self._finish(
@@ -125,7 +124,7 @@ class JobDriver:
             sha256, name = upload
             members.append(
                 Member(
-                    stored(item.source),
+                    item.source,
                     item.file.path,
                     len(members),
                     name,
@@ -318,7 +317,7 @@ class JobDriver:
             settings=self.wanted_hash,
             run_id=self.run_id,
         )
-        self.store.done(stored(result.source))
+        self.store.done(result.source)
         self.tally.add(result)
         self.sink.file_finished(result)
 

@@ -19,6 +19,7 @@ A recording in the store is *pending at the service*: planning does not send it 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from batchscribe.errors import RunAbortedError
+from batchscribe.names import stored
 from batchscribe.outputs.layout import OutFolder
 
 _SCHEMA = (
@@ -34,9 +36,10 @@ _SCHEMA = (
         name TEXT PRIMARY KEY, job_id TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,
         created_at TEXT NOT NULL, submits INTEGER NOT NULL DEFAULT 1, lost INTEGER NOT NULL DEFAULT 0)""",
     """CREATE TABLE IF NOT EXISTS members (
-        source TEXT PRIMARY KEY, path TEXT NOT NULL, job TEXT NOT NULL, idx INTEGER NOT NULL,
+        source TEXT PRIMARY KEY, path BLOB NOT NULL, job TEXT NOT NULL, idx INTEGER NOT NULL,
         upload TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-        settings TEXT NOT NULL, audio TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0)""",
+        settings TEXT NOT NULL, audio TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0,
+        raw_source BLOB NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS members_job ON members(job)",
     "CREATE INDEX IF NOT EXISTS members_upload ON members(upload)",
 )
@@ -46,7 +49,7 @@ _SCHEMA = (
 class Member:
     """One recording of a job: where it came from and what was uploaded."""
 
-    source: str
+    source: str  # relative to its root, as discovery found it (any bytes: kept as a BLOB)
     path: Path
     index: int
     upload: str
@@ -116,10 +119,10 @@ class JobStore:
                 ("INSERT INTO jobs (name, state, created_at) VALUES (?, 'submitting', ?)", (name, now)),
                 *(
                     (
-                        "INSERT OR REPLACE INTO members VALUES (?,?,?,?,?,?,?,?,?,?,0)",
+                        "INSERT OR REPLACE INTO members VALUES (?,?,?,?,?,?,?,?,?,?,0,?)",
                         (
-                            m.source,
-                            str(m.path),
+                            stored(m.source),
+                            os.fsencode(str(m.path)),
                             name,
                             m.index,
                             m.upload,
@@ -128,6 +131,7 @@ class JobStore:
                             m.mtime_ns,
                             m.settings,
                             json.dumps(m.audio),
+                            os.fsencode(m.source),
                         ),
                     )
                     for m in members
@@ -151,7 +155,7 @@ class JobStore:
         )
 
     def done(self, source: str) -> None:
-        self._write([("UPDATE members SET done=1 WHERE source=?", (source,))])
+        self._write([("UPDATE members SET done=1 WHERE source=?", (stored(source),))])
 
     def collected(self, name: str) -> None:
         self._write([("UPDATE jobs SET state='collected' WHERE name=?", (name,))])
@@ -175,14 +179,14 @@ class JobStore:
 
     def members(self, name: str) -> list[Member]:
         rows = self._read(
-            "SELECT source, path, idx, upload, sha256, size, mtime_ns, settings, audio FROM members "
+            "SELECT raw_source, path, idx, upload, sha256, size, mtime_ns, settings, audio FROM members "
             "WHERE job=? AND done=0 ORDER BY idx",
             (name,),
         )
         return [
             Member(
-                str(r[0]),
-                Path(str(r[1])),
+                _name(r[0]),
+                Path(_name(r[1])),
                 int(str(r[2])),
                 str(r[3]),
                 str(r[4]),
@@ -196,7 +200,7 @@ class JobStore:
 
     def pending(self, source: str) -> bool:
         """Whether this recording waits at the service (planning must not send it again)."""
-        return bool(self._read("SELECT 1 FROM members WHERE source=? AND done=0", (source,)))
+        return bool(self._read("SELECT 1 FROM members WHERE source=? AND done=0", (stored(source),)))
 
     def pending_count(self) -> int:
         return int(str(self._read("SELECT COUNT(*) FROM members WHERE done=0")[0][0]))
@@ -208,3 +212,10 @@ class JobStore:
     def uploads(self, name: str) -> set[str]:
         """Every upload of a job, done or not."""
         return {str(r[0]) for r in self._read("SELECT upload FROM members WHERE job=?", (name,))}
+
+
+def _name(value: object) -> str:
+    """A file name stored as its bytes (names need not be valid UTF-8)."""
+    if not isinstance(value, bytes):
+        raise TypeError(f"a stored name is not bytes: {value!r}")
+    return os.fsdecode(value)

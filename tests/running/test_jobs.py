@@ -175,3 +175,17 @@ def test_ctrl_c_while_waiting_leaves_the_jobs_for_the_next_run(settings: RunSett
     engine.jobs[next(iter(engine.jobs))].reads_left = 0
     again = run_batch(settings, job_engine_factory=lambda s: engine)
     assert (again.exit_code, again.succeeded_count, engine.submits) == (0, 5, 1)
+
+
+def test_a_name_that_is_not_utf8_is_written_where_every_engine_writes_it_and_done_next_time(
+    settings: RunSettings,
+) -> None:
+    import os
+
+    name = os.fsdecode(b"caf\xe9.wav")
+    (settings.inputs[0] / name).write_bytes((settings.inputs[0] / "a.wav").read_bytes()[:-2] + b"\x01\x02")
+    result = run_batch(settings, job_engine_factory=lambda s: FakeJobEngine())
+    assert (result.exit_code, result.succeeded_count) == (0, 6)
+    assert (settings.out / f"{name}.json").is_file()
+    again = run_batch(settings, job_engine_factory=lambda s: FakeJobEngine())
+    assert (again.counts.skipped_done, again.succeeded_count) == (6, 0)
