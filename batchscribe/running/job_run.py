@@ -36,10 +36,12 @@ def run_jobs(
     events: EventsFactory | RunEvents | None = None,
     cancel: CancelToken | None = None,
     clock: Callable[[], float] = time.monotonic,
+    budget_s: float | None = None,
 ) -> tuple[RunResult, JobDriver | None]:
     """Collect what earlier runs left at the service, submit what is due, wait (unless
     ``--no-wait``) within ``--max-runtime``; the result (its report not written yet) and the
-    driver (its polls, for tests and benchmarks)."""
+    driver (its polls, for tests and benchmarks). ``budget_s``: audio seconds to submit at most
+    (--max-hours, --max-cost); what is over it is left for the next run."""
     started_at = datetime.now(timezone.utc)
     cancel = cancel or CancelToken()
     deadline = clock() + settings.max_runtime_s if settings.max_runtime_s is not None else None
@@ -57,7 +59,16 @@ def run_jobs(
                 engine = engine_factory(settings)
                 try:
                     driver = JobDriver(
-                        settings, engine, store, ledger, wanted_hash, run_id, sink, cancel, clock
+                        settings,
+                        engine,
+                        store,
+                        ledger,
+                        wanted_hash,
+                        run_id,
+                        sink,
+                        cancel,
+                        clock,
+                        budget_s=budget_s,
                     )
                     unsent = _unsent(driver)
                     target = FeedTarget(
@@ -67,7 +78,8 @@ def run_jobs(
                     driver.resume()
                     feed.run()
                     driver.flush()
-                    stop_reason = driver.wait(deadline=deadline)
+                    waited = driver.wait(deadline=deadline)
+                    stop_reason = "; ".join(r for r in (driver.over_budget_reason(), waited) if r)
                 except BatchscribeError as exc:
                     if not isinstance(exc, RunAbortedError | FatalEngineError):
                         raise
@@ -92,7 +104,7 @@ def run_jobs(
         still_failing=tuple(feed.known_failures) if feed is not None else (),
     )
     if counts is not None:
-        result = replace(result, counts=counts)
+        result = replace(result, counts=replace(counts, not_scheduled=driver.over_budget if driver else 0))
     return result, driver
 
 

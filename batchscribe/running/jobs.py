@@ -64,6 +64,9 @@ class JobDriver:
     cancel: CancelToken
     clock: Callable[[], float] = time.monotonic
     stuck_after_s: float | None = None  # None: STUCK_AFTER_S
+    budget_s: float | None = None  # audio seconds to submit at most (--max-hours, --max-cost)
+    over_budget: int = 0  # recordings left for the next run by the budget
+    _submitted_audio_s: float = 0.0
     tally: FileTally = field(default_factory=FileTally)
     polls: int = 0
     first_submit_at: float | None = None
@@ -80,6 +83,9 @@ class JobDriver:
         for item in items:
             if self.store.pending(item.source):  # already at the service
                 continue
+            if self.budget_s is not None and self._submitted_audio_s + item.audio.duration_s > self.budget_s:
+                self.over_budget += 1  # left for the next run, like the pool's budget
+                continue
             if (refused := self.engine.refusal(item.audio)) is not None:  # never uploaded
                 self._finish(
                     item.source,
@@ -93,6 +99,7 @@ class JobDriver:
                 )
                 continue
             self._buffer.append(item)
+            self._submitted_audio_s += item.audio.duration_s
             if len(self._buffer) >= min(self.settings.batch.batch_size, self.engine.max_batch):
                 self.flush()
         return not self.cancel.is_cancelled()
@@ -167,6 +174,13 @@ class JobDriver:
         if self.first_submit_at is None:
             self.first_submit_at = self.clock()
         log.info("submitted %s (%s): %d recording(s)", name, job_id, len(members))
+
+    def over_budget_reason(self) -> str:
+        if not self.over_budget:
+            return ""
+        return (
+            f"budget reached (--max-hours/--max-cost): {self.over_budget} recording(s) left for the next run"
+        )
 
     def resume(self) -> None:
         """Jobs an earlier run left: finish a cleanup, or find (by name) what a kill left unrecorded."""

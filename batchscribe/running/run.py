@@ -147,7 +147,7 @@ def run_batch(
     if settings.engine == "batch":  # jobs at the service, not sessions: running/job_run.py
         factory = job_engine_factory or _batch_engine
         batch_result, _ = run_jobs(settings, engine_factory=factory, run_id=run_id, events=events,
-                                   cancel=cancel)  # fmt: skip
+                                   cancel=cancel, budget_s=_budget_seconds(settings))  # fmt: skip
         submitted = did_something(batch_result) or bool(batch_result.stop_reason)  # jobs left pending
         return _write_report(batch_result, settings.out) if submitted else batch_result
     with RunLock(settings.out).held():

@@ -189,3 +189,13 @@ def test_a_name_that_is_not_utf8_is_written_where_every_engine_writes_it_and_don
     assert (settings.out / f"{name}.json").is_file()
     again = run_batch(settings, job_engine_factory=lambda s: FakeJobEngine())
     assert (again.counts.skipped_done, again.succeeded_count) == (6, 0)
+
+
+def test_max_hours_leaves_what_is_over_the_budget_for_the_next_run(settings: RunSettings) -> None:
+    engine = FakeJobEngine()
+    budget = replace(settings, max_audio_hours=3.1 / 3600)  # two 1.5 s recordings fit, not three
+    result = run_batch(budget, job_engine_factory=lambda s: engine)
+    assert (result.exit_code, result.succeeded_count, result.counts.not_scheduled) == (0, 2, 3)
+    assert "budget reached" in result.stop_reason
+    again = run_batch(settings, job_engine_factory=lambda s: engine)
+    assert (again.succeeded_count, again.counts.skipped_done) == (3, 2)
