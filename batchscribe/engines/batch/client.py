@@ -59,13 +59,20 @@ class BatchClient:
         self._http.close()
         self._plain.close()
 
+    def __enter__(self) -> BatchClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def call(self, method: str, path_or_url: str, *, body: object = None, allow_404: bool = False) -> Any:
         """One API call with retries; the JSON answer (None for 204, or a 404 when allowed)."""
         url = path_or_url if path_or_url.startswith("http") else f"{self.base_url}{path_or_url}"
-        params = None if "api-version=" in url else {"api-version": API_VERSION}
+        if "api-version=" not in url:  # added to the query (httpx's params= would replace it)
+            url = f"{url}{'&' if '?' in url else '?'}api-version={API_VERSION}"
         for attempt in range(self._retries + 1):
             try:
-                response = self._http.request(method, url, params=params, json=body)
+                response = self._http.request(method, url, json=body)
             except httpx.TransportError as exc:
                 if attempt == self._retries:
                     raise TransientEngineError(
@@ -91,7 +98,9 @@ class BatchClient:
     def pages(self, path: str) -> Iterator[dict[str, Any]]:
         """Every value of a paged list, following ``@nextLink``."""
         url: str | None = path
-        while url:
+        seen: set[str] = set()
+        while url and url not in seen:  # a link already followed would loop for ever
+            seen.add(url)
             page = self.call("GET", url)
             yield from page.get("values", [])
             url = page.get("@nextLink")
