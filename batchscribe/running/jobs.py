@@ -75,6 +75,7 @@ class JobDriver:
     _seen: dict[str, float] = field(default_factory=dict)  # job name -> when this run first saw it
     _states: dict[str, str] = field(default_factory=dict)  # job name -> last status seen
     _warned: set[str] = field(default_factory=set)
+    _waiting: dict[str, str] = field(default_factory=dict)  # job name -> "id: state for h:mm:ss"
 
     # --- submitting -------------------------------------------------------------------------
 
@@ -214,13 +215,24 @@ class JobDriver:
             if self.settings.batch.no_wait:
                 return (
                     f"{pending} recording(s) pending at the service (--no-wait): the next run collects them"
+                    + self._waiting_jobs()
                 )
             interval = self.settings.batch.poll_interval_s if changed else min(interval * 1.5, MAX_BACKOFF_S)
             interval = max(interval, self.settings.batch.poll_interval_s)
             if deadline is not None and self.clock() + interval > deadline:
-                return f"{pending} recording(s) still at the service at --max-runtime: the next run collects"
+                return (
+                    f"{pending} recording(s) still at the service at --max-runtime: the next run collects"
+                    + self._waiting_jobs()
+                )
             if self.cancel.wait(interval):
                 return ""
+
+    def _waiting_jobs(self, shown: int = 5) -> str:
+        """The jobs still at the service, for the summary: id, status and age of each (a few)."""
+        names = [j.name for j in self.store.jobs() if j.state == "submitted" and j.name in self._waiting]
+        listed = "; ".join(self._waiting[n] for n in names[:shown])
+        more = f"; and {len(names) - shown} more" if len(names) > shown else ""
+        return f" (jobs: {listed}{more})" if listed else ""
 
     def poll(self) -> bool:
         """One status call for every job; collect what finished. True when a job's state changed."""
@@ -271,6 +283,7 @@ class JobDriver:
         seen = self._seen.setdefault(job.name, self.clock())
         age = age_s(job.created_at, fallback=self.clock() - seen)
         self._job_event(job.name, job.job_id, status.state, len(self.store.members(job.name)), age)
+        self._waiting[job.name] = f"{job.job_id} {status.state} for {duration(age)}"
         stuck_after = STUCK_AFTER_S if self.stuck_after_s is None else self.stuck_after_s
         if age > stuck_after and job.name not in self._warned:
             self._warned.add(job.name)

@@ -67,6 +67,7 @@ def test_no_wait_submits_then_the_next_run_collects_without_submitting_again(set
     first = run_batch(_with(settings, no_wait=True), job_engine_factory=lambda s: engine)
     assert (first.exit_code, first.succeeded_count, engine.submits) == (0, 0, 3)
     assert "5 recording(s) pending at the service" in first.stop_reason
+    assert all(f"{job_id} NotStarted for 0:00:" in first.stop_reason for job_id in engine.jobs)
     second = run_batch(_with(settings, no_wait=True), job_engine_factory=lambda s: engine)
     assert (second.exit_code, second.succeeded_count, engine.submits) == (0, 5, 3)
     assert JobStore(settings.out).jobs() == []
