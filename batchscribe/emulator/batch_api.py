@@ -3,8 +3,10 @@
 Routes: ``POST transcriptions:submit`` (201 with ``self`` and ``Location``), ``GET
 transcriptions/{id}``, ``GET transcriptions`` (paged: ``skip``/``top``, ``@nextLink``),
 ``DELETE transcriptions/{id}`` (204), ``GET transcriptions/{id}/files`` (paged), and each file's
-content behind its ``links.contentUrl``. A job is worked on a thread of its own once submitted:
-each content URL is fetched and answered (``batch_work``); its result files are
+content behind its ``links.contentUrl``. A job is taken from the queue at the status read that
+uses up its ``not_started_reads`` (at the first read without), as the service starts a job some
+time after it was submitted; then its content URLs are fetched and answered on a thread of its
+own (``batch_work``) and it says Running until they are. Its result files are
 ``contenturl_N.json`` (N: the URL's index) and ``report.json``.
 
 ``BatchFaults`` breaks it on purpose (tests set them on ``BatchService.faults``): answers 429
@@ -16,6 +18,7 @@ links that have expired (403) when first fetched.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -54,6 +57,7 @@ class _Job:
     status: str = "NotStarted"
     reads_left: int = 0
     fail: tuple[str, str] | None = None
+    working: bool = False  # its recordings are being fetched and answered
     outcomes: list[FileOutcome] = field(default_factory=list)
 
 
@@ -66,6 +70,7 @@ class BatchService:
         self.page_size = page_size
         self.submitted = 0  # jobs accepted, for tests and benchmarks
         self._jobs: dict[str, _Job] = {}
+        self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
 
     def routes(self) -> list[Route]:
@@ -123,13 +128,29 @@ class BatchService:
             self.faults.lose_jobs -= lost
             if not lost:
                 self._jobs[job.id] = job
-        if not lost:
-            threading.Thread(
-                target=self._work, args=(job,), name="batchscribe-emulator-job", daemon=True
-            ).start()
         return RestResponse.of_json(
             201, self._view(job, request.base_url), {"Location": self._self(job, request.base_url)}
         )
+
+    def _start(self, job: _Job) -> None:
+        """Fetch and answer the job's recordings on a thread of its own (once; lock held)."""
+        if job.working:
+            return
+        job.working = True
+        worker = threading.Thread(
+            target=self._work, args=(job,), name="batchscribe-emulator-job", daemon=True
+        )
+        self._workers.append(worker)
+        worker.start()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until every job taken from the queue has been worked on (tests: "the night passed")."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        return not any(w.is_alive() for w in workers)
 
     def _work(self, job: _Job) -> None:
         failing = self.faults.fail_sources
@@ -161,7 +182,10 @@ class BatchService:
                 return
             if job.reads_left > 0:
                 job.reads_left -= 1
+                if job.reads_left == 0:
+                    self._start(job)  # taken from the queue: it says so at the next read
                 return
+            self._start(job)
             if job.fail is not None:
                 job.status = "Failed"
             elif len(job.outcomes) == len(job.urls):

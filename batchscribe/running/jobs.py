@@ -46,6 +46,7 @@ from batchscribe.state.ledger import Ledger
 
 log = logging.getLogger(__name__)
 UPLOAD_THREADS = 8
+FIRST_JOB = 100  # recordings in a run's first job at most: it leaves within seconds
 MAX_BACKOFF_S = 600.0  # polls slow down while jobs wait, to at most this apart
 STUCK_AFTER_S = 24 * 3600.0  # the service's best effort: a job past this is reported
 
@@ -101,9 +102,15 @@ class JobDriver:
                 continue
             self._buffer.append(item)
             self._submitted_audio_s += item.audio.duration_s
-            if len(self._buffer) >= min(self.settings.batch.batch_size, self.engine.max_batch):
+            if len(self._buffer) >= self._job_size():
                 self.flush()
         return not self.cancel.is_cancelled()
+
+    def _job_size(self) -> int:
+        """Recordings per job: ``--batch-size``, but the run's first job at most ``FIRST_JOB``, so
+        the service has work within seconds of the start however large the folder."""
+        size = min(self.settings.batch.batch_size, self.engine.max_batch)
+        return min(size, FIRST_JOB) if self._sequence == 0 else size
 
     def flush(self) -> None:
         """Upload and submit what is gathered."""

@@ -80,6 +80,7 @@ def test_no_wait_then_the_next_run_collects_and_keep_uploads_keeps_them(
     first = run_batch(settings, job_engine_factory=_factory(azurite))
     assert (first.exit_code, first.succeeded_count) == (0, 0)
     assert "3 recording(s) pending" in first.stop_reason
+    assert emulator.batch.wait_idle()  # the night passes: the service works the job off
     second = run_batch(settings, job_engine_factory=_factory(azurite))
     assert (second.exit_code, second.succeeded_count, emulator.batch.submitted) == (0, 3, 1)
     assert len(_blobs(azurite, settings.batch.storage)) == 3
@@ -135,6 +136,7 @@ def test_the_cli_runs_a_nightly_no_wait_batch_and_says_what_is_pending(
     first = batchscribe.run(*args, env=env)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "1 recording(s) pending at the service" in first.stdout + first.stderr
+    assert emulator.batch.wait_idle()
     second = batchscribe.run(*args, env=env)
     assert second.returncode == 0, second.stdout + second.stderr
     document = json.loads((tmp_path / "out" / "one.wav.json").read_text())
