@@ -10,6 +10,10 @@ emulator's batch API, in their own processes.
    ``--small`` recordings, then with all of them: peak RSS must stay flat in the number of
    recordings.
 
+The emulator takes a job from its queue at the first status read, which a run makes once every
+job is submitted: the uploads do not compete with its work for this machine's CPU (the service
+is elsewhere), so their throughput compares with the plain loop's.
+
 Targets: first submit within 5 s; upload throughput at least the plain loop's; peak RSS with all
 recordings within 10% (or 15 MB) of the small run's; every recording transcribed.
 
@@ -33,29 +37,50 @@ from _common import mb, proc_status
 
 from batchscribe.config.batch import BatchSettings
 from batchscribe.config.settings import Endpoint, RunSettings
-from batchscribe.emulator.synth import write_wav
+from batchscribe.emulator.scripts import ScriptPhrase, Transcripts, make_entry
+from batchscribe.emulator.synth import RATE, burst_samples, write_wav
 from batchscribe.engines.batch import batch_engine
 from batchscribe.running import jobs
 from batchscribe.running.job_run import run_jobs
 from tests.azurite import running_azurite
 
 KEY = "bench-batch-key"
+SECONDS = 1.0
 FIRST_SUBMIT_S = 5.0
 RSS_SLACK, RSS_SLACK_MB = 0.10, 15.0
 
 
+PATTERNS = 10  # distinct sounds the emulator has scripts for
+
+
 def make_folder(root: Path, files: int) -> None:
-    """Short distinct recordings (0.25 s of noise each: every one its own bytes), 1,000 a folder."""
+    """Short recordings (1 s), each its own bytes (one of ``PATTERNS`` sounds plus its own
+    least-significant-bit noise, which the emulator's fingerprint does not hear), 1,000 a folder."""
     rng = np.random.default_rng(7)
+    bases = [burst_samples(seed, SECONDS) for seed in range(1, PATTERNS + 1)]
     for n in range(files):
-        samples = (rng.normal(0, 0.1, 4000) * 32767).astype(np.int16)
-        write_wav(root / f"d{n // 1000:03d}" / f"r{n:06d}.wav", samples)
+        noise = rng.integers(-1, 2, bases[0].size, dtype=np.int16)
+        write_wav(root / f"d{n // 1000:03d}" / f"r{n:06d}.wav", bases[n % PATTERNS] + noise)
 
 
-def _serve_emulator(conn: Connection) -> None:
+def scripts(path: Path) -> Path:
+    """What the emulator says for each pattern: scripted text, so no result is a placeholder (a
+    placeholder is a warning, and a warned file keeps its row in the run's result)."""
+    transcripts = Transcripts()
+    for seed in range(1, PATTERNS + 1):
+        samples = burst_samples(seed, SECONDS).astype(np.float32) / 32768
+        transcripts = transcripts.with_entry(make_entry(
+            entry_id=f"pattern-{seed}", source="", samples=samples, sample_rate=RATE,
+            phrases=[ScriptPhrase(text=f"Pattern number {seed} speaking.")],
+        ))  # fmt: skip
+    transcripts.save(path)
+    return path
+
+
+def _serve_emulator(conn: Connection, transcripts: Path) -> None:
     from batchscribe.emulator import Emulator
 
-    with Emulator(key=KEY) as emulator:
+    with Emulator(key=KEY, transcripts=transcripts) as emulator:
         conn.send(emulator.rest_url)
         conn.recv()
 
@@ -141,7 +166,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     parent, child = multiprocessing.Pipe()
     emulator = multiprocessing.get_context("spawn").Process(
-        target=_serve_emulator, args=(child,), daemon=True
+        target=_serve_emulator, args=(child, scripts(work / "scripts.yaml")), daemon=True
     )
     try:
         print(f"making {args.files} recordings and {args.small} for the small run ...", flush=True)
