@@ -277,12 +277,13 @@ class JobDriver:
             transient = status.error_code in TRANSIENT_JOB_CODES
             if transient and job.submits <= self.settings.retries:
                 log.warning("%s failed (%s): submitting it again", job.name, status.error_code)
-                self.engine.forget(job.job_id)
+                # Recorded first: a kill before the delete leaves a failed job at the service
+                # (gone with its time to live), never one taken for lost and sent once more.
                 self.store.resubmitting(job.name, lost=False)
+                self.engine.forget(job.job_id)
                 self._submit(job.name, self.store.members(job.name))
                 return
-            self.engine.forget(job.job_id)
-            self._fail_job(job.name, job_failure(status))
+            self._fail_job(job.name, job_failure(status))  # recorded, then the job deleted
         else:
             self._watch(job, status)
 
@@ -370,11 +371,11 @@ class JobDriver:
             )
         self.store.collected(name)
         if job is not None:
-            self._clean_up(job, forget=False)
+            self._clean_up(job)  # a lost job's delete answers 404: fine
 
-    def _clean_up(self, job: StoredJob, *, forget: bool = True) -> None:
+    def _clean_up(self, job: StoredJob) -> None:
         """A collected job: deleted at the service, its uploads removed, then forgotten here."""
-        if forget and job.job_id:
+        if job.job_id:
             self.engine.forget(job.job_id)
         if not self.settings.batch.keep_uploads:
             unused = [u for u in sorted(self.store.uploads(job.name)) if not self.store.upload_in_use(u)]

@@ -200,3 +200,22 @@ def test_max_hours_leaves_what_is_over_the_budget_for_the_next_run(settings: Run
     assert "budget reached" in result.stop_reason
     again = run_batch(settings, job_engine_factory=lambda s: engine)
     assert (again.succeeded_count, again.counts.skipped_done) == (3, 2)
+
+
+def test_a_kill_while_a_failed_job_is_recorded_never_submits_it_again(
+    settings: RunSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = FakeJobEngine(fail_jobs=1, fail_code="InvalidData")
+    original = JobStore.done
+
+    def killer(self: JobStore, source: str) -> None:
+        original(self, source)
+        raise Killed
+
+    monkeypatch.setattr(JobStore, "done", killer)
+    with pytest.raises(Killed):
+        run_batch(_with(settings, batch_size=10), job_engine_factory=lambda s: engine)
+    monkeypatch.undo()
+    result = run_batch(_with(settings, batch_size=10), job_engine_factory=lambda s: engine)
+    assert (result.failed_count, engine.submits) == (4, 1)  # the other four, failed, not sent again
+    assert JobStore(settings.out).jobs() == [] and engine.jobs == {}
