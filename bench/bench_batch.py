@@ -6,7 +6,7 @@ emulator's batch API, in their own processes.
    the baseline upload throughput.
 2. ``run_jobs`` over the folder (jobs of ``--batch-size``, poll interval 0.5 s): the time to the
    first submit, upload throughput (recordings uploaded per second of upload phases, hashing and
-   the existence check included), polls (list calls) per job, peak RSS while it runs; first with
+   the hashing included), polls (list calls) per job, peak RSS while it runs; first with
    ``--small`` recordings, then with all of them: peak RSS must stay flat in the number of
    recordings.
 
@@ -147,11 +147,11 @@ def batch_run(
         jobs.JobDriver.flush = original  # type: ignore[method-assign]
     assert driver is not None
     files = result.succeeded_count
-    job_count = -(-files // batch_size)
+    job_count = driver.jobs_made
     return {
         "files": files, "failed": result.failed_count, "wall_s": time.monotonic() - started,
         "first_submit_s": (driver.first_submit_at or started) - started, "upload_per_s": files / upload_s[0],
-        "polls": driver.polls, "polls_per_job": driver.polls / max(job_count, 1), "peak_rss": sampler.peak,
+        "jobs": job_count, "polls": driver.polls, "polls_per_job": driver.polls / max(job_count, 1), "peak_rss": sampler.peak,
     }  # fmt: skip
 
 

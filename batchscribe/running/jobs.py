@@ -106,6 +106,11 @@ class JobDriver:
                 self.flush()
         return not self.cancel.is_cancelled()
 
+    @property
+    def jobs_made(self) -> int:
+        """Jobs this run made (submitted, or failed before they could be)."""
+        return self._sequence
+
     def _job_size(self) -> int:
         """Recordings per job: ``--batch-size``, but the run's first job at most ``FIRST_JOB``, so
         the service has work within seconds of the start however large the folder."""
