@@ -5,8 +5,8 @@ emulator's batch API, in their own processes.
 1. A plain azure-storage-blob upload loop (one ``upload_blob`` after another) over the same files:
    the baseline upload throughput.
 2. ``run_jobs`` over the folder (jobs of ``--batch-size``, poll interval 0.5 s): the time to the
-   first submit, upload throughput (recordings uploaded per second of upload phases, hashing and
-   the hashing included), polls (list calls) per job, peak RSS while it runs; first with
+   first submit, upload throughput (recordings uploaded per second of upload phases, hashing
+   included), polls (list calls) per job, peak RSS while it runs; first with
    ``--small`` recordings, then with all of them: peak RSS must stay flat in the number of
    recordings.
 
