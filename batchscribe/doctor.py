@@ -180,6 +180,16 @@ def check_lock(out: Path) -> Check:
     return Check("lock", True, "no other run is using the output folder")
 
 
+def _endpoint_checks(
+    settings: RunSettings, engine_factory: EngineFactory, credential: TokenSource | None
+) -> Iterator[Check]:
+    with endpoints_for(settings, credential) as endpoints:
+        for endpoint in endpoints:
+            yield check_endpoint(settings, endpoint, engine_factory)
+        if settings.summaries is not None:  # --summarize (issue 21)
+            yield Check("summaries", *probe_summaries(settings, endpoints, credential))
+
+
 def run_checks(
     settings: RunSettings,
     credentials_error: BatchscribeError | None = None,
@@ -193,11 +203,12 @@ def run_checks(
         yield from missing_credentials(credentials_error)
     else:
         yield check_credentials(settings)
-        with endpoints_for(settings, credential) as endpoints:
-            for endpoint in endpoints:
-                yield check_endpoint(settings, endpoint, engine_factory)
-            if settings.summaries is not None:  # --summarize (issue 21)
-                yield Check("summaries", *probe_summaries(settings, endpoints, credential))
+        if settings.engine == "batch":  # the container and the batch endpoint, not a session
+            from batchscribe.engines.batch.checks import batch_checks
+
+            yield from batch_checks(settings)
+        else:
+            yield from _endpoint_checks(settings, engine_factory, credential)
     checks: list[Callable[[], Check]] = [
         lambda: check_output_folder(settings.out),
         check_decoder,

@@ -30,6 +30,7 @@ _BY_NAME = {
     "openai_endpoint": "URL", "openai_deployment": "NAME", "summary_prompt": "FILE",
     "price_per_1k_tokens": "AMOUNT", "openai_context_tokens": "TOKENS",
     "max_speakers": "N", "requests_per_minute": "N",
+    "storage": "CONTAINER", "storage_access": "MODE", "batch_size": "N", "poll_interval": "SECONDS",
 }  # fmt: skip
 
 

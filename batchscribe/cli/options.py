@@ -244,6 +244,31 @@ OpenaiContextTokens = Annotated[
     _option("openai_context_tokens", "The deployment's context size; longer transcripts are "
             "summarized in parts.", _SUMMARIES),
 ]
+_BATCH = "Batch engine (--engine batch)"
+Storage = Annotated[
+    str | None,
+    _option("storage", "Blob Storage container for uploads: a name (with AZURE_STORAGE_CONNECTION_STRING) or "
+            "a container URL (Entra ID sign-in).", _BATCH),
+]
+StorageAccess = Annotated[
+    str | None,
+    _option("storage_access", "sas: the service reads through SAS URLs; trusted: the Speech resource's "
+            "managed identity reads the container.", _BATCH),
+]
+BatchSize = Annotated[int | None, _option("batch_size", "Recordings per job (at most 1000).", _BATCH)]
+NoWait = Annotated[
+    bool,
+    _option("no_wait", "Submit, collect what is ready, exit; the next run collects the rest.", _BATCH,
+            "--no-wait"),
+]
+PollInterval = Annotated[
+    str | None, _option("poll_interval", f"How often to ask about jobs: {_DURATION}.", _BATCH)
+]
+KeepUploads = Annotated[
+    bool,
+    _option("keep_uploads", "Keep the uploaded recordings once their results are saved.", _BATCH,
+            "--keep-uploads"),
+]
 
 LOG_FORMATS = ("text", "json")
 LogFormat = Annotated[
@@ -305,6 +330,8 @@ def _run_options(
     openai_deployment: OpenaiDeployment = None, summary_prompt: SummaryPrompt = None,
     price_per_1k_tokens: PricePer1kTokens = None, openai_context_tokens: OpenaiContextTokens = None,
     max_speakers: MaxSpeakers = None, requests_per_minute: RequestsPerMinute = None,
+    storage: Storage = None, storage_access: StorageAccess = None, batch_size: BatchSize = None,
+    no_wait: NoWait = False, poll_interval: PollInterval = None, keep_uploads: KeepUploads = False,
 ) -> None:  # fmt: skip
     """Every option of ``run``, in --help order: the template ``takes_run_options`` copies."""
 

@@ -59,6 +59,7 @@ class LineLog:
         self._lock = threading.Lock()
         self._limit = 0
         self._warned: dict[str, int] = {}  # warning text: files that had it
+        self._job_states: dict[str, str] = {}  # batch jobs: the last state logged
 
     def emit(self, event: str, message: str, *, important: bool = False, **fields: Any) -> None:
         if self._quiet and not important:
@@ -141,12 +142,27 @@ class LineLog:
             self.emit("planned", f"{recordings} to send, {audio} of audio{also}",
                       files=files, audio_seconds=round(audio_seconds, 3), found=found)  # fmt: skip
 
+    def job_changed(self, name: str, job_id: str, state: str, age_s: float, recordings: int) -> None:
+        """A batch job's line when its state changes (not at every poll: quiet nights)."""
+        if self._job_states.get(name) == state:
+            return
+        self._job_states[name] = state
+        where = job_id or "not submitted yet"
+        message = f"{name} ({where}): {state}, {recordings} recording(s), age {job_age(age_s)}"
+        self.emit("job", message, job=name, job_id=job_id, state=state, age_s=round(age_s))
+
     def concurrency_changed(self, limit: int) -> None:
         # Ramp-ups are routine; a decrease means the service pushed back, which is worth a line.
         lowered = limit < self._limit
         self._limit = limit
         if lowered:
             self.emit("throttled", f"the service is throttling: concurrency lowered to {limit}", limit=limit)
+
+
+def job_age(seconds: float) -> str:
+    """A job's age as h:mm:ss."""
+    whole = max(0, round(seconds))
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 def _to_transcribe(files: int, found: int) -> str:
@@ -186,6 +202,7 @@ class LiveView:
         self._sessions: int | None = None  # open sessions, once the runner says (chunks count each)
         self._lock = threading.Lock()
         self._status = Text()
+        self._jobs: dict[str, tuple[str, float]] = {}  # batch jobs at the service: state, age
         self._live = Live(Group(self._progress, self._status), console=console, refresh_per_second=4)
 
     def __enter__(self) -> LiveView:
@@ -211,7 +228,10 @@ class LiveView:
         if c["cancelled"]:
             parts.append(f"cancelled {c['cancelled']}")
         sessions = len(self._active) - len(self._waiting) if self._sessions is None else self._sessions
-        parts.append(f"sessions {sessions}")
+        if self._jobs:  # --engine batch: each job's state and age instead of sessions
+            parts += [f"{job}: {state} {job_age(age)}" for job, (state, age) in self._jobs.items()]
+        else:
+            parts.append(f"sessions {sessions}")
         self._status.plain = "  ".join(parts)
 
     def _advance_overall(self) -> None:
@@ -279,6 +299,15 @@ class LiveView:
         if result.status == "failed" and result.failure is not None:
             failed = f"failed {shown(result.source)}: {shown(result.failure.message)}"
             self._console.print(Text(failed, style="red"))
+
+    def job_changed(self, name: str, job_id: str, state: str, age_s: float, recordings: int) -> None:
+        with self._lock:
+            job = f"job {name.rsplit(' ', 1)[-1]}"  # "batchscribe RUN job 3" -> "job 3"
+            if state == "Collected":
+                self._jobs.pop(job, None)
+            else:
+                self._jobs[job] = (state, age_s)
+            self._refresh_status()
 
     def concurrency_changed(self, limit: int) -> None:
         pass  # the limiter's allowance is not what runs: the status shows open sessions

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from batchscribe.config.batch import BatchSettings
 from batchscribe.config.origin import Origin
 from batchscribe.config.regions import unknown_region
 from batchscribe.config.resource import Resource
@@ -167,6 +168,10 @@ def resolve_settings(
         summaries=resolve_summaries(spec, origin, env, credentials=credentials),
         max_speakers=spec.max_speakers,
         fast_limits=FastLimits(requests_per_minute=spec.requests_per_minute),
+        batch=BatchSettings(
+            storage=spec.storage or "", storage_access=spec.storage_access, batch_size=spec.batch_size,
+            no_wait=spec.no_wait, poll_interval_s=spec.poll_interval, keep_uploads=spec.keep_uploads,
+        ),
     )
 
 

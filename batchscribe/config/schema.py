@@ -303,6 +303,15 @@ class JobSpec(BaseModel):
     requests_per_minute: Annotated[int, Strict()] = _field(
         600, "a whole number of at least 1", "300", ge=1, le=100_000
     )
+    # --engine batch: the Blob Storage container recordings go to, and how its jobs are run
+    storage: Text | None = _field(
+        None, "a container name or a container URL", "https://myaccount.blob.core.windows.net/recordings"
+    )
+    storage_access: Literal["sas", "trusted"] = _field("sas", "sas or trusted", "trusted")
+    batch_size: Annotated[int, Strict()] = _field(1000, "a whole number from 1 to 1000", "500", ge=1, le=1000)
+    no_wait: Flag = _field(False, "true or false", "true")
+    poll_interval: Seconds = _field(60.0, "positive seconds, or a duration like 10m", "10m", gt=0, le=DAY)
+    keep_uploads: Flag = _field(False, "true or false", "true")
 
 
 def _empty_is_nothing(value: object) -> object:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from batchscribe.config.batch import BatchSettings
 from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.engines.base import RecognitionOptions
@@ -132,6 +133,7 @@ class RunSettings:
     # engine redoes nothing).
     engine: EngineName = _DEFAULT.engine
     chunk_seconds: float | None = None  # None: from the run's audio and workers (audio.chunk_plan)
+    batch: BatchSettings = field(default_factory=BatchSettings)  # --engine batch: storage, jobs, polling
     # Several Speech resources (each one ``Endpoint`` with its ``Resource``); ``endpoint`` is the
     # first. Empty: the one ``endpoint``.
     resources: tuple[Endpoint, ...] = ()

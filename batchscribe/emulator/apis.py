@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from batchscribe.emulator import openai_api
+from batchscribe.emulator.batch_api import BatchService
 from batchscribe.emulator.fast_api import fast_routes
 from batchscribe.emulator.faults import Fault
 from batchscribe.emulator.openai_api import OpenAiEmulation
@@ -26,6 +27,7 @@ class ApiContext:
     openai: OpenAiEmulation = field(default_factory=OpenAiEmulation)  # chat completions, its faults
     faults: Callable[[], tuple[Fault, ...]] = tuple  # the emulator-wide faults, as they are now
     closed: threading.Event = field(default_factory=threading.Event)  # set when the emulator stops
+    batch: BatchService | None = None  # batch transcription's jobs (``batch_api``)
 
 
 def _status(request: RestRequest) -> RestResponse:
@@ -34,8 +36,10 @@ def _status(request: RestRequest) -> RestResponse:
 
 def routes(context: ApiContext) -> list[Route]:
     """Every REST route the emulator serves."""
+    batch = context.batch.routes() if context.batch is not None else []
     return [
         Route("GET", r"/status", _status),
         *openai_api.routes(context.openai),
         *fast_routes(context.transcripts, context.speed, context.faults, context.closed),
+        *batch,
     ]

@@ -76,6 +76,7 @@ class Route:
     method: str
     pattern: str  # a regular expression matched against the whole path, named groups -> params
     handler: Handler
+    public: bool = False  # no credentials asked (a result's content link, signed like a SAS URL)
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if method != self.method:
@@ -145,7 +146,7 @@ class RestServer:
                 if re.fullmatch(route.pattern, request.path):
                     allowed = True
                 continue
-            refused = self._refused(request.headers)
+            refused = None if route.public else self._refused(request.headers)
             if refused is not None:
                 return route.pattern, RestResponse.error(HTTPStatus.UNAUTHORIZED, "Unauthorized", refused)
             return route.pattern, route.handler(_with_params(request, params))

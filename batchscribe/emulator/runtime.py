@@ -21,6 +21,7 @@ from types import TracebackType
 
 from batchscribe.emulator.apis import ApiContext, routes
 from batchscribe.emulator.auth import BearerTokens
+from batchscribe.emulator.batch_api import BatchService
 from batchscribe.emulator.defaults import TURN_SECONDS
 from batchscribe.emulator.faults import Fault, as_faults
 from batchscribe.emulator.openai_api import OpenAiEmulation, OpenAiFault
@@ -104,9 +105,11 @@ class Emulator:
         self._error: BaseException | None = None
         self._rest: RestServer | None = None
         self._rest_port = rest_port
+        self.batch = BatchService(scripts)  # batch transcription's jobs; tests set ``batch.faults``
         self.openai = OpenAiEmulation.of(openai_faults, openai_context_tokens)  # chat completions
         self._api = ApiContext(
-            self._config.transcripts, self._config.speed, self.openai, lambda: self._config.faults
+            self._config.transcripts, self._config.speed, self.openai, lambda: self._config.faults,
+            batch=self.batch,
         )
 
     @property

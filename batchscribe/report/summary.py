@@ -173,6 +173,8 @@ def headline(summary: Mapping[str, Any]) -> str:
     if ran == 0 and summary["audio_seconds"] > 0:
         return (f"No recording finished: {human_seconds(summary['audio_seconds'])} of long recordings "
                 "were sent in chunks; the next run sends the rest.")  # fmt: skip
+    if ran == 0 and summary["stop_reason"]:  # e.g. batch jobs still at the service (--no-wait)
+        return "No file finished in this run yet; see why it stopped."
     if ran == 0:
         still = len(summary.get("still_failing", ()))
         known = f" ({plural(still, 'file')} still failing from earlier runs)" if still else ""

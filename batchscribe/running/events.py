@@ -47,6 +47,14 @@ class SessionEvents(Protocol):
     def sessions_open(self, count: int) -> None: ...
 
 
+@runtime_checkable
+class JobEvents(Protocol):
+    """What a sink hears of batch jobs (``--engine batch``), if it wants to: each job's state
+    when submitted, at every poll and when collected, with its age in seconds."""
+
+    def job_changed(self, name: str, job_id: str, state: str, age_s: float, recordings: int) -> None: ...
+
+
 class Fanout:
     """Sends every event to several sinks (e.g. the live view and a log file)."""
 
@@ -83,6 +91,11 @@ class Fanout:
     def file_finished(self, result: FileResult) -> None:
         for sink in self._sinks:
             sink.file_finished(result)
+
+    def job_changed(self, name: str, job_id: str, state: str, age_s: float, recordings: int) -> None:
+        for sink in self._sinks:
+            if isinstance(sink, JobEvents):
+                sink.job_changed(name, job_id, state, age_s, recordings)
 
     def concurrency_changed(self, limit: int) -> None:
         for sink in self._sinks:

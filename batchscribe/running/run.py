@@ -29,6 +29,7 @@ from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
+from batchscribe.engines.jobs import JobEngine
 from batchscribe.errors import BatchscribeError, FileError
 from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
@@ -54,6 +55,7 @@ from batchscribe.resources.service import EngineFactory, azure_engine, endpoints
 from batchscribe.results import FileResult, RunResult
 from batchscribe.running.chunks import SplitOptions, one_session_note, split_items
 from batchscribe.running.events import Fanout, PlanEvents, PlanFinished, RunEvents, SessionEvents
+from batchscribe.running.job_run import JobEngineFactory, run_jobs
 from batchscribe.running.outcome import Budget, RunOutcome, Written
 from batchscribe.running.runner import Runner
 from batchscribe.state.chunk_store import ChunkStore
@@ -143,6 +145,7 @@ def run_batch(
     slow_start: bool = True,
     credential: TokenSource | None = None,
     report: ReportWriter | None = None,
+    job_engine_factory: JobEngineFactory | None = None,
 ) -> RunResult:
     """Transcribe everything the settings select that is not done yet.
 
@@ -154,11 +157,17 @@ def run_batch(
     ``credential``: where Entra ID tokens come from (tests pass a fake one). ``report`` writes
     the run's report from its result (``report.writer.report_run``), before the lock is let go;
     what it returns is the result (it may note that the report could not be written).
+    ``--engine batch`` runs jobs instead (``job_run.run_jobs``; ``job_engine_factory`` builds them).
     """
     started_at = datetime.now(timezone.utc)
     run_id = run_id or new_run_id(started_at)
     cancel = cancel or CancelToken()
     check_inputs(settings.inputs)
+    if settings.engine == "batch":  # jobs at the service, not sessions: running/job_run.py
+        factory = job_engine_factory or _batch_engine
+        batch_result, _ = run_jobs(settings, engine_factory=factory, run_id=run_id, events=events,
+                                   cancel=cancel, budget_s=_budget_seconds(settings))  # fmt: skip
+        return report(batch_result, settings.out) if report is not None else batch_result
     check_engine_settings(settings)
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)
@@ -213,6 +222,12 @@ def run_batch(
         if report is not None:
             result = report(result, settings.out)
     return result
+
+
+def _batch_engine(settings: RunSettings) -> JobEngine:
+    from batchscribe.engines.batch import batch_engine
+
+    return batch_engine(settings)
 
 
 def _engine(

@@ -1,0 +1,165 @@
+"""Azure batch transcription's REST API over httpx (api-version 2025-10-15), and its failures
+mapped to the engine errors in one place (``_failure``).
+
+Throttled calls (429) wait for ``Retry-After`` (at least a second when it says nothing) and go
+again, up to ``retries`` times; so do 5xx answers and dropped connections, backing off. Lists
+are followed through ``@nextLink``. Result links point at storage (a SAS URL): they are fetched
+without the Speech key, which must never leave for another host.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from batchscribe.errors import FatalEngineError, PermanentEngineError, TransientEngineError
+from batchscribe.secrets import Redactor
+
+log = logging.getLogger(__name__)
+_SAS_SIGNATURE = re.compile(r"(?i)(sig=)[^&\s\"']+")
+
+
+def mask(text: str) -> str:
+    """Header-shaped secrets and SAS signatures masked (error texts may echo a content URL)."""
+    return _SAS_SIGNATURE.sub(r"\1***", Redactor()(text))
+
+
+API_VERSION = "2025-10-15"
+RETRIES = 5
+
+
+class LinkExpired(Exception):
+    """A result link answered 403/404: list the files again for fresh links."""
+
+
+class BatchClient:
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        retries: int = RETRIES,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float = 60.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._sleep = sleep
+        self._retries = retries
+        self.throttled = 0  # 429s seen
+        self._http = httpx.Client(headers=dict(headers), transport=transport, timeout=timeout_s)
+        self._plain = httpx.Client(transport=transport, timeout=timeout_s)  # storage links: no key
+
+    def close(self) -> None:
+        self._http.close()
+        self._plain.close()
+
+    def __enter__(self) -> BatchClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(self, method: str, path_or_url: str, *, body: object = None, allow_404: bool = False) -> Any:
+        """One API call with retries; the JSON answer (None for 204, or a 404 when allowed)."""
+        url = path_or_url if path_or_url.startswith("http") else f"{self.base_url}{path_or_url}"
+        if "api-version=" not in url:  # added to the query (httpx's params= would replace it)
+            url = f"{url}{'&' if '?' in url else '?'}api-version={API_VERSION}"
+        for attempt in range(self._retries + 1):
+            try:
+                response = self._http.request(method, url, json=body)
+            except httpx.TransportError as exc:
+                if attempt == self._retries:
+                    raise TransientEngineError(
+                        f"cannot reach the batch transcription endpoint: {exc}",
+                        code="network",
+                        detail=mask(str(exc)),
+                    ) from exc
+                self._sleep(min(2.0**attempt, 30.0))
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                if attempt == self._retries:
+                    raise _failure(response)
+                self.throttled += response.status_code == 429
+                self._sleep(_retry_after(response, default=min(2.0**attempt, 30.0)))
+                continue
+            if response.status_code == 404 and allow_404:
+                return None
+            if response.status_code >= 400:
+                raise _failure(response)
+            return response.json() if response.content else None
+        raise AssertionError("unreachable")
+
+    def pages(self, path: str) -> Iterator[dict[str, Any]]:
+        """Every value of a paged list, following ``@nextLink``."""
+        url: str | None = path
+        seen: set[str] = set()
+        while url and url not in seen:  # a link already followed would loop for ever
+            seen.add(url)
+            page = self.call("GET", url)
+            yield from page.get("values", [])
+            url = page.get("@nextLink")
+
+    def download(self, url: str) -> bytes:
+        """A result file through its link; ``LinkExpired`` when the link no longer works."""
+        for attempt in range(self._retries + 1):
+            try:
+                response = self._plain.get(url)
+            except httpx.TransportError as exc:
+                if attempt == self._retries:
+                    raise TransientEngineError(f"cannot download a result: {exc}", code="network") from exc
+                self._sleep(min(2.0**attempt, 30.0))
+                continue
+            if response.status_code in (403, 404):
+                raise LinkExpired(str(response.status_code))
+            if response.status_code == 429 or response.status_code >= 500:
+                self._sleep(_retry_after(response, default=min(2.0**attempt, 30.0)))
+                continue
+            if response.status_code >= 400:
+                raise _failure(response)
+            return response.content
+        raise TransientEngineError("the result could not be downloaded", code="throttled")
+
+
+def _retry_after(response: httpx.Response, *, default: float) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return default
+
+
+def _failure(response: httpx.Response) -> Exception:
+    """The service's answer as the engine error it means."""
+    try:
+        parsed = response.json()
+    except ValueError:
+        parsed = {}
+    body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+    inner: dict[str, Any] = body["innerError"] if isinstance(body.get("innerError"), dict) else {}
+    code = str(inner.get("code") or body.get("code") or response.status_code)
+    message = mask(str(inner.get("message") or body.get("message") or response.reason_phrase))
+    status = response.status_code
+    if status in (401, 403):
+        return FatalEngineError(
+            f"the batch transcription endpoint refused the credentials ({status}: {message})",
+            code="auth_failed",
+            sdk_code=code,
+            detail=message,
+        )
+    if status == 429:
+        return TransientEngineError(f"throttled by the service: {message}", code="throttled", sdk_code=code)
+    if status >= 500:
+        return TransientEngineError(
+            f"the service failed ({status}): {message}", code="service_error", sdk_code=code
+        )
+    return PermanentEngineError(
+        f"the service refused the request ({status} {code}): {message}",
+        code="bad_request",
+        sdk_code=code,
+        detail=message,
+    )

@@ -1,0 +1,234 @@
+"""``BatchJobEngine``: the job engine (``engines/jobs.py``) over Azure batch transcription and
+Blob Storage: ``client.BatchClient`` for the REST calls, ``storage.BlobStore`` for uploads.
+
+The job's properties come from the same settings as every engine's (``properties``); a
+recording the service would refuse with them (diarization on stereo) is refused before upload.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from batchscribe.audio import AudioInfo
+from batchscribe.config.batch import MAX_BATCH, TIME_TO_LIVE_HOURS
+from batchscribe.config.settings import RunSettings
+from batchscribe.engines.batch.client import BatchClient, LinkExpired
+from batchscribe.engines.batch.convert import converted, needs_conversion
+from batchscribe.engines.batch.results import BadResult, transcript_from_result
+from batchscribe.engines.batch.storage import BlobStore
+from batchscribe.engines.jobs import JobState, JobStatus, RecordingResult
+from batchscribe.errors import FileError, PermanentEngineError, TransientEngineError, UsageError
+
+LINK_REFRESHES = 3  # result links listed again at most this many times per job
+_STATES: dict[str, JobState] = {
+    "NotStarted": "NotStarted",
+    "Running": "Running",
+    "Succeeded": "Succeeded",
+    "Failed": "Failed",
+}
+_PROFANITY = {"masked": "Masked", "removed": "Removed", "raw": "None"}
+DIARIZATION_MAX_SPEAKERS = 35
+
+
+def properties(settings: RunSettings) -> dict[str, Any]:
+    """The job's ``properties`` from the run's settings."""
+    options = settings.options
+    found: dict[str, Any] = {
+        "timeToLiveHours": TIME_TO_LIVE_HOURS,
+        "wordLevelTimestampsEnabled": options.word_timestamps,
+        "punctuationMode": "DictatedAndAutomatic",
+        "profanityFilterMode": _PROFANITY.get(options.profanity, "Masked"),
+    }
+    if options.diarize:
+        found["diarization"] = {"enabled": True, "maxSpeakers": DIARIZATION_MAX_SPEAKERS}
+    if settings.channels == "separate":
+        found["channels"] = [0, 1]
+    else:
+        found["channels"] = [0]
+    if options.languages:
+        found["languageIdentification"] = {"candidateLocales": list(options.languages), "mode": "Continuous"}
+    return found
+
+
+def check_settings(settings: RunSettings) -> None:
+    """Settings batch transcription cannot honour: refused before anything is uploaded."""
+    if settings.options.phrases:
+        raise UsageError(
+            "--phrases is not available with --engine batch (batch transcription has no phrase list)",
+            hint="drop --phrases, or use --engine realtime",
+        )
+    if settings.options.diarize and settings.channels == "separate":
+        raise UsageError(
+            "--diarize with --channels separate is refused by batch transcription",
+            hint="diarization works on mono audio: use one of them",
+        )
+
+
+class BatchJobEngine:
+    max_batch = MAX_BATCH
+
+    def __init__(self, client: BatchClient, storage: BlobStore, settings: RunSettings, *, name: str) -> None:
+        check_settings(settings)
+        self.name = name
+        self._client = client
+        self._storage = storage
+        self._settings = settings
+        self._properties = properties(settings)
+        self._locale = (settings.options.languages or (settings.options.language,))[0]
+        self.uploaded = 0  # uploads sent (not already there)
+
+    def refusal(self, audio: AudioInfo) -> FileError | None:
+        if self._settings.options.diarize and audio.channels > 1:
+            return PermanentEngineError(
+                "the service refuses diarization on stereo audio",
+                code="refused_by_service",
+                hint="use --channels separate without --diarize, or mix it down to mono",
+            )
+        return None
+
+    def upload(self, path: Path, sha256: str) -> str:
+        if not needs_conversion(path):
+            name = f"{sha256}{path.suffix.lower()}"
+            self.uploaded += self._storage.upload(path, name)
+            return name
+        name = f"{sha256}.wav"  # the source's hash: converted at most once, whatever it is called
+        if not self._storage.exists(name):
+            with converted(path) as wav:
+                self.uploaded += self._storage.upload(wav, name)
+        return name
+
+    def submit(self, display_name: str, uploads: list[str]) -> str:
+        body: dict[str, Any] = {
+            "displayName": display_name,
+            "locale": self._locale,
+            "properties": self._properties,
+            "contentUrls": [self._storage.url(u) for u in uploads],
+        }
+        if self._settings.options.endpoint_id:
+            body["model"] = {"self": f"{self._client.base_url}/models/{self._settings.options.endpoint_id}"}
+        job = self._client.call("POST", "/transcriptions:submit", body=body)
+        return _job_id(job)
+
+    def find(self, display_name: str) -> str | None:
+        for job in self._client.pages("/transcriptions"):
+            if job.get("displayName") == display_name:
+                return _job_id(job)
+        return None
+
+    def statuses(self, job_ids: Collection[str]) -> dict[str, JobStatus]:
+        wanted = set(job_ids)
+        found: dict[str, JobStatus] = {}
+        for job in self._client.pages("/transcriptions"):  # one list for every job
+            job_id = _job_id(job)
+            if job_id in wanted:
+                found[job_id] = _status(job_id, job)
+        for job_id in wanted - found.keys():  # not listed: ask for it alone before calling it lost
+            job = self._client.call("GET", f"/transcriptions/{job_id}", allow_404=True)
+            found[job_id] = JobStatus(job_id, "Lost") if job is None else _status(job_id, job)
+        return found
+
+    def results(self, job_id: str, uploads: list[str]) -> Iterator[RecordingResult]:
+        index_of = {u: i for i, u in enumerate(uploads) if u}
+        pending = set(index_of.values())
+        failures: dict[int, FileError] = {}
+        for _ in range(LINK_REFRESHES + 1):
+            expired = False
+            for file in self._client.pages(f"/transcriptions/{job_id}/files"):
+                index = _index(file, index_of, len(uploads))
+                if file.get("kind") == "TranscriptionReport" and not failures:
+                    try:
+                        failures = _report_failures(
+                            self._client.download(file["links"]["contentUrl"]), index_of
+                        )
+                    except LinkExpired:
+                        expired = True
+                if index is None or index not in pending:
+                    continue
+                try:
+                    data = self._client.download(file["links"]["contentUrl"])
+                except LinkExpired:
+                    expired = True
+                    continue
+                pending.discard(index)
+                try:
+                    yield RecordingResult(index, transcript=transcript_from_result(data))
+                except BadResult as exc:
+                    yield RecordingResult(index, error=exc)
+            if not expired:
+                break
+        for index in sorted(pending):
+            yield RecordingResult(
+                index,
+                error=failures.get(index)
+                or TransientEngineError(
+                    "the service's result for this recording could not be read", code="no_result"
+                ),
+            )
+
+    def forget(self, job_id: str) -> None:
+        self._client.call("DELETE", f"/transcriptions/{job_id}", allow_404=True)
+
+    def remove_upload(self, name: str) -> None:
+        self._storage.delete(name)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _job_id(job: Any) -> str:
+    return str(job["self"]).rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+
+
+def _status(job_id: str, job: dict[str, Any]) -> JobStatus:
+    state = _STATES.get(str(job.get("status")), "Running")
+    error = (job.get("properties") or {}).get("error") or {}
+    return JobStatus(job_id, state, str(error.get("code", "")), str(error.get("message", "")))
+
+
+def _index(file: dict[str, Any], index_of: dict[str, int], count: int) -> int | None:
+    """Which recording a result file is: ``contenturl_N.json``."""
+    name = str(file.get("name", ""))
+    if file.get("kind") != "Transcription" or not name.startswith("contenturl_"):
+        return None
+    try:
+        index = int(name.removeprefix("contenturl_").removesuffix(".json"))
+    except ValueError:
+        return None
+    return index if 0 <= index < count else None
+
+
+def _report_failures(data: bytes, index_of: dict[str, int]) -> dict[int, FileError]:
+    """The report's failed recordings, by index (matched on the blob name in their source URL)."""
+    try:
+        details = json.loads(data).get("details") or []
+    except (ValueError, AttributeError):
+        return {}
+    failures: dict[int, FileError] = {}
+    for detail in details:
+        if not isinstance(detail, dict) or detail.get("status") == "Succeeded":
+            continue
+        blob = unquote(urlsplit(str(detail.get("source", ""))).path.rsplit("/", 1)[-1])
+        if blob in index_of:
+            kind, message = str(detail.get("errorKind", "")), str(detail.get("errorMessage", ""))
+            failures[index_of[blob]] = PermanentEngineError(
+                f"the service could not transcribe it: {message or kind}",
+                code="service_refused_file",
+                sdk_code=kind,
+                detail=message,
+                hint=_file_hint(kind),
+            )
+    return failures
+
+
+def _file_hint(kind: str) -> str:
+    if kind in ("InvalidData", "InvalidAudioFormat", "EmptyAudioFile"):
+        return "check that the recording plays and holds speech; stereo audio with diarization is refused"
+    if kind == "AudioLengthLimitExceeded":
+        return (
+            "batch transcription takes recordings up to its length limit: split it, or use --engine realtime"
+        )
+    return "see the service's message; run again to retry it"

@@ -1,0 +1,170 @@
+"""The container recordings are uploaded to (azure-storage-blob), and the URLs the service reads.
+
+``--storage NAME`` takes the account from ``AZURE_STORAGE_CONNECTION_STRING`` (its key signs
+service SAS URLs); ``--storage https://ACCOUNT.blob.core.windows.net/CONTAINER`` signs in with
+Entra ID (a ``TokenCredential``; tests inject one) and signs user-delegation SAS URLs. With
+``--storage-access trusted`` the URLs are plain: the Speech resource's managed identity reads the
+container. The container is created when missing. Uploads are named by content
+(``<sha256><ext>``): bytes already there are not sent again, and a renamed file uploads nothing.
+Uploads stream from the file in blocks, several blocks in flight.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
+from azure.storage.blob import (
+    BlobSasPermissions,
+    BlobServiceClient,
+    ContainerClient,
+    UserDelegationKey,
+    generate_blob_sas,
+)
+
+from batchscribe.config.batch import StorageAccess
+from batchscribe.errors import FatalEngineError, TransientEngineError, UsageError
+
+CONNECTION_STRING_VARIABLE = "AZURE_STORAGE_CONNECTION_STRING"
+# The service may take up to 30 min to start a job and 24 h to finish it (best effort): a SAS
+# must outlive both, with room for a job submitted again.
+SAS_LIFETIME = timedelta(hours=48)
+CLOCK_SKEW = timedelta(minutes=5)
+ASK_FIRST_ABOVE = 4 << 20  # bytes: above this, look for the upload before sending it
+
+
+class BlobStore:
+    def __init__(
+        self, service: BlobServiceClient, container: str, *, access: StorageAccess, account_key: str | None
+    ) -> None:
+        self._service = service
+        self.container: ContainerClient = service.get_container_client(container)
+        self._access = access
+        self._account_key = account_key
+        self._delegation: UserDelegationKey | None = None
+        self._delegation_until = datetime.min.replace(tzinfo=timezone.utc)
+
+    @classmethod
+    def open(
+        cls, storage: str, *, access: StorageAccess, env: dict[str, str], credential: Any = None
+    ) -> BlobStore:
+        """The container ``--storage`` names, made ready (created when missing)."""
+        if storage.startswith(("https://", "http://")):
+            account_url, _, container = storage.split("?")[0].rstrip("/").rpartition("/")
+            if credential is None:
+                from azure.identity import DefaultAzureCredential
+
+                credential = DefaultAzureCredential()
+            store = cls(
+                BlobServiceClient(account_url, credential=credential),
+                container,
+                access=access,
+                account_key=None,
+            )
+        else:
+            connection = env.get(CONNECTION_STRING_VARIABLE, "")
+            if not connection:
+                raise UsageError(
+                    f"--storage {storage} names a container but {CONNECTION_STRING_VARIABLE} is not set",
+                    hint=f"set {CONNECTION_STRING_VARIABLE}, or give the container's URL (Entra ID sign-in)",
+                )
+            service = BlobServiceClient.from_connection_string(connection)
+            key = getattr(service.credential, "account_key", None)
+            store = cls(service, storage, access=access, account_key=key)
+        store.ensure()
+        return store
+
+    def ensure(self) -> None:
+        try:
+            self.container.create_container()
+        except ResourceExistsError:
+            pass
+        except Exception as exc:
+            raise _storage_error(exc, "open the container") from exc
+
+    def exists(self, name: str) -> bool:
+        try:
+            return bool(self.container.get_blob_client(name).exists())
+        except Exception as exc:
+            raise _storage_error(exc, f"look for the upload {name}") from exc
+
+    def upload(self, path: Path, name: str) -> bool:
+        """Upload unless a blob of that name (the same bytes) is there; True when sent."""
+        blob = self.container.get_blob_client(name)
+        try:
+            # A small file goes up in one request that the service refuses (409) when the name is
+            # there already; a large one is looked for first, so that its bytes are not sent for
+            # nothing (a renamed or copied recording uploads nothing).
+            if path.stat().st_size > ASK_FIRST_ABOVE and blob.exists():
+                return False
+            with path.open("rb") as data:
+                blob.upload_blob(data, overwrite=False, max_concurrency=2)
+        except ResourceExistsError:
+            return False  # another upload of the same bytes won
+        except OSError:
+            raise
+        except Exception as exc:
+            raise _storage_error(exc, f"upload {path.name}") from exc
+        return True
+
+    def url(self, name: str) -> str:
+        """The URL the service reads ``name`` through."""
+        plain = f"{self.container.url}/{quote(name)}"
+        if self._access == "trusted":
+            return plain
+        now = datetime.now(timezone.utc)
+        expiry = now + SAS_LIFETIME
+        account, container = self.container.account_name or "", self.container.container_name
+        permission, start = BlobSasPermissions(read=True), now - CLOCK_SKEW
+        try:
+            key = None if self._account_key else self._delegation_key(now, expiry)
+            token = generate_blob_sas(
+                account, container, name, account_key=self._account_key, user_delegation_key=key,
+                permission=permission, start=start, expiry=expiry,
+            )  # fmt: skip
+        except Exception as exc:
+            raise _storage_error(exc, "sign a URL for the service") from exc
+        return f"{plain}?{token}"
+
+    def _delegation_key(self, now: datetime, expiry: datetime) -> UserDelegationKey:
+        if self._delegation is None or self._delegation_until < expiry:
+            until = now + SAS_LIFETIME + timedelta(hours=24)  # one key for a day of submits
+            self._delegation = self._service.get_user_delegation_key(now - CLOCK_SKEW, until)
+            self._delegation_until = until
+        return self._delegation
+
+    def delete(self, name: str) -> None:
+        try:
+            self.container.delete_blob(name)
+        except ResourceNotFoundError:
+            pass
+        except Exception as exc:
+            raise _storage_error(exc, f"remove the upload {name}") from exc
+
+
+def _storage_error(exc: Exception, doing: str) -> Exception:
+    """What went wrong with storage, as the engine error it means (never with a key or SAS)."""
+    if isinstance(exc, ClientAuthenticationError) or (
+        isinstance(exc, HttpResponseError) and exc.status_code in (401, 403)
+    ):
+        return FatalEngineError(
+            f"storage refused to {doing}: access denied",
+            code="storage_denied",
+            hint="check AZURE_STORAGE_CONNECTION_STRING, or the Entra ID role on the container "
+            "(Storage Blob Data Contributor)",
+        )
+    if isinstance(exc, ServiceRequestError):
+        return TransientEngineError(f"cannot reach storage to {doing}", code="storage_unreachable")
+    status = exc.status_code if isinstance(exc, HttpResponseError) else None
+    return TransientEngineError(
+        f"storage failed to {doing} ({status or type(exc).__name__})", code="storage_error"
+    )
