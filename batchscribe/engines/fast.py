@@ -25,6 +25,7 @@ import json
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -63,6 +64,7 @@ from batchscribe.errors import FileCancelled, FileError, UsageError
 from batchscribe.secrets import Redactor
 
 CONNECT_TIMEOUT_S = 15.0
+MAX_ANSWER_BYTES = 256 * 1_000_000  # a 2-hour transcript with word timings is a few MB
 
 
 def _loopback(host: str) -> bool:
@@ -259,7 +261,8 @@ class FastEngine:
 
         def call() -> None:
             try:
-                response = self._client.post(
+                with self._client.stream(
+                    "POST",
                     self._url,
                     content=body.stream,
                     headers={
@@ -268,8 +271,9 @@ class FastEngine:
                         "Content-Length": str(body.length),
                     },
                     timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_S),
-                )
-                outcome.append(response)
+                ) as response:
+                    content = _read_answer(response, deadline)
+                    outcome.append(_Answer(response.status_code, response.headers, content))
             except Exception as exc:  # httpx's, or the upload's file closed under a cancelled request
                 outcome.append(exc)
             finally:
@@ -277,32 +281,65 @@ class FastEngine:
 
         helper = threading.Thread(target=call, name="batchscribe-fast-request", daemon=True)
         unregister = cancel.on_cancel(done.set)
+        deadline = time.monotonic() + timeout
         helper.start()
         try:
-            done.wait()
+            # the whole request within its timeout (+ one read's grace): a trickling answer,
+            # each byte within httpx's per-read timeout, cannot hold the file for ever
+            answered = done.wait(timeout + CONNECT_TIMEOUT_S + timeout)
         finally:
             unregister()
         if cancel.is_cancelled():
             stop.set()  # the upload stops at its next block; an answer still to come is dropped
             raise FileCancelled(cancel.reason or "cancelled")
-        helper.join()
+        if not answered:
+            stop.set()
+            outcome.insert(0, httpx.ReadTimeout("the whole answer did not come within the request's timeout"))
+        else:
+            helper.join()
         result = outcome[0]
         if isinstance(result, FileError):  # the recording could not be read while it was sent
             raise result
+        if isinstance(result, AnswerTooLarge):
+            raise invalid_answer(str(result))
         if isinstance(result, BaseException):
             raise error_from_transport(result, timeout, self._redact)
-        assert isinstance(result, httpx.Response)
-        if result.status_code != 200:
-            error = error_from_response(result.status_code, result.headers, result.content, self._redact)
-            if result.status_code in (429, 503) and congestion is not None:
+        assert isinstance(result, _Answer)
+        if result.status != 200:
+            error = error_from_response(result.status, result.headers, result.content, self._redact)
+            if result.status in (429, 503) and congestion is not None:
                 congestion.throttled_by_service()
             if error.retry_after_s and cancel.wait(error.retry_after_s):
                 raise FileCancelled(cancel.reason or "cancelled")
             raise error.exception
         try:
             return json.loads(result.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
             raise invalid_answer("the answer is not JSON") from None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+
+def _read_answer(response: httpx.Response, deadline: float) -> bytes:
+    """The answer's body, given up (``httpx.ReadTimeout``) past ``deadline`` and refused
+    (``AnswerTooLarge``) beyond ``MAX_ANSWER_BYTES``."""
+    content = bytearray()
+    for block in response.iter_bytes():
+        content += block
+        if len(content) > MAX_ANSWER_BYTES:
+            raise AnswerTooLarge(f"the answer is over {MAX_ANSWER_BYTES // 1_000_000} MB")
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the whole answer did not come within the request's timeout")
+    return bytes(content)
+
+
+class AnswerTooLarge(Exception):
+    """The service's answer is far larger than any transcript."""
 
 
 class _OneChannel:

@@ -42,6 +42,17 @@ def test_a_key_never_travels_in_clear(
     assert "--endpoint" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("url", ["http://10.1.2.3:8080", "ws://127.0.0.1:5000"])
+def test_plan_refuses_an_endpoint_run_would_refuse(
+    url: str, recordings: Recordings, tmp_path: Path, batchscribe: Batchscribe
+) -> None:
+    recordings.add("a.wav", 1)
+    planned = batchscribe.run("plan", str(recordings.root), "--out", str(tmp_path / "out"), "--engine", "fast",
+                              "--endpoint", url)  # fmt: skip
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert "--endpoint" in planned.stderr and "Traceback" not in planned.stderr
+
+
 def test_a_killed_fast_run_resumes_without_paying_twice(
     recordings: Recordings,
     tmp_path: Path,

@@ -120,7 +120,8 @@ def test_a_bad_request_is_permanent_with_the_services_inner_code_message_and_a_h
 
 @pytest.mark.parametrize(("status", "kind"), [(500, TransientEngineError), (503, TransientEngineError),
                                               (408, TransientEngineError), (401, FatalEngineError),
-                                              (403, FatalEngineError), (404, PermanentEngineError)])  # fmt: skip
+                                              (403, FatalEngineError), (404, FatalEngineError),
+                                              (413, PermanentEngineError), (422, PermanentEngineError)])  # fmt: skip
 def test_status_codes_fall_into_the_three_classes(status: int, kind: type) -> None:
     assert type(_failure(status, "not json").exception) is kind
 

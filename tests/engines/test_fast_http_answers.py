@@ -1,0 +1,269 @@
+"""The real service's answers our emulator never gives, from a small local HTTP server (real
+httpx, real sockets): 200s lacking optional fields or holding odd values, error bodies of other
+shapes, statuses with and without bodies, cut and trickling answers. Each must map to the right
+failure class (transient / permanent with the service's words / fatal), never an internal error."""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from batchscribe.audio import probe
+from batchscribe.cancel import CancelToken
+from batchscribe.emulator.synth import write_wav
+from batchscribe.engines.base import RecognitionOptions, RecognitionRequest, Transcript
+from batchscribe.engines.fast import FastEngine
+from batchscribe.engines.fast_errors import error_from_response
+from batchscribe.engines.fast_mapping import FastLimits
+from batchscribe.errors import EngineError, FatalEngineError, PermanentEngineError, TransientEngineError
+
+pytestmark = pytest.mark.integration
+
+Handler = Callable[[socket.socket], None]
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    url: str
+    kind: str = "endpoint"
+    key: str = "secret-key-123456"
+    region: str = ""
+    entra: bool = False
+    tokens: None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.key,)
+
+
+def _read_request(conn: socket.socket) -> None:
+    """Read one whole request (headers, then Content-Length bytes of body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        block = conn.recv(65536)
+        if not block:
+            return
+        data += block
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    left = length - len(body)
+    while left > 0:
+        block = conn.recv(min(65536, left))
+        if not block:
+            return
+        left -= len(block)
+
+
+@pytest.fixture
+def server() -> Iterator[Callable[[Handler], str]]:
+    """``serve(handler)`` -> the base URL of a server calling ``handler(conn)`` per connection
+    after reading the request."""
+    sockets: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve(handler: Handler) -> str:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(0.2)
+        sockets.append(listener)
+
+        def loop() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                with conn:
+                    try:
+                        _read_request(conn)
+                        handler(conn)
+                    except OSError:
+                        pass
+
+        threading.Thread(target=loop, daemon=True).start()
+        return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+    yield serve
+    stop.set()
+    for s in sockets:
+        s.close()
+
+
+def reply(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Handler:
+    def handler(conn: socket.socket) -> None:
+        lines = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+
+    return handler
+
+
+def transcribe(url: str, tmp_path: Path, limits: FastLimits | None = None) -> Transcript:
+    wav = tmp_path / "a.wav"
+    if not wav.exists():
+        write_wav(wav, np.zeros(16000, dtype=np.int16))
+    engine = FastEngine(
+        _Endpoint(url),  # type: ignore[arg-type]
+        RecognitionOptions(word_timestamps=True),
+        spool_dir=tmp_path / "spool",
+        limits=limits,
+    )
+    try:
+        request = RecognitionRequest(path=wav, audio=probe(wav))
+        return engine.transcribe(request, on_progress=lambda _s: None, cancel=CancelToken())
+    finally:
+        engine.close()
+
+
+def failure(url: str, tmp_path: Path, limits: FastLimits | None = None) -> EngineError:
+    with pytest.raises(EngineError) as caught:
+        transcribe(url, tmp_path, limits)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"phrases": [{"text": "Hello there."}]}',  # no offsets, words, locale, confidence, speaker
+        b'{"combinedPhrases": [], "phrases": [{"offsetMilliseconds": 10, "text": "Hello there.",'
+        b' "durationMilliseconds": 500, "newField": {"x": 1}}], "extra": [1, 2]}',
+        b'{"phrases": [{"text": "Hello there.", "offsetMilliseconds": 1e400, "durationMilliseconds": 1e999}]}',
+        b'{"phrases": [{"text": "Hello there.", "offsetMilliseconds": Infinity, "confidence": NaN}]}',
+        b'{"phrases": [{"text": "Hello there.", "channel": "left", "speaker": "Guest-1"}]}',
+        b'{"phrases": [{"text": "Hello there.", "channel": 7, "words": [{"text": "Hello",'
+        b' "offsetMilliseconds": -5, "durationMilliseconds": null}, "junk", null]}]}',
+        b'{"phrases": [{"text": "Hello there.", "words": {"not": "a list"}, "locale": 5}]}',
+    ],
+)
+def test_a_200_lacking_optional_fields_or_holding_odd_values_still_gives_the_text(
+    server: Callable[[Handler], str], tmp_path: Path, body: bytes
+) -> None:
+    transcript = transcribe(server(reply(200, body)), tmp_path)
+    assert [p.display for p in transcript.phrases] == ["Hello there."]
+    assert all(p.offset_ticks >= 0 and p.duration_ticks >= 0 for p in transcript.phrases)
+    assert all(p.confidence is None or math.isfinite(p.confidence) for p in transcript.phrases)
+
+
+def test_silence_an_empty_answer_and_non_ascii_long_text(
+    server: Callable[[Handler], str], tmp_path: Path
+) -> None:
+    assert (
+        transcribe(server(reply(200, b'{"durationMilliseconds": 1000, "phrases": []}')), tmp_path).phrases
+        == ()
+    )
+    assert transcribe(server(reply(200, b"{}")), tmp_path).phrases == ()
+    text = "日本語のテキスト。" * 20000 + " \u00e9\u00e8 \U0001f600"
+    body = json.dumps({"phrases": [{"text": text}]}, ensure_ascii=False).encode()
+    assert transcribe(server(reply(200, body)), tmp_path).phrases[0].display == text.strip()
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"not json", "not JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "cannot read"),
+        (b'{"phrases": "none"}', "cannot read"),
+        (b"\xff\xfe{", "not JSON"),
+    ],
+)
+def test_a_200_that_is_not_the_document_is_transient(
+    server: Callable[[Handler], str], tmp_path: Path, body: bytes, kind: str
+) -> None:
+    error = failure(server(reply(200, body)), tmp_path)
+    assert isinstance(error, TransientEngineError) and kind in str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "said"),
+    [
+        (400, b'{"code": "InvalidArgument", "message": "Bad locale x"}', PermanentEngineError, "Bad locale x"),
+        (400, b'{"error": {"code": "InvalidAudioFormat", "message": "Cannot decode"}}', PermanentEngineError,
+         "Cannot decode"),
+        (400, b"plain words of trouble", PermanentEngineError, "plain words of trouble"),
+        (413, b"", PermanentEngineError, "HTTP 413"),
+        (415, b"<html><body>Unsupported</body></html>", PermanentEngineError, "HTTP 415"),
+        (422, b'{"error": "flat string"}', PermanentEngineError, "HTTP 422"),
+        (401, b"", FatalEngineError, "HTTP 401"),
+        (401, b'{"error": {"code": "401", "message": "Access denied due to invalid subscription key."}}',
+         FatalEngineError, "invalid subscription key"),
+        (403, b"<html>Forbidden by proxy</html>", FatalEngineError, "HTTP 403"),
+        (502, b"<html><head><title>502 Bad Gateway</title></head></html>", TransientEngineError, "HTTP 502"),
+        (503, b"", TransientEngineError, "HTTP 503"),
+        (429, b"", TransientEngineError, "HTTP 429"),
+    ],
+)  # fmt: skip
+def test_error_answers_of_every_shape_give_their_class_and_the_services_words(
+    server: Callable[[Handler], str], tmp_path: Path, status: int, body: bytes, cls: type, said: str
+) -> None:
+    error = failure(server(reply(status, body)), tmp_path)
+    assert type(error) is cls
+    assert said in str(error) + str(getattr(error, "detail", ""))
+
+
+def test_a_404_means_the_endpoint_is_wrong_for_every_file(
+    server: Callable[[Handler], str], tmp_path: Path
+) -> None:
+    error = failure(
+        server(reply(404, b'{"error": {"code": "404", "message": "Resource not found"}}')), tmp_path
+    )
+    assert isinstance(error, FatalEngineError)
+    assert "Resource not found" in str(error) and "--endpoint" in (error.hint or "")
+
+
+def test_an_error_body_cannot_put_terminal_controls_or_the_key_in_the_message(
+    server: Callable[[Handler], str], tmp_path: Path
+) -> None:
+    body = b'{"code": "X", "message": "evil \\u001b]0;owned\\u0007 key secret-key-123456 \\n line2"}'
+    error = failure(server(reply(400, body)), tmp_path)
+    said = str(error) + str(error.detail)
+    assert "\x1b" not in said and "\x07" not in said and "\n" not in said
+    assert "secret-key-123456" not in said
+
+
+def test_retry_after_as_an_http_date_is_waited_out(server: Callable[[Handler], str], tmp_path: Path) -> None:
+    date = formatdate(time.time() + 30, usegmt=True)
+    failed = error_from_response(429, {"retry-after": date}, b"", lambda s: s)
+    assert 20 <= failed.retry_after_s <= 31
+    assert error_from_response(429, {"retry-after": "Wed, bogus"}, b"", lambda s: s).retry_after_s == 0
+
+
+def test_an_answer_cut_mid_body_is_transient_and_nothing_is_kept(
+    server: Callable[[Handler], str], tmp_path: Path
+) -> None:
+    def cut(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b'{"phrases": [{"text": "Hel')
+
+    assert isinstance(failure(server(cut), tmp_path), TransientEngineError)
+
+
+def test_a_trickling_answer_is_given_up_at_the_requests_timeout(
+    server: Callable[[Handler], str], tmp_path: Path
+) -> None:
+    gone = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        while not gone.wait(0.05):  # a byte at a time, each well within the read timeout
+            conn.sendall(b" ")
+
+    limits = FastLimits(timeout_base_s=1.0, timeout_per_audio_s=0.0)
+    try:
+        error = failure(server(trickle), tmp_path, limits)
+    finally:
+        gone.set()
+    assert isinstance(error, TransientEngineError) and error.code == "service_timeout"
