@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import math
+import resource
+import shutil
+import signal
 import socket
 import threading
 import time
@@ -25,9 +28,16 @@ from batchscribe.engines.base import RecognitionOptions, RecognitionRequest, Tra
 from batchscribe.engines.fast import FastEngine
 from batchscribe.engines.fast_errors import error_from_response
 from batchscribe.engines.fast_mapping import FastLimits
-from batchscribe.errors import EngineError, FatalEngineError, PermanentEngineError, TransientEngineError
+from batchscribe.errors import (
+    EngineError,
+    FatalEngineError,
+    FileError,
+    PermanentEngineError,
+    TransientEngineError,
+)
 
 pytestmark = pytest.mark.integration
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "formats"
 
 Handler = Callable[[socket.socket], None]
 
@@ -267,3 +277,30 @@ def test_a_trickling_answer_is_given_up_at_the_requests_timeout(
     finally:
         gone.set()
     assert isinstance(error, TransientEngineError) and error.code == "service_timeout"
+
+
+def test_a_full_disk_while_converting_fails_the_recording_naming_the_spool_and_removes_it(
+    server: Callable[[Handler], str], tmp_path: Path
+) -> None:
+    """A format the service does not take is converted under the output folder's state; when that
+    disk fills (here: a file size limit, the same failed write) the recording fails saying where,
+    not "the file cannot be read", and no spool is left behind."""
+    flac = tmp_path / "float.wav"  # 32-bit float WAV: the service does not take it as it is
+    shutil.copyfile(FIXTURES / "wav_float32.wav", flac)
+    url = server(reply(200, b'{"phrases": []}'))
+    engine = FastEngine(_Endpoint(url), RecognitionOptions(), spool_dir=tmp_path / "spool")  # type: ignore[arg-type]
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    try:
+        request = RecognitionRequest(path=flac, audio=probe(flac))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, old_limit[1]))
+        try:
+            with pytest.raises(FileError) as caught:
+                engine.transcribe(request, on_progress=lambda _s: None, cancel=CancelToken())
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+    finally:
+        signal.signal(signal.SIGXFSZ, old_handler)
+        engine.close()
+    assert caught.value.code == "spool_failed" and "spool" in str(caught.value)
+    assert list((tmp_path / "spool").iterdir()) == []
