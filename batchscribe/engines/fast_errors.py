@@ -89,8 +89,9 @@ def error_from_response(
 ) -> RequestFailure:
     """The error for a non-200 answer."""
     code, message = _service_error(body)
+    named = f" {code}" if code and code != str(status) else ""  # not "HTTP 404 404" nor "HTTP 415 HTTP415"
     code = code or f"HTTP{status}"
-    detail = redact(f"HTTP {status} {code}: {message}".rstrip(": "))
+    detail = redact(f"HTTP {status}{named}: {message}".rstrip(": "))
     said = f"the fast transcription API answered {detail}"
     if status == 429:
         wait = _retry_after(headers)

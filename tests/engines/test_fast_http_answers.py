@@ -223,6 +223,7 @@ def test_error_answers_of_every_shape_give_their_class_and_the_services_words(
     error = failure(server(reply(status, body)), tmp_path)
     assert type(error) is cls
     assert said in str(error) + str(getattr(error, "detail", ""))
+    assert f"HTTP {status} {status}" not in str(error) and f"HTTP{status}" not in str(error)
 
 
 def test_a_404_means_the_endpoint_is_wrong_for_every_file(
