@@ -181,7 +181,7 @@ class FastEngine:
         """The audio to send and the channels to ask for."""
         if request.pcm is not None:
             return pcm_upload(request.pcm, request.path.name), ()
-        stereo = request.audio.channels >= 2
+        stereo = request.audio.channels == 2  # more go one channel per request (``transcribe``)
         if request.channel is None and taken_as_is(request.audio):
             upload = file_upload(request.path, request.audio)  # AudioError if it is gone
             if upload.size <= self.limits.max_bytes:
@@ -199,8 +199,9 @@ class FastEngine:
             and request.pcm is None
             and request.channel is None
             and request.audio.channels >= 2
-            # the service takes no diarization with two channels: then one request per channel
-            and (not taken_as_is(request.audio) or self._options.diarize)
+            # the service takes no diarization with two channels, and at most two channels: else
+            # one request per channel
+            and (not taken_as_is(request.audio) or self._options.diarize or request.audio.channels > 2)
         ):
             return self._per_channel(request, on_progress=on_progress, cancel=cancel)
         self._rate.acquire(cancel)
