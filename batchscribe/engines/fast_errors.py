@@ -3,7 +3,8 @@
 - 429 (honouring ``Retry-After``), 408, 5xx, timeouts and dropped connections: transient, the
   runner retries them with backoff;
 - 401 and 403: fatal, nothing in this run can succeed with these credentials; 404 fatal too
-  (no fast transcription API at that address: every file would fail the same way);
+  (no fast transcription API at that address: every file would fail the same way), and so is a
+  redirect (3xx, never followed: the key would go on to wherever it points);
 - any other 4xx: permanent for this file, with the service's code and message and a hint.
 
 The service's text is masked (``Redactor``) before it goes anywhere.
@@ -35,6 +36,11 @@ _HINTS = {
 NOT_FOUND_HINT = (
     "no fast transcription API at this address: check --endpoint/--region (a Speech resource's "
     "endpoint, in a region that offers fast transcription)"
+)
+
+REDIRECT_HINT = (
+    "the address sends requests elsewhere (a proxy or a moved endpoint): give the resource's own "
+    "https:// endpoint with --endpoint, or --region"
 )
 
 
@@ -109,6 +115,10 @@ def error_from_response(
                 sdk_code="ServiceUnavailable" if status == 503 else "ServiceError",
             ),
             _retry_after(headers),
+        )
+    if 300 <= status < 400:  # never followed (a key is not sent on); every file would meet it
+        return RequestFailure(
+            FatalEngineError(said, code="redirected", sdk_code=code, detail=detail, hint=REDIRECT_HINT)
         )
     if status == 404:  # the address is wrong for every file, not this one
         return RequestFailure(

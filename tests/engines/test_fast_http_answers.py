@@ -236,6 +236,14 @@ def test_a_404_means_the_endpoint_is_wrong_for_every_file(
     assert "Resource not found" in str(error) and "--endpoint" in (error.hint or "")
 
 
+def test_a_redirect_is_not_followed_and_stops_the_run(
+    server: Callable[[Handler], str], tmp_path: Path
+) -> None:
+    """Following it would send the key on to wherever it points; every file would meet it."""
+    error = failure(server(reply(307, b"", {"Location": "http://10.0.0.1/speechtotext"})), tmp_path)
+    assert isinstance(error, FatalEngineError) and "--endpoint" in (error.hint or "")
+
+
 def test_an_error_body_cannot_put_terminal_controls_or_the_key_in_the_message(
     server: Callable[[Handler], str], tmp_path: Path
 ) -> None:
