@@ -13,7 +13,9 @@ engine returns (``fast_mapping``), so the same writers, ledger and report follow
   it); ``RateCap`` keeps each resource under its requests per minute; a 429's ``Retry-After`` is
   waited out before the attempt fails as transient, so the retry cannot come earlier.
 - Failures (``fast_errors``): 429/5xx/timeouts/resets are transient (retried with backoff by the
-  runner), other 4xx permanent with the service's code and message, 401/403 fatal.
+  runner), other 4xx permanent with the service's code and message, 401/403/404 and redirects
+  fatal. The whole request (upload and answer) is given up after its timeout, however slowly the
+  answer trickles in, and an answer is read up to ``MAX_ANSWER_BYTES``.
 - Cancel: the request runs on a helper thread; a cancelled file returns at once (its upload is
   stopped) and the helper ends within the request's timeout.
 """

@@ -31,7 +31,7 @@ from batchscribe import audio
 from batchscribe.audio import AudioInfo, PcmRange, RangeReader, ReadReceipt, open_pcm
 from batchscribe.audio._files import HashingFile
 from batchscribe.engines.fast_mapping import WAV_HEADER_BYTES
-from batchscribe.errors import FileCancelled, spool_error
+from batchscribe.errors import FileCancelled, source_error, spool_error
 
 BLOCK = 1 << 20
 # Containers (FFmpeg demuxer names) and codecs the fast API reads as they are (its docs: WAV with
@@ -112,7 +112,10 @@ def _exactly(reader: _Reader, size: int, prefix: bytes = b"") -> Iterator[bytes]
         yield prefix
     left = size - len(prefix)
     while left > 0:
-        block = reader.read(min(BLOCK, left))
+        try:
+            block = reader.read(min(BLOCK, left))
+        except OSError as exc:  # the recording's, not the connection's: say so (AudioError)
+            raise source_error(exc) from None
         if not block:
             yield bytes(min(BLOCK, left))
             left -= min(BLOCK, left)

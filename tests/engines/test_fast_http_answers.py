@@ -5,6 +5,7 @@ failure class (transient / permanent with the service's words / fatal), never an
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import resource
@@ -26,6 +27,7 @@ from batchscribe.cancel import CancelToken
 from batchscribe.emulator.synth import write_wav
 from batchscribe.engines.base import RecognitionOptions, RecognitionRequest, Transcript
 from batchscribe.engines.fast import FastEngine
+from batchscribe.engines.fast_body import Upload, _exactly
 from batchscribe.engines.fast_errors import error_from_response
 from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import (
@@ -313,3 +315,32 @@ def test_a_full_disk_while_converting_fails_the_recording_naming_the_spool_and_r
         engine.close()
     assert caught.value.code == "spool_failed" and "spool" in str(caught.value)
     assert list((tmp_path / "spool").iterdir()) == []
+
+
+def test_a_recording_that_cannot_be_read_mid_upload_is_its_failure_not_the_connections(
+    server: Callable[[Handler], str], tmp_path: Path
+) -> None:
+    """An I/O error reading the recording while it is sent (a dropped network share) names the
+    recording, instead of "the connection to the fast transcription API failed"."""
+    wav = tmp_path / "a.wav"
+    write_wav(wav, np.zeros(16000 * 4, dtype=np.int16))
+    engine = FastEngine(_Endpoint(server(reply(200, b"{}"))), RecognitionOptions(), spool_dir=tmp_path)  # type: ignore[arg-type]
+    request = RecognitionRequest(path=wav, audio=probe(wav))
+    upload = engine._upload(request, CancelToken())[0]
+    failing = Upload(
+        upload.filename, upload.content_type, upload.size, lambda: _exactly(_Broken(), upload.size),
+        upload.finish, upload.close,
+    )  # fmt: skip
+    engine._upload = lambda *_a: (failing, ())  # type: ignore[method-assign]
+    try:
+        with pytest.raises(FileError) as caught:
+            engine.transcribe(request, on_progress=lambda _s: None, cancel=CancelToken())
+    finally:
+        engine.close()
+    assert not isinstance(caught.value, TransientEngineError) and caught.value.code == "unreadable"
+    assert "cannot be read" in str(caught.value) and "connection" not in str(caught.value)
+
+
+class _Broken:
+    def read(self, size: int) -> bytes:
+        raise OSError(errno.EIO, "Input/output error")
