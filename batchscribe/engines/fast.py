@@ -280,6 +280,8 @@ class FastEngine:
             except Exception as exc:  # httpx's, or the upload's file closed under a cancelled request
                 outcome.append(exc)
             finally:
+                if admitted[0] and congestion is not None:
+                    congestion.closed()  # over: the limiter counts the requests still open
                 done.set()
 
         helper = threading.Thread(target=call, name="batchscribe-fast-request", daemon=True)

@@ -344,3 +344,39 @@ def test_a_recording_that_cannot_be_read_mid_upload_is_its_failure_not_the_conne
 class _Broken:
     def read(self, size: int) -> bytes:
         raise OSError(errno.EIO, "Input/output error")
+
+
+def test_finished_requests_leave_the_limiter_so_a_429_lowers_the_limit(
+    server: Callable[[Handler], str], tmp_path: Path
+) -> None:
+    """Each request the service took is reported ``connected`` and, once over, ``closed``: the
+    limiter counts what is open, and a 429 sets the limit near that. Without ``closed`` every
+    finished request stayed open for ever and a 429 could never lower the limit."""
+    from batchscribe.resources.limiter import AdaptiveLimiter
+
+    limiter = AdaptiveLimiter(16, start=8)
+    wav = tmp_path / "a.wav"
+    write_wav(wav, np.zeros(16000, dtype=np.int16))
+    request = RecognitionRequest(path=wav, audio=probe(wav))
+    for status, body in [(200, b"{}"), (200, b"{}"), (400, b""), (200, b"not json")]:
+        engine = FastEngine(
+            _Endpoint(server(reply(status, body))),  # type: ignore[arg-type]
+            RecognitionOptions(),
+            spool_dir=tmp_path,
+            congestion=limiter,
+        )
+        try:
+            engine.transcribe(request, on_progress=lambda _s: None, cancel=CancelToken())
+        except EngineError:
+            pass
+        finally:
+            engine.close()
+    assert limiter.open == 0
+    engine = FastEngine(_Endpoint(server(reply(429, b""))), RecognitionOptions(), spool_dir=tmp_path,  # type: ignore[arg-type]
+                        congestion=limiter)  # fmt: skip
+    try:
+        with pytest.raises(TransientEngineError):
+            engine.transcribe(request, on_progress=lambda _s: None, cancel=CancelToken())
+    finally:
+        engine.close()
+    assert limiter.limit == 1
