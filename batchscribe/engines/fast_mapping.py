@@ -112,15 +112,21 @@ def _speaker(value: Any) -> int | None:
     return int(number) if number is not None and number.is_integer() else None
 
 
+def _text(value: Any) -> str:
+    """A phrase's or word's text; anything but a string (a list, an object) is no text, never
+    its Python form in a transcript."""
+    return value.strip() if isinstance(value, str) else str(value) if isinstance(value, int | float) else ""
+
+
 def _word(data: Mapping[str, Any]) -> Word | None:
-    text = str(data.get("text") or "").strip()
+    text = _text(data.get("text"))
     if not text:
         return None
     return Word(text, _ticks(data.get("offsetMilliseconds")), _ticks(data.get("durationMilliseconds")))
 
 
 def _phrase(data: Mapping[str, Any], channel: int | None, with_words: bool) -> Phrase | None:
-    text = str(data.get("text") or "").strip()
+    text = _text(data.get("text"))
     if not text:
         return None
     listed = data.get("words") or () if with_words else ()

@@ -160,6 +160,8 @@ def failure(url: str, tmp_path: Path, limits: FastLimits | None = None) -> Engin
         b'{"phrases": [{"text": "Hello there.", "channel": 7, "words": [{"text": "Hello",'
         b' "offsetMilliseconds": -5, "durationMilliseconds": null}, "junk", null]}]}',
         b'{"phrases": [{"text": "Hello there.", "words": {"not": "a list"}, "locale": 5}]}',
+        b'{"phrases": [{"text": ["not", "text"]}, {"text": {"a": 1}}, {"text": "Hello there.", "words":'
+        b' [{"text": ["x"]}]}, {"text": null}]}',
     ],
 )
 def test_a_200_lacking_optional_fields_or_holding_odd_values_still_gives_the_text(
@@ -169,6 +171,7 @@ def test_a_200_lacking_optional_fields_or_holding_odd_values_still_gives_the_tex
     assert [p.display for p in transcript.phrases] == ["Hello there."]
     assert all(p.offset_ticks >= 0 and p.duration_ticks >= 0 for p in transcript.phrases)
     assert all(p.confidence is None or math.isfinite(p.confidence) for p in transcript.phrases)
+    assert not [w for p in transcript.phrases for w in p.words if w.word.startswith(("[", "{"))]
 
 
 def test_silence_an_empty_answer_and_non_ascii_long_text(
