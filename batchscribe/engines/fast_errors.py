@@ -20,7 +20,6 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from batchscribe.engines.sdk_errors import THROTTLED_HINT
 from batchscribe.errors import EngineError, FatalEngineError, PermanentEngineError, TransientEngineError
 
 MAX_RETRY_AFTER_S = 120.0
@@ -33,6 +32,10 @@ _HINTS = {
     "InvalidLocale": "check --language / --languages: the fast API may not offer that locale",
     "InvalidArgument": "check the recognition settings (--language, --diarize, --channels, --phrases)",
 }
+THROTTLED_HINT = (
+    "the service is throttling: lower --requests-per-minute or --workers, or ask for a higher "
+    "requests-per-minute quota for the resource (the F0 tier allows far fewer)"
+)
 NOT_FOUND_HINT = (
     "no fast transcription API at this address: check --endpoint/--region (a Speech resource's "
     "endpoint, in a region that offers fast transcription)"

@@ -106,6 +106,7 @@ def test_throttling_is_transient_and_says_how_long_to_wait() -> None:
     failure = _failure(429, {"code": "TooManyRequests", "message": "slow down"}, {"retry-after": "7"})
     assert isinstance(failure.exception, TransientEngineError) and failure.retry_after_s == 7.0
     assert failure.exception.code == "throttled"
+    assert "--requests-per-minute" in failure.exception.hint and "session" not in failure.exception.hint
     assert _failure(429, {}, {"retry-after": "9999"}).retry_after_s == 120.0
 
 
