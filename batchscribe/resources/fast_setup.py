@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,7 +67,9 @@ def check_settings(settings: RunSettings) -> None:
     from batchscribe.engines.fast import base_url
 
     for endpoint in settings.endpoints:
-        if endpoint.kind != "emulator":
+        if endpoint.kind == "unresolved" and endpoint.url:  # ``plan``: no key read, the address given
+            endpoint = replace(endpoint, kind="endpoint")
+        if endpoint.kind not in ("emulator", "unresolved"):
             base_url(endpoint)  # UsageError: plain http to another machine, not an https:// address
 
 
