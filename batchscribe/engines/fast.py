@@ -167,6 +167,9 @@ class FastEngine:
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,
+            # plain http goes only to this machine: never through a proxy from HTTP_PROXY, which
+            # would carry the key in clear to another one (https keeps the proxy settings)
+            trust_env=not self._url.startswith("http://"),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         )
 

@@ -383,3 +383,21 @@ def test_finished_requests_leave_the_limiter_so_a_429_lowers_the_limit(
     finally:
         engine.close()
     assert limiter.limit == 1
+
+
+def test_a_loopback_endpoint_is_never_reached_through_a_proxy(
+    server: Callable[[Handler], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With HTTP_PROXY set (common on corporate machines), plain http to 127.0.0.1 must not go to
+    the proxy: the key would travel in clear to another machine (and the emulator is unreachable)."""
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))  # bound, never listening: a proxy there refuses every connection
+    try:
+        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{dead.getsockname()[1]}")
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        transcript = transcribe(server(reply(200, b'{"phrases": [{"text": "Hello there."}]}')), tmp_path)
+    finally:
+        dead.close()
+    assert [p.display for p in transcript.phrases] == ["Hello there."]
