@@ -126,7 +126,9 @@ def resolve_settings(
     if resources and credentials:
         endpoint = resources[0]
     else:
-        endpoint = resolve_endpoint(spec, origin, env) if credentials else UNRESOLVED
+        # unresolved: no key read, but where it would go is kept, so ``plan`` refuses what ``run`` would
+        unresolved = replace(UNRESOLVED, url=spec.endpoint or "")
+        endpoint = resolve_endpoint(spec, origin, env) if credentials else unresolved
     return RunSettings(
         inputs=tuple(origin.path("inputs", p) for p in spec.inputs),
         out=origin.path("out", spec.out),

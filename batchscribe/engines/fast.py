@@ -13,7 +13,9 @@ engine returns (``fast_mapping``), so the same writers, ledger and report follow
   it); ``RateCap`` keeps each resource under its requests per minute; a 429's ``Retry-After`` is
   waited out before the attempt fails as transient, so the retry cannot come earlier.
 - Failures (``fast_errors``): 429/5xx/timeouts/resets are transient (retried with backoff by the
-  runner), other 4xx permanent with the service's code and message, 401/403 fatal.
+  runner), other 4xx permanent with the service's code and message, 401/403/404 and redirects
+  fatal. The whole request (upload and answer) is given up after its timeout, however slowly the
+  answer trickles in, and an answer is read up to ``MAX_ANSWER_BYTES``.
 - Cancel: the request runs on a helper thread; a cancelled file returns at once (its upload is
   stopped) and the helper ends within the request's timeout.
 """
@@ -25,6 +27,7 @@ import json
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -63,6 +66,7 @@ from batchscribe.errors import FileCancelled, FileError, UsageError
 from batchscribe.secrets import Redactor
 
 CONNECT_TIMEOUT_S = 15.0
+MAX_ANSWER_BYTES = 256 * 1_000_000  # a 2-hour transcript with word timings is a few MB
 
 
 def _loopback(host: str) -> bool:
@@ -163,6 +167,9 @@ class FastEngine:
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,
+            # plain http goes only to this machine: never through a proxy from HTTP_PROXY, which
+            # would carry the key in clear to another one (https keeps the proxy settings)
+            trust_env=not self._url.startswith("http://"),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         )
 
@@ -179,7 +186,7 @@ class FastEngine:
         """The audio to send and the channels to ask for."""
         if request.pcm is not None:
             return pcm_upload(request.pcm, request.path.name), ()
-        stereo = request.audio.channels >= 2
+        stereo = request.audio.channels == 2  # more go one channel per request (``transcribe``)
         if request.channel is None and taken_as_is(request.audio):
             upload = file_upload(request.path, request.audio)  # AudioError if it is gone
             if upload.size <= self.limits.max_bytes:
@@ -197,8 +204,9 @@ class FastEngine:
             and request.pcm is None
             and request.channel is None
             and request.audio.channels >= 2
-            # the service takes no diarization with two channels: then one request per channel
-            and (not taken_as_is(request.audio) or self._options.diarize)
+            # the service takes no diarization with two channels, and at most two channels: else
+            # one request per channel
+            and (not taken_as_is(request.audio) or self._options.diarize or request.audio.channels > 2)
         ):
             return self._per_channel(request, on_progress=on_progress, cancel=cancel)
         self._rate.acquire(cancel)
@@ -259,7 +267,8 @@ class FastEngine:
 
         def call() -> None:
             try:
-                response = self._client.post(
+                with self._client.stream(
+                    "POST",
                     self._url,
                     content=body.stream,
                     headers={
@@ -268,41 +277,77 @@ class FastEngine:
                         "Content-Length": str(body.length),
                     },
                     timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_S),
-                )
-                outcome.append(response)
+                ) as response:
+                    content = _read_answer(response, deadline)
+                    outcome.append(_Answer(response.status_code, response.headers, content))
             except Exception as exc:  # httpx's, or the upload's file closed under a cancelled request
                 outcome.append(exc)
             finally:
+                if admitted[0] and congestion is not None:
+                    congestion.closed()  # over: the limiter counts the requests still open
                 done.set()
 
         helper = threading.Thread(target=call, name="batchscribe-fast-request", daemon=True)
         unregister = cancel.on_cancel(done.set)
+        deadline = time.monotonic() + timeout
         helper.start()
         try:
-            done.wait()
+            # the whole request within its timeout (+ one read's grace): a trickling answer,
+            # each byte within httpx's per-read timeout, cannot hold the file for ever
+            answered = done.wait(timeout + CONNECT_TIMEOUT_S + timeout)
         finally:
             unregister()
         if cancel.is_cancelled():
             stop.set()  # the upload stops at its next block; an answer still to come is dropped
             raise FileCancelled(cancel.reason or "cancelled")
-        helper.join()
+        if not answered:
+            stop.set()
+            outcome.insert(0, httpx.ReadTimeout("the whole answer did not come within the request's timeout"))
+        else:
+            helper.join()
         result = outcome[0]
         if isinstance(result, FileError):  # the recording could not be read while it was sent
             raise result
+        if isinstance(result, AnswerTooLarge):
+            raise invalid_answer(str(result))
         if isinstance(result, BaseException):
             raise error_from_transport(result, timeout, self._redact)
-        assert isinstance(result, httpx.Response)
-        if result.status_code != 200:
-            error = error_from_response(result.status_code, result.headers, result.content, self._redact)
-            if result.status_code in (429, 503) and congestion is not None:
+        assert isinstance(result, _Answer)
+        if result.status != 200:
+            error = error_from_response(result.status, result.headers, result.content, self._redact)
+            if result.status in (429, 503) and congestion is not None:
                 congestion.throttled_by_service()
             if error.retry_after_s and cancel.wait(error.retry_after_s):
                 raise FileCancelled(cancel.reason or "cancelled")
             raise error.exception
         try:
             return json.loads(result.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
             raise invalid_answer("the answer is not JSON") from None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+
+def _read_answer(response: httpx.Response, deadline: float) -> bytes:
+    """The answer's body, given up (``httpx.ReadTimeout``) past ``deadline`` and refused
+    (``AnswerTooLarge``) beyond ``MAX_ANSWER_BYTES``."""
+    content = bytearray()
+    for block in response.iter_bytes():
+        content += block
+        if len(content) > MAX_ANSWER_BYTES:
+            raise AnswerTooLarge(f"the answer is over {MAX_ANSWER_BYTES // 1_000_000} MB")
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the whole answer did not come within the request's timeout")
+    return bytes(content)
+
+
+class AnswerTooLarge(Exception):
+    """The service's answer is far larger than any transcript."""
 
 
 class _OneChannel:

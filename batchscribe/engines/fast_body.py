@@ -31,7 +31,7 @@ from batchscribe import audio
 from batchscribe.audio import AudioInfo, PcmRange, RangeReader, ReadReceipt, open_pcm
 from batchscribe.audio._files import HashingFile
 from batchscribe.engines.fast_mapping import WAV_HEADER_BYTES
-from batchscribe.errors import FileCancelled
+from batchscribe.errors import FileCancelled, source_error, spool_error
 
 BLOCK = 1 << 20
 # Containers (FFmpeg demuxer names) and codecs the fast API reads as they are (its docs: WAV with
@@ -112,7 +112,10 @@ def _exactly(reader: _Reader, size: int, prefix: bytes = b"") -> Iterator[bytes]
         yield prefix
     left = size - len(prefix)
     while left > 0:
-        block = reader.read(min(BLOCK, left))
+        try:
+            block = reader.read(min(BLOCK, left))
+        except OSError as exc:  # the recording's, not the connection's: say so (AudioError)
+            raise source_error(exc) from None
         if not block:
             yield bytes(min(BLOCK, left))
             left -= min(BLOCK, left)
@@ -150,20 +153,24 @@ def pcm_upload(pcm: PcmRange, name: str) -> Upload:
 
 
 def converted_upload(path: Path, *, channel: int | None, spool_dir: Path, cancel: Any) -> Upload:
-    """The recording decoded once to a mono 16 kHz WAV spool (removed by ``close``)."""
-    spool_dir.mkdir(parents=True, exist_ok=True)
+    """The recording decoded once to a mono 16 kHz WAV spool (removed by ``close``). A spool that
+    cannot be written (a full disk) fails this recording naming the spool's folder (``FileError``),
+    and is removed; a recording that cannot be read raises ``OSError`` as every read does."""
+    try:
+        spool_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise spool_error(exc, str(spool_dir)) from None
     spool = spool_dir / f"fast-{uuid.uuid4().hex}.wav.tmp"
     reader = open_pcm(path, channel=channel)
     try:
-        with spool.open("wb") as out:
+        with _SpoolWriter(spool) as out:
             out.write(bytes(WAV_HEADER_BYTES))
             while block := reader.read(BLOCK):
                 if cancel.is_cancelled():
                     raise FileCancelled(cancel.reason or "cancelled")
                 out.write(block)
             data = out.tell() - WAV_HEADER_BYTES
-            out.seek(0)
-            out.write(wav_header(data))
+            out.header(wav_header(data))
         warnings = tuple(getattr(reader, "warnings", ()) or ())
         receipt = reader.finish()
     except BaseException:
@@ -183,6 +190,40 @@ def converted_upload(path: Path, *, channel: int | None, spool_dir: Path, cancel
     return Upload(
         f"{path.stem}.wav", "audio/wav", size, lambda: _exactly(file, size), lambda: receipt, close, warnings
     )
+
+
+class _SpoolWriter:
+    """The spool file being written; its OS errors (a full disk) become the recording's
+    ``FileError`` naming the spool's folder, apart from errors reading the recording."""
+
+    def __init__(self, spool: Path) -> None:
+        self._spool = spool
+        try:
+            self._file = spool.open("wb")
+        except OSError as exc:
+            raise spool_error(exc, str(spool.parent)) from None
+
+    def __enter__(self) -> _SpoolWriter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            self._file.close()
+        except OSError as exc:
+            raise spool_error(exc, str(self._spool.parent)) from None
+
+    def write(self, block: bytes) -> None:
+        try:
+            self._file.write(block)
+        except OSError as exc:
+            raise spool_error(exc, str(self._spool.parent)) from None
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def header(self, header: bytes) -> None:
+        self._file.seek(0)
+        self.write(header)
 
 
 @dataclass

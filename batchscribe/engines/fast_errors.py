@@ -2,7 +2,9 @@
 
 - 429 (honouring ``Retry-After``), 408, 5xx, timeouts and dropped connections: transient, the
   runner retries them with backoff;
-- 401 and 403: fatal, nothing in this run can succeed with these credentials;
+- 401 and 403: fatal, nothing in this run can succeed with these credentials; 404 fatal too
+  (no fast transcription API at that address: every file would fail the same way), and so is a
+  redirect (3xx, never followed: the key would go on to wherever it points);
 - any other 4xx: permanent for this file, with the service's code and message and a hint.
 
 The service's text is masked (``Redactor``) before it goes anywhere.
@@ -11,12 +13,13 @@ The service's text is masked (``Redactor``) before it goes anywhere.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 import httpx
 
-from batchscribe.engines.sdk_errors import THROTTLED_HINT
 from batchscribe.errors import EngineError, FatalEngineError, PermanentEngineError, TransientEngineError
 
 MAX_RETRY_AFTER_S = 120.0
@@ -29,6 +32,25 @@ _HINTS = {
     "InvalidLocale": "check --language / --languages: the fast API may not offer that locale",
     "InvalidArgument": "check the recognition settings (--language, --diarize, --channels, --phrases)",
 }
+THROTTLED_HINT = (
+    "the service is throttling: lower --requests-per-minute or --workers, or ask for a higher "
+    "requests-per-minute quota for the resource (the F0 tier allows far fewer)"
+)
+NOT_FOUND_HINT = (
+    "no fast transcription API at this address: check --endpoint/--region (a Speech resource's "
+    "endpoint, in a region that offers fast transcription)"
+)
+
+REDIRECT_HINT = (
+    "the address sends requests elsewhere (a proxy or a moved endpoint): give the resource's own "
+    "https:// endpoint with --endpoint, or --region"
+)
+
+
+def _plain(text: str) -> str:
+    """The service's text on one line without terminal controls (an answer may come from a proxy
+    or anything else on the way)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 @dataclass(frozen=True)
@@ -41,8 +63,8 @@ def _service_error(body: bytes) -> tuple[str, str]:
     """The service's (code, message): the flat Azure shape, or OpenAI-style ``{"error": {...}}``."""
     try:
         doc = json.loads(body)
-    except ValueError:
-        return "", body[:MAX_DETAIL_CHARS].decode("utf-8", "replace").strip()
+    except (ValueError, RecursionError):
+        return "", _plain(body[:MAX_DETAIL_CHARS].decode("utf-8", "replace"))
     if isinstance(doc, Mapping) and isinstance(doc.get("error"), Mapping):
         doc = doc["error"]
     if not isinstance(doc, Mapping):
@@ -52,14 +74,22 @@ def _service_error(body: bytes) -> tuple[str, str]:
     if isinstance(inner, Mapping) and inner.get("code"):
         code = str(inner["code"])
         message = message or str(inner.get("message") or "")
-    return code, message[:MAX_DETAIL_CHARS]
+    return _plain(code)[:MAX_DETAIL_CHARS], _plain(message)[:MAX_DETAIL_CHARS]
 
 
 def _retry_after(headers: Mapping[str, str]) -> float:
+    """``Retry-After`` in seconds (a number, or an HTTP date); 0 when absent or unreadable (then
+    the runner's backoff decides)."""
+    value = (headers.get("retry-after", "") or "").strip()
     try:
-        seconds = float(headers.get("retry-after", "") or 0)
+        seconds = float(value or 0)
     except ValueError:
-        return 0.0  # an HTTP date: the runner's backoff decides
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError):
+            return 0.0
+    if seconds != seconds:  # NaN
+        return 0.0
     return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
 
 
@@ -68,8 +98,9 @@ def error_from_response(
 ) -> RequestFailure:
     """The error for a non-200 answer."""
     code, message = _service_error(body)
+    named = f" {code}" if code and code != str(status) else ""  # not "HTTP 404 404" nor "HTTP 415 HTTP415"
     code = code or f"HTTP{status}"
-    detail = redact(f"HTTP {status} {code}: {message}".rstrip(": "))
+    detail = redact(f"HTTP {status}{named}: {message}".rstrip(": "))
     said = f"the fast transcription API answered {detail}"
     if status == 429:
         wait = _retry_after(headers)
@@ -87,6 +118,14 @@ def error_from_response(
                 sdk_code="ServiceUnavailable" if status == 503 else "ServiceError",
             ),
             _retry_after(headers),
+        )
+    if 300 <= status < 400:  # never followed (a key is not sent on); every file would meet it
+        return RequestFailure(
+            FatalEngineError(said, code="redirected", sdk_code=code, detail=detail, hint=REDIRECT_HINT)
+        )
+    if status == 404:  # the address is wrong for every file, not this one
+        return RequestFailure(
+            FatalEngineError(said, code="not_found", sdk_code=code, detail=detail, hint=NOT_FOUND_HINT)
         )
     if status in (401, 403):
         return RequestFailure(

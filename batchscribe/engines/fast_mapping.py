@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -88,36 +89,44 @@ def definition(
     return doc
 
 
-def _ticks(value: Any) -> int:
-    try:
-        return max(0, round(float(value) * TICKS_PER_MS))
-    except (TypeError, ValueError):
-        return 0
-
-
 def _number(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
+    """A finite number, or None (absent, not a number, ``NaN``/``Infinity`` or beyond a float:
+    Python's JSON reader takes all of these, and a JSON writer cannot write them back)."""
+    if isinstance(value, bool):
         return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _ticks(value: Any) -> int:
+    number = _number(value)
+    return 0 if number is None else max(0, round(number * TICKS_PER_MS))
 
 
 def _speaker(value: Any) -> int | None:
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None
+    """A speaker or channel number, or None (absent, or a value that is not a whole number)."""
+    number = _number(value)
+    return int(number) if number is not None and number.is_integer() else None
+
+
+def _text(value: Any) -> str:
+    """A phrase's or word's text; anything but a string (a list, an object) is no text, never
+    its Python form in a transcript."""
+    return value.strip() if isinstance(value, str) else str(value) if isinstance(value, int | float) else ""
 
 
 def _word(data: Mapping[str, Any]) -> Word | None:
-    text = str(data.get("text") or "").strip()
+    text = _text(data.get("text"))
     if not text:
         return None
     return Word(text, _ticks(data.get("offsetMilliseconds")), _ticks(data.get("durationMilliseconds")))
 
 
 def _phrase(data: Mapping[str, Any], channel: int | None, with_words: bool) -> Phrase | None:
-    text = str(data.get("text") or "").strip()
+    text = _text(data.get("text"))
     if not text:
         return None
     listed = data.get("words") or () if with_words else ()
@@ -129,7 +138,7 @@ def _phrase(data: Mapping[str, Any], channel: int | None, with_words: bool) -> P
         display=text,
         confidence=_number(data.get("confidence")),
         words=words,
-        channel=channel if channel is not None else int(answered or 0),
+        channel=channel if channel is not None else max(0, _speaker(answered) or 0),
         speaker=_speaker(data.get("speaker")),
         locale=str(data["locale"]) if data.get("locale") else None,
         placeholder=bool(data.get(EMULATOR_PLACEHOLDER_FIELD)),

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,9 +58,19 @@ def fast_engine(settings: RunSettings, endpoint: Endpoint, congestion: Congestio
 
 
 def check_settings(settings: RunSettings) -> None:
-    """Exit 2 (``UsageError``) for a setting the fast API cannot honour at all."""
-    if settings.engine == "fast" and (refused := refusal(settings.options)) is not None:
+    """Exit 2 (``UsageError``) for a setting the fast API cannot honour at all, or an address it
+    must not be sent to (``plan`` refuses what ``run`` would)."""
+    if settings.engine != "fast":
+        return
+    if (refused := refusal(settings.options)) is not None:
         raise refused
+    from batchscribe.engines.fast import base_url
+
+    for endpoint in settings.endpoints:
+        if endpoint.kind == "unresolved" and endpoint.url:  # ``plan``: no key read, the address given
+            endpoint = replace(endpoint, kind="endpoint")
+        if endpoint.kind not in ("emulator", "unresolved"):
+            base_url(endpoint)  # UsageError: plain http to another machine, not an https:// address
 
 
 def plan_notes(settings: RunSettings) -> tuple[str, ...]:

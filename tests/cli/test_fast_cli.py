@@ -42,6 +42,29 @@ def test_a_key_never_travels_in_clear(
     assert "--endpoint" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("url", ["http://10.1.2.3:8080", "ws://127.0.0.1:5000"])
+def test_plan_refuses_an_endpoint_run_would_refuse(
+    url: str, recordings: Recordings, tmp_path: Path, batchscribe: Batchscribe
+) -> None:
+    recordings.add("a.wav", 1)
+    planned = batchscribe.run("plan", str(recordings.root), "--out", str(tmp_path / "out"), "--engine", "fast",
+                              "--endpoint", url)  # fmt: skip
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert "--endpoint" in planned.stderr and "Traceback" not in planned.stderr
+    assert url.partition(":")[0] + "://" in planned.stderr  # the address given, said as such
+
+
+@pytest.mark.parametrize("where", [["--emulate"], ["--endpoint", "https://name.cognitiveservices.azure.com"],
+                                   ["--endpoint", "http://127.0.0.1:9"], ["--region", "westeurope"], []])  # fmt: skip
+def test_plan_takes_every_address_run_would_take(
+    where: list[str], recordings: Recordings, tmp_path: Path, batchscribe: Batchscribe
+) -> None:
+    recordings.add("a.wav", 1)
+    planned = batchscribe.run("plan", str(recordings.root), "--out", str(tmp_path / "out"), "--engine", "fast",
+                              *where)  # fmt: skip
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+
+
 def test_a_killed_fast_run_resumes_without_paying_twice(
     recordings: Recordings,
     tmp_path: Path,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -14,6 +15,7 @@ from batchscribe.cli import app
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import Emulator, Transcripts
 from batchscribe.emulator.fast_api import PATH
+from batchscribe.emulator.synth import write_wav
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.engines.fast_body import taken_as_is
 from batchscribe.running.run import run_batch
@@ -93,3 +95,20 @@ def test_a_stereo_call_to_diarize_goes_one_channel_per_request(scripted: Path, t
         c["channel"]: c["display"] for c in json.loads(document_path.read_text())["combinedRecognizedPhrases"]
     }
     assert combined == dict(enumerate(call["channel_text"]))
+
+
+def test_a_four_channel_recording_with_separate_channels_keeps_every_channel(tmp_path: Path) -> None:
+    """The service takes at most two ``channels``: a 4-channel WAV (a format it reads) must go one
+    channel per request, not as it is with ``channels [0, 1]`` and channels 2 and 3 dropped."""
+    rng = np.random.default_rng(4)
+    samples = (rng.normal(0, 0.2, (16000 * 2, 4)) * 32767).astype(np.int16)
+    recording = tmp_path / "in" / "four.wav"
+    recording.parent.mkdir()
+    write_wav(recording, samples.reshape(-1), channels=4)
+    with Emulator() as emulator:
+        settings = RunSettings(inputs=(recording.parent,), out=tmp_path / "out", engine="fast",
+                               channels="separate", settle_seconds=0,
+                               endpoint=Endpoint(kind="emulator", key="emulator", url=emulator.rest_url))  # fmt: skip
+        assert run_batch(settings).succeeded_count == 1
+    document = json.loads((tmp_path / "out" / "four.wav.json").read_text())
+    assert {c["channel"] for c in document["combinedRecognizedPhrases"]} == {0, 1, 2, 3}

@@ -106,6 +106,7 @@ def test_throttling_is_transient_and_says_how_long_to_wait() -> None:
     failure = _failure(429, {"code": "TooManyRequests", "message": "slow down"}, {"retry-after": "7"})
     assert isinstance(failure.exception, TransientEngineError) and failure.retry_after_s == 7.0
     assert failure.exception.code == "throttled"
+    assert "--requests-per-minute" in failure.exception.hint and "session" not in failure.exception.hint
     assert _failure(429, {}, {"retry-after": "9999"}).retry_after_s == 120.0
 
 
@@ -120,7 +121,8 @@ def test_a_bad_request_is_permanent_with_the_services_inner_code_message_and_a_h
 
 @pytest.mark.parametrize(("status", "kind"), [(500, TransientEngineError), (503, TransientEngineError),
                                               (408, TransientEngineError), (401, FatalEngineError),
-                                              (403, FatalEngineError), (404, PermanentEngineError)])  # fmt: skip
+                                              (403, FatalEngineError), (404, FatalEngineError),
+                                              (413, PermanentEngineError), (422, PermanentEngineError)])  # fmt: skip
 def test_status_codes_fall_into_the_three_classes(status: int, kind: type) -> None:
     assert type(_failure(status, "not json").exception) is kind
 
