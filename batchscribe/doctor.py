@@ -14,9 +14,10 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from batchscribe import audio
 from batchscribe.cancel import CancelToken
@@ -190,6 +191,17 @@ def _endpoint_checks(
             yield Check("summaries", *probe_summaries(settings, endpoints, credential))
 
 
+def batch_checks(
+    settings: RunSettings, *, env: Mapping[str, str] | None = None, storage_credential: Any = None
+) -> Iterator[Check]:
+    """``--engine batch``: the container, then the batch endpoint (``resources/batch_setup.py``
+    probes them); ``storage_credential``: Entra ID's for a container URL."""
+    from batchscribe.resources.batch_setup import probe_container, probe_endpoint
+
+    yield Check("storage", *probe_container(settings, env, storage_credential))
+    yield Check("batch endpoint", *probe_endpoint(settings))
+
+
 def run_checks(
     settings: RunSettings,
     credentials_error: BatchscribeError | None = None,
@@ -204,8 +216,6 @@ def run_checks(
     else:
         yield check_credentials(settings)
         if settings.engine == "batch":  # the container and the batch endpoint, not a session
-            from batchscribe.engines.batch.checks import batch_checks
-
             yield from batch_checks(settings)
         else:
             yield from _endpoint_checks(settings, engine_factory, credential)

@@ -35,11 +35,11 @@ from pathlib import Path
 import numpy as np
 from _common import mb, proc_status
 
-from batchscribe.config.batch import BatchSettings
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator.scripts import ScriptPhrase, Transcripts, make_entry
 from batchscribe.emulator.synth import RATE, burst_samples, write_wav
-from batchscribe.engines.batch import batch_engine
+from batchscribe.engines.batch.settings import BatchSettings
+from batchscribe.resources.batch_setup import batch_engine
 from batchscribe.running import jobs
 from batchscribe.running.job_run import run_jobs
 from tests.azurite import running_azurite

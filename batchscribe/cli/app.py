@@ -98,12 +98,12 @@ def plan(
         split = split_summary(planned.items, split_options(settings), settings.capacity)
         rows.append(plan_row(settings, planned, split))
         if settings.engine == "batch":  # uploads, jobs, and what is already at the service
-            from batchscribe.engines.batch.checks import batch_plan
+            from batchscribe.planning.batch_plan import batch_plan
 
             rows[-1]["batch"] = batch_plan(settings, planned)
     render_plan(rows, Console(highlight=False), as_json=as_json)
     if not as_json:
-        from batchscribe.engines.batch.checks import batch_plan_line
+        from batchscribe.planning.batch_plan import batch_plan_line
 
         for row in (r for r in rows if "batch" in r):
             line = f"{row['job']}: {batch_plan_line(row['batch'])}"

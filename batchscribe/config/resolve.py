@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from batchscribe.config.batch import BatchSettings
 from batchscribe.config.origin import Origin
 from batchscribe.config.regions import unknown_region
 from batchscribe.config.resource import Resource
@@ -26,6 +25,7 @@ from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
 from batchscribe.config.summaries import resolve_summaries
 from batchscribe.engines.base import RecognitionOptions
+from batchscribe.engines.batch.settings import BatchSettings
 from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 from batchscribe.outputs.quality import DEFAULT_THRESHOLDS

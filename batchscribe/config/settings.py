@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from batchscribe.config.batch import BatchSettings
 from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.engines.base import RecognitionOptions
+from batchscribe.engines.batch.settings import BatchSettings
 from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 from batchscribe.outputs.quality import DEFAULT_THRESHOLDS, QualityThresholds

@@ -225,7 +225,7 @@ def run_batch(
 
 
 def _batch_engine(settings: RunSettings) -> JobEngine:
-    from batchscribe.engines.batch import batch_engine
+    from batchscribe.resources.batch_setup import batch_engine
 
     return batch_engine(settings)
 

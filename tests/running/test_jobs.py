@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from batchscribe.config.batch import BatchSettings
 from batchscribe.config.settings import Endpoint, RunSettings
+from batchscribe.engines.batch.settings import BatchSettings
 from batchscribe.engines.fake_jobs import FakeJobEngine
 from batchscribe.running.run import run_batch
 from batchscribe.state.job_store import JobStore

@@ -4,7 +4,8 @@ mapped to the engine errors in one place (``_failure``).
 Throttled calls (429) wait for ``Retry-After`` (at least a second when it says nothing) and go
 again, up to ``retries`` times; so do 5xx answers and dropped connections, backing off. Lists
 are followed through ``@nextLink``. Result links point at storage (a SAS URL): they are fetched
-without the Speech key, which must never leave for another host.
+without the Speech key, which must never leave for another host. ``base_url``: where the API is
+for a Speech resource's endpoint.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 import httpx
 
-from batchscribe.errors import FatalEngineError, PermanentEngineError, TransientEngineError
+from batchscribe.engines.base import SpeechEndpoint
+from batchscribe.errors import FatalEngineError, PermanentEngineError, TransientEngineError, UsageError
 from batchscribe.secrets import Redactor
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,21 @@ def mask(text: str) -> str:
 
 API_VERSION = "2025-10-15"
 RETRIES = 5
+
+
+def base_url(endpoint: SpeechEndpoint) -> str:
+    """Where the batch API is: ``https://REGION.api.cognitive.microsoft.com/speechtotext``, or
+    ``--endpoint``'s URL (``/speechtotext`` added when it is not there)."""
+    if endpoint.kind == "region":
+        return f"https://{endpoint.region}.api.cognitive.microsoft.com/speechtotext"
+    url = endpoint.url.rstrip("/")
+    if endpoint.kind == "emulator" or not url.startswith(("https://", "http://")):
+        raise UsageError(
+            "--engine batch needs the Speech resource's REST endpoint",
+            hint="use --region, or --endpoint https://NAME.cognitiveservices.azure.com "
+            "(for the emulator: --endpoint http://127.0.0.1:REST_PORT)",
+        )
+    return url if url.endswith("/speechtotext") else f"{url}/speechtotext"
 
 
 class LinkExpired(Exception):

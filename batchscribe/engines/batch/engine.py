@@ -1,8 +1,9 @@
 """``BatchJobEngine``: the job engine (``engines/jobs.py``) over Azure batch transcription and
 Blob Storage: ``client.BatchClient`` for the REST calls, ``storage.BlobStore`` for uploads.
 
-The job's properties come from the same settings as every engine's (``properties``); a
-recording the service would refuse with them (diarization on stereo) is refused before upload.
+The job's properties come from the same recognition options as every engine's
+(``properties``); a recording the service would refuse with them (diarization on stereo) is
+refused before upload. ``resources/batch_setup.py`` builds the engine from the run's settings.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from batchscribe.audio import AudioInfo
-from batchscribe.config.batch import MAX_BATCH, TIME_TO_LIVE_HOURS
-from batchscribe.config.settings import RunSettings
+from batchscribe.engines.base import RecognitionOptions
 from batchscribe.engines.batch.client import BatchClient, LinkExpired
 from batchscribe.engines.batch.convert import converted, needs_conversion
 from batchscribe.engines.batch.results import BadResult, transcript_from_result
+from batchscribe.engines.batch.settings import MAX_BATCH, TIME_TO_LIVE_HOURS
 from batchscribe.engines.batch.storage import BlobStore
 from batchscribe.engines.jobs import JobState, JobStatus, RecordingResult
 from batchscribe.errors import FileError, PermanentEngineError, TransientEngineError, UsageError
@@ -34,9 +35,9 @@ _PROFANITY = {"masked": "Masked", "removed": "Removed", "raw": "None"}
 DIARIZATION_MAX_SPEAKERS = 35
 
 
-def properties(settings: RunSettings) -> dict[str, Any]:
-    """The job's ``properties`` from the run's settings."""
-    options = settings.options
+def properties(options: RecognitionOptions, *, channels_separate: bool) -> dict[str, Any]:
+    """The job's ``properties`` from the run's recognition options (``--channels separate``:
+    ``channels_separate``)."""
     found: dict[str, Any] = {
         "timeToLiveHours": TIME_TO_LIVE_HOURS,
         "wordLevelTimestampsEnabled": options.word_timestamps,
@@ -45,7 +46,7 @@ def properties(settings: RunSettings) -> dict[str, Any]:
     }
     if options.diarize:
         found["diarization"] = {"enabled": True, "maxSpeakers": DIARIZATION_MAX_SPEAKERS}
-    if settings.channels == "separate":
+    if channels_separate:
         found["channels"] = [0, 1]
     else:
         found["channels"] = [0]
@@ -54,14 +55,14 @@ def properties(settings: RunSettings) -> dict[str, Any]:
     return found
 
 
-def check_settings(settings: RunSettings) -> None:
+def check_settings(options: RecognitionOptions, *, channels_separate: bool) -> None:
     """Settings batch transcription cannot honour: refused before anything is uploaded."""
-    if settings.options.phrases:
+    if options.phrases:
         raise UsageError(
             "--phrases is not available with --engine batch (batch transcription has no phrase list)",
             hint="drop --phrases, or use --engine realtime",
         )
-    if settings.options.diarize and settings.channels == "separate":
+    if options.diarize and channels_separate:
         raise UsageError(
             "--diarize with --channels separate is refused by batch transcription",
             hint="diarization works on mono audio: use one of them",
@@ -71,18 +72,26 @@ def check_settings(settings: RunSettings) -> None:
 class BatchJobEngine:
     max_batch = MAX_BATCH
 
-    def __init__(self, client: BatchClient, storage: BlobStore, settings: RunSettings, *, name: str) -> None:
-        check_settings(settings)
+    def __init__(
+        self,
+        client: BatchClient,
+        storage: BlobStore,
+        options: RecognitionOptions,
+        *,
+        channels_separate: bool,
+        name: str,
+    ) -> None:
+        check_settings(options, channels_separate=channels_separate)
         self.name = name
         self._client = client
         self._storage = storage
-        self._settings = settings
-        self._properties = properties(settings)
-        self._locale = (settings.options.languages or (settings.options.language,))[0]
+        self._options = options
+        self._properties = properties(options, channels_separate=channels_separate)
+        self._locale = (options.languages or (options.language,))[0]
         self.uploaded = 0  # uploads sent (not already there)
 
     def refusal(self, audio: AudioInfo) -> FileError | None:
-        if self._settings.options.diarize and audio.channels > 1:
+        if self._options.diarize and audio.channels > 1:
             return PermanentEngineError(
                 "the service refuses diarization on stereo audio",
                 code="refused_by_service",
@@ -108,8 +117,8 @@ class BatchJobEngine:
             "properties": self._properties,
             "contentUrls": [self._storage.url(u) for u in uploads],
         }
-        if self._settings.options.endpoint_id:
-            body["model"] = {"self": f"{self._client.base_url}/models/{self._settings.options.endpoint_id}"}
+        if self._options.endpoint_id:
+            body["model"] = {"self": f"{self._client.base_url}/models/{self._options.endpoint_id}"}
         job = self._client.call("POST", "/transcriptions:submit", body=body)
         return _job_id(job)
 

@@ -31,7 +31,7 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
-from batchscribe.config.batch import StorageAccess
+from batchscribe.engines.batch.settings import StorageAccess
 from batchscribe.errors import FatalEngineError, TransientEngineError, UsageError
 
 CONNECTION_STRING_VARIABLE = "AZURE_STORAGE_CONNECTION_STRING"

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from batchscribe.config.batch import BatchSettings
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import Emulator
 from batchscribe.engines.base import RecognitionOptions
-from batchscribe.engines.batch import batch_engine
+from batchscribe.engines.batch.settings import BatchSettings
 from batchscribe.engines.jobs import JobEngine
+from batchscribe.resources.batch_setup import batch_engine
 from batchscribe.running.run import run_batch
 from tests.azurite import Azurite
 from tests.conftest import KEY as CLI_KEY
@@ -148,7 +148,7 @@ def test_the_cli_runs_a_nightly_no_wait_batch_and_says_what_is_pending(
 def test_doctor_checks_the_container_and_the_batch_endpoint(
     recordings: Recordings, emulator: Emulator, azurite: Azurite, tmp_path: Path
 ) -> None:
-    from batchscribe.engines.batch.checks import batch_checks
+    from batchscribe.doctor import batch_checks
 
     env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
     settings = _settings(recordings, emulator, tmp_path)

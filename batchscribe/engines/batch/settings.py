@@ -1,4 +1,7 @@
-"""The batch engine's settings (``--engine batch``): where recordings go and how jobs are run."""
+"""The batch engine's settings (``--engine batch``): where recordings go and how jobs are run.
+
+``config/settings.py``'s ``RunSettings.batch`` holds them; the engine takes plain values.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,61 @@
+"""``plan --engine batch``: what a batch run would do, counted without credentials.
+
+The uploads needed (recordings not already at the service, their size: an upper bound, since
+bytes already in the container are not sent again), the jobs they make, their audio hours and
+cost, and what is already pending at the service from earlier runs (read from the state, never
+changed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from batchscribe.config.settings import RunSettings
+from batchscribe.outputs.layout import OutFolder
+from batchscribe.planning.planner import Plan
+
+
+def batch_plan(settings: RunSettings, planned: Plan) -> dict[str, Any]:
+    """The batch numbers of a plan: uploads (GB, at most), jobs, audio hours, cost, and what is
+    already pending at the service from earlier runs."""
+    pending = _pending_at_service(settings)
+    items = [i for i in planned.items if i.source not in pending]
+    upload_bytes = sum(i.file.size for i in items)
+    seconds = sum(i.audio.duration_s for i in items)
+    return {
+        "uploads": len(items),
+        "upload_gb": round(upload_bytes / 1e9, 3),
+        "jobs": math.ceil(len(items) / settings.batch.batch_size) if items else 0,
+        "batch_audio_hours": round(seconds / 3600, 3),
+        "batch_cost": round(seconds / 3600 * settings.price_per_hour, 2),
+        "pending_at_service": len(pending),
+    }
+
+
+def batch_plan_line(row: Mapping[str, Any]) -> str:
+    """``batch_plan``'s numbers as the plan's one line."""
+    return (
+        f"batch: {row['uploads']} upload(s) needed (at most {row['upload_gb']:.3f} GB), "
+        f"{row['jobs']} job(s), "
+        f"{row['batch_audio_hours']:.3f} audio hours, estimated cost {row['batch_cost']:.2f}; "
+        f"{row['pending_at_service']} recording(s) already pending at the service"
+    )
+
+
+def _pending_at_service(settings: RunSettings) -> set[str]:
+    """Sources waiting at the service, read without creating or changing anything."""
+    import sqlite3
+
+    path = OutFolder(settings.out).state_dir / "batch.sqlite"
+    if not path.is_file():
+        return set()
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return {str(r[0]) for r in db.execute("SELECT source FROM members WHERE done=0")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return set()
