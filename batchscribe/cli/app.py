@@ -83,8 +83,7 @@ def plan(
     from batchscribe.report.plan_table import plan_row, render_plan
     from batchscribe.resources.fast_setup import check_settings as check_engine_settings
     from batchscribe.resources.fast_setup import plan_notes
-    from batchscribe.running.chunks import ONE_SESSION_REASON, split_summary
-    from batchscribe.running.run import split_options
+    from batchscribe.running.split_plan import ONE_SESSION_REASON, split_options, split_summary
 
     every = settings_for(asked(ctx), credentials=False)  # planning needs no service
     rows = []

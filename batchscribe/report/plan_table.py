@@ -24,7 +24,7 @@ from batchscribe.config.settings import RunSettings
 from batchscribe.planning.planner import Plan
 from batchscribe.planning.summaries import plan_columns, plan_lines
 from batchscribe.report.console import plain_table, utf8_locale
-from batchscribe.running.chunks import SplitSummary
+from batchscribe.running.split_plan import SplitSummary
 
 COLUMNS = (
     "job", "new", "changed", "forced", "failed_before", "to_send", "audio", "estimated_cost",

@@ -1,6 +1,6 @@
 """Long recordings as chunks: each chunk its own session, queued longest first with everything else.
 
-``split_items`` (the ``Runner``'s splitter) plans each recording (``audio.chunk_plan``): one long
+``split_items`` (the ``Runner``'s splitter) plans each recording (``running.split_plan``): one long
 enough to be worth several sessions becomes a ``ReadTask``, anything else stays a whole-file item
 (with ``--diarize`` too: speakers would not match across sessions, so it runs as one and its
 result says so). A ``ReadTask`` reads each track once (``audio.read_track``: the mixed-down
@@ -25,45 +25,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from batchscribe import audio
-from batchscribe.audio.chunk_plan import ChunkPlan, plan_chunks, plan_within
+from batchscribe.audio.chunk_plan import ChunkPlan
 from batchscribe.audio.silence import CutFinder
 from batchscribe.engines.base import ChunkRecord, Phrase, RecognitionRequest, Transcript
 from batchscribe.engines.stitch import ChunkTranscript, stitch
 from batchscribe.errors import FileError, RunAbortedError
 from batchscribe.planning.planner import WorkItem
 from batchscribe.results import Attempt, FileResult
+from batchscribe.running.split_plan import SplitOptions, chunk_plan
 from batchscribe.running.tasks import Entry, TaskHost
-from batchscribe.state.chunk_store import ChunkStore, Manifest, SavedChunk
+from batchscribe.state.chunk_store import Manifest, SavedChunk
 
 log = logging.getLogger(__name__)
 TICKS_PER_SAMPLE = 10_000_000 // audio.SAMPLE_RATE
-ONE_SESSION_REASON = (
-    "long recordings are not split into chunks with --diarize: speaker labels would not match "
-    "across sessions"
-)
-ONE_SESSION_NOTE = f"ran as one session: {ONE_SESSION_REASON}"
-PARTS_NOTE = "cut into parts within the engine's limit per request: speaker labels may not match across parts"
-
-
-@dataclass(frozen=True)
-class SplitOptions:
-    """How long recordings are split, and where their chunks are kept."""
-
-    store: ChunkStore
-    settings_hash: str  # of the transcript settings: saved chunks of other settings are discarded
-    split: bool = True  # --split auto (False: off)
-    chunk_seconds: float | None = None  # --chunk-seconds
-    channels: str = "mix"
-    diarize: bool = False
-    part_seconds: float | None = None  # an engine's limit per request (fast: 2 h): cut beyond it, always
-
-
-def chunk_plan(item: WorkItem, options: SplitOptions, *, workers: int, total_audio_s: float) -> ChunkPlan:
-    """How ``item`` would be split in a run of ``total_audio_s`` on ``workers`` (for ``plan`` too)."""
-    if options.part_seconds is not None:
-        return plan_within(item.audio.duration_s, options.part_seconds)
-    return plan_chunks(item.audio.duration_s, workers=workers, total_audio_seconds=total_audio_s,
-                       chunk_seconds=options.chunk_seconds)  # fmt: skip
 
 
 def split_items(
@@ -79,42 +53,6 @@ def split_items(
         cut = over_limit or (options.split and plan.split and not options.diarize)
         entries.append(ReadTask(SplitRecording(item, plan, options)) if cut else item)
     return entries
-
-
-def one_session_note(item: WorkItem, options: SplitOptions, *, workers: int, total_audio_s: float) -> str:
-    """Why a recording that would be split runs as one session ("" when it is not so)."""
-    plan = chunk_plan(item, options, workers=workers, total_audio_s=total_audio_s)
-    if options.part_seconds is not None:  # cut only beyond the engine's limit, whatever --diarize says
-        return PARTS_NOTE if plan.split and options.diarize else ""
-    return ONE_SESSION_NOTE if options.split and plan.split and options.diarize else ""
-
-
-@dataclass(frozen=True)
-class SplitSummary:
-    """For ``batchscribe plan``: recordings to be split, their chunks, and those kept whole."""
-
-    split_files: int = 0
-    chunks: int = 0
-    one_session: int = 0  # long enough to split, but run as one session (--diarize)
-    longest_session_s: float = 0.0  # the most audio one session sends: a whole recording or a chunk
-
-
-def split_summary(items: Sequence[WorkItem], options: SplitOptions, capacity: int) -> SplitSummary:
-    """How ``run`` splits ``items`` with ``capacity`` sessions at once (``RunSettings.capacity``,
-    the same number the run's runner sizes its chunks for)."""
-    total = sum(i.audio.duration_s for i in items)
-    plans = [chunk_plan(i, options, workers=capacity, total_audio_s=total) for i in items]
-    parts = options.part_seconds is not None  # cut only beyond the engine's limit, and then always
-    splittable = [p for p in plans if (options.split or parts) and p.split]
-    chunked = parts or (options.split and not options.diarize)  # a plan that does not split is its duration
-    lengths = [p.chunk_seconds if chunked and p.split else i.audio.duration_s
-               for i, p in zip(items, plans, strict=True)]  # fmt: skip
-    longest = max(lengths, default=0.0)
-    if parts:
-        return SplitSummary(len(splittable), sum(p.chunks for p in splittable), longest_session_s=longest)
-    if options.diarize:
-        return SplitSummary(one_session=len(splittable), longest_session_s=longest)
-    return SplitSummary(len(splittable), sum(p.chunks for p in splittable), longest_session_s=longest)
 
 
 @dataclass(frozen=True)
@@ -265,8 +203,14 @@ class SplitRecording:
                     saved: Manifest | None) -> dict[str, object]:  # fmt: skip
         """Read one track, queueing its chunks; what the manifest keeps of it."""
         path = self.item.file.path
-        finder = None if saved is not None else CutFinder(
-            self.plan.chunk_seconds, window_seconds=self.plan.window_seconds, max_cuts=self.plan.chunks - 1
+        finder = (
+            None
+            if saved is not None
+            else CutFinder(
+                self.plan.chunk_seconds,
+                window_seconds=self.plan.window_seconds,
+                max_cuts=self.plan.chunks - 1,
+            )
         )
         known = list(saved.tracks[track]["cuts"]) if saved is not None else []
         cuts: list[int] = []

@@ -46,19 +46,19 @@ from batchscribe.planning.planner import (
 )
 from batchscribe.planning.streaming import AHEAD, FeedTarget, PlanFeed
 from batchscribe.resources.fast_setup import check_settings as check_engine_settings
-from batchscribe.resources.fast_setup import part_seconds, remove_stale_spools
+from batchscribe.resources.fast_setup import remove_stale_spools
 from batchscribe.resources.limiter import AdaptiveLimiter
 from batchscribe.resources.outage import OutageGuard
 from batchscribe.resources.rotating_engine import RotatingEngine, SpreadLimiter
 from batchscribe.resources.rotation import Rotation
 from batchscribe.resources.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.results import FileResult, RunResult
-from batchscribe.running.chunks import SplitOptions, one_session_note, split_items
+from batchscribe.running.chunks import split_items
 from batchscribe.running.events import Fanout, PlanEvents, PlanFinished, RunEvents, SessionEvents
 from batchscribe.running.job_run import JobEngineFactory, run_jobs
 from batchscribe.running.outcome import Budget, RunOutcome, Written
 from batchscribe.running.runner import Runner
-from batchscribe.state.chunk_store import ChunkStore
+from batchscribe.running.split_plan import one_session_note, split_options
 from batchscribe.state.ledger import Ledger, RunLock, settings_hash
 from batchscribe.summaries.hook import summaries_after
 
@@ -352,19 +352,6 @@ def _execute(
     if failure:
         raise failure[0]
     return feed, outcome
-
-
-def split_options(settings: RunSettings) -> SplitOptions:
-    """How long recordings are split into chunks (issue 13), and where finished chunks are kept."""
-    return SplitOptions(
-        ChunkStore(settings.out),
-        settings_hash(transcript_settings(settings)),
-        split=settings.split == "auto",
-        chunk_seconds=settings.chunk_seconds,
-        channels=settings.channels,
-        diarize=settings.options.diarize,
-        part_seconds=part_seconds(settings),
-    )
 
 
 def _recordings(settings: RunSettings) -> Iterator[str]:

@@ -35,15 +35,15 @@ from batchscribe.names import shown
 from batchscribe.planning.planner import WorkItem
 from batchscribe.resources.limiter import AdaptiveLimiter
 from batchscribe.resources.outage import OutageGuard
-from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus
+from batchscribe.results import Attempt, AttemptOutcome, FileResult
 from batchscribe.running.events import RunEvents, SessionEvents
+from batchscribe.running.file_results import ended, succeeded
 from batchscribe.running.outcome import Budget, RunOutcome, WriteOutputs
 from batchscribe.running.retry import build_retrying
 from batchscribe.running.tasks import Entry, Splitter, Task, priority
 
 log = logging.getLogger(__name__)
 HARD_LIMIT = "the --max-runtime grace period ended"
-
 
 
 class Runner:
@@ -208,14 +208,18 @@ class Runner:
                 else:
                     result = entry.run(self, worker)
             except Exception as exc:  # a bug must fail one file, not silently kill a worker
-                log.error("internal error while processing %s: %r", shown(item.source), exc,
-                          exc_info=log.isEnabledFor(logging.DEBUG))  # a traceback with --verbose only
+                log.error(
+                    "internal error while processing %s: %r",
+                    shown(item.source),
+                    exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )  # a traceback with --verbose only
                 error = FileError(
                     f"internal error: {exc!r}",
                     code="internal_error",
                     hint="run again with --verbose and report it",
                 )
-                result = self._result(item, "failed", 0, self._clock(), [], error)
+                result = ended(item, "failed", 0, 0.0, [], error)
             if result is None:
                 continue
             self.finished(result)
@@ -305,19 +309,7 @@ class Runner:
         item = item.as_decoded(receipt)
         try:
             written = self._write(item, transcript, attempts, self._clock() - started)
-            return FileResult(
-                source=item.source,
-                path=item.file.path,
-                status="succeeded",
-                audio=item.audio,
-                attempts=attempts,
-                outputs=written.outputs,
-                sha256=written.sha256,
-                warnings=written.warnings,
-                elapsed_s=self._clock() - started,
-                timeline=tuple(timeline),
-                average_confidence=written.average_confidence,
-            )
+            return succeeded(item, written, attempts, self._clock() - started, timeline)
         except (FileError, RunAbortedError) as exc:
             return self.failure(item, exc, attempts, started, timeline)
         except OSError as exc:  # the recording vanished or became unreadable after its transcription
@@ -328,12 +320,13 @@ class Runner:
         """The result of a recording that failed or was cancelled; a fatal error aborts the run."""
         if isinstance(exc, RunAbortedError):  # e.g. out of disk while writing outputs
             self.abort(exc)
-            return self._result(item, "cancelled", attempts, started, timeline, FileCancelled(exc.message))
+            cancelled = FileCancelled(exc.message)
+            return ended(item, "cancelled", attempts, self._clock() - started, timeline, cancelled)
         if isinstance(exc, FileCancelled):
-            return self._result(item, "cancelled", attempts, started, timeline, exc)
+            return ended(item, "cancelled", attempts, self._clock() - started, timeline, exc)
         if isinstance(exc, FatalEngineError):
             self.abort(RunAbortedError(exc.message, hint=exc.hint))
-        return self._result(item, "failed", attempts, started, timeline, exc)
+        return ended(item, "failed", attempts, self._clock() - started, timeline, exc)
 
     def _attempt(self, item: WorkItem, worker: int, number: int, timeline: list[Attempt],
                  transcribe: Callable[[], Transcript]) -> Transcript:  # fmt: skip
@@ -395,23 +388,3 @@ class Runner:
 
     def _progress_of(self, item: WorkItem) -> ProgressCallback:
         return lambda seconds: self.events.file_progress(item, seconds)
-
-    def _result(
-        self,
-        item: WorkItem,
-        status: FileStatus,
-        attempts: int,
-        started: float,
-        timeline: list[Attempt],
-        error: FileError,
-    ) -> FileResult:
-        return FileResult(
-            source=item.source,
-            path=item.file.path,
-            status=status,
-            audio=item.audio,
-            attempts=attempts,
-            failure=None if status == "cancelled" else Failure.from_error(error),
-            elapsed_s=self._clock() - started,
-            timeline=tuple(timeline),
-        )

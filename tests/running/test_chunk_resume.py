@@ -16,9 +16,10 @@ from batchscribe.engines.base import Phrase, ProgressCallback, RecognitionReques
 from batchscribe.errors import PermanentEngineError
 from batchscribe.planning.discovery import AudioFile
 from batchscribe.planning.planner import WorkItem
-from batchscribe.running.chunks import SplitOptions, split_items
+from batchscribe.running.chunks import split_items
 from batchscribe.running.outcome import Budget, Written
 from batchscribe.running.runner import Runner
+from batchscribe.running.split_plan import SplitOptions
 from batchscribe.state.chunk_store import ChunkStore
 from tests.running.test_runner import Events, written
 

@@ -24,9 +24,10 @@ from batchscribe.emulator.synth import burst_samples, write_wav
 from batchscribe.engines.base import ProgressCallback, RecognitionRequest, Transcript
 from batchscribe.planning.discovery import AudioFile
 from batchscribe.planning.planner import WorkItem
-from batchscribe.running.chunks import SplitOptions, split_items
+from batchscribe.running.chunks import split_items
 from batchscribe.running.outcome import RunOutcome, Written
 from batchscribe.running.runner import Runner
+from batchscribe.running.split_plan import SplitOptions
 from batchscribe.state.chunk_store import ChunkStore
 from tests.running.test_chunk_resume import SECONDS, ChunkEngine
 from tests.running.test_runner import Events, written
