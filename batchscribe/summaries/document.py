@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from batchscribe import __version__
+from batchscribe.names import shown, stored
 from batchscribe.outputs.atomic import write_atomic
 from batchscribe.outputs.layout import OutFolder
 
@@ -118,7 +119,7 @@ def build(
 ) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
-        "source": source,
+        "source": stored(source),  # undecodable bytes escaped: the file is UTF-8
         "status": status,
         "summary": answer.get("summary", ""),
         "action_items": list(answer.get("action_items", [])),
@@ -146,7 +147,7 @@ def write(paths: SummaryPaths, document: Mapping[str, Any]) -> tuple[Path, Path]
 
 
 def render_markdown(document: Mapping[str, Any]) -> str:
-    name = Path(str(document["source"])).name
+    name = shown(Path(str(document["source"])).name)  # one line, no terminal control
     lines = [f"# {name}", ""]
     if document["status"] == "refused":
         lines += [f"No summary: {document.get('warning', 'refused by the content filter')}.", ""]

@@ -26,7 +26,7 @@ from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import SummariesStopped, SummaryError, SummaryRefused
-from batchscribe.names import stored
+from batchscribe.names import shown, stored
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.planning.discovery import Walk, walk
 from batchscribe.state.ledger import Ledger
@@ -168,7 +168,7 @@ def summarize_run(
                 if deadline is not None and time.monotonic() >= deadline:
                     tally.skip("the --max-runtime window ended")
                     continue
-                running.add(pool.submit(_one, client, due, tally, stop, run_id))
+                running.add(pool.submit(_guarded, client, due, tally, stop, run_id))
                 if len(running) >= 2 * WORKERS:
                     running = wait(running, return_when=FIRST_COMPLETED).not_done
     finally:
@@ -222,6 +222,16 @@ class _TranscriptText:
         if self._text is None:
             self._text = transcript_text(read_transcript_document(self._path))
         return self._text
+
+
+def _guarded(client: ChatClient, due: Due, tally: _Tally, stop: threading.Event, run_id: str) -> None:
+    """``_one``, and an unexpected error a failed summary with its reason: never lost in the pool
+    (nobody reads the futures' results), never counted as nothing."""
+    try:
+        _one(client, due, tally, stop, run_id)
+    except Exception as exc:  # a bug must still be a counted, reported failure
+        log.error("%s: summary failed: %r", shown(due.source), exc, exc_info=True)
+        tally.add(SummaryRow(due.source, "failed", reason=f"internal error: {exc!r}", code="internal_error"))
 
 
 def _one(client: ChatClient, due: Due, tally: _Tally, stop: threading.Event, run_id: str) -> None:
@@ -294,7 +304,7 @@ def _write(due: Due, tally: _Tally, doc: dict[str, Any], *, reason: str = "", co
     try:
         document.write(due.paths, doc)
     except OSError as exc:
-        tally.add(SummaryRow(due.source, "failed", reason=f"cannot write {due.paths.json.name}: "
+        tally.add(SummaryRow(due.source, "failed", reason=f"cannot write {shown(due.paths.json.name)}: "
                              f"{exc.strerror or exc}", code="write_failed"))  # fmt: skip
         return
     tally.add(SummaryRow(

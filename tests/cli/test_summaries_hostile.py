@@ -1,0 +1,52 @@
+"""``run --summarize`` attacked: hostile file names (non-UTF-8 bytes, a newline, names near the
+file system's limit), text that tries to inject Markdown, and a ``--summary-prompt`` that is not a
+plain file. Each summary is made or fails with its reason, counted, never lost silently, never
+paid for night after night."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Batchscribe, Recordings
+
+pytestmark = pytest.mark.integration
+FAST = ["--sdk-send-rate", "50"]
+
+
+def run_args(recordings: Recordings, transcripts: Path, out: Path, *extra: str) -> list[str]:
+    return ["run", str(recordings.root), "--out", str(out), "--emulate", "--emulator-transcripts",
+            str(transcripts), "--summarize", *FAST, *extra]  # fmt: skip
+
+
+def digest_of(out: Path) -> dict[str, Any]:
+    latest = max((out / "_runs").glob("*/summary.json"), key=lambda p: p.parent.name)
+    return json.loads(latest.read_text())["summaries"]  # type: ignore[no-any-return]
+
+
+def test_a_recording_whose_name_is_not_utf8_gets_its_summary(
+    batchscribe: Batchscribe, recordings: Recordings, tmp_path: Path
+) -> None:
+    name = os.fsdecode(b"bad\xff\xfename.wav")
+    recordings.add(name, seed=1, text="Please send the corrected invoice by Friday.")
+    recordings.add("plain.wav", seed=2, text="Just checking the delivery date.")
+    out = tmp_path / "out"
+
+    done = batchscribe.run(*run_args(recordings, recordings.save(tmp_path / "t.yaml"), out))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    digest = digest_of(out)
+    assert (digest["made"], digest["failed"]) == (2, 0), digest
+    written = json.loads((out / f"{name}.summary.json").read_text())
+    assert written["source"] == "bad\\xff\\xfename.wav" and written["status"] == "done"
+    assert (out / f"{name}.summary.md").read_text().startswith("# bad\\xff\\xfename.wav\n")
+
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.summary.json")}
+    again = batchscribe.run(*run_args(recordings, recordings.save(tmp_path / "t.yaml"), out))
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.summary.json")} == stamps  # not paid again
