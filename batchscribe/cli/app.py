@@ -25,7 +25,8 @@ from batchscribe.emulator.cli import emulator_app
 from batchscribe.errors import EXIT_ABORTED, EXIT_FILES_FAILED, EXIT_INTERRUPTED, BatchscribeError, UsageError
 from batchscribe.names import shown
 from batchscribe.outputs.layout import OutFolder
-from batchscribe.report import SUMMARY_JSON, latest_run_dir, load_summary, render_console_summary
+from batchscribe.report import SUMMARY_JSON, latest_run_dir
+from batchscribe.report.console import render_saved_summary
 from batchscribe.report.history_view import history_json, render_history
 from batchscribe.report.runs_list import list_reports
 
@@ -176,7 +177,7 @@ def report(
             list_reports(out, Console(highlight=False))
             return
         folder = _find_run(run_dir, out)
-        render_console_summary(load_summary(folder), Console(highlight=False))
+        render_saved_summary(folder, Console(highlight=False))
         if open_html:
             import webbrowser
 
