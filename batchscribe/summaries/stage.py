@@ -13,6 +13,7 @@ summaries for the run with one line, the transcripts being done already.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -189,6 +190,10 @@ def _due(settings: RunSettings, ledger: Ledger, options: SummaryOptions, tally: 
             stamp = Stamp.of(paths.transcript)
         except OSError:
             continue  # no transcript on disk (deleted by hand): the transcription plan redoes it
+        too_long = _name_too_long(paths)
+        if too_long:
+            tally.add(SummaryRow(file.source, "failed", reason=too_long, code="name_too_long"))
+            continue  # found before anything is sent: never paid for night after night
         text = _TranscriptText(paths.transcript)
         try:
             decision = document.decide(
@@ -203,6 +208,21 @@ def _due(settings: RunSettings, ledger: Ledger, options: SummaryOptions, tally: 
             tally.add(_unreadable(file.source, exc))
             continue
         yield Due(file.source, paths, stamp, text, decision.why)
+
+
+def _name_too_long(paths: SummaryPaths) -> str:
+    """Why the summary files cannot be named beside the transcript, or "" when they can."""
+    try:
+        limit = os.pathconf(paths.json.parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no answer
+        limit = 255
+    longest = max(len(os.fsencode(paths.json.name)), len(os.fsencode(paths.markdown.name)))
+    if longest <= limit:
+        return ""
+    return (
+        f"its summary's file name would be {longest} bytes, over the file system's {limit}: "
+        f"shorten the recording's name (the summary adds {len('.summary.json')} bytes to it)"
+    )
 
 
 def _unreadable(source: str, exc: Exception) -> SummaryRow:

@@ -50,3 +50,23 @@ def test_a_recording_whose_name_is_not_utf8_gets_its_summary(
 
     assert again.returncode == 0, again.stdout + again.stderr
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.summary.json")} == stamps  # not paid again
+
+
+def test_a_name_too_long_for_its_summary_fails_before_anything_is_sent(
+    batchscribe: Batchscribe, recordings: Recordings, tmp_path: Path
+) -> None:
+    name = "x" * 246 + ".wav"  # its .json fits in 255 bytes, its .summary.json does not
+    recordings.add(name, seed=1, text="Please send the corrected invoice by Friday.")
+    recordings.add("plain.wav", seed=2, text="Just checking the delivery date.")
+    out = tmp_path / "out"
+
+    done = batchscribe.run(*run_args(recordings, recordings.save(tmp_path / "t.yaml"), out))
+
+    assert done.returncode == 1, done.stdout + done.stderr  # a summary asked for was not made
+    assert (out / f"{name}.json").is_file()  # the transcript is done
+    digest = digest_of(out)
+    assert (digest["made"], digest["failed"]) == (1, 1), digest
+    (row,) = [r for r in digest["recordings"] if r["source"] == name]
+    assert row["code"] == "name_too_long" and "shorten the recording's name" in row["reason"]
+    (plain,) = [r for r in digest["recordings"] if r["source"] == "plain.wav"]
+    assert row["tokens"] == 0 and digest["tokens"]["total"] == plain["tokens"]  # nothing paid for it
