@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from batchscribe.names import shown
+from batchscribe.outputs import markdown_text as md
 from batchscribe.results import RunResult
 from batchscribe.secrets import Redactor
 
@@ -86,14 +87,14 @@ def digest_markdown(summary: Mapping[str, Any]) -> list[str]:
     block, recordings = _lines(summary)
     if not block:
         return []
-    lines = [f"## Summaries ({block['deployment']})", ""]
-    lines += [f"{label}: {value}" for label, value in digest_totals(summary)] + [""]
+    lines = [f"## Summaries ({md.text(block['deployment'])})", ""]
+    lines += [f"{label}: {md.text(value)}" for label, value in digest_totals(summary)] + [""]
     if block["topics"]:
-        topics = ", ".join(f"{t['topic']} ({t['recordings']})" for t in block["topics"])
+        topics = ", ".join(f"{md.text(t['topic'])} ({t['recordings']})" for t in block["topics"])
         lines += [f"Most frequent topics: {topics}", ""]
-    for row in recordings:
-        lines.append(f"- `{row['source']}`: {_said(row)}")
-        lines += [f"  - [ ] {item}" for item in row["action_items"]]
+    for row in recordings:  # what the model said is outside text: escaped, never markup
+        lines.append(f"- {md.code(row['source'], in_table=False)}: {md.text(_said(row))}")
+        lines += [f"  - [ ] {md.text(item)}" for item in row["action_items"]]
     return [*lines, ""] if recordings else lines
 
 

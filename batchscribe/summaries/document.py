@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from batchscribe import __version__
 from batchscribe.names import shown, stored
+from batchscribe.outputs import markdown_text as md
 from batchscribe.outputs.atomic import write_atomic
 from batchscribe.outputs.layout import OutFolder
 
@@ -147,19 +148,21 @@ def write(paths: SummaryPaths, document: Mapping[str, Any]) -> tuple[Path, Path]
 
 
 def render_markdown(document: Mapping[str, Any]) -> str:
+    # What the model said (and the transcript it read) is outside text: escaped, never markup.
     name = shown(Path(str(document["source"])).name)  # one line, no terminal control
-    lines = [f"# {name}", ""]
+    lines = [f"# {md.text(name)}", ""]
     if document["status"] == "refused":
-        lines += [f"No summary: {document.get('warning', 'refused by the content filter')}.", ""]
+        lines += [f"No summary: {md.text(document.get('warning', 'refused by the content filter'))}.", ""]
     elif document["status"] == "empty":
         lines += ["No summary: the transcript has no speech.", ""]
     else:
-        lines += [str(document["summary"]), ""]
+        lines += [*md.paragraphs(document["summary"]), ""]
     if document["action_items"]:
-        lines += ["## Action items", "", *[f"- [ ] {item}" for item in document["action_items"]], ""]
+        lines += ["## Action items", "", *[f"- [ ] {md.text(item)}" for item in document["action_items"]], ""]
     if document["topics"]:
-        lines += ["## Topics", "", ", ".join(document["topics"]), ""]
+        lines += ["## Topics", "", ", ".join(md.text(topic) for topic in document["topics"]), ""]
     tokens = document["tokens"].get("total", 0)
-    lines += [f"*{document['deployment']} ({document['model'] or 'model not reported'}), {tokens} tokens, "
-              f"{document['created_at']}*"]  # fmt: skip
+    model = document["model"] or "model not reported"
+    made = f"{md.text(document['deployment'])} ({md.text(model)}), {tokens} tokens, {document['created_at']}"
+    lines += [f"*{made}*"]
     return "\n".join(lines) + "\n"
