@@ -14,6 +14,7 @@ from typing import Any
 
 from batchscribe.names import shown
 from batchscribe.outputs import markdown_text as md
+from batchscribe.report.morning import DEFAULT_CURRENCY
 from batchscribe.results import RunResult
 from batchscribe.secrets import Redactor
 
@@ -44,7 +45,11 @@ def digest_rows(result: RunResult) -> dict[str, Any]:
                 "completion": digest.completion_tokens,
                 "total": digest.total_tokens,
             },
-            "cost": {"estimated": round(digest.cost, 4), "price_per_1k_tokens": digest.price_per_1k_tokens},
+            "cost": {
+                "estimated": round(digest.cost, 4),
+                "price_per_1k_tokens": digest.price_per_1k_tokens,
+                "currency": str(result.settings.get("currency") or DEFAULT_CURRENCY),
+            },
             "topics": [{"topic": topic, "recordings": count} for topic, count in digest.topics],
             "recordings": rows,
         }
@@ -66,10 +71,14 @@ def digest_totals(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
               f"{block['failed']} failed")  # fmt: skip
     if block["not_scheduled"]:
         counts += f", {block['not_scheduled']} left for the next run"
-    rows = [
-        ("Summaries", counts),
-        ("Summary tokens", f"{block['tokens']['total']:,} (estimated cost {block['cost']['estimated']:.2f})"),
-    ]
+    tokens = f"{block['tokens']['total']:,}"
+    settings = summary.get("settings") or {}
+    openai = settings.get("summaries")
+    emulated = isinstance(openai, Mapping) and openai.get("endpoint") == "emulator"
+    if not emulated:  # an emulated deployment costs nothing: no cost shown
+        currency = block["cost"].get("currency") or settings.get("currency") or DEFAULT_CURRENCY
+        tokens += f" (estimated cost {block['cost']['estimated']:.2f} {currency})"
+    rows = [("Summaries", counts), ("Summary tokens", tokens)]
     if block["stopped"]:
         rows.append(("Summaries stopped", block["stopped"]))
     elif block["stop_reason"]:

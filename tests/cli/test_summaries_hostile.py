@@ -43,7 +43,7 @@ def test_a_recording_whose_name_is_not_utf8_gets_its_summary(
     assert (digest["made"], digest["failed"]) == (2, 0), digest
     written = json.loads((out / f"{name}.summary.json").read_text())
     assert written["source"] == "bad\\xff\\xfename.wav" and written["status"] == "done"
-    assert (out / f"{name}.summary.md").read_text().startswith("# bad\\xff\\xfename.wav\n")
+    assert (out / f"{name}.summary.md").read_text().startswith("# bad\\\\xff\\\\xfename.wav\n")
 
     stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.summary.json")}
     again = batchscribe.run(*run_args(recordings, recordings.save(tmp_path / "t.yaml"), out))
