@@ -130,6 +130,12 @@ class LineLog:
         if lowered:
             self.emit("throttled", f"the service is throttling: concurrency lowered to {limit}", limit=limit)
 
+    def summaries_status(self, message: str, *, phase: str) -> None:
+        """A line when the summaries stage starts and one when it ends (not one per summary:
+        failures and refusals have their own lines)."""
+        if phase in ("start", "end"):
+            self.emit("summaries", message)
+
 
 def _to_transcribe(files: int, found: int) -> str:
     found_text = f" of {found} found" if found and found != files else ""
@@ -167,6 +173,7 @@ class LiveView:
         self._counts = {"done": 0, "failed": 0, "cancelled": 0}
         self._lock = threading.Lock()
         self._status = Text()
+        self._summaries = ""  # the summaries stage's status line, once it runs
         self._live = Live(Group(self._progress, self._status), console=console, refresh_per_second=4)
 
     def __enter__(self) -> LiveView:
@@ -192,7 +199,8 @@ class LiveView:
         if c["cancelled"]:
             parts.append(f"cancelled {c['cancelled']}")
         parts.append(f"sessions {len(self._active) - len(self._waiting)}")
-        self._status.plain = "  ".join(parts)
+        summaries = f"\nsummaries: {shown(self._summaries)}" if self._summaries else ""
+        self._status.plain = "  ".join(parts) + summaries
 
     def _advance_overall(self) -> None:
         partial = sum(done for _, done in self._active.values())
@@ -237,7 +245,8 @@ class LiveView:
             self._refresh_status()
         self._console.print(
             Text(
-                f"retrying {item.source}: attempt {attempt} failed: {error.message} [{error.code}]",
+                f"retrying {shown(item.source)}: attempt {attempt} failed: {shown(error.message)} "
+                f"[{error.code}]",
                 style="yellow",
             )
         )
@@ -262,3 +271,9 @@ class LiveView:
 
     def concurrency_changed(self, limit: int) -> None:
         pass  # the limiter's allowance is not what runs: the status shows open sessions
+
+    def summaries_status(self, message: str, *, phase: str) -> None:
+        """After the transcripts: what the summaries stage is doing, under the counts."""
+        with self._lock:
+            self._summaries = "" if phase == "end" else message  # the closing summary says the rest
+            self._refresh_status()

@@ -161,7 +161,7 @@ def run_batch(
                 finally:
                     engine.close()
                 digest = summaries_after(settings, ledger, endpoints, outcome, run_id, cancel, credential,
-                                         started_at)  # fmt: skip
+                                         started_at, sink)  # fmt: skip
         finally:
             ledger.close()
         aborted = outcome.aborted

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
+from batchscribe.running.events import SummaryEvents
 from batchscribe.running.outcome import RunOutcome
 from batchscribe.state.ledger import Ledger
 from batchscribe.summaries.digest import SummaryDigest
@@ -25,9 +26,11 @@ def summaries_after(
     cancel: CancelToken,
     credential: TokenSource | None,
     started_at: datetime,
+    sink: object = None,
 ) -> SummaryDigest | None:
     """The run's summaries (None without ``--summarize``, or when the run stopped); none starts
-    after the ``--max-runtime`` window, counted from ``started_at``."""
+    after the ``--max-runtime`` window, counted from ``started_at``. ``sink``: the run's progress
+    display, told how the stage goes when it listens (``SummaryEvents``)."""
     options = settings.summaries
     if options is None or outcome.aborted is not None or cancel.is_cancelled():
         return None
@@ -39,8 +42,9 @@ def summaries_after(
     if settings.max_runtime_s is not None:
         elapsed = (datetime.now(timezone.utc) - started_at).total_seconds()
         deadline = time.monotonic() - elapsed + settings.max_runtime_s
+    status = sink.summaries_status if isinstance(sink, SummaryEvents) else None
     return summarize_run(settings, ledger, endpoint=endpoint, spent_so_far=transcribed_cost, run_id=run_id,
-                         cancel=cancel, credential=credential, deadline=deadline)  # fmt: skip
+                         cancel=cancel, credential=credential, deadline=deadline, status=status)  # fmt: skip
 
 
 def summaries_endpoint(options: SummaryOptions, endpoints: tuple[Endpoint, ...]) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import TokenSource
@@ -48,6 +48,12 @@ from batchscribe.summaries.summarize import Spent, summarize_text
 
 log = logging.getLogger(__name__)
 WORKERS = 4
+
+
+class Status(Protocol):
+    """Told how the stage goes: ``phase`` "start", "progress" or "end" (``running.events.SummaryEvents``)."""
+
+    def __call__(self, message: str, *, phase: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,19 @@ class _Tally:
     reserved: float = 0.0
     rows: list[SummaryRow] = field(default_factory=list)
     topics: Counter[str] = field(default_factory=Counter)
+    status: Status | None = None
+
+    def counts(self) -> str:
+        with self.lock:
+            parts = [f"{self.made} made", f"{self.unchanged} unchanged", f"{self.refused} refused",
+                     f"{self.failed} failed"]  # fmt: skip
+            if self.not_scheduled:
+                parts.append(f"{self.not_scheduled} left for the next run")
+        return ", ".join(parts)
+
+    def tell(self, message: str, phase: str) -> None:
+        if self.status is not None:
+            self.status(message, phase=phase)
 
     def cost_of(self, tokens: int) -> float:
         return tokens / 1000 * self.options.price_per_1k_tokens
@@ -120,6 +139,7 @@ class _Tally:
             count_topics(self.topics, row.topics)
             if len(self.rows) < MAX_ROWS:
                 self.rows.append(row)
+        self.tell(self.counts(), "progress")
 
     def digest(self) -> SummaryDigest:
         return SummaryDigest(
@@ -143,17 +163,20 @@ def summarize_run(
     credential: TokenSource | None = None,
     sleep: Sleep | None = None,
     deadline: float | None = None,
+    status: Status | None = None,
 ) -> SummaryDigest | None:
     """Summarize every done transcript of the run's inputs that needs it (None without
     ``--summarize``). ``endpoint``: the emulator's REST side under ``--emulate``; ``spent_so_far``:
     the transcription's estimated cost, counted against ``--max-cost``; ``deadline``: the
-    ``--max-runtime`` window's end (``time.monotonic``), after which no summary starts."""
+    ``--max-runtime`` window's end (``time.monotonic``), after which no summary starts; ``status``:
+    told when the stage starts, after each summary, and when it ends (the progress display)."""
     options = settings.summaries
     if options is None:
         return None
     cancel = cancel or CancelToken()
     limit = None if settings.max_cost is None else max(0.0, settings.max_cost - spent_so_far)
-    tally = _Tally(options, limit)
+    tally = _Tally(options, limit, status=status)
+    tally.tell(f"asking {options.deployment} for each transcript without a current summary", "start")
     client = ChatClient(options, endpoint=endpoint, credential=credential, cancel=cancel, sleep=sleep)
     stop = threading.Event()
     try:
@@ -176,6 +199,7 @@ def summarize_run(
         client.close()
     if cancel.is_cancelled() and tally.not_scheduled:
         tally.skip("the run was interrupted", count=0)
+    tally.tell(f"done: {tally.counts()}", "end")
     return tally.digest()
 
 
@@ -192,6 +216,7 @@ def _due(settings: RunSettings, ledger: Ledger, options: SummaryOptions, tally: 
             continue  # no transcript on disk (deleted by hand): the transcription plan redoes it
         too_long = _name_too_long(paths)
         if too_long:
+            log.warning("%s: summary failed: %s", shown(file.source), too_long)
             tally.add(SummaryRow(file.source, "failed", reason=too_long, code="name_too_long"))
             continue  # found before anything is sent: never paid for night after night
         text = _TranscriptText(paths.transcript)
@@ -290,7 +315,7 @@ def _one(client: ChatClient, due: Due, tally: _Tally, stop: threading.Event, run
         made = summarize_text(client, text, spent=spent)
     except SummaryRefused as exc:
         warning = client.mask(exc.message)
-        log.warning("%s: no summary: %s", due.source, warning)
+        log.warning("%s: no summary: %s", shown(due.source), warning)
         record("refused", spent, tally.spent(estimate, spent), warning=warning, code=exc.code)
         return
     except SummaryError as exc:
@@ -316,7 +341,7 @@ def _failed(client: ChatClient, due: Due, tally: _Tally, stop: threading.Event, 
         tally.skip("the run was interrupted")
         return
     reason = client.mask(exc.message)
-    log.warning("%s: summary failed: %s", due.source, reason)
+    log.warning("%s: summary failed: %s", shown(due.source), reason)
     tally.add(SummaryRow(due.source, "failed", reason=reason, code=exc.code, tokens=spent.total_tokens))
 
 

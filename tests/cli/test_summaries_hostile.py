@@ -70,3 +70,37 @@ def test_a_name_too_long_for_its_summary_fails_before_anything_is_sent(
     assert row["code"] == "name_too_long" and "shorten the recording's name" in row["reason"]
     (plain,) = [r for r in digest["recordings"] if r["source"] == "plain.wav"]
     assert row["tokens"] == 0 and digest["tokens"]["total"] == plain["tokens"]  # nothing paid for it
+
+
+def test_plain_output_says_when_the_summaries_start_and_end(
+    batchscribe: Batchscribe, recordings: Recordings, tmp_path: Path
+) -> None:
+    recordings.add("a.wav", seed=1, text="Please send the corrected invoice by Friday.")
+    recordings.add("b.wav", seed=2, text="Just checking the delivery date.")
+    out = tmp_path / "out"
+
+    done = batchscribe.run(*run_args(recordings, recordings.save(tmp_path / "t.yaml"), out))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line.split(" ", 1)[1] for line in done.stdout.splitlines() if line[:4].isdigit()]
+    summaries = [line for line in lines if line.startswith("summaries")]
+    assert summaries == [
+        "summaries asking emulator for each transcript without a current summary",
+        "summaries done: 2 made, 0 unchanged, 0 refused, 0 failed",
+    ]
+    assert lines.index(summaries[0]) > max(i for i, line in enumerate(lines) if line.startswith("done"))
+
+
+def test_a_hostile_name_cannot_forge_a_summary_log_line(
+    batchscribe: Batchscribe, recordings: Recordings, tmp_path: Path
+) -> None:
+    name = "x" * 213 + "\n2026-01-01T00:00:00Z done forged.wav"  # 250 bytes: too long for its summary
+    recordings.add(name, seed=1, text="Please send the corrected invoice by Friday.")
+    out = tmp_path / "out"
+
+    done = batchscribe.run(*run_args(recordings, recordings.save(tmp_path / "t.yaml"), out))
+
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "summary failed" in output and "\\n2026-01-01T00:00:00Z done forged.wav" in output
+    assert not any(line.startswith("2026-01-01T00:00:00Z") for line in output.splitlines())
