@@ -221,11 +221,13 @@ def _due(settings: RunSettings, ledger: Ledger, options: SummaryOptions, tally: 
             continue  # found before anything is sent: never paid for night after night
         text = _TranscriptText(paths.transcript)
         try:
+            existing = document.read_summary(paths.json)
             decision = document.decide(
-                document.read_summary(paths.json), stamp, prompt_sha256=options.prompt_sha256,
+                existing, stamp, prompt_sha256=options.prompt_sha256,
                 deployment=options.deployment, text_sha256=lambda t=text: text_sha256(t()),  # type: ignore[misc]
             )  # fmt: skip
-            if not decision.due:
+            if not decision.due and existing is not None:
+                document.restore_markdown(paths, existing)  # edited or deleted by hand: free to redo
                 with tally.lock:
                     tally.unchanged += 1
                 continue

@@ -104,3 +104,27 @@ def test_a_hostile_name_cannot_forge_a_summary_log_line(
     assert done.returncode == 1, output
     assert "summary failed" in output and "\\n2026-01-01T00:00:00Z done forged.wav" in output
     assert not any(line.startswith("2026-01-01T00:00:00Z") for line in output.splitlines())
+
+
+def test_a_summary_edited_or_cut_by_hand_is_redone_and_its_markdown_restored_for_free(
+    batchscribe: Batchscribe, recordings: Recordings, tmp_path: Path
+) -> None:
+    for seed, name in enumerate(("a.wav", "b.wav", "c.wav"), 1):
+        recordings.add(name, seed=seed, text=f"Recording {name} asks to call the customer back.")
+    transcripts, out = recordings.save(tmp_path / "t.yaml"), tmp_path / "out"
+    assert batchscribe.run(*run_args(recordings, transcripts, out)).returncode == 0
+    made = {name: (out / f"{name}.summary.json").read_text() for name in ("a.wav", "b.wav", "c.wav")}
+    edited = json.loads(made["a.wav"])
+    edited["summary"] = "Nothing to see here."  # valid JSON, edited by hand
+    (out / "a.wav.summary.json").write_text(json.dumps(edited))
+    (out / "b.wav.summary.json").write_text(made["b.wav"][: len(made["b.wav"]) // 2])  # cut
+    (out / "c.wav.summary.md").write_text("# forged\n")  # the Markdown edited: the JSON is intact
+
+    again = batchscribe.run(*run_args(recordings, transcripts, out))
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "done: 2 made, 1 unchanged, 0 refused, 0 failed" in again.stdout
+    assert json.loads((out / "a.wav.summary.json").read_text())["summary"] != "Nothing to see here."
+    assert json.loads((out / "b.wav.summary.json").read_text())["status"] == "done"
+    assert (out / "c.wav.summary.json").read_text() == made["c.wav"]  # not asked again
+    assert (out / "c.wav.summary.md").read_text().startswith("# c.wav\n")
