@@ -2,7 +2,8 @@
 
 ``threading.Event`` can be waited on, but a thread cannot wait on two events at once. An engine
 waits on its own completion event and must also wake when the run is cancelled, so the token
-calls registered callbacks (e.g. ``done.set``) when it is set.
+calls registered callbacks (e.g. ``done.set``) when it is set. ``join_attentively`` waits for a
+thread while the signal handlers that cancel (Ctrl-C, SIGTERM) still run.
 """
 
 from __future__ import annotations
@@ -53,3 +54,16 @@ class CancelToken:
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._event.wait(timeout)
+
+
+# A signal (Ctrl-C, SIGTERM) may be delivered to any thread, the SDK's native ones included, and
+# Python runs its handler only when the main thread next runs Python code: a main thread blocked in
+# a plain join would hear Ctrl-C only once every file is done. Joining in short slices keeps the
+# handler prompt; the slices decide nothing, the join still waits for the thread's end.
+_SIGNAL_SLICE_S = 0.2
+
+
+def join_attentively(thread: threading.Thread) -> None:
+    """``thread.join()``, letting the main thread run signal handlers while it waits."""
+    while thread.is_alive():
+        thread.join(_SIGNAL_SLICE_S)

@@ -1,16 +1,16 @@
 """``batchscribe doctor``: check everything a run needs, one line per check.
 
 Credentials present (a missing key is one failed line, the other checks still run); for each
-Speech resource (several with a ``resources:`` list or a repeated --region/--endpoint/--host) the region
-a real Azure region name ("did you mean westeurope?"), the endpoint reachable and the key
+Speech resource (several with a ``resources:`` list or a repeated --region/--endpoint/--host) the
+endpoint reachable and the key
 accepted (a one-second silent session through the real engine), the output folder writable,
-the decoder available, the state readable, the lock free.
+the decoder available, the state readable, the lock free. An unknown region name is refused
+before any check, as ``run`` and ``plan`` refuse it (``config/regions.py``).
 Each check returns a ``Check``; none raises, so one failure never hides the others.
 """
 
 from __future__ import annotations
 
-import difflib
 import sqlite3
 import tempfile
 import wave
@@ -23,11 +23,11 @@ from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import RecognitionRequest
-from batchscribe.engines.service import EngineFactory, azure_engine, endpoints_for
+from batchscribe.engines.sdk_errors import unreachable
 from batchscribe.errors import BatchscribeError, FatalEngineError, LockHeldError
 from batchscribe.outputs.layout import STATE_DIR
-from batchscribe.running.limiter import AdaptiveLimiter
-from batchscribe.running.retry import unreachable
+from batchscribe.resources.limiter import AdaptiveLimiter
+from batchscribe.resources.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.secrets import Redactor
 from batchscribe.state.ledger import Ledger, RunLock
 from batchscribe.summaries.doctor import probe_summaries
@@ -51,28 +51,6 @@ def _silent_wav(folder: Path) -> Path:
         out.setframerate(audio.SAMPLE_RATE)
         out.writeframes(b"\x00\x00" * int(audio.SAMPLE_RATE * PROBE_SECONDS))
     return path
-
-
-# Azure regions that offer the Speech service (Azure docs, "Speech service supported regions").
-AZURE_SPEECH_REGIONS = frozenset({
-    "australiaeast", "brazilsouth", "canadacentral", "canadaeast", "centralindia", "centralus", "eastasia",
-    "eastus", "eastus2", "francecentral", "germanywestcentral", "italynorth", "japaneast", "japanwest",
-    "jioindiawest", "koreacentral", "northcentralus", "northeurope", "norwayeast", "qatarcentral",
-    "southafricanorth", "southcentralus", "southeastasia", "swedencentral", "switzerlandnorth",
-    "switzerlandwest", "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westus", "westus2",
-    "westus3", "spaincentral", "polandcentral", "mexicocentral", "israelcentral", "newzealandnorth",
-    "usgovarizona", "usgovvirginia", "chinaeast2", "chinanorth2", "chinanorth3",
-})  # fmt: skip
-
-
-def region_problem(region: str) -> Check | None:
-    """A failed check when ``region`` is not an Azure region name, with the closest one."""
-    name = region.strip().lower()
-    if name in AZURE_SPEECH_REGIONS:
-        return None
-    close = difflib.get_close_matches(name.replace(" ", ""), sorted(AZURE_SPEECH_REGIONS), n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]}?" if close else "use an Azure region name such as westeurope or eastus"
-    return Check("region", False, f"{region!r} is not an Azure region with the Speech service", hint)
 
 
 def check_credentials(settings: RunSettings) -> Check:
@@ -110,9 +88,10 @@ def check_endpoint(
             engine.transcribe(request, on_progress=lambda _: None, cancel=CancelToken())
     except FatalEngineError as exc:
         refused = exc.code == "auth_failed"
-        key_refused = "the key was rejected by the probe session (credentials refused)"
+        probe = "request" if settings.engine == "fast" else "session"
+        key_refused = f"the key was rejected by the probe {probe} (credentials refused)"
         if refused and endpoint.entra:
-            key_refused = "the Entra ID token was rejected by the probe session (credentials refused)"
+            key_refused = f"the Entra ID token was rejected by the probe {probe} (credentials refused)"
         rejected = key_refused if refused else exc.message
         return Check("endpoint", False, redact(f"{endpoint.name}: {rejected}"), exc.hint)
     except BatchscribeError as exc:
@@ -128,7 +107,13 @@ def check_endpoint(
         accepted = "no key sent"
     else:
         accepted = "the key was accepted"
-    probe = f"answered a {PROBE_SECONDS:g} s probe session ({accepted})"
+    if settings.engine == "fast":  # a request is billed by its audio: say what the probe cost
+        per_hour = settings.price_per_hour
+        cost = PROBE_SECONDS / 3600 * per_hour
+        probe = (f"answered a {PROBE_SECONDS:g} s fast transcription request ({accepted}; it cost "
+                 f"{PROBE_SECONDS:g} s of audio, about {cost:.5f} at --price-per-hour {per_hour:g})")
+    else:
+        probe = f"answered a {PROBE_SECONDS:g} s probe session ({accepted})"
     return Check("endpoint", True, f"{endpoint.name} {probe}")
 
 
@@ -154,6 +139,17 @@ def check_decoder() -> Check:
             "decoder", False, f"PyAV cannot be loaded: {exc}", "reinstall batchscribe (pip install -e .)"
         )
     return Check("decoder", True, f"PyAV {av.__version__} with FFmpeg decoders for {', '.join(codecs)}")
+
+
+def check_speech_sdk() -> Check:
+    """The Speech SDK's version, and whether finals are read natively or through its public
+    signals (and why: ``engines/sdk_native.py``)."""
+    try:
+        from batchscribe.engines.azure import FINALS_PATH
+    except Exception as exc:  # an ImportError or a broken native library
+        return Check("speech sdk", False, f"the Speech SDK cannot be loaded: {exc}",
+                     "reinstall batchscribe (pip install -e .)")  # fmt: skip
+    return Check("speech sdk", True, FINALS_PATH.describe())
 
 
 def check_state(out: Path) -> Check:
@@ -199,14 +195,13 @@ def run_checks(
         yield check_credentials(settings)
         with endpoints_for(settings, credential) as endpoints:
             for endpoint in endpoints:
-                if endpoint.kind == "region" and (problem := region_problem(endpoint.region)):
-                    yield problem
                 yield check_endpoint(settings, endpoint, engine_factory)
             if settings.summaries is not None:  # --summarize (issue 21)
                 yield Check("summaries", *probe_summaries(settings, endpoints, credential))
     checks: list[Callable[[], Check]] = [
         lambda: check_output_folder(settings.out),
         check_decoder,
+        check_speech_sdk,
         lambda: check_state(settings.out),
         lambda: check_lock(settings.out),
     ]

@@ -23,9 +23,16 @@ Every error batchscribe raises on purpose is a ``BatchscribeError``. Each carrie
 Per-file failures are *recorded* in the run result, not raised out of the runner; only
 ``UsageError`` and ``RunAbortedError`` (and ``FatalEngineError``, which the runner turns into a
 ``RunAbortedError``) end a run.
+
+An ``OSError`` met while running becomes one of these in one place, at the end of this module:
+``source_error`` (the recording vanished or cannot be read), ``spool_error`` (its decoded audio
+cannot be kept), ``out_of_disk`` (no room: the run stops) and ``os_reason`` (the words quoted).
+Decoding has its own, finer translation (``audio/_failures.py``).
 """
 
 from __future__ import annotations
+
+import errno
 
 EXIT_OK = 0
 EXIT_FILES_FAILED = 1
@@ -179,3 +186,38 @@ class SummariesStopped(SummaryError):
         "check AZURE_OPENAI_ENDPOINT, --openai-deployment and AZURE_OPENAI_API_KEY (or the Entra ID "
         "sign-in and its Cognitive Services OpenAI User role)"
     )
+
+
+# --- OS errors, the one translation into the tree ------------------------------------------------
+
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+VANISHED_HINT = "it was moved or deleted during the run; a later run picks it up if it comes back"
+UNREADABLE_HINT = "give batchscribe read access to it, or exclude it"
+
+
+def os_reason(exc: OSError) -> str:
+    """What went wrong, as a message quotes it: the OS's words, never a repr."""
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def source_error(exc: OSError) -> AudioError:
+    """The recording vanished or became unreadable while (or after) it was read."""
+    if isinstance(exc, FileNotFoundError):
+        return AudioError("the file was moved or deleted during the run", code="vanished", hint=VANISHED_HINT)
+    return AudioError(f"the file cannot be read ({os_reason(exc)})", code="unreadable", hint=UNREADABLE_HINT)
+
+
+def spool_error(exc: OSError, folder: str) -> FileError:
+    """A recording's decoded audio cannot be kept in ``folder`` (shown): that recording fails."""
+    return FileError(
+        f"cannot keep its decoded audio in {folder}: {os_reason(exc)}",
+        code="spool_failed",
+        hint="check the free space of the output folder",
+    )
+
+
+def out_of_disk(exc: OSError, folder: str) -> OutOfDiskError | None:
+    """No space left in ``folder`` (shown): the run stops. None for any other OS error."""
+    if exc.errno not in NO_SPACE_ERRNOS:
+        return None
+    return OutOfDiskError(f"the disk is full: no space left in {folder} ({exc.strerror})")

@@ -21,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
 
-from batchscribe.audio import AudioInfo
 from batchscribe.errors import (
     EXIT_ABORTED,
     EXIT_FILES_FAILED,
@@ -33,8 +32,9 @@ from batchscribe.errors import (
 from batchscribe.outputs.quality import LOW_CONFIDENCE_BELOW
 
 if TYPE_CHECKING:
+    from batchscribe.audio import AudioInfo
     from batchscribe.resources.rotation import ResourceStats
-    from batchscribe.summaries.digest import SummaryDigest
+    from batchscribe.summary_digest import SummaryDigest
 
 FileStatus = Literal["succeeded", "failed", "cancelled"]
 AttemptOutcome = Literal["succeeded", "retried", "failed", "cancelled"]

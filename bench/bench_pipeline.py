@@ -15,7 +15,7 @@ The gap is split by replaying the measured per-session times through two models:
   * session floor: LPT of each file's measured session time (engine.transcribe, connect to
     session end) instead of duration/speed;
   * ramp-up: the same times through the adaptive limiter's ramp (starts at 2 sessions, one more
-    per success, batchscribe/running/limiter.py);
+    per success, batchscribe/resources/limiter.py);
   * rest: what the models do not explain (outputs, ledger, thread hand-offs, planning, report).
 With ``--no-ramp-baseline`` (default on) every run is followed by one whose limiter starts at
 ``--workers``, measured in the same process, so the ramp's cost is also measured, not modelled.
@@ -43,9 +43,9 @@ from _common import burst_samples, emulator_process, write_wav
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Congestion, Engine, ProgressCallback, RecognitionRequest, Transcript
-from batchscribe.engines.service import azure_engine
 from batchscribe.errors import FileError
 from batchscribe.planning.planner import WorkItem
+from batchscribe.resources.service import azure_engine
 from batchscribe.results import FileResult
 from batchscribe.running.run import run_batch
 

@@ -10,7 +10,7 @@ time until ``--sessions`` sessions are connected at once, for:
 
 - ``old``: the ramp before issue 14 (one more slot per admission faster than 0.25 s, and a
   connection slower than 0.75 s taken for throttling: the limit halved);
-- ``new``: ``running/limiter.py`` now (two slots per prompt admission; slow connections hold
+- ``new``: ``resources/limiter.py`` now (two slots per prompt admission; slow connections hold
   the ramp, only the service's answers halve it).
 
 Both run in the same process, one after the other, against the same emulator. Target: the new
@@ -33,7 +33,7 @@ import azure.cognitiveservices.speech as speechsdk
 from _common import burst_samples, emulator_process, write_wav
 
 from batchscribe.cancel import CancelToken
-from batchscribe.running.limiter import AdaptiveLimiter
+from batchscribe.resources.limiter import AdaptiveLimiter
 
 TARGET_S = 5.0
 THROTTLED = ("TooManyRequests", "ServiceUnavailable")

@@ -24,7 +24,8 @@ FFmpeg's own log output is switched off so nothing reaches the user's terminal.
 
 Import the public names from here; the private modules are ``_probing`` (open, choose the audio
 stream, describe), ``_decoding`` (the reader and its resampling graph), ``_raw`` (the reader of
-WAVs that need no decoding), ``_files`` (safe opening and hashing) and ``_failures``.
+WAVs that need no decoding), ``_ranges`` (a chunk's bytes), ``_reader`` (what the three readers
+share: closing, finishing), ``_files`` (safe opening and hashing) and ``_failures``.
 """
 
 from __future__ import annotations

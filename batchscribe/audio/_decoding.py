@@ -6,11 +6,9 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import av.error
 from av.audio.frame import AudioFrame
@@ -29,6 +27,7 @@ from batchscribe.audio._probing import (
     read_wav_layout,
 )
 from batchscribe.audio._raw import BYTES_PER_SECOND, SAMPLE_RATE, RawWavReader
+from batchscribe.audio._reader import ReaderBookkeeping
 
 _DURATION_SLACK_S = 0.5  # a decode this much short of the header's duration counts as cut off
 _DURATION_SLACK_RATIO = 0.02  # ...and this share of it (bitrate-based estimates are rough)
@@ -97,7 +96,7 @@ class _MonoConverter:
                 frames.append(frame)
 
 
-class PcmReader:
+class PcmReader(ReaderBookkeeping):
     """Reads 16 kHz mono s16le PCM from a recording, decoding only as much as is asked for.
 
     ``warnings`` collects what went wrong without stopping the decode (a cut-off file, skipped
@@ -109,6 +108,7 @@ class PcmReader:
 
     def __init__(self, container: InputContainer, stream: AudioStream, info: AudioInfo,
                  channel: int | None, file: HashingFile) -> None:
+        super().__init__()
         self.info = info
         self.channel = channel
         self.warnings: list[str] = []
@@ -124,9 +124,7 @@ class PcmReader:
         self._bad_packets = 0
         self._bad_in_a_row = 0
         self._at_end = False
-        self._closed = False
         self._close_requested = False  # set without the lock, so a busy reader cannot starve close
-        self._lock = threading.Lock()
 
     @property
     def seconds_read(self) -> float:
@@ -138,18 +136,9 @@ class PcmReader:
         return self._bytes_decoded / BYTES_PER_SECOND
 
     @property
-    def buffered_bytes(self) -> int:
-        """Decoded PCM waiting to be read (a few frames at most)."""
-        return len(self._buffer)
-
-    @property
     def peak_buffered_bytes(self) -> int:
         """The most decoded PCM held at once so far: ``read``'s size plus under one packet."""
         return self._peak_buffered
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     @property
     def opened(self) -> FileIdentity:
@@ -180,38 +169,20 @@ class PcmReader:
     def close(self) -> None:
         """Release the file. A read running in another thread stops at its next packet."""
         self._close_requested = True
-        with self._lock:
-            self._close_locked()
+        super().close()
 
     def finish(self) -> ReadReceipt | None:
-        """The consumer is done with it: the file's receipt (its SHA-256 and whether it stayed
-        the same file; None if it was closed already or cannot be read any more), then close."""
         self._close_requested = True
-        with self._lock:
-            if self._closed:
-                return None
-            try:
-                return self._file.receipt()
-            except OSError:
-                return None
-            finally:
-                self._close_locked()
+        return super().finish()
 
-    def _close_locked(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _receipt(self) -> ReadReceipt:
+        return self._file.receipt()
+
+    def _release(self) -> None:
         self._buffer = bytearray()
         with contextlib.suppress(*MAPPED):  # a failing close of a read-only file is harmless
             self._container.close()
         self._file.close()
-
-    def __enter__(self) -> PcmReader:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.close()
 
     def _fill_first_bytes(self, path: Path) -> None:
         """Decode up to the first audio so a file with none fails at open, not mid-session."""

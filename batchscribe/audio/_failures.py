@@ -8,15 +8,15 @@ from types import MappingProxyType
 
 import av.error
 
-from batchscribe.errors import AudioError
+from batchscribe.errors import UNREADABLE_HINT, VANISHED_HINT, AudioError
 
 ERROR_HINTS: Mapping[str, str] = MappingProxyType({
     "empty_file": "copy or export the recording again",
     "not_media": "check what the file is (wrong extension?), then remove or exclude it",
     "no_audio_stream": "export the recording again with its sound",
     "unsupported_codec": "convert it to WAV, FLAC or MP3 with the software that made it",
-    "unreadable": "give batchscribe read access to it, or exclude it",
-    "vanished": "it was moved or deleted during the run; a later run picks it up if it comes back",
+    "unreadable": UNREADABLE_HINT,
+    "vanished": VANISHED_HINT,
     "truncated": "copy it again from its source; the copy here is cut off or damaged",
     "bad_channel": "choose a channel the recording has (0 is the first, or left, channel)",
 })

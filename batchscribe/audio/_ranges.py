@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from batchscribe.audio._decoding import PcmReader, open_pcm
 from batchscribe.audio._failures import fail
 from batchscribe.audio._files import FileIdentity, ReadReceipt, open_regular
 from batchscribe.audio._raw import RawWavReader
+from batchscribe.audio._reader import ReaderBookkeeping
 
 _BLOCK = 1 << 20  # 32 s of PCM per read: flat memory, few system calls
 
@@ -122,10 +121,11 @@ def _identity_at(path: Path) -> FileIdentity | None:
         return None
 
 
-class RangeReader:
+class RangeReader(ReaderBookkeeping):
     """Reads a ``PcmRange``; the surface of ``PcmReader`` the engine uses (thread-safe)."""
 
     def __init__(self, pcm: PcmRange) -> None:
+        super().__init__()
         self.pcm = pcm
         self.warnings: list[str] = []
         self._file: io.FileIO
@@ -133,8 +133,6 @@ class RangeReader:
         self._opened = FileIdentity.of(st)
         self._position = pcm.offset
         self._left = pcm.length
-        self._closed = False
-        self._lock = threading.Lock()
 
     def readinto(self, buffer: memoryview) -> int:
         with self._lock:
@@ -152,42 +150,15 @@ class RangeReader:
             self._left -= len(data)
             return len(data)
 
-    def read(self, size: int) -> bytes:
-        buffer = bytearray(size)
-        with memoryview(buffer) as view:
-            n = self.readinto(view)
-        return bytes(buffer[:n])
-
-    def finish(self) -> ReadReceipt | None:
+    def _receipt(self) -> ReadReceipt:
         """What was read: the track's digest and whether the recording is still the one read."""
-        with self._lock:
-            if self._closed:
-                return None
-            try:
-                if self.pcm.spooled:
-                    opened = finished = self.pcm.source
-                else:
-                    opened, finished = self._opened, FileIdentity.of(os.fstat(self._file.fileno()))
-                    if opened != self.pcm.source:
-                        opened = self.pcm.source  # replaced since its track was read
-                return ReadReceipt(self.pcm.sha256, opened, finished, _identity_at(self.pcm.source_path))
-            except OSError:
-                return None
-            finally:
-                self._close_locked()
+        if self.pcm.spooled:
+            opened = finished = self.pcm.source
+        else:
+            opened, finished = self._opened, FileIdentity.of(os.fstat(self._file.fileno()))
+            if opened != self.pcm.source:
+                opened = self.pcm.source  # replaced since its track was read
+        return ReadReceipt(self.pcm.sha256, opened, finished, _identity_at(self.pcm.source_path))
 
-    def close(self) -> None:
-        with self._lock:
-            self._close_locked()
-
-    def _close_locked(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._file.close()
-
-    def __enter__(self) -> RangeReader:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.close()
+    def _release(self) -> None:
+        self._file.close()

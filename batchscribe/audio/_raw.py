@@ -7,11 +7,10 @@ session's CPU): ``readinto`` reads the samples from the file straight into the c
 
 from __future__ import annotations
 
-import threading
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from batchscribe.audio._files import FileIdentity, HashingFile, ReadReceipt
+from batchscribe.audio._reader import ReaderBookkeeping
 
 if TYPE_CHECKING:
     from batchscribe.audio._probing import AudioInfo, WavLayout
@@ -20,7 +19,7 @@ SAMPLE_RATE = 16_000
 BYTES_PER_SECOND = SAMPLE_RATE * 2
 
 
-class RawWavReader:
+class RawWavReader(ReaderBookkeeping):
     """Reads the samples of a 16 kHz mono s16le WAV; the same surface as ``PcmReader``.
 
     ``read``/``readinto`` and ``close``/``finish`` may come from different threads (the SDK
@@ -29,6 +28,7 @@ class RawWavReader:
     """
 
     def __init__(self, file: HashingFile, layout: WavLayout, channel: int | None) -> None:
+        super().__init__()
         self.info: AudioInfo = layout.info()
         self.data_offset = layout.data_offset  # where the samples start in the file
         self.channel = channel
@@ -36,18 +36,12 @@ class RawWavReader:
         self._file = file
         self._left = layout.data_bytes - layout.data_bytes % 2  # a torn last sample is dropped
         self._bytes_read = 0
-        self._closed = False
-        self._lock = threading.Lock()
 
     @property
     def seconds_read(self) -> float:
         return self._bytes_read / BYTES_PER_SECOND
 
     seconds_decoded = seconds_read
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     @property
     def opened(self) -> FileIdentity:
@@ -75,38 +69,8 @@ class RawWavReader:
             self._bytes_read += got
             return got
 
-    def read(self, size: int) -> bytes:
-        if size < 0:
-            raise ValueError("size must be zero or more")
-        buffer = bytearray(size)
-        with memoryview(buffer) as view:
-            n = self.readinto(view)
-        return bytes(buffer[:n])
+    def _receipt(self) -> ReadReceipt:
+        return self._file.receipt()
 
-    def close(self) -> None:
-        with self._lock:
-            self._close_locked()
-
-    def finish(self) -> ReadReceipt | None:
-        """The consumer is done: the file's receipt (see ``PcmReader.finish``), then close."""
-        with self._lock:
-            if self._closed:
-                return None
-            try:
-                return self._file.receipt()
-            except OSError:
-                return None
-            finally:
-                self._close_locked()
-
-    def _close_locked(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._file.close()
-
-    def __enter__(self) -> RawWavReader:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.close()
+    def _release(self) -> None:
+        self._file.close()

@@ -21,6 +21,7 @@ length but keeps the same rounding.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 MIN_CHUNK_SECONDS = 60.0
@@ -66,5 +67,18 @@ def plan_chunks(
     if duration_seconds < SPLIT_FACTOR * target:
         return ChunkPlan(1, max(0.0, duration_seconds), 0.0)
     chunks = max(2, round(duration_seconds / target))
+    length = duration_seconds / chunks
+    return ChunkPlan(chunks, length, min(MAX_WINDOW_SECONDS, WINDOW_FRACTION * length))
+
+
+def plan_within(duration_seconds: float, max_seconds: float) -> ChunkPlan:
+    """Parts no longer than ``max_seconds`` (an engine's limit per request, like fast
+    transcription's 2 h), or one when it fits. Each cut may move up to the search window from its
+    target, so a part can grow by two windows: targets leave that margin."""
+    if max_seconds <= 0:
+        raise ValueError(f"max_seconds must be above 0, not {max_seconds}")
+    if duration_seconds <= max_seconds:
+        return ChunkPlan(1, max(0.0, duration_seconds), 0.0)
+    chunks = max(2, math.ceil(duration_seconds * (1 + 2 * WINDOW_FRACTION) / max_seconds))
     length = duration_seconds / chunks
     return ChunkPlan(chunks, length, min(MAX_WINDOW_SECONDS, WINDOW_FRACTION * length))

@@ -64,11 +64,13 @@ def _clock(seconds: float) -> str:
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
-def frame_levels(pcm: bytes) -> Levels:
+def frame_levels(pcm: bytes | memoryview) -> Levels:
     """dBFS level of each whole 10 ms frame of 16 kHz mono s16le ``pcm``."""
     frames = len(pcm) // (2 * FRAME_SAMPLES)
-    samples = np.frombuffer(pcm, dtype="<i2", count=frames * FRAME_SAMPLES).astype(np.float64)
-    power = np.mean(np.square(samples / 32768.0).reshape(frames, FRAME_SAMPLES), axis=1)
+    # One float32 copy squared in place (not three float64 ones): a 1 MiB block costs 2 MB here.
+    samples = np.frombuffer(pcm, dtype="<i2", count=frames * FRAME_SAMPLES).astype(np.float32)
+    np.square(samples, out=samples)
+    power = samples.reshape(frames, FRAME_SAMPLES).mean(axis=1, dtype=np.float64) / 32768.0**2
     levels: Levels = 10.0 * np.log10(power + 1e-12)
     return levels
 
@@ -152,7 +154,8 @@ class CutFinder:
         data = self._carry + pcm if self._carry else pcm
         usable = len(data) - len(data) % (2 * FRAME_SAMPLES)
         self._carry = bytes(data[usable:])
-        levels = frame_levels(data[:usable])
+        with memoryview(data) as view:
+            levels = frame_levels(view[:usable])
         decided: list[Cut] = []
         taken = 0
         while True:

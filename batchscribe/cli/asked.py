@@ -23,7 +23,7 @@ from batchscribe.config.resolve import CommandLine, option_name, resolve_setting
 from batchscribe.config.schema import JobSpec, alternatives_set
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import UsageError
-from batchscribe.report.store import KEEP_RUNS
+from batchscribe.outputs.layout import KEEP_RUNS
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Annotated, Any, get_type_hints
 import typer
 
 from batchscribe.config.schema import OUTPUT_FORMATS, JobSpec
-from batchscribe.report.store import KEEP_RUNS
+from batchscribe.outputs.layout import KEEP_RUNS
 
 _WHAT = "What to transcribe"
 _HOW = "Recognition"
@@ -29,7 +29,7 @@ _DURATION = "seconds, or a duration like 90s, 5m, 1h30m"
 def _default(field: str) -> str | bool:
     """The spec's default of ``field`` as --help shows it; False (nothing shown) when it has none."""
     value = JobSpec.model_fields[field].default
-    if value is None or value == ():
+    if value is None or value == () or isinstance(value, bool):  # a flag says its default by its name
         return False
     return (
         ",".join(value)
@@ -254,7 +254,10 @@ LogFile = Annotated[
 ]
 Quiet = Annotated[
     bool,
-    typer.Option("--quiet", "-q", help="Print only the final summary and failures.", rich_help_panel=_LOG),
+    typer.Option(
+        "--quiet", "-q", help="Print only failures (nothing at all on a night where nothing failed).",
+        rich_help_panel=_LOG,
+    ),
 ]
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs.", rich_help_panel=_LOG)
@@ -270,6 +273,14 @@ KeepRuns = Annotated[
 Currency = Annotated[
     str | None,
     _option("currency", "The currency of --price-per-hour, shown with every cost.", _LOG),
+]
+MaxSpeakers = Annotated[
+    int | None, _option("max_speakers", "With --engine fast and --diarize: speakers at most (2-35).", _HOW)
+]
+RequestsPerMinute = Annotated[
+    int | None,
+    _option("requests_per_minute", "With --engine fast: requests per minute at most, per Speech resource.",
+            _LIMITS),
 ]
 
 
@@ -293,6 +304,7 @@ def _run_options(
     summarize: Summarize = False, openai_endpoint: OpenaiEndpoint = None,
     openai_deployment: OpenaiDeployment = None, summary_prompt: SummaryPrompt = None,
     price_per_1k_tokens: PricePer1kTokens = None, openai_context_tokens: OpenaiContextTokens = None,
+    max_speakers: MaxSpeakers = None, requests_per_minute: RequestsPerMinute = None,
 ) -> None:  # fmt: skip
     """Every option of ``run``, in --help order: the template ``takes_run_options`` copies."""
 

@@ -123,6 +123,16 @@ class LineLog:
             self.emit("warning", f"{source}: {short} too; more files with this warning: see the summary",
                       source=source)  # fmt: skip
 
+    def plan_finished(self, files: int, audio_seconds: float, found: int) -> None:
+        """Said at once, before the first file ends: what this night sends."""
+        if files:
+            whole = round(audio_seconds)
+            audio = f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+            also = f" ({found} found)" if found != files else ""
+            recordings = f"{files} recording{'s' if files != 1 else ''}"
+            self.emit("planned", f"{recordings} to send, {audio} of audio{also}",
+                      files=files, audio_seconds=round(audio_seconds, 3), found=found)  # fmt: skip
+
     def concurrency_changed(self, limit: int) -> None:
         # Ramp-ups are routine; a decrease means the service pushed back, which is worth a line.
         lowered = limit < self._limit
@@ -171,6 +181,7 @@ class LiveView:
         self._done_audio = 0.0
         self._redone_audio = 0.0  # audio sent by attempts that failed and were retried
         self._counts = {"done": 0, "failed": 0, "cancelled": 0}
+        self._sessions: int | None = None  # open sessions, once the runner says (chunks count each)
         self._lock = threading.Lock()
         self._status = Text()
         self._summaries = ""  # the summaries stage's status line, once it runs
@@ -198,7 +209,8 @@ class LiveView:
         parts = [f"done {c['done']}", f"failed {c['failed']}", f"retrying {len(self._waiting)}"]
         if c["cancelled"]:
             parts.append(f"cancelled {c['cancelled']}")
-        parts.append(f"sessions {len(self._active) - len(self._waiting)}")
+        sessions = len(self._active) - len(self._waiting) if self._sessions is None else self._sessions
+        parts.append(f"sessions {sessions}")
         summaries = f"\nsummaries: {shown(self._summaries)}" if self._summaries else ""
         self._status.plain = "  ".join(parts) + summaries
 
@@ -271,6 +283,11 @@ class LiveView:
 
     def concurrency_changed(self, limit: int) -> None:
         pass  # the limiter's allowance is not what runs: the status shows open sessions
+
+    def sessions_open(self, count: int) -> None:
+        with self._lock:
+            self._sessions = count
+            self._refresh_status()
 
     def summaries_status(self, message: str, *, phase: str) -> None:
         """After the transcripts: what the summaries stage is doing, under the counts."""

@@ -18,18 +18,18 @@ from types import FrameType
 from typing import IO
 
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from batchscribe.cancel import CancelToken
+from batchscribe.cli.exits import print_error
 from batchscribe.cli.progress import LineLog, LiveView
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
 from batchscribe.names import shown
-from batchscribe.outputs.layout import OutFolder
+from batchscribe.outputs.layout import KEEP_RUNS, OutFolder
 from batchscribe.report import REPORT_HTML, SUMMARY_JSON, latest_run_dir, prune_runs, render_console_summary
-from batchscribe.report.store import KEEP_RUNS
 from batchscribe.report.summary import headline, summary_document
+from batchscribe.report.writer import report_run
 from batchscribe.results import RunResult
 from batchscribe.running.events import Fanout, RunEvents
 from batchscribe.running.run import Plan, new_run_id, run_batch
@@ -75,6 +75,9 @@ def open_log(path: Path | None) -> Iterator[IO[str] | None]:
         yield stream
 
 
+QUIET_LOGGERS = ("websockets", "batchscribe.emulator")
+
+
 def run_all(
     all_settings: Sequence[RunSettings],
     *,
@@ -93,8 +96,11 @@ def run_all(
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s",
     )
+    for name in QUIET_LOGGERS:  # --emulate's in-process server: its frames are not this run's news
+        logging.getLogger(name).setLevel(logging.WARNING)
     cancel = CancelToken()
     codes: list[int] = []
+    results: list[RunResult] = []
     with open_log(log_file) as log_stream, signals_cancel(cancel, stderr):
         for settings in all_settings:
             if cancel.is_cancelled():
@@ -103,20 +109,36 @@ def run_all(
                 inputs = ", ".join(shown(str(p)) for p in settings.inputs)
                 stderr.print(f"job {shown(settings.job_name)}: {inputs}", markup=False)
             try:
-                codes.append(_run_one(settings, cancel, log_format, log_stream, quiet))
+                result = _run_one(settings, cancel, log_format, log_stream, quiet)
+                results.append(result)
+                codes.append(result.exit_code)
                 prune_runs(settings.out, keep_runs)
             except RunAbortedError as exc:  # e.g. its output folder is locked: the other jobs still run
-                line = escape(shown(exc.one_line()))
-                stderr.print(f"[red]error:[/red] {line}", markup=True, soft_wrap=True)
+                print_error(exc, stderr)
                 codes.append(exc.exit_code)
-    if cancel.is_cancelled():
-        return EXIT_INTERRUPTED
-    return max(codes, default=0)
+    code = EXIT_INTERRUPTED if cancel.is_cancelled() else max(codes, default=0)
+    if len(all_settings) > 1 and not (quiet and code == 0) and log_format == "text":
+        _all_jobs_line(len(all_settings), results, code)
+    return code
+
+
+def _all_jobs_line(jobs: int, results: Sequence[RunResult], code: int) -> None:
+    """A multi-job night's closing line: every job's files and audio together, and the exit code."""
+    ran = len(results)
+    done = sum(r.succeeded_count for r in results)
+    failed = sum(r.failed_count for r in results)
+    cancelled = sum(r.cancelled_count for r in results)
+    whole = round(sum(r.audio_seconds for r in results))
+    audio = f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    parts = [f"{done} done", f"{failed} failed"] + ([f"{cancelled} cancelled"] if cancelled else [])
+    jobs_text = f"{jobs} jobs" if ran == jobs else f"{ran} of {jobs} jobs"
+    line = f"all jobs: {jobs_text}, {', '.join(parts)}, {audio} of audio transcribed; exit {code}"
+    Console(highlight=False, no_color=True).print(Text(line), soft_wrap=True)
 
 
 def _run_one(
     settings: RunSettings, cancel: CancelToken, log_format: str, log_stream: IO[str] | None, quiet: bool
-) -> int:
+) -> RunResult:
     console = Console(highlight=False)
     redact = Redactor(settings.secrets)  # every resource's key
     run_id = new_run_id()
@@ -150,12 +172,12 @@ def _run_one(
         ) as view:
             yield Fanout([view, *sinks])
 
-    result = run_batch(settings, events=events, cancel=cancel, run_id=run_id)
+    result = run_batch(settings, events=events, cancel=cancel, run_id=run_id, report=report_run)
     try:
         _finish(settings, result, console, json_lines=json_lines, quiet=quiet)
     except BrokenPipeError:  # `batchscribe run ... | head`: the reader left; the run's code stands
         stdout_gone()
-    return result.exit_code
+    return result
 
 
 def _finish(

@@ -16,15 +16,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
+from batchscribe.config.origin import Origin
+from batchscribe.config.regions import unknown_region
 from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
+from batchscribe.config.summaries import resolve_summaries
 from batchscribe.engines.base import RecognitionOptions
+from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 from batchscribe.outputs.quality import DEFAULT_THRESHOLDS
-from batchscribe.summaries.options import resolve_summaries
 
 KEY_VARIABLES = ("SPEECH_KEY", "AZURE_AI_SPEECH_KEY")
 REGION_VARIABLES = ("SPEECH_REGION", "AZURE_AI_SPEECH_REGION")
@@ -35,36 +37,6 @@ UNRESOLVED = Endpoint(kind="unresolved")
 def option_name(field: str) -> str:
     """The command-line spelling of a spec field: ``max_runtime`` -> ``--max-runtime``."""
     return "INPUTS" if field == "inputs" else "" if field in NO_OPTION else "--" + field.replace("_", "-")
-
-
-class Origin(Protocol):
-    """Where a spec's fields were given."""
-
-    @property
-    def job(self) -> str:
-        """The job's name; "" for a one-off run from the command line."""
-        ...
-
-    def where(self, field: str | None = None) -> str:
-        """``--workers``, ``jobs.yaml:12: jobs.calls.workers``, or "" when there is nothing to name."""
-        ...
-
-    def spell(self, field: str) -> str:
-        """How the user writes ``field`` there, for a fix: ``--key-file`` or ``key_file``."""
-        ...
-
-    def example(self, field: str, value: str) -> str:
-        """``field`` set to ``value`` as the user writes it there: ``--region westeurope`` or
-        ``region: westeurope``."""
-        ...
-
-    def path(self, field: str, value: str) -> Path:
-        """A path given in ``field``, resolved where it was given."""
-        ...
-
-    def error(self, field: str | None, message: str, hint: str) -> UsageError:
-        """An error about ``field``, named by where it was given."""
-        ...
 
 
 class CommandLine:
@@ -106,6 +78,7 @@ def check_spec(spec: JobSpec, origin: Origin, *, need_inputs: bool = True) -> No
             f"needs a {origin.spell('price_per_hour')} above 0",
             f"e.g. {origin.example('price_per_hour', '1.0')}, or use {origin.spell('max_hours')} instead",
         )
+    _check_regions(spec, origin)
     if spec.endpoint_id and spec.languages:
         # The service refuses it for every session: a custom model serves one language.
         raise origin.error(
@@ -113,6 +86,16 @@ def check_spec(spec: JobSpec, origin: Origin, *, need_inputs: bool = True) -> No
             f"cannot be combined with {origin.spell('languages')}",
             f"a custom speech model serves one language: use {origin.spell('language')} with it",
         )
+
+
+def _check_regions(spec: JobSpec, origin: Origin) -> None:
+    """An unknown region name is refused at once, before any DNS lookup or retry (regions.py)."""
+    given = [("region", spec.region)] if spec.region else []
+    listed = "resources" if origin.job else "region"  # a repeated --region makes the list
+    given += [(listed, where[1]) for r in spec.resources if (where := r.where())[0] == "region"]
+    for field, region in given:
+        if problem := unknown_region(region):
+            raise origin.error(field, *problem)
 
 
 def resolve_settings(
@@ -171,6 +154,8 @@ def resolve_settings(
         currency=spec.currency.upper(),
         quality=replace(DEFAULT_THRESHOLDS, **spec.quality.given()),
         summaries=resolve_summaries(spec, origin, env, credentials=credentials),
+        max_speakers=spec.max_speakers,
+        fast_limits=FastLimits(requests_per_minute=spec.requests_per_minute),
     )
 
 
@@ -218,6 +203,9 @@ def resolve_endpoint(spec: JobSpec, origin: Origin, env: Mapping[str, str]) -> E
             f"set {region_names[0]} (e.g. westeurope){cron}, or give {origin.example('region', 'westeurope')}"
             f" or {origin.spell('endpoint')}",
         )
+    if not spec.region and (problem := unknown_region(region)):  # a given one is checked with the spec
+        named = next((name for name in region_names if env.get(name, "").strip() == region), region_names[0])
+        raise origin.error(None, f"{named}: {problem[0]}", problem[1])
     return Endpoint(kind="region", key=key, region=region)
 
 

@@ -158,7 +158,7 @@ class ResourceSpec(BaseModel):
     how it signs in (the NAME of the variable with its key, or Entra ID) and its session limit.
     ``config/resource.py`` checks the combination."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     region: Annotated[str, Strict(), AfterValidator(_region)] | None = None
     endpoint: Url | None = None
@@ -212,7 +212,7 @@ class QualitySpec(BaseModel):
 class JobSpec(BaseModel):
     """One block of job fields: the ``defaults`` block or one job. Unset fields keep these defaults."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     # what to transcribe and where to write
     inputs: TextList = _field((), "a list of files or folders", "[/srv/recordings/calls]")
@@ -298,6 +298,11 @@ class JobSpec(BaseModel):
     openai_context_tokens: Annotated[int, Strict()] = _field(
         128_000, "a whole number of tokens, at least 4000", "128000", ge=4000, le=10_000_000
     )
+    # the fast engine (--engine fast): speakers to tell apart with diarize, requests per minute
+    max_speakers: Annotated[int, Strict()] = _field(2, "a whole number from 2 to 35", "4", ge=2, le=35)
+    requests_per_minute: Annotated[int, Strict()] = _field(
+        600, "a whole number of at least 1", "300", ge=1, le=100_000
+    )
 
 
 def _empty_is_nothing(value: object) -> object:
@@ -312,9 +317,9 @@ JobName = Annotated[str, Strict(), StringConstraints(pattern=rf"^{JOB_NAME.patte
 class JobsFileSpec(BaseModel):
     """The whole file: a ``defaults`` block and the named ``jobs``, in file order."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    defaults: Block = JobSpec()
+    defaults: Annotated[Block, Field(default_factory=JobSpec)]
     jobs: Annotated[dict[JobName, Block], Field(min_length=1)]
 
 

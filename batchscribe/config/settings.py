@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Literal
 from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.engines.base import RecognitionOptions
+from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 from batchscribe.outputs.quality import DEFAULT_THRESHOLDS, QualityThresholds
 from batchscribe.secrets import public_endpoint, url_secrets
 
 if TYPE_CHECKING:
     from batchscribe.config.entra import TokenProvider
-    from batchscribe.summaries.options import SummaryOptions
+    from batchscribe.config.summaries import SummaryOptions
 
 EndpointKind = Literal["region", "endpoint", "host", "emulator", "unresolved"]
 """``unresolved``: settings for ``plan``, which never needs credentials; nothing can run with it."""
@@ -138,6 +139,10 @@ class RunSettings:
     currency: str = _DEFAULT.currency
     quality: QualityThresholds = DEFAULT_THRESHOLDS
     summaries: SummaryOptions | None = None  # --summarize: Azure OpenAI summaries (issue 21)
+    # The fast engine: speakers at most with --diarize, and its limits per request and resource
+    # (the service's by default; tests shrink them). Not part of a transcript's identity either.
+    max_speakers: int = _DEFAULT.max_speakers
+    fast_limits: FastLimits = field(default_factory=FastLimits)
 
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
@@ -190,4 +195,6 @@ class RunSettings:
             "currency": self.currency,
             "quality": self.quality.as_dict(),
             **({"summaries": self.summaries.public_dict()} if self.summaries is not None else {}),
+            "max_speakers": self.max_speakers,
+            "requests_per_minute": self.fast_limits.requests_per_minute,
         }

@@ -1,5 +1,6 @@
-"""``python -m batchscribe.emulator``: the emulator's CLI on its own."""
+"""``python -m batchscribe.emulator``: the emulator's CLI (``cli/emulator.py``) on its own."""
 
-from batchscribe.emulator.cli import emulator_app
+from batchscribe.cli.emulator import emulator_app
+from batchscribe.cli.exits import run_main
 
-emulator_app(prog_name="batchscribe emulator")
+run_main(lambda: emulator_app(prog_name="batchscribe emulator"))

@@ -2,6 +2,8 @@
 
 A scripted recording's phrases are handed to the segments they fall in (by the ``start`` the
 script stored, in seconds from the start of the recording); untimed phrases go one per segment.
+A session that sends a stretch of the recording (a chunk) starts ``offset`` seconds into it: its
+segments get the phrases of that stretch only, each said where it falls in the session's audio.
 Unscripted audio gets placeholder words drawn from a hash of the recording's fingerprint and the
 segment's start, so the same audio always gets the same text.
 """
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from batchscribe.emulator.scripts import ScriptEntry, ScriptPhrase
 
 WORDS_PER_SECOND = 2.5
+EDGE_S = 0.06  # how far before a located stretch's first sample a phrase may start and be its own
 _VOCABULARY = (
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
     "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango",
@@ -50,9 +53,10 @@ def _join(phrases: list[ScriptPhrase]) -> Answer | None:
 class Answerer:
     """Answers for one session; ``key`` names the recording (script id or fingerprint digest)."""
 
-    def __init__(self, key: str, entry: ScriptEntry | None) -> None:
+    def __init__(self, key: str, entry: ScriptEntry | None, offset: float = 0.0) -> None:
         self.key = key
         self.entry = entry
+        self.offset = offset  # seconds into the recording where the session's audio starts
         self._next_untimed = 0  # survives reconnects: the session keeps its Answerer
 
     @property
@@ -67,12 +71,7 @@ class Answerer:
         if self.entry is None:
             return self._placeholder(start, end - start)
         if self.entry.timed:
-            chosen = [
-                p
-                for p in self.entry.phrases
-                if p.start is not None and p.start >= lower and (last or p.start < end)
-            ]
-            return _join(chosen)
+            return _join(self._timed(lower, end, last=last))
         phrases = self.entry.phrases
         upto = len(phrases) if last else min(len(phrases), self._next_untimed + 1)
         chosen = list(phrases[self._next_untimed : upto])
@@ -86,11 +85,11 @@ class Answerer:
             answer = self._placeholder(start, max(elapsed, 0.4))
             return answer.text.rstrip(".") if answer else ""
         if self.entry.timed:
-            chosen = [p for p in self.entry.phrases if p.start is not None and lower <= p.start < at]
+            chosen = self._timed(lower, at, last=False)
             full = _join(chosen)
             if full is None:
                 return ""
-            span = max((p.end or at) for p in chosen) - start
+            span = max((p.end or at + self.offset) for p in chosen) - self.offset - start
             fraction = min(1.0, elapsed / span) if span > 0 else 1.0
             return _prefix(full.text, fraction)
         if self._next_untimed >= len(self.entry.phrases):
@@ -99,6 +98,20 @@ class Answerer:
         words = text.split()
         count = min(len(words), max(1, round(elapsed * WORDS_PER_SECOND)))
         return " ".join(words[:count])
+
+    def _timed(self, lower: float, upper: float, *, last: bool) -> list[ScriptPhrase]:
+        """The phrases starting in [lower, upper) of the session's audio (seconds); ``last``: up to
+        the recording's end if the session reaches it, else to the end of its stretch."""
+        assert self.entry is not None
+        low, high = lower + self.offset, upper + self.offset
+        if lower <= 0.0 < self.offset:
+            low -= EDGE_S  # the stretch's start is known to a window or so
+        to_the_end = last and high >= self.entry.duration - max(0.3, 0.02 * self.entry.duration)
+        return [
+            p
+            for p in self.entry.phrases
+            if p.start is not None and p.start >= low and (to_the_end or p.start < high)
+        ]
 
     def _placeholder(self, start: float, duration: float) -> Answer:
         seed = hashlib.sha256(f"{self.key}:{round(start * 10)}".encode()).digest()

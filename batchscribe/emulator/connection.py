@@ -30,6 +30,7 @@ from batchscribe.emulator.turns import Identify, Outgoing, Turn
 log = logging.getLogger("batchscribe.emulator")
 
 MAX_CONTEXTS = 4  # speech.context bodies kept per connection (only the latest few matter)
+MAX_OFFSET_TICKS = 366 * 24 * 3600 * TICKS_PER_SECOND  # a continuation past a year of audio is no recording
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,10 @@ class Connection:
         if continuation is not None:
             try:
                 offset = max(0, int(continuation))
-            except (TypeError, ValueError):
-                raise usp.UspError(f"bad continuation offset {continuation!r}") from None
+            except (TypeError, ValueError, OverflowError):  # OverflowError: a float like 1e400
+                raise usp.UspError(f"bad continuation offset {str(continuation)[:40]!r}") from None
+            if offset > MAX_OFFSET_TICKS:
+                raise usp.UspError(f"continuation offset {str(offset)[:40]} is past a year of audio")
         turn = Turn(
             request_id,
             self.session,

@@ -89,10 +89,6 @@ class Fault:
             parts.append(f"sessions={self.sessions}")
         return ":".join(parts)
 
-    @property
-    def ends_connection(self) -> bool:
-        return self.kind in ("close", "reset")
-
     def hits(self, connection_number: int, session_number: int) -> bool:
         """Whether this fault applies to the Nth connection, belonging to the Kth session."""
         if self.first is not None and connection_number > self.first:

@@ -1,7 +1,7 @@
 """Recognize a recording by its sound, whatever its name, container or sample rate.
 
 The fingerprint is a coarse energy envelope: the level of each 20 ms window over the first
-``SECONDS`` of audio, relative to the recording's loud level (its 95th percentile), floored at
+``SECONDS`` of audio, relative to the loudest window (the same window in any copy), floored at
 -45 dB. Relative levels barely change when a recording is resampled (8 kHz keeps less of a noise's
 energy, but evenly), encoded to MP3/AAC and decoded, or sent by the SDK at its native rate. Two
 envelopes are compared by their mean absolute difference in dB, allowing a shift of a few windows
@@ -10,6 +10,12 @@ for codec delay; the nearest stored one within ``TOLERANCE_DB`` wins
 MP3, 8 kHz or a 45 ms delay stay within 0.5 dB; different recordings are told apart unless their
 loudness changes all fall within ~30 ms of each other (then they are the same to this measure).
 
+A script stores the envelope of its whole recording (``recording_envelope``: relative to the
+whole recording's loudest window, floored lower, at ``STORED_FLOOR_DB``), so a session that sends only
+a stretch of it (a chunk: ``run`` splits long recordings) is found too: ``find_inside`` ranks every
+start by normalized cross-correlation (one FFT) and checks the best few as above, each stretch
+made relative to its own loudest window first, as the session's live envelope is.
+
 Stored form: ``e2:`` + base64 of one byte per window (relative level in -0.25 dB steps).
 """
 
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +37,8 @@ FLOOR_DB = -45.0  # below the loud level: quieter than this is all the same sile
 MAX_SHIFT = 3  # windows of misalignment tolerated (codec priming delay is ~25-50 ms)
 TOLERANCE_DB = 0.9  # mean absolute difference accepted as "the same recording"
 STEPS_PER_DB = 4
+STORED_FLOOR_DB = -60.0  # a stored recording keeps quieter detail: a chunk's loud level may be lower
+CANDIDATES = 8  # starts checked exactly after the cross-correlation ranked them
 
 Envelope = npt.NDArray[np.float64]
 
@@ -76,7 +85,34 @@ class FingerprintBuilder:
         levels = 10.0 * np.log10(power + 1e-12)
         if levels.size == 0:
             return levels
-        return np.maximum(levels - np.percentile(levels, 95), FLOOR_DB)
+        return relative(levels)
+
+
+def relative(levels: Envelope, floor: float = FLOOR_DB) -> Envelope:
+    """Levels relative to the loudest, floored. (Not a percentile: in a recording that is mostly
+    silence a percentile is the silence, and the sound itself would rise above the scale.)"""
+    if levels.size == 0:
+        return levels
+    return np.maximum(levels - np.max(levels), floor)
+
+
+def _comparable(live: Envelope, stretch: Envelope) -> tuple[Envelope, Envelope]:
+    """A live envelope and a stored stretch on one scale: each relative to its loudest window,
+    both floored where the stored one's floor lies in that stretch (a stretch quieter than the
+    whole recording has its stored floor nearer its own loud level)."""
+    loudest = float(stretch.max()) if stretch.size else 0.0
+    floor = max(FLOOR_DB, STORED_FLOOR_DB - loudest)
+    return np.maximum(relative(live), floor), np.maximum(stretch - loudest, floor)
+
+
+def recording_envelope(samples: Samples, sample_rate: int) -> Envelope:
+    """Every 20 ms window of a whole recording (a last one if half full), as a script stores it."""
+    window = max(1, round(sample_rate * WINDOW_S))
+    whole, rest = divmod(samples.size, window)
+    power = np.mean(np.square(samples[: whole * window], dtype=np.float64).reshape(whole, window), axis=1)
+    if rest >= window // 2 and rest:
+        power = np.append(power, np.mean(np.square(samples[whole * window :], dtype=np.float64)))
+    return relative(10.0 * np.log10(power + 1e-12), STORED_FLOOR_DB)
 
 
 def envelope_of(samples: Samples, sample_rate: int) -> Envelope:
@@ -110,13 +146,70 @@ def digest(envelope: Envelope) -> str:
 
 def distance(live: Envelope, stored: Envelope) -> float:
     """Mean absolute level difference in dB over the common length, best over small shifts."""
+    return _best_shift(live, stored)[0]
+
+
+def _best_shift(live: Envelope, stored: Envelope) -> tuple[float, int]:
+    """(distance, shift): ``shift`` windows is how much later the live sound starts than the stored."""
     n = min(live.size, stored.size)
     if n == 0:
-        return 0.0 if live.size == stored.size else float("inf")
-    best = float("inf")
+        return (0.0 if live.size == stored.size else float("inf")), 0
+    best, best_shift = float("inf"), 0
     for shift in range(-MAX_SHIFT, MAX_SHIFT + 1):
         a = live[max(0, shift) : n + min(0, shift)]
         b = stored[max(0, -shift) : n - max(0, shift)]
         if a.size >= max(1, n // 2):
-            best = min(best, float(np.mean(np.abs(a - b))))
+            d = float(np.mean(np.abs(a - b)))
+            if d < best or (d == best and abs(shift) < abs(best_shift)):
+                best, best_shift = d, shift
+    return best, best_shift
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a live stretch of sound fits in a stored recording."""
+
+    distance: float  # dB, as ``distance``
+    window: int  # the stored window the live sound's first window matches
+
+
+def at_start(live: Envelope, stored: Envelope) -> Place:
+    """How well the live sound matches the stored recording's beginning (within a few windows)."""
+    d, shift = _best_shift(*_comparable(live, stored[: max(live.size, 1)]))
+    return Place(d, max(0, -shift))
+
+
+def find_inside(live: Envelope, stored: Envelope) -> Place | None:
+    """The best place of the live sound anywhere in the stored recording, or None if it is longer.
+
+    Every start is ranked by the normalized cross-correlation of the levels (insensitive to the
+    stretch's own loudness), computed at once with an FFT; the best ``CANDIDATES`` starts, apart
+    from one another, are then measured exactly (each stretch relative to its own loud level).
+    """
+    live = relative(live)
+    n, m = live.size, stored.size
+    centred = live - live.mean()
+    norm = float(np.sqrt(np.sum(np.square(centred))))
+    if n == 0 or m < n or norm == 0:
+        return None
+    levels = np.maximum(stored, FLOOR_DB)
+    size = 1 << (m + n).bit_length()
+    spectrum = np.fft.rfft(levels, size) * np.conj(np.fft.rfft(centred, size))
+    products = np.fft.irfft(spectrum, size)[: m - n + 1]
+    sums = np.concatenate([[0.0], np.cumsum(levels)])
+    squares = np.concatenate([[0.0], np.cumsum(np.square(levels))])
+    window_sums = sums[n:] - sums[:-n]
+    spread = np.sqrt(np.maximum(squares[n:] - squares[:-n] - np.square(window_sums) / n, 0.0))
+    score = np.where(spread > 1e-6, products / (norm * np.maximum(spread, 1e-6)), -1.0)
+    chosen: list[int] = []
+    for start in np.argsort(-score)[: CANDIDATES * 20]:
+        if all(abs(int(start) - c) > MAX_SHIFT for c in chosen):
+            chosen.append(int(start))
+            if len(chosen) == CANDIDATES:
+                break
+    best: Place | None = None
+    for start in chosen:
+        d, shift = _best_shift(*_comparable(live, stored[start : start + n]))
+        if best is None or d < best.distance:
+            best = Place(d, max(0, start - shift))
     return best

@@ -13,8 +13,11 @@ Handlers run on the server's request threads: whatever state they share is their
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
+import struct
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -49,6 +52,7 @@ class RestResponse:
     status: int
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
+    abort: bool = False  # drop the connection without an answer (a TCP reset), for fault tests
 
     @classmethod
     def of_json(cls, status: int, document: object, headers: Mapping[str, str] | None = None) -> RestResponse:
@@ -198,10 +202,15 @@ def _handler_class(server: RestServer) -> type[BaseHTTPRequestHandler]:
                     "",
                     RestResponse.error(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalServerError", repr(exc)),
                 )
-            server.stats.count(pattern, int(response.status))
+            server.stats.count(pattern, 0 if response.abort else int(response.status))
             self._answer(response)
 
         def _answer(self, response: RestResponse) -> None:
+            if response.abort:
+                self.close_connection = True
+                with contextlib.suppress(OSError):  # linger 0: close() sends a reset, not a FIN
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
             try:
                 self.send_response(response.status)
                 for name, value in response.headers.items():

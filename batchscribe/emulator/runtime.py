@@ -21,12 +21,13 @@ from types import TracebackType
 
 from batchscribe.emulator.apis import ApiContext, routes
 from batchscribe.emulator.auth import BearerTokens
+from batchscribe.emulator.defaults import TURN_SECONDS
 from batchscribe.emulator.faults import Fault, as_faults
 from batchscribe.emulator.openai_api import OpenAiEmulation, OpenAiFault
 from batchscribe.emulator.rest import RestAuth, RestServer, RestStats
 from batchscribe.emulator.scripts import Transcripts
 from batchscribe.emulator.segmenter import SegmenterConfig
-from batchscribe.emulator.server import TURN_SECONDS, ServerConfig, UspServer
+from batchscribe.emulator.server import ServerConfig, UspServer
 from batchscribe.emulator.stats import Snapshot, Stats
 from batchscribe.errors import UsageError
 
@@ -104,6 +105,9 @@ class Emulator:
         self._rest: RestServer | None = None
         self._rest_port = rest_port
         self.openai = OpenAiEmulation.of(openai_faults, openai_context_tokens)  # chat completions
+        self._api = ApiContext(
+            self._config.transcripts, self._config.speed, self.openai, lambda: self._config.faults
+        )
 
     @property
     def tokens(self) -> BearerTokens | None:
@@ -133,7 +137,7 @@ class Emulator:
             raise RuntimeError("emulator already started")
         try:
             self._rest = RestServer(
-                routes(ApiContext(self._config.transcripts, self._config.speed, self.openai)),
+                routes(self._api),
                 RestAuth(self._config.key, self._config.tokens),
                 self.host,
                 self._rest_port,
@@ -164,6 +168,7 @@ class Emulator:
         """Close all connections and join the thread. Safe to call twice."""
         thread, loop, stop = self._thread, self._loop, self._stop
         self.openai.close()
+        self._api.closed.set()  # requests held back (pacing, a stall) end now
         if self._rest is not None:
             self._rest.stop()
             self._rest = None

@@ -8,7 +8,9 @@ recordings, found by the fingerprint of their sound, to phrases::
       - id: interview-03            # the name stats use (default: the file name at `add`)
         source: interview-03.mp3    # informational
         duration: 12.48             # seconds
-        fingerprint: "e1:..."       # see fingerprint.py
+        fingerprint: "e2:..."       # the whole recording's sound, see fingerprint.py
+        channel: 1                  # optional: the entry is one channel of the recording
+        mix_fingerprint: "e2:..."   # with channel: the sound of all channels mixed
         phrases:
           - text: "Good morning."
             start: 0.52             # seconds, where the segmenter found it (optional)
@@ -21,6 +23,13 @@ recordings, found by the fingerprint of their sound, to phrases::
 
 Phrases with ``start`` go to the live segment they fall in; phrases without are handed out one
 per segment, the rest with the last.
+
+A session may send any stretch of a scripted recording (``run`` sends a long one as chunks, each a
+session of its own): ``Transcripts.locate`` finds the recording and where the stretch starts in it,
+and the session answers the phrases of that stretch. A recording scripted channel by channel
+(``script add --channel N``, as ``run --channels separate`` sends it) is also found when it is
+sent mixed: each channel's entry keeps the mix's sound, and the mix answers every channel's
+phrases.
 """
 
 from __future__ import annotations
@@ -35,12 +44,12 @@ import numpy as np
 import yaml
 
 from batchscribe.emulator import fingerprint as fp
+from batchscribe.emulator.defaults import ENV_VAR
 from batchscribe.emulator.faults import Fault, FaultSpecError, parse_recording_fault
 from batchscribe.emulator.segmenter import Samples
 from batchscribe.errors import UsageError
 
 DEFAULT_FILE = "emulator-transcripts.yaml"
-ENV_VAR = "BATCHSCRIBE_EMULATOR_TRANSCRIPTS"
 
 
 class TranscriptsFileError(UsageError):
@@ -68,13 +77,38 @@ class ScriptEntry:
     phrases: tuple[ScriptPhrase, ...] = ()
     faults: tuple[Fault, ...] = ()
     source: str = ""
+    channel: int | None = None
+    mix_fingerprint: str = ""
     envelope: fp.Envelope = field(
+        default_factory=lambda: np.empty(0), compare=False, repr=False
+    )
+    mix_envelope: fp.Envelope = field(
         default_factory=lambda: np.empty(0), compare=False, repr=False
     )
 
     @property
     def timed(self) -> bool:
         return bool(self.phrases) and all(p.start is not None for p in self.phrases)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A session's recording: its entry, and where the session's audio starts in it (seconds)."""
+
+    entry: ScriptEntry
+    offset: float = 0.0
+    distance: float = 0.0
+
+
+MIN_INSIDE_WINDOWS = 100  # 2 s of sound at least before a stretch is looked for inside recordings
+
+
+def _informative(envelope: fp.Envelope) -> bool:
+    """Sound with both loud and quiet windows: silence or steady noise fits anywhere."""
+    if envelope.size < MIN_INSIDE_WINDOWS:
+        return False
+    levels = fp.relative(envelope)
+    return bool(np.mean(levels > -6.0) >= 0.1 and np.mean(levels < -20.0) >= 0.1)
 
 
 def default_path() -> Path:
@@ -110,6 +144,9 @@ def _entry_from(data: Any, where: str) -> ScriptEntry:
     where = f"{where} ({name})" if name else where
     try:
         envelope = fp.decode(str(data.get("fingerprint", "")))
+        mix = str(data.get("mix_fingerprint") or "")
+        mix_envelope = fp.decode(mix) if mix else np.empty(0)
+        channel = None if data.get("channel") is None else int(data["channel"])
         duration = float(data.get("duration", 0))
         faults = tuple(parse_recording_fault(str(s)) for s in data.get("faults") or ())
     except (TypeError, ValueError, FaultSpecError) as exc:
@@ -124,7 +161,10 @@ def _entry_from(data: Any, where: str) -> ScriptEntry:
         phrases=tuple(_phrase_from(p, f"{where} phrase {i + 1}") for i, p in enumerate(phrases)),
         faults=faults,
         source=str(data.get("source") or ""),
+        channel=channel,
+        mix_fingerprint=mix,
         envelope=envelope,
+        mix_envelope=mix_envelope,
     )
 
 
@@ -145,6 +185,10 @@ def _entry_to(entry: ScriptEntry) -> dict[str, Any]:
         out["source"] = entry.source
     out["duration"] = round(entry.duration, 3)
     out["fingerprint"] = entry.fingerprint
+    if entry.channel is not None:
+        out["channel"] = entry.channel
+    if entry.mix_fingerprint:
+        out["mix_fingerprint"] = entry.mix_fingerprint
     out["phrases"] = [_phrase_to(p) for p in entry.phrases]
     if entry.faults:
         out["faults"] = [str(f) for f in entry.faults]
@@ -192,23 +236,71 @@ class Transcripts:
         return Transcripts((*kept, entry))
 
     def identify(self, envelope: fp.Envelope, *, ended_at: float | None) -> ScriptEntry | None:
-        """The entry nearest to this sound within tolerance, or None.
+        """The entry whose beginning sounds nearest to this sound within tolerance, or None.
 
         ``ended_at`` is the recording's length when all of it was heard (it must then match the
         entry's length); None means only the fingerprint's first seconds were heard, so the entry
         must be at least that long.
         """
-        best, best_distance = None, fp.TOLERANCE_DB
-        for entry in self.entries:
+        match = self._at_start(envelope, ended_at, [(e, e.envelope) for e in self.entries])
+        return match.entry if match else None
+
+    def locate(self, envelope: fp.Envelope, *, ended_at: float | None) -> Match | None:
+        """The recording this sound is from, and where in it: its beginning (as ``identify``),
+        else the beginning of its mix of channels, else any stretch of either (a chunk)."""
+        sounds = [(e, e.envelope) for e in self.entries]
+        sounds += [(self._mixed(e), e.mix_envelope) for e in self.entries if e.mix_fingerprint]
+        match = self._at_start(envelope, ended_at, sounds)
+        if match is not None or not _informative(envelope):
+            return match
+        best: Match | None = None
+        for entry, stored in sounds:
+            place = fp.find_inside(envelope, stored)
+            if place is None or place.distance > fp.TOLERANCE_DB:
+                continue
+            offset = place.window * fp.WINDOW_S
+            if ended_at is not None and offset + ended_at > entry.duration + _slack(ended_at):
+                continue
+            if best is None or place.distance < best.distance:
+                best = Match(entry, offset, place.distance)
+        return best
+
+    @staticmethod
+    def _at_start(
+        envelope: fp.Envelope, ended_at: float | None, sounds: Sequence[tuple[ScriptEntry, fp.Envelope]]
+    ) -> Match | None:
+        best: Match | None = None
+        for entry, stored in sounds:
             if ended_at is not None:
-                if abs(entry.duration - ended_at) > max(0.3, 0.02 * ended_at):
+                if abs(entry.duration - ended_at) > _slack(ended_at):
                     continue
             elif entry.duration < fp.SECONDS - 0.3:
                 continue
-            d = fp.distance(envelope, entry.envelope)
-            if d <= best_distance:
-                best, best_distance = entry, d
+            place = fp.at_start(envelope, stored)
+            if place.distance <= (best.distance if best else fp.TOLERANCE_DB):
+                best = Match(entry, place.window * fp.WINDOW_S, place.distance)
         return best
+
+    def _mixed(self, channel: ScriptEntry) -> ScriptEntry:
+        """The recording all channels mixed: every channel's phrases, in time order."""
+        group = [e for e in self.entries if e.mix_fingerprint == channel.mix_fingerprint]
+        phrases = sorted((p for e in group for p in e.phrases), key=lambda p: p.start or 0.0)
+        return replace(
+            channel,
+            id=channel.source or channel.id.split("#ch")[0],
+            fingerprint=channel.mix_fingerprint,
+            phrases=tuple(phrases),
+            faults=tuple(dict.fromkeys(f for e in group for f in e.faults)),
+            channel=None,
+            mix_fingerprint="",
+            envelope=channel.mix_envelope,
+            mix_envelope=np.empty(0),
+        )
+
+
+def _slack(seconds: float) -> float:
+    """How far two lengths of the same recording may differ (decoders pad or trim a little)."""
+    return max(0.3, 0.02 * seconds)
 
 
 def split_text(text: str, segments: Sequence[tuple[float, float]]) -> list[ScriptPhrase]:
@@ -246,18 +338,22 @@ def make_entry(
     sample_rate: int,
     phrases: Sequence[ScriptPhrase],
     faults: Sequence[Fault] = (),
+    channel: int | None = None,
+    mix: Samples | None = None,
 ) -> ScriptEntry:
-    envelope = fp.envelope_of(samples, sample_rate)
+    """An entry for a recording (or, with ``channel``, one channel of it; ``mix``: all channels
+    mixed, as ``run`` sends the recording without --channels separate)."""
+    fingerprint = fp.encode(fp.recording_envelope(samples, sample_rate))
+    mix_fingerprint = fp.encode(fp.recording_envelope(mix, sample_rate)) if mix is not None else ""
     return ScriptEntry(
         id=entry_id,
-        fingerprint=fp.encode(envelope),
+        fingerprint=fingerprint,
         duration=samples.size / sample_rate,
         phrases=tuple(phrases),
         faults=tuple(faults),
         source=source,
-        envelope=fp.decode(fp.encode(envelope)),  # as it will be loaded
+        channel=channel,
+        mix_fingerprint=mix_fingerprint,
+        envelope=fp.decode(fingerprint),  # as it will be loaded
+        mix_envelope=fp.decode(mix_fingerprint) if mix_fingerprint else np.empty(0),
     )
-
-
-def with_faults(entry: ScriptEntry, faults: Sequence[Fault]) -> ScriptEntry:
-    return replace(entry, faults=tuple(faults))

@@ -28,6 +28,7 @@ from websockets.typing import Subprotocol
 from batchscribe.emulator import auth, fingerprint
 from batchscribe.emulator.answers import Answerer
 from batchscribe.emulator.connection import Connection, ConnectionInfo, Settings
+from batchscribe.emulator.defaults import TURN_SECONDS
 from batchscribe.emulator.faults import Fault
 from batchscribe.emulator.scripts import Transcripts
 from batchscribe.emulator.segmenter import SegmenterConfig
@@ -36,7 +37,6 @@ from batchscribe.emulator.stats import SECRET_HEADERS, RequestRecord, Stats
 
 log = logging.getLogger("batchscribe.emulator")
 
-TURN_SECONDS = 600.0  # the live service ends a turn after 10 minutes of audio (USP_PROTOCOL.md)
 
 MAX_MESSAGE_BYTES = 1 << 20  # the SDK sends 3.2 kB audio chunks; bound what one frame may hold
 SWEEP_EVERY_S = 5.0
@@ -206,12 +206,14 @@ class UspServer:
         assert session.fingerprint is not None
         envelope = session.fingerprint.envelope()
         ended_at = session.fingerprint.seconds if ended else None
-        entry = self.config.transcripts.identify(envelope, ended_at=ended_at)
+        match = self.config.transcripts.locate(envelope, ended_at=ended_at)
+        entry = match.entry if match else None
         key = entry.id if entry else f"audio-{fingerprint.digest(envelope)}"
-        session.answerer = Answerer(key, entry)
+        session.answerer = Answerer(key, entry, match.offset if match else 0.0)
         self._recording_sessions[key] += 1
         ordinal = self._recording_sessions[key]
         if entry is not None:
             session.recording_faults = tuple(f for f in entry.faults if f.hits(1, ordinal))
         self.stats.identified(session.id, key)
-        log.debug("session %s is %s (session %d of it)", session.id, key, ordinal)
+        at = f", from {match.offset:.2f} s" if match and match.offset else ""
+        log.debug("session %s is %s%s (session %d of it)", session.id, key, at, ordinal)

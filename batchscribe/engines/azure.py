@@ -7,7 +7,8 @@ cancellation, or the stall deadline. The deadline moves with every sign of life 
 so a silent service costs ``stall_timeout`` seconds instead of the SDK's 250.
 
 Two things keep a session's CPU near the SDK's own (issue 14): the SDK pulls audio 0.5 s at a
-time, and finals are read straight from the SDK's C API (see the sections below).
+time, and finals are read straight from the SDK's C API where the fence in ``sdk_native`` allows
+(``FINALS_PATH`` says which way and why).
 
 Stopping a recognizer can take the SDK ~10 s (and its futures' ``get()`` has no timeout), so the
 stop-and-release work is handed to a daemon reaper thread: a worker slot is never held for it.
@@ -16,7 +17,6 @@ stop-and-release work is handed to a daemon reaper thread: a worker slot is neve
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import time
 from collections.abc import Callable
@@ -27,18 +27,25 @@ from azure.cognitiveservices.speech import interop
 
 from batchscribe import audio
 from batchscribe.cancel import CancelToken
-from batchscribe.config.settings import Endpoint
 from batchscribe.engines.base import (
     Congestion,
     ProgressCallback,
     RecognitionOptions,
     RecognitionRequest,
+    SpeechEndpoint,
     Transcript,
 )
 from batchscribe.engines.reaper import Reaper, close_quietly
+from batchscribe.engines.sdk_errors import stalled_error
+from batchscribe.engines.sdk_native import (
+    PRIVATE_RECOGNIZER_HANDLE,
+    LostFinals,
+    NativeFinals,
+    finals_path,
+    whole_text,
+)
 from batchscribe.engines.session import Final, Session
 from batchscribe.errors import AudioError, FileCancelled, PermanentEngineError
-from batchscribe.running.retry import stalled_error
 from batchscribe.secrets import Redactor
 
 log = logging.getLogger(__name__)
@@ -48,7 +55,6 @@ _PROFANITY = {
     "removed": speechsdk.ProfanityOption.Removed,
     "raw": speechsdk.ProfanityOption.Raw,
 }
-_END_GRACE_S = 3.0
 # -- CPU per session (issue 14 point 5) ----------------------------------------------------------
 # The SDK pulls 3,200 bytes (100 ms) from the stream per read and asks it for two properties after
 # each read: 30 calls into Python per audio second per session, each taking the GIL against every
@@ -60,7 +66,7 @@ PULL_BYTES_PER_READ = audio.SAMPLE_RATE  # 16,000 bytes: 0.5 s of 16 kHz s16le m
 
 
 def build_speech_config(
-    endpoint: Endpoint, options: RecognitionOptions, *, send_rate: float | None = None
+    endpoint: SpeechEndpoint, options: RecognitionOptions, *, send_rate: float | None = None
 ) -> speechsdk.SpeechConfig:
     """A SpeechConfig for the endpoint and the transcript-affecting options."""
     if endpoint.tokens is not None:
@@ -93,7 +99,7 @@ def build_speech_config(
     return config
 
 
-def _entra_config(endpoint: Endpoint, token: str) -> speechsdk.SpeechConfig:
+def _entra_config(endpoint: SpeechEndpoint, token: str) -> speechsdk.SpeechConfig:
     """Signed in with an Entra ID token: ``aad#ID#TOKEN`` with a region; for an endpoint or a
     host the SDK takes no token in its constructor, so it is set after (sent as Bearer)."""
     if endpoint.kind == "region":
@@ -152,128 +158,57 @@ def _on_canceled(session: Session, evt: Any) -> None:
         session.on_error(getattr(details.code, "name", str(details.code)), details.error_details or "")
 
 
-# -- Finals read natively (issue 14 point 5) ----------------------------------------------------
-# The wrapper builds a result object for every event it signals, reading all ~115 PropertyIds
-# through ctypes (each call lets go of the GIL and takes it back): ~0.9 ms per final on an idle
-# machine, a fifth of a session's CPU with 32 sessions. A final needs only its reason, offset,
-# duration, text and JSON (and speaker), so finals are subscribed to through the SDK's C API, as
-# the wrapper's own `recognized` signal is, with the wrapper's ctypes bindings (`interop`, not a
-# public API: the integration tests run it with the real SDK), and only those are read. Other
-# events (cancellation, the session's end: one each per session) still go through the wrapper.
+# -- Finals: read natively when the fence allows (engines/sdk_native.py), else the public signals --
 _RECOGNIZED = (speechsdk.ResultReason.RecognizedSpeech.value, speechsdk.ResultReason.TranslatedSpeech.value)
-_JSON_PROPERTY = ctypes.c_int(speechsdk.PropertyId.SpeechServiceResponse_JsonResult.value)
-_TEXT_BYTES = 2048  # what the wrapper reads too
-
-
-def _hr(function: Any, *args: Any) -> None:
-    """Call an SDK C function that returns an SPXHR; raise as the wrapper does when it failed."""
-    interop._call_hr_fn(*args, fn=function)
-
-
-def _read_final(event: Any, speaker: bool) -> Final | None:
-    """The final result carried by a native recognized/transcribed event; None for NoMatch."""
-    lib = interop._sdk_lib
-    result = interop._spx_handle(0)
-    _hr(lib.recognizer_recognition_event_get_result, event, ctypes.byref(result))
-    try:
-        reason, offset, duration = ctypes.c_int(0), ctypes.c_uint64(0), ctypes.c_uint64(0)
-        _hr(lib.result_get_reason, result, ctypes.byref(reason))
-        if reason.value not in _RECOGNIZED:
-            return None
-        _hr(lib.result_get_offset, result, ctypes.byref(offset))
-        _hr(lib.result_get_duration, result, ctypes.byref(duration))
-        text = ctypes.create_string_buffer(_TEXT_BYTES + 1)
-        _hr(lib.result_get_text, result, text, _TEXT_BYTES)
-        speaker_id = None
-        if speaker:
-            name = ctypes.create_string_buffer(1025)
-            _hr(lib.conversation_transcription_result_get_speaker_id, result, name, ctypes.c_size_t(1025))
-            speaker_id = name.value.decode("utf-8", "replace")
-        bag = interop._spx_handle(0)
-        _hr(lib.result_get_property_bag, result, ctypes.byref(bag))
-        try:
-            get_string = lib.property_bag_get_string
-            raw = interop._call_string_function_and_free(bag, _JSON_PROPERTY, None, b"", fn=get_string)
-        finally:
-            interop._release_if_valid(lib.property_bag_is_valid, lib.property_bag_release, bag)
-        display = text.value.decode("utf-8", "replace")
-        return Final(offset.value, duration.value, display, raw or "", speaker_id)
-    finally:
-        interop._release_if_valid(lib.recognizer_result_handle_is_valid,
-                                  lib.recognizer_result_handle_release, result)  # fmt: skip
-
-
-def _on_native_final(recognizer_handle: int, event_handle: int, context: int) -> None:
-    """Called by the SDK on its thread; ``context`` points to the (guarded) handler."""
-    event = interop._spx_handle(event_handle)
-    try:
-        ctypes.cast(context, ctypes.py_object).value(event)
-    finally:
-        lib = interop._sdk_lib
-        interop._release_if_valid(lib.recognizer_event_handle_is_valid,
-                                  lib.recognizer_event_handle_release, event)  # fmt: skip
-
-
-def _native_final_callback() -> Any:
-    """The C callback for finals, or None when this SDK's wrapper lacks what it needs (the wrapper's
-    ctypes layer is private: a later SDK may change it, and then finals go through its signals)."""
-    try:
-        lib = interop._sdk_lib
-        for name in ("recognizer_recognized_set_callback", "recognizer_recognition_event_get_result",
-                     "result_get_reason", "result_get_offset", "result_get_duration", "result_get_text",
-                     "result_get_property_bag", "property_bag_get_string"):  # fmt: skip
-            getattr(lib, name)
-        for helper in ("_call_hr_fn", "_call_string_function_and_free", "_release_if_valid"):
-            getattr(interop, helper)
-        signature = ctypes.CFUNCTYPE(None, interop._spx_handle, interop._spx_handle, ctypes.c_void_p)
-        return signature(_on_native_final)
-    except AttributeError:  # pragma: no cover - depends on the installed SDK
-        log.debug("the Speech SDK's ctypes layer has changed: finals go through its Python signals")
-        return None
-
-
-# Module-level, so it lives as long as the SDK may call it.
-_NATIVE_FINAL_CALLBACK = _native_final_callback()
-NATIVE_FINALS = _NATIVE_FINAL_CALLBACK is not None
+FINALS_PATH = finals_path(interop, speechsdk.__version__)
+NATIVE_FINALS = FINALS_PATH.native
+# Module-level, so its C callback lives as long as the SDK may call it.
+_NATIVE = (
+    NativeFinals(interop, _RECOGNIZED, speechsdk.PropertyId.SpeechServiceResponse_JsonResult.value)
+    if NATIVE_FINALS
+    else None
+)
+_LOST_FINALS = LostFinals()
+log.info("%s", FINALS_PATH.describe())  # once per process, when the first engine is built (--verbose)
 
 
 def _public_final(result: Any, speaker: bool) -> Final | None:
-    """The same as ``_read_final``, through the wrapper's result object (the slower, public way)."""
+    """The same as ``NativeFinals.read``, through the wrapper's result object (the public way)."""
     if result.reason.value not in _RECOGNIZED:
         return None
     speaker_id = getattr(result, "speaker_id", None) if speaker else None
-    text, raw = str(result.text or ""), result.json or ""
+    raw = result.json or ""
+    text = whole_text(str(result.text or ""), raw)
     return Final(int(result.offset), int(result.duration), text, raw, speaker_id)
 
 
 class Finals:
-    """One recognizer's finals, read natively and handed to ``session.on_final``, until ``close``.
-
-    Keep it alive until the recognizer is released: the SDK holds a pointer to its handler."""
+    """One recognizer's finals, handed to ``session.on_final`` until ``close``: natively when
+    ``NATIVE_FINALS`` (keep this alive until the recognizer is released: the SDK holds a pointer
+    to its handler), else through the wrapper's signal, watching for finals the wrapper loses."""
 
     def __init__(self, recognizer: Any, session: Session, *, speaker: bool) -> None:
         self._signal: Any = None
-        if not NATIVE_FINALS or not hasattr(recognizer, "_handle"):
+        if _NATIVE is None or not NATIVE_FINALS or not hasattr(recognizer, PRIVATE_RECOGNIZER_HANDLE):
             self._signal = recognizer.transcribed if speaker else recognizer.recognized
             handler = session.guard(lambda evt: session.on_final(_public_final(evt.result, speaker)))
             self._signal.connect(handler)
+            self._unwatch = _LOST_FINALS.watch(recognizer, session.on_lost_final)
             return
         self._recognizer_handle = recognizer._handle
-        self._handler = session.guard(lambda event: session.on_final(_read_final(event, speaker)))
-        self._context = ctypes.py_object(self._handler)
-        self._set(_NATIVE_FINAL_CALLBACK, self._context)
+        self._handler = session.guard(lambda event: session.on_final(_NATIVE.read(event, speaker)))
+        self._context = _NATIVE.subscribe(self._recognizer_handle, self._handler)
 
     def close(self) -> None:
         """No more finals (the session is over, or being stopped and nothing it says is used)."""
         if self._signal is not None:
             self._signal.disconnect_all()
+            self._unwatch()
             return
+        assert _NATIVE is not None
         with contextlib.suppress(RuntimeError):  # the SDK refused: the reaper releases it anyway
-            self._set(None, None)
-
-    def _set(self, callback: Any, context: Any) -> None:
-        _hr(interop._sdk_lib.recognizer_recognized_set_callback, self._recognizer_handle, callback, context)
-# -- end of finals read natively ------------------------------------------------------------------
+            _NATIVE.subscribe(self._recognizer_handle, None)
+# -- end of finals ----------------------------------------------------------------------------------
 
 
 class AzureEngine:
@@ -281,7 +216,7 @@ class AzureEngine:
 
     def __init__(
         self,
-        endpoint: Endpoint,
+        endpoint: SpeechEndpoint,
         options: RecognitionOptions,
         *,
         stall_timeout: float = 60.0,
@@ -345,7 +280,8 @@ class AzureEngine:
                 recognizer.start_transcribing_async()
             else:
                 recognizer.start_continuous_recognition_async()
-            session.stalled = not self._wait(session, cancel, partials)
+            listen = partials.connect  # the SDK's partial results: only once a session goes quiet
+            session.stalled = not session.wait_for_end(cancel, self._stall_timeout, listen)
         finally:
             unregister()
             signed_out()
@@ -382,31 +318,6 @@ class AzureEngine:
             recognizer.authorization_token = token
 
         return tokens.subscribe(apply)
-
-    def _wait(self, session: Session, cancel: CancelToken, partials: Any) -> bool:
-        """Wait for the session's end; False when the service went silent for too long.
-
-        Finals, connections and the session's end are signs of life. Partial results are too,
-        but the SDK builds a costly result object for each (a third of a session's CPU), so they
-        are subscribed to only once the session has been quiet for half the stall timeout (a
-        long phrase): a live service then shows itself well before the deadline."""
-        listening = False
-        while not cancel.is_cancelled():
-            quiet = time.monotonic() - session.last_activity
-            if quiet >= self._stall_timeout:
-                return False
-            if not listening and quiet >= self._stall_timeout / 2:
-                partials.connect(session.guard(session.on_partial))
-                listening = True
-            wake_in = self._stall_timeout - quiet if listening else self._stall_timeout / 2 - quiet
-            if session.done.wait(wake_in):
-                break
-        if cancel.is_cancelled() or session.error is not None:
-            # session_stopped follows canceled(Error) closely, and cancelling ended our audio
-            # stream so a live service closes the session at once. Waiting for it spares the SDK's
-            # ~10 s stop; a dead service gets stopped by the reaper instead.
-            session.ended.wait(_END_GRACE_S)
-        return True
 
     def _audio_config(
         self, request: RecognitionRequest, cancel: CancelToken
@@ -451,8 +362,8 @@ class AzureEngine:
 
     def _connect(self, recognizer: Any, session: Session) -> tuple[Any, Finals]:
         """Subscribe to what is used (finals, cancellation, the end); return the partial-result
-        signal, left unsubscribed (``_wait`` subscribes to it when a session goes quiet), and the
-        finals' subscription."""
+        signal, left unsubscribed (``Session.wait_for_end`` subscribes to it when a session goes
+        quiet), and the finals' subscription."""
         transcriber = isinstance(recognizer, speechsdk.transcription.ConversationTranscriber)
         finals = Finals(recognizer, session, speaker=transcriber)
         recognizer.canceled.connect(session.guard(lambda evt: _on_canceled(session, evt)))

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from batchscribe.audio import AudioInfo, PcmRange, ReadReceipt
 from batchscribe.cancel import CancelToken
 from batchscribe.errors import UsageError
+
+if TYPE_CHECKING:  # annotations only: the CLI starts without PyAV
+    from batchscribe.audio import AudioInfo, PcmRange, ReadReceipt
 
 TICKS_PER_SECOND = 10_000_000
 # The emulator marks made-up text (a recording it has no script for) with this key in a phrase's
@@ -128,12 +130,12 @@ class RecognitionRequest:
     channel: int | None = None  # None: mix all channels down to mono
     label: str = field(default="", compare=False)  # for logs: the path relative to its root
     pcm: PcmRange | None = None  # one chunk of it: read this PCM instead of decoding ``path``
-    # Where this session reports the service's load (a resource pool's lease); None: the engine's own
+    # Where this session reports the service's load (a rotation's lease); None: the engine's own
     congestion: Congestion | None = field(default=None, compare=False, repr=False)
 
 
 class Congestion(Protocol):
-    """What an engine tells the pool about the service's load, as it happens (the pool's
+    """What an engine tells the runner about the service's load, as it happens (the runner's
     ``AdaptiveLimiter`` implements it)."""
 
     def connected(self, seconds: float) -> None:
@@ -147,6 +149,35 @@ class Congestion(Protocol):
     def throttling(self) -> bool:
         """The service has pushed back in this run: free each connection before the next session."""
         ...
+
+
+class SignIn(Protocol):
+    """A Microsoft Entra ID sign-in kept fresh for one resource (``config/entra.py``'s
+    ``TokenProvider``): what an engine needs of it."""
+
+    def token(self) -> str: ...  # a bare access token (for REST calls: ``Authorization: Bearer``)
+    def authorization_token(self) -> str: ...
+    def subscribe(self, apply: Callable[[str], None]) -> Callable[[], None]: ...  # returns: stop
+    def secrets(self) -> tuple[str, ...]: ...  # the tokens a text might echo now
+
+
+class SpeechEndpoint(Protocol):
+    """Where an engine's sessions go and how they sign in (``config/settings.py``'s ``Endpoint``)."""
+
+    @property
+    def kind(self) -> str: ...  # region, endpoint, host or emulator
+    @property
+    def key(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def entra(self) -> bool: ...  # signs in with Microsoft Entra ID
+    @property
+    def tokens(self) -> SignIn | None: ...
+    @property
+    def secrets(self) -> tuple[str, ...]: ...  # what a ``Redactor`` masks
 
 
 class Engine(Protocol):

@@ -1,9 +1,16 @@
-"""An in-memory engine for unit tests, shipped like httpx's MockTransport.
+"""In-memory engines for unit tests, shipped like httpx's MockTransport, one per engine shape
+(``docs/ENGINES.md``):
 
-Each recording (matched by file name) gets a list of outcomes, one per session: a ``Transcript``
-to return, an exception to raise, or ``HANG`` to block until cancelled (to test interrupts and
-timeouts without sleeping). When a file's list runs out its last outcome repeats; files without
-an entry get a one-phrase transcript naming the file.
+- ``FakeEngine``, session-shaped like the SDK engine: it reports progress (all of it at once:
+  tests need no pacing) and takes a recording of any length;
+- ``FakeRequestEngine``, request-shaped like fast transcription: one request per recording or
+  chunk, no progress until the answer, and a request over its size or duration limit is refused
+  (``PermanentEngineError``, code ``request_too_large``) before anything is sent.
+
+Each recording (matched by file name) gets a list of outcomes, one per session or request: a
+``Transcript`` to return, an exception to raise, or ``HANG`` to block until cancelled (to test
+interrupts and timeouts without sleeping). When a file's list runs out its last outcome repeats;
+files without an entry get a one-phrase transcript naming the file.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from batchscribe.audio import BYTES_PER_SECOND
 from batchscribe.cancel import CancelToken
 from batchscribe.engines.base import (
     TICKS_PER_SECOND,
@@ -21,7 +29,7 @@ from batchscribe.engines.base import (
     RecognitionRequest,
     Transcript,
 )
-from batchscribe.errors import FileCancelled
+from batchscribe.errors import FileCancelled, PermanentEngineError
 
 HANG: Final = "hang"
 Outcome = Transcript | BaseException | str
@@ -38,9 +46,10 @@ def transcript_of(*texts: str, seconds_each: float = 1.0) -> Transcript:
 
 
 class FakeEngine:
-    """Scripted outcomes per file name; records every request it was given."""
+    """Session-shaped: scripted outcomes per file name; records every request it was given."""
 
     name = "fake"
+    reports_progress = True
 
     def __init__(self, outcomes: Mapping[str, Sequence[Outcome]] | None = None) -> None:
         self._outcomes = {name: list(seq) for name, seq in (outcomes or {}).items()}
@@ -70,8 +79,58 @@ class FakeEngine:
         if isinstance(outcome, BaseException):
             raise outcome
         assert isinstance(outcome, Transcript)
-        on_progress(request.audio.duration_s)
+        if self.reports_progress:
+            on_progress(request.audio.duration_s)
         return outcome
 
     def close(self) -> None:
         self.closed = True
+
+
+def request_seconds(request: RecognitionRequest) -> float:
+    """The audio a request sends: its chunk's, else the recording's (or its channel's)."""
+    if request.pcm is not None:
+        return request.pcm.length / BYTES_PER_SECOND
+    return request.audio.duration_s
+
+
+def request_bytes(request: RecognitionRequest) -> int:
+    """What a request uploads: its chunk's PCM, else the recording's file."""
+    if request.pcm is not None:
+        return request.pcm.length
+    return request.path.stat().st_size
+
+
+class FakeRequestEngine(FakeEngine):
+    """Request-shaped: one request per recording or chunk, answered whole (no progress before the
+    answer), refused over ``max_seconds`` of audio or ``max_bytes`` of upload."""
+
+    name = "fake-request"
+    reports_progress = False
+
+    def __init__(
+        self,
+        outcomes: Mapping[str, Sequence[Outcome]] | None = None,
+        *,
+        max_seconds: float = 2 * 3600.0,
+        max_bytes: int = 300 * 1024 * 1024,
+    ) -> None:
+        super().__init__(outcomes)
+        self.max_seconds = max_seconds
+        self.max_bytes = max_bytes
+        self.refused: list[RecognitionRequest] = []
+
+    def transcribe(
+        self, request: RecognitionRequest, *, on_progress: ProgressCallback, cancel: CancelToken
+    ) -> Transcript:
+        seconds, size = request_seconds(request), request_bytes(request)
+        if seconds > self.max_seconds or size > self.max_bytes:
+            with self._lock:
+                self.refused.append(request)
+            raise PermanentEngineError(
+                f"the request is too large for the service ({seconds:.0f} s, {size} bytes; at most "
+                f"{self.max_seconds:.0f} s and {self.max_bytes} bytes)",
+                code="request_too_large",
+                hint="split long recordings (--split auto) into chunks under the limit",
+            )
+        return super().transcribe(request, on_progress=on_progress, cancel=cancel)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -98,26 +96,10 @@ def native_work_pending() -> bool:
 
     The SDK's native threads call into Python (events, the audio callback); if one does while
     the interpreter shuts down, the process dies with "FATAL: exception not rethrown" (SIGABRT,
-    exit 134). A process for which this is True must leave with ``os._exit`` after flushing."""
+    exit 134). A process for which this is True must leave with ``os._exit`` after flushing
+    (``cli/exits.py``: the process-exit policy)."""
     return any(t.is_alive() and t.name.startswith((_THREAD_PREFIX, _STOP_WAIT_PREFIX))
                for t in threading.enumerate())
-
-
-def exit_without_abort(code: int | str | None) -> None:
-    """End the process with ``code`` (as ``sys.exit`` takes it). If a recognizer is still being
-    released, the interpreter's shutdown could meet an SDK thread calling into Python and abort
-    (exit 134), so the process then leaves with ``os._exit`` after flushing what it printed."""
-    if isinstance(code, str):
-        print(code, file=sys.stderr)
-        code = 1
-    code = code or 0
-    if native_work_pending():
-        logging.shutdown()
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(code)
-    sys.exit(code)
 
 
 def close_quietly(connection: Any) -> None:

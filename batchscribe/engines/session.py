@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batchscribe import audio
+from batchscribe.cancel import CancelToken
 from batchscribe.engines.base import (
     EMULATOR_PLACEHOLDER_FIELD,
     TICKS_PER_SECOND,
@@ -25,8 +26,8 @@ from batchscribe.engines.base import (
     RecognitionRequest,
     Word,
 )
-from batchscribe.errors import AudioError, EngineError
-from batchscribe.running.retry import classify_cancellation
+from batchscribe.engines.sdk_errors import classify_cancellation
+from batchscribe.errors import AudioError, EngineError, PermanentEngineError, TransientEngineError
 from batchscribe.secrets import Redactor
 
 
@@ -50,6 +51,8 @@ def speaker_number(speaker_id: str | None) -> int | None:
     tail = speaker_id.rsplit("-", 1)[-1]
     return int(tail) if tail.isdigit() else None
 
+
+END_GRACE_S = 3.0  # after a cancel or an error: how long the SDK gets to end the session itself
 
 def phrase_from_final(result: Final, request: RecognitionRequest, options: RecognitionOptions) -> Phrase:
     raw = result.json or "{}"
@@ -143,6 +146,47 @@ class Session:
         if phrase.display or phrase.lexical:
             self.phrases.append(phrase)
         self.on_progress(phrase.end_ticks / TICKS_PER_SECOND)
+
+    def wait_for_end(self, cancel: CancelToken, stall_timeout: float,
+                     listen_to_partials: Callable[[Callable[[Any], None]], None]) -> bool:  # fmt: skip
+        """Wait for the session's end; False when the service went silent for ``stall_timeout``.
+
+        Finals, connections and the session's end are signs of life. Partial results are too,
+        but the SDK builds a costly result object for each (a third of a session's CPU), so they
+        are subscribed to (``listen_to_partials``) only once the session has been quiet for half
+        the stall timeout (a long phrase): a live service then shows itself well before the
+        deadline."""
+        listening = False
+        while not cancel.is_cancelled():
+            quiet = time.monotonic() - self.last_activity
+            if quiet >= stall_timeout:
+                return False
+            if not listening and quiet >= stall_timeout / 2:
+                listen_to_partials(self.guard(self.on_partial))
+                listening = True
+            wake_in = stall_timeout - quiet if listening else stall_timeout / 2 - quiet
+            if self.done.wait(wake_in):
+                break
+        if cancel.is_cancelled() or self.error is not None:
+            # session_stopped follows canceled(Error) closely, and cancelling ended our audio
+            # stream so a live service closes the session at once. Waiting for it spares the SDK's
+            # ~10 s stop; a dead service gets stopped by the reaper instead.
+            self.ended.wait(END_GRACE_S)
+        return True
+
+    def on_lost_final(self, certain: bool) -> None:
+        """The SDK's wrapper lost a final of this session (``certain``) or maybe of this one (a
+        phrase of over 2,048 bytes it could not decode, on the public path): never marked done
+        without it. When unsure which session lost it, each is retried."""
+        if self.error is None:
+            kind = PermanentEngineError if certain else TransientEngineError
+            self.error = kind(
+                "the Speech SDK lost a phrase of over 2,048 bytes (its public API cannot read it)",
+                code="phrase_lost",
+                hint="use a Speech SDK version with native finals (`batchscribe doctor` says which "
+                "are used) and do not set BATCHSCRIBE_NATIVE_FINALS=0",
+            )
+        self.done.set()
 
     def on_error(self, code: str, details: str) -> None:
         """The SDK cancelled the session with an error (``code``: its CancellationErrorCode name)."""

@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-from batchscribe.errors import OutOfDiskError
+from batchscribe.errors import out_of_disk
 from batchscribe.names import shown
 
 TEMP_PREFIX = ".batchscribe-"
@@ -30,7 +30,6 @@ TEMP_SUFFIX = ".tmp"
 _TEMP_NAME = re.compile(r"\.batchscribe-[0-9a-f]{12}\.tmp")
 # What versions before 0.x named them: ".<output name>.<12 hex>.tmp"; still cleared.
 _OLD_TEMP_NAME = re.compile(r"\..+\.(json|txt|srt|vtt|md|html)\.[0-9a-f]{12}\.tmp", re.DOTALL)
-_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 _DIRECTORY_FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP})
 _CHUNK = 1 << 20
 
@@ -146,6 +145,5 @@ def _fsync_directory(folder: Path) -> None:
 
 
 def _raise_if_out_of_disk(exc: OSError, path: Path) -> None:
-    if exc.errno in _NO_SPACE:
-        folder = shown(str(path.parent))
-        raise OutOfDiskError(f"the disk is full: no space left in {folder} ({exc.strerror})") from exc
+    if (full := out_of_disk(exc, shown(str(path.parent)))) is not None:
+        raise full from exc

@@ -18,16 +18,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batchscribe import __version__
-from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Phrase, Transcript, Word
 from batchscribe.names import stored
 from batchscribe.outputs.quality import transcript_warnings
 from batchscribe.outputs.sanitize import public_settings
 from batchscribe.outputs.timefmt import iso_duration, ticks_from_seconds, utc_iso
 from batchscribe.secrets import public_endpoint
+
+if TYPE_CHECKING:  # an annotation only: the CLI starts without PyAV
+    from batchscribe.audio import AudioInfo
 
 SCHEMA_VERSION = 1
 
@@ -40,7 +42,7 @@ def _now() -> datetime:
 class TranscriptMeta:
     """What the runner knows about how a transcript was made (the ``batchscribe`` block)."""
 
-    engine: str  # "azure" or "emulator"
+    engine: str  # "azure" or "emulator"; with --engine fast "azure-fast" or "emulator-fast"
     endpoint: str  # Endpoint.describe(): never a key
     settings: Mapping[str, object] = field(hash=False)  # RecognitionOptions.as_dict()
     sha256: str  # of the source file

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 STATE_DIR = "_state"
 RUNS_DIR = "_runs"
+KEEP_RUNS = 60  # run folders kept under RUNS_DIR (--keep-runs)
 LEDGER_FILE = "ledger.sqlite"
 LOCK_FILE = "run.lock"
 FORMATS = ("txt", "srt", "vtt", "json")  # the writing order: json, the completion marker, last

@@ -9,10 +9,13 @@ group them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import TICKS_PER_SECOND, Transcript
 from batchscribe.outputs.timefmt import clock, ticks_from_seconds
+
+if TYPE_CHECKING:  # an annotation only: the CLI starts without PyAV
+    from batchscribe.audio import AudioInfo
 
 NO_SPEECH_WARNING = "no speech recognized"
 ENDS_EARLY_WARNING = "transcript ends long before the audio"

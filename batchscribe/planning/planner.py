@@ -29,9 +29,9 @@ from batchscribe.names import stored
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.planning.discovery import AudioFile, discover
+from batchscribe.planning.summaries import SummaryPlan, plan_summaries
 from batchscribe.results import Failure, FileResult, KnownFailure, RunCounts
 from batchscribe.state.ledger import Decision, Ledger, LedgerRow, json_stamp, settings_hash
-from batchscribe.summaries.plan import SummaryPlan, plan_summaries
 
 _PROBE_THREADS = 4
 DIARIZATION_LIMIT_S = 240 * 60  # the service's limit for real-time diarization

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from batchscribe.errors import BatchscribeError
+from batchscribe.outputs.layout import KEEP_RUNS
 from batchscribe.report.morning import is_emulated
-from batchscribe.report.store import KEEP_RUNS, load_summary, run_dirs
+from batchscribe.report.store import load_summary, run_dirs
 
 MAX_RUNS = KEEP_RUNS  # as many as ``prune_runs`` keeps by default
 

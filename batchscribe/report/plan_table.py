@@ -22,26 +22,29 @@ from rich.text import Text
 
 from batchscribe.config.settings import RunSettings
 from batchscribe.planning.planner import Plan
+from batchscribe.planning.summaries import plan_columns, plan_lines
 from batchscribe.report.console import plain_table, utf8_locale
 from batchscribe.running.chunks import SplitSummary
-from batchscribe.summaries.plan import plan_columns, plan_lines
 
 COLUMNS = (
     "job", "new", "changed", "forced", "failed_before", "to_send", "audio", "estimated_cost",
     "sessions", "wall_estimate", "done", "rerender", "still_failing", "not_audio", "not_settled", "split",
     "chunks",
 )  # fmt: skip
+ALWAYS_SHOWN = frozenset({"job", "to_send", "audio", "estimated_cost", "sessions", "wall_estimate", "done"})
 SDK_SEND_RATE = 2.0  # the SDK sends file audio at about twice real time (SDK_FACTS.md)
 
 
-def wall_estimate(settings: RunSettings, planned: Plan) -> float:
+def wall_estimate(settings: RunSettings, planned: Plan, split: SplitSummary | None = None) -> float:
     """The night's wall time from the resources' combined capacity: the audio spread over every
-    session at the rate the SDK sends it, and never less than the longest recording alone."""
+    session at the rate the SDK sends it, and never less than the longest session alone (a whole
+    recording, or a chunk of one that ``run`` splits: ``split``)."""
     rate = settings.sdk_send_rate or SDK_SEND_RATE
     durations = [item.audio.duration_s for item in planned.items]
     if not durations:
         return 0.0
-    return max(max(durations) / rate, sum(durations) / rate / max(1, settings.capacity))
+    longest = split.longest_session_s if split is not None else max(durations)
+    return max(longest / rate, sum(durations) / rate / max(1, settings.capacity))
 
 
 def resources_text(settings: RunSettings) -> str:
@@ -79,7 +82,7 @@ def plan_row(settings: RunSettings, planned: Plan, split: SplitSummary | None = 
         "estimated_cost": round(seconds / 3600 * settings.price_per_hour, 2),
         "currency": settings.currency,
         "sessions": settings.capacity,
-        "wall_estimate": hms(wall := wall_estimate(settings, planned)),
+        "wall_estimate": hms(wall := wall_estimate(settings, planned, split)),
         "wall_estimate_seconds": round(wall, 1),
         "resources": [e.name for e in settings.resources] if len(settings.resources) > 1 else [],
         "resources_text": resources_text(settings),
@@ -104,18 +107,20 @@ def total_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             total[column] = hms(sum(r["wall_estimate_seconds"] for r in rows))
         elif column == "sessions":
             total[column] = max(r[column] for r in rows)
-        elif column == "estimated_cost" and len({r["currency"] for r in rows}) > 1:
+        elif column == "estimated_cost" and len({r.get("currency", "") for r in rows}) > 1:
             total[column] = None  # amounts in different currencies do not add up
         else:
             total[column] = round(sum(r[column] for r in rows), 2)
-    currencies = {r["currency"] for r in rows}
+    currencies = {r.get("currency", "") for r in rows}
     total["currency"] = currencies.pop() if len(currencies) == 1 else ""
     return total
 
 
 def _cost(row: Mapping[str, Any]) -> str:
     """``12.40 USD``: the amount with its currency ("-" for a total over several currencies)."""
-    return "-" if row["estimated_cost"] is None else f"{row['estimated_cost']:.2f} {row['currency']}"
+    if row["estimated_cost"] is None:
+        return "-"
+    return f"{row['estimated_cost']:.2f} {row.get('currency', '')}".strip()
 
 
 def render_plan(rows: Sequence[dict[str, Any]], console: Console, *, as_json: bool) -> None:
@@ -138,11 +143,14 @@ def _render_table(rows: Sequence[dict[str, Any]], console: Console) -> None:
         for line in spread:
             console.print(Text(f"resources of {line}"), soft_wrap=True)
         return
+    # A terminal table shows only the columns with something in them, so it fits 120 columns.
+    kept = [i for i, c in enumerate(COLUMNS) if c in ALWAYS_SHOWN or any(r[c] for r in shown)]
     table = Table(title="Plan", title_justify="left", box=box.HEAVY_HEAD if utf8_locale() else box.ASCII)
-    for column in header:
-        table.add_column(column, justify="left" if column == "job" else "right", overflow="fold")
-    for row in cells:
-        table.add_row(*(Text(cell) for cell in row), end_section=len(rows) > 1 and row is cells[-2])
+    for i in kept:
+        table.add_column(header[i], justify="left" if i == 0 else "right", overflow="fold")
+    for index, row in enumerate(cells):
+        last_job = len(rows) > 1 and index == len(cells) - 2  # a rule above the total row
+        table.add_row(*(Text(row[i]) for i in kept), end_section=last_job)
     console.print(table)
     for line in spread:
         console.print(Text(f"Resources of {line}"), soft_wrap=True)

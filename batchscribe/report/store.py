@@ -13,13 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from batchscribe.errors import UsageError
-from batchscribe.outputs.atomic import write_atomic
 from batchscribe.outputs.layout import RUNS_DIR, OutFolder
-from batchscribe.report.excerpts import transcript_excerpts
-from batchscribe.report.html_page import render_html
-from batchscribe.report.markdown import render_markdown
-from batchscribe.report.summary import SCHEMA_VERSION, render_summary_json, summary_document
-from batchscribe.results import RunResult
+from batchscribe.report.summary import SCHEMA_VERSION
 
 RUNS_FOLDER = RUNS_DIR
 SUMMARY_JSON = "summary.json"
@@ -29,21 +24,6 @@ REPORT_HTML = "report.html"
 
 def run_dir_for(out_dir: Path, run_id: str) -> Path:
     return OutFolder(out_dir).run_dir(run_id)
-
-
-def write_report(result: RunResult, out_dir: Path) -> Path:
-    """Write the three report files of a run; returns the run's report folder."""
-    from batchscribe.report.history import history_rows  # it reads the run folders kept here
-
-    folder = run_dir_for(out_dir, result.run_id)
-    summary = summary_document(result)
-    flagged = {row["source"] for row in summary["quality"]["recordings"]}
-    excerpts = transcript_excerpts(result.files, also=flagged)
-    history = history_rows(out_dir, current=summary)
-    write_atomic(folder / SUMMARY_MD, render_markdown(summary, excerpts))
-    write_atomic(folder / REPORT_HTML, render_html(result, summary, excerpts, history))
-    write_atomic(folder / SUMMARY_JSON, render_summary_json(summary))
-    return folder
 
 
 def load_summary(run_dir: Path) -> dict[str, Any]:
@@ -79,7 +59,6 @@ def latest_run_dir(out_dir: Path) -> Path | None:
 
 
 _RUN_ID = re.compile(r"^\d{8}T\d{6}\d{3}Z-[0-9a-f]{4}$")
-KEEP_RUNS = 60
 
 
 def run_dirs(out_dir: Path) -> list[Path]:

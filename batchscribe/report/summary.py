@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batchscribe import __version__
 from batchscribe.names import shown
@@ -21,9 +21,11 @@ from batchscribe.outputs.sanitize import public_settings
 from batchscribe.outputs.timefmt import human_seconds, utc_iso
 from batchscribe.report.digest import digest_rows
 from batchscribe.report.morning import morning_rows
-from batchscribe.resources.rotation import ResourceStats
-from batchscribe.results import FileResult, RunResult
 from batchscribe.secrets import Redactor
+
+if TYPE_CHECKING:
+    from batchscribe.resources.rotation import ResourceStats
+    from batchscribe.results import FileResult, RunResult
 
 # 2: ``cost`` is null for an emulated run and has a ``currency``; ``quality`` (the triage) added.
 SCHEMA_VERSION = 2

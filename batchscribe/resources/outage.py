@@ -7,8 +7,8 @@ session has succeeded, an outage is treated as transient (each file's retries bo
 streak of such failures with no success in between that lasts ``sustained_s`` stops the run.
 Anything that shows the service answered (a success, throttling, a rejected request) ends a streak.
 
-With several Speech resources (``pool``: a ``ResourcePool``), the pool quarantines the ones that
-cannot be reached and moves their sessions to the others; the run stops only when the pool says
+With several Speech resources (``rotation``: a ``Rotation``), the rotation quarantines the ones that
+cannot be reached and moves their sessions to the others; the run stops only when the rotation says
 no resource is usable (every one rejected its credentials, none could ever be reached, or none
 has been usable for a long while). Either way this is the one place that decides.
 """
@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from batchscribe.engines.sdk_errors import Unreachable, unreachable
 from batchscribe.errors import RunAbortedError
-from batchscribe.running.retry import Unreachable, unreachable
 
 if TYPE_CHECKING:
-    from batchscribe.resources.rotation import ResourcePool
+    from batchscribe.resources.rotation import Rotation
 
 FIRST_FAILURES = 3  # attempts that never reached the service, before any success, to give up
 SUSTAINED_S = 120.0  # a streak of such failures this long, after successes, to give up
@@ -40,9 +40,9 @@ class OutageGuard:
         first_failures: int = FIRST_FAILURES,
         sustained_s: float = SUSTAINED_S,
         clock: Callable[[], float] = time.monotonic,
-        pool: ResourcePool | None = None,
+        rotation: Rotation | None = None,
     ) -> None:
-        self._pool = pool
+        self._rotation = rotation
         self._address = address
         self._first_failures = first_failures
         self._sustained_s = sustained_s
@@ -58,8 +58,8 @@ class OutageGuard:
             self._streak = 0
 
     def failed(self, error: BaseException) -> RunAbortedError | None:
-        if self._pool is not None:
-            return self._pool.abort_error() if self._pool.unusable() is not None else None
+        if self._rotation is not None:
+            return self._rotation.abort_error() if self._rotation.unusable() is not None else None
         reason = unreachable(error)
         with self._lock:
             if reason is None:

@@ -1,6 +1,6 @@
 """Several Speech resources in one run: which one takes the next session, and which are out.
 
-A ``ResourcePool`` gives each ``Resource`` (``config/resource.py``: where it is, how it signs
+A ``Rotation`` gives each ``Resource`` (``config/resource.py``: where it is, how it signs
 in, its own session limit) an ``AdaptiveLimiter`` and hands out sessions as ``Lease``\\ s:
 
 - **spread by free capacity**: the next session goes to the resource with the most free slots
@@ -34,7 +34,7 @@ from typing import Literal
 from batchscribe.cancel import CancelToken
 from batchscribe.config.resource import Resource
 from batchscribe.errors import RunAbortedError, UsageError
-from batchscribe.running.limiter import AdaptiveLimiter
+from batchscribe.resources.limiter import AdaptiveLimiter
 
 FailureKind = Literal["refused", "server_error", "timeout", "credentials"]
 State = Literal["healthy", "quarantined", "probing", "disabled"]
@@ -89,7 +89,7 @@ class ResourceStats:
 
 
 class _Member:
-    """A resource's state inside the pool; guarded by the pool's condition."""
+    """A resource's state inside the rotation; guarded by the rotation's condition."""
 
     def __init__(self, resource: Resource, limiter: AdaptiveLimiter) -> None:
         self.resource = resource
@@ -110,14 +110,14 @@ class _Member:
 
 
 class Lease:
-    """One session's slot on one resource; tells the pool how the session went.
+    """One session's slot on one resource; tells the rotation how the session went.
 
     Implements ``engines.base.Congestion`` (``connected``, ``throttled_by_service``), so an engine can
     report to it as to a limiter. Call ``failed`` only for failures before the connection was up.
     """
 
-    def __init__(self, pool: ResourcePool, member: _Member, *, probe: bool) -> None:
-        self._pool = pool
+    def __init__(self, rotation: Rotation, member: _Member, *, probe: bool) -> None:
+        self._rotation = rotation
         self._member = member
         self.resource = member.resource
         self.probe = probe
@@ -126,7 +126,7 @@ class Lease:
 
     def connected(self, seconds: float) -> None:
         self.reached = True
-        self._pool._connected(self._member, seconds, probe=self.probe)
+        self._rotation._connected(self._member, seconds, probe=self.probe)
 
     def throttled_by_service(self) -> None:
         self._member.limiter.throttled_by_service()
@@ -142,20 +142,20 @@ class Lease:
     def succeeded(self, audio_seconds: float) -> None:
         if not self.reached:  # an engine that does not report its connections: success says it
             self.reached = True
-            self._pool._reached(self._member, probe=self.probe)
-        self._pool._succeeded(self._member, audio_seconds)
+            self._rotation._reached(self._member, probe=self.probe)
+        self._rotation._succeeded(self._member, audio_seconds)
 
     def failed(self, kind: FailureKind, detail: str = "") -> None:
         """The session could not connect; ``detail`` (already free of secrets) says how."""
-        self._pool._failed(self._member, kind, detail, probe=self.probe)
+        self._rotation._failed(self._member, kind, detail, probe=self.probe)
 
     def release(self) -> None:
         if not self._released:
             self._released = True
-            self._pool._release(self._member, probe=self.probe)
+            self._rotation._release(self._member, probe=self.probe)
 
 
-class ResourcePool:
+class Rotation:
     """Hands out sessions across resources by free capacity; quarantines failing ones."""
 
     def __init__(
@@ -396,4 +396,4 @@ class ResourcePool:
             )
 
 
-__all__ = ["FailureKind", "Lease", "QuarantinePolicy", "Resource", "ResourcePool", "ResourceStats"]
+__all__ = ["FailureKind", "Lease", "QuarantinePolicy", "Resource", "ResourceStats", "Rotation"]

@@ -25,15 +25,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from batchscribe import audio
-from batchscribe.audio.chunk_plan import ChunkPlan, plan_chunks
+from batchscribe.audio.chunk_plan import ChunkPlan, plan_chunks, plan_within
 from batchscribe.audio.silence import CutFinder
 from batchscribe.engines.base import ChunkRecord, Phrase, RecognitionRequest, Transcript
 from batchscribe.engines.stitch import ChunkTranscript, stitch
-from batchscribe.errors import FileError, RunAbortedError
+from batchscribe.errors import FileError, RunAbortedError, spool_error
 from batchscribe.planning.planner import WorkItem
 from batchscribe.results import Attempt, FileResult
-from batchscribe.running.runner import Runner
-from batchscribe.running.tasks import Entry
+from batchscribe.running.tasks import Entry, TaskHost
 from batchscribe.state.chunk_store import ChunkStore, Manifest, SavedChunk
 
 log = logging.getLogger(__name__)
@@ -43,6 +42,7 @@ ONE_SESSION_REASON = (
     "across sessions"
 )
 ONE_SESSION_NOTE = f"ran as one session: {ONE_SESSION_REASON}"
+PARTS_NOTE = "cut into parts within the engine's limit per request: speaker labels may not match across parts"
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,13 @@ class SplitOptions:
     chunk_seconds: float | None = None  # --chunk-seconds
     channels: str = "mix"
     diarize: bool = False
+    part_seconds: float | None = None  # an engine's limit per request (fast: 2 h): cut beyond it, always
 
 
 def chunk_plan(item: WorkItem, options: SplitOptions, *, workers: int, total_audio_s: float) -> ChunkPlan:
     """How ``item`` would be split in a run of ``total_audio_s`` on ``workers`` (for ``plan`` too)."""
+    if options.part_seconds is not None:
+        return plan_within(item.audio.duration_s, options.part_seconds)
     return plan_chunks(item.audio.duration_s, workers=workers, total_audio_seconds=total_audio_s,
                        chunk_seconds=options.chunk_seconds)  # fmt: skip
 
@@ -72,16 +75,17 @@ def split_items(
     entries: list[Entry] = []
     for item in items:
         plan = chunk_plan(item, options, workers=workers, total_audio_s=total)
-        if not options.split or not plan.split or options.diarize:
-            entries.append(item)
-        else:
-            entries.append(ReadTask(SplitRecording(item, plan, options)))
+        over_limit = options.part_seconds is not None and plan.split
+        cut = over_limit or (options.split and plan.split and not options.diarize)
+        entries.append(ReadTask(SplitRecording(item, plan, options)) if cut else item)
     return entries
 
 
 def one_session_note(item: WorkItem, options: SplitOptions, *, workers: int, total_audio_s: float) -> str:
     """Why a recording that would be split runs as one session ("" when it is not so)."""
     plan = chunk_plan(item, options, workers=workers, total_audio_s=total_audio_s)
+    if options.part_seconds is not None:  # cut only beyond the engine's limit, whatever --diarize says
+        return PARTS_NOTE if plan.split and options.diarize else ""
     return ONE_SESSION_NOTE if options.split and plan.split and options.diarize else ""
 
 
@@ -92,15 +96,25 @@ class SplitSummary:
     split_files: int = 0
     chunks: int = 0
     one_session: int = 0  # long enough to split, but run as one session (--diarize)
+    longest_session_s: float = 0.0  # the most audio one session sends: a whole recording or a chunk
 
 
-def split_summary(items: Sequence[WorkItem], options: SplitOptions, workers: int) -> SplitSummary:
+def split_summary(items: Sequence[WorkItem], options: SplitOptions, capacity: int) -> SplitSummary:
+    """How ``run`` splits ``items`` with ``capacity`` sessions at once (``RunSettings.capacity``,
+    the same number the run's runner sizes its chunks for)."""
     total = sum(i.audio.duration_s for i in items)
-    plans = [chunk_plan(i, options, workers=workers, total_audio_s=total) for i in items]
-    splittable = [p for p in plans if options.split and p.split]
+    plans = [chunk_plan(i, options, workers=capacity, total_audio_s=total) for i in items]
+    parts = options.part_seconds is not None  # cut only beyond the engine's limit, and then always
+    splittable = [p for p in plans if (options.split or parts) and p.split]
+    chunked = parts or (options.split and not options.diarize)  # a plan that does not split is its duration
+    lengths = [p.chunk_seconds if chunked and p.split else i.audio.duration_s
+               for i, p in zip(items, plans, strict=True)]  # fmt: skip
+    longest = max(lengths, default=0.0)
+    if parts:
+        return SplitSummary(len(splittable), sum(p.chunks for p in splittable), longest_session_s=longest)
     if options.diarize:
-        return SplitSummary(one_session=len(splittable))
-    return SplitSummary(len(splittable), sum(p.chunks for p in splittable))
+        return SplitSummary(one_session=len(splittable), longest_session_s=longest)
+    return SplitSummary(len(splittable), sum(p.chunks for p in splittable), longest_session_s=longest)
 
 
 @dataclass(frozen=True)
@@ -120,7 +134,7 @@ class ReadTask:
     budget_seconds = 0.0  # sends nothing itself
     adds_tasks = True
 
-    def run(self, runner: Runner, worker: int) -> FileResult | None:
+    def run(self, runner: TaskHost, worker: int) -> FileResult | None:
         try:
             return self.recording.read(runner, worker)
         finally:
@@ -156,7 +170,7 @@ class ChunkTask:
         """``chunk 3`` (counted from 1), ``ch1 chunk 3`` when channels are sent apart."""
         return f"chunk {self.index + 1}" if self.track == "mix" else f"{self.track} chunk {self.index + 1}"
 
-    def run(self, runner: Runner, worker: int) -> FileResult | None:
+    def run(self, runner: TaskHost, worker: int) -> FileResult | None:
         return self.recording.run_chunk(self, runner, worker)
 
 
@@ -199,13 +213,13 @@ class SplitRecording:
 
     # -- the read -------------------------------------------------------------------------------
 
-    def read(self, runner: Runner, worker: int) -> FileResult | None:
+    def read(self, runner: TaskHost, worker: int) -> FileResult | None:
         item, store = self.item, self.options.store
         if not runner.unchanged(item):
             self._settle()
             runner.changed(item)
             return None
-        self._started = runner.clock()
+        self._started = runner.now()
         runner.events.file_started(item, worker)
         saved = self._resumable(store.manifest(self.source))
         if saved is None:
@@ -226,12 +240,7 @@ class SplitRecording:
                 return None
             store.write_manifest(manifest)
         except OSError as exc:
-            error = FileError(
-                f"cannot keep its decoded audio in {store.root}: {exc.strerror or exc}",
-                code="spool_failed",
-                hint="check the free space of the output folder",
-            )
-            return self._fail(runner, error)
+            return self._fail(runner, spool_error(exc, str(store.root)))
         except (FileError, RunAbortedError) as exc:
             return self._fail(runner, exc)
         return self._assemble_if_complete(runner)
@@ -249,7 +258,7 @@ class SplitRecording:
             self._done[key] = _Done(chunk.start, chunk.end, chunk.attempts, chunk.transcript)
         return manifest
 
-    def _read_track(self, runner: Runner, track: str, channel: int | None,
+    def _read_track(self, runner: TaskHost, track: str, channel: int | None,
                     saved: Manifest | None) -> dict[str, object]:  # fmt: skip
         """Read one track, queueing its chunks; what the manifest keeps of it."""
         path = self.item.file.path
@@ -297,7 +306,7 @@ class SplitRecording:
 
     # -- the chunks -----------------------------------------------------------------------------
 
-    def run_chunk(self, task: ChunkTask, runner: Runner, worker: int) -> FileResult | None:
+    def run_chunk(self, task: ChunkTask, runner: TaskHost, worker: int) -> FileResult | None:
         if self._settled:
             return None  # the recording failed or changed meanwhile
         label = f"{self.source} [{task.track} {task.index}]"
@@ -307,28 +316,28 @@ class SplitRecording:
         def progress(seconds: float) -> None:
             self._progress(runner, (task.track, task.index), min(seconds, task.seconds))
 
-        attempts = [0]
-        tried: list[Attempt] = []  # this chunk's attempts, labelled for the report's timeline
+        timeline: list[Attempt] = []  # this chunk's attempts, then the recording's
         try:
-            try:
-                transcript = runner.session(
-                    self.item, worker, tried, attempts,
-                    lambda: runner.engine.transcribe(request, on_progress=progress, cancel=runner.cancel),
-                )  # fmt: skip
-            finally:
-                self._timeline.extend(replace(a, chunk=task.label) for a in tried)
+            transcript = runner.transcribe(self.item, worker, request, progress, timeline)
             self.options.store.save(self.source, SavedChunk(task.track, task.index, task.start, task.end,
-                                                            attempts[0], transcript))  # fmt: skip
+                                                            len(timeline), transcript))  # fmt: skip
         except (FileError, RunAbortedError) as exc:
-            return self._fail(runner, exc, attempts[0])
+            self._record(timeline, task.label)
+            return self._fail(runner, exc, len(timeline))
+        self._record(timeline, task.label)
         with self._lock:
             self._running.pop((task.track, task.index), None)
-            self._done[task.track, task.index] = _Done(task.start, task.end, attempts[0], transcript)
+            self._done[task.track, task.index] = _Done(task.start, task.end, len(timeline), transcript)
             self._chunk_receipts.append(transcript.receipt)
         self._progress(runner, None, 0.0)
         return self._assemble_if_complete(runner)
 
-    def _progress(self, runner: Runner, key: tuple[str, int] | None, seconds: float) -> None:
+    def _record(self, timeline: list[Attempt], label: str) -> None:
+        """Keep a chunk's attempts for the recording's timeline, labelled for the report."""
+        with self._lock:
+            self._timeline.extend(replace(a, chunk=label) for a in timeline)
+
+    def _progress(self, runner: TaskHost, key: tuple[str, int] | None, seconds: float) -> None:
         with self._lock:
             if key is not None:
                 self._running[key] = seconds
@@ -342,14 +351,15 @@ class SplitRecording:
             first, self._settled = not self._settled, True
             return first
 
-    def _fail(self, runner: Runner, exc: FileError | RunAbortedError, attempts: int = 0) -> FileResult | None:
+    def _fail(self, runner: TaskHost, exc: FileError | RunAbortedError,
+              attempts: int = 0) -> FileResult | None:  # fmt: skip
         if not self._settle():
             return None
         return runner.failure(self.item, exc, attempts, self._started, self._timeline)
 
     # -- the whole transcript -------------------------------------------------------------------
 
-    def _assemble_if_complete(self, runner: Runner) -> FileResult | None:
+    def _assemble_if_complete(self, runner: TaskHost) -> FileResult | None:
         with self._lock:
             expected = [(track, index) for track, count in self._chunks.items() for index in range(count)]
             complete = len(self._chunks) == len(self._tracks) and all(k in self._done for k in expected)

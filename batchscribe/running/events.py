@@ -1,7 +1,9 @@
-"""What the pool tells whoever watches a run (the live view, log lines): ``RunEvents``.
+"""What the runner tells whoever watches a run (the live view, log lines): ``RunEvents``.
 
 Called from worker threads. ``Fanout`` sends every event to several sinks; a sink that also
-implements ``PlanEvents`` hears how much is planned so far, while planning goes on.
+implements ``PlanEvents`` hears how much is planned so far, while planning goes on, and one that
+implements ``PlanFinished`` hears the whole plan once planning is over; ``SessionEvents``, how many
+recognition sessions are open (a recording split into chunks holds several at once).
 """
 
 from __future__ import annotations
@@ -32,6 +34,20 @@ class PlanEvents(Protocol):
 
 
 @runtime_checkable
+class PlanFinished(Protocol):
+    """A sink that hears the whole plan once planning is over (a log says at once what the night holds)."""
+
+    def plan_finished(self, files: int, audio_seconds: float, found: int) -> None: ...
+
+
+@runtime_checkable
+class SessionEvents(Protocol):
+    """A sink that hears how many recognition sessions are open now (every chunk's counts)."""
+
+    def sessions_open(self, count: int) -> None: ...
+
+
+@runtime_checkable
 class SummaryEvents(Protocol):
     """A sink that also hears how the summaries stage goes, after the transcripts (``--summarize``):
     ``phase`` is "start", "progress" (a summary finished) or "end"."""
@@ -41,6 +57,16 @@ class SummaryEvents(Protocol):
 
 class Fanout:
     """Sends every event to several sinks (e.g. the live view and a log file)."""
+
+    def sessions_open(self, count: int) -> None:
+        for sink in self._sinks:
+            if isinstance(sink, SessionEvents):
+                sink.sessions_open(count)
+
+    def plan_finished(self, files: int, audio_seconds: float, found: int) -> None:
+        for sink in self._sinks:
+            if isinstance(sink, PlanFinished):
+                sink.plan_finished(files, audio_seconds, found)
 
     def planned(self, files: int, audio_seconds: float, found: int) -> None:
         for sink in self._sinks:

@@ -1,5 +1,5 @@
 """What a run may still spend (``Budget``), what writing a file gives back (``Written``), and what
-the pool hands back at the end (``RunOutcome``)."""
+the runner hands back at the end (``RunOutcome``)."""
 
 from __future__ import annotations
 
@@ -34,9 +34,6 @@ class Budget:
     hard_deadline: float | None = None  # monotonic time at which in-flight files are cancelled
     scheduled: float = 0.0
     exceeded: str = ""
-
-    def admit(self, item: WorkItem, now: float) -> bool:
-        return self.admit_seconds(item.audio.duration_s, now)
 
     def admit_seconds(self, seconds: float, now: float) -> bool:
         if self.deadline is not None and now >= self.deadline:

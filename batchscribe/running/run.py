@@ -1,9 +1,14 @@
-"""The library entry point: discover, plan, run, write the report; returns a ``RunResult``.
+"""The library entry point: discover, plan, run, record; returns a ``RunResult``.
 
 The CLI is a thin layer over ``run_batch``. Everything here is usable from Python::
 
-    result = run_batch(settings)    # settings: batchscribe.config.settings.RunSettings; events optional
+    from batchscribe.report.writer import report_run
+
+    result = run_batch(settings, report=report_run)  # settings: config.settings.RunSettings
     sys.exit(result.exit_code)
+
+Whoever runs the batch writes its report (``report``: called with the result while the run still
+holds the output folder's lock); this package does not import ``report``.
 """
 
 from __future__ import annotations
@@ -24,15 +29,13 @@ from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
-from batchscribe.engines.service import EngineFactory, azure_engine, endpoints_for
-from batchscribe.errors import BatchscribeError, FileError, RunAbortedError
-from batchscribe.names import shown
-from batchscribe.outputs.atomic import remove_stale_temp_files, write_atomic
+from batchscribe.errors import BatchscribeError, FileError
+from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
 from batchscribe.outputs.writer import write_outputs
-from batchscribe.planning.discovery import AudioFile, check_inputs
+from batchscribe.planning.discovery import AudioFile, Walk, check_inputs, walk
 from batchscribe.planning.planner import (
     Plan,
     WorkItem,
@@ -41,20 +44,29 @@ from batchscribe.planning.planner import (
     transcript_settings,
 )
 from batchscribe.planning.streaming import AHEAD, FeedTarget, PlanFeed
-from batchscribe.report import SUMMARY_JSON, write_report
-from batchscribe.report.summary import render_summary_json, summary_document
+from batchscribe.resources.fast_setup import check_settings as check_engine_settings
+from batchscribe.resources.fast_setup import part_seconds, remove_stale_spools
+from batchscribe.resources.limiter import AdaptiveLimiter
 from batchscribe.resources.outage import OutageGuard
-from batchscribe.resources.pooled import PooledEngine, SpreadLimiter
-from batchscribe.resources.rotation import ResourcePool
+from batchscribe.resources.rotating_engine import RotatingEngine, SpreadLimiter
+from batchscribe.resources.rotation import Rotation
+from batchscribe.resources.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.results import FileResult, RunResult
 from batchscribe.running.chunks import SplitOptions, one_session_note, split_items
-from batchscribe.running.events import Fanout, PlanEvents, RunEvents
-from batchscribe.running.limiter import AdaptiveLimiter
+from batchscribe.running.events import (
+    Fanout,
+    PlanEvents,
+    PlanFinished,
+    RunEvents,
+    SessionEvents,
+    SummaryEvents,
+)
 from batchscribe.running.outcome import Budget, RunOutcome, Written
 from batchscribe.running.runner import Runner
 from batchscribe.state.chunk_store import ChunkStore
 from batchscribe.state.ledger import Ledger, RunLock, settings_hash
 from batchscribe.summaries.hook import summaries_after
+from batchscribe.summary_digest import Status
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +79,8 @@ def new_run_id(now: datetime | None = None) -> str:
 
 EventsFactory = Callable[[Plan], contextlib.AbstractContextManager[RunEvents]]
 """Builds the progress sink once the plan is known (the live view needs the totals)."""
+ReportWriter = Callable[[RunResult, Path], RunResult]
+"""Writes a run's report under its output folder; returns the result, noting a failure."""
 
 
 class _Recorder:
@@ -89,6 +103,14 @@ class _Recorder:
     def planned(self, files: int, audio_seconds: float, found: int) -> None:
         if isinstance(self._sink, PlanEvents):
             self._sink.planned(files, audio_seconds, found)
+
+    def plan_finished(self, files: int, audio_seconds: float, found: int) -> None:
+        if isinstance(self._sink, PlanFinished):
+            self._sink.plan_finished(files, audio_seconds, found)
+
+    def sessions_open(self, count: int) -> None:
+        if isinstance(self._sink, SessionEvents):
+            self._sink.sessions_open(count)
 
     def file_started(self, item: WorkItem, worker: int) -> None:
         self._sink.file_started(item, worker)
@@ -127,41 +149,49 @@ def run_batch(
     run_id: str | None = None,
     slow_start: bool = True,
     credential: TokenSource | None = None,
+    report: ReportWriter | None = None,
 ) -> RunResult:
     """Transcribe everything the settings select that is not done yet.
 
     Holds the output folder's lock for the whole run; never raises for a per-file failure.
     ``engine_factory`` builds the engine (tests and benchmarks pass their own); ``--channels
-    separate`` wraps it in ``SeparateChannels``. With ``slow_start`` the pool starts at one
+    separate`` wraps it in ``SeparateChannels``. With ``slow_start`` the runner starts at one
     session and grows while the service takes them; without, at ``settings.workers``. With
-    several Speech resources, a ``ResourcePool`` spreads the sessions (``pipeline/pooled.py``).
-    ``credential``: where Entra ID tokens come from (tests pass a fake one).
+    several Speech resources, a ``Rotation`` spreads the sessions (``resources/rotating_engine.py``).
+    ``credential``: where Entra ID tokens come from (tests pass a fake one). ``report`` writes
+    the run's report from its result (``report.writer.report_run``), before the lock is let go;
+    what it returns is the result (it may note that the report could not be written).
     """
     started_at = datetime.now(timezone.utc)
     run_id = run_id or new_run_id(started_at)
     cancel = cancel or CancelToken()
     check_inputs(settings.inputs)
+    check_engine_settings(settings)
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)
         try:
             if note := damaged_state_note(ledger):
                 log.warning("%s", note)
             remove_stale_temp_files(_report_folders(settings))  # a killed run's half-written reports
+            remove_stale_spools(settings.out)  # a killed fast run's conversions
             wanted_hash = settings_hash(transcript_settings(settings))
             with _as_factory(events, Plan()) as sink, endpoints_for(settings, credential) as endpoints:
                 recorder = _Recorder(sink, ledger, wanted_hash, run_id)
                 start = 1 if slow_start else settings.workers
-                engine, limiter, pool = _engine(settings, endpoints, engine_factory, start, sink)
-                if settings.channels == "separate":
+                engine, limiter, rotation = _engine(settings, endpoints, engine_factory, start, sink)
+                if settings.channels == "separate" and settings.engine != "fast":  # fast: channels [0, 1]
                     engine = SeparateChannels(engine)
                 try:
                     feed, outcome = _execute(
-                        settings, engine, endpoints, recorder, cancel, run_id, limiter, pool, started_at
+                        settings, engine, endpoints, recorder, cancel, run_id, limiter, rotation, started_at
                     )
                 finally:
                     engine.close()
-                digest = summaries_after(settings, ledger, endpoints, outcome, run_id, cancel, credential,
-                                         started_at, sink)  # fmt: skip
+                digest = summaries_after(settings, ledger, endpoints, _recordings(settings),
+                                         aborted=outcome.aborted is not None,
+                                         audio_seconds=outcome.tally.audio_seconds, run_id=run_id,
+                                         cancel=cancel, credential=credential, started_at=started_at,
+                                         status=_summaries_status(sink))
         finally:
             ledger.close()
         aborted = outcome.aborted
@@ -176,43 +206,36 @@ def run_batch(
                 feed.counts,
                 changed_during_run=len(outcome.changed),
                 not_scheduled=len(outcome.not_scheduled),
-                throttled=limiter.throttled if pool is None else pool.throttled,
-                peak_concurrency=outcome.peak_sessions if pool is None else pool.peak_active,
-                final_concurrency=(limiter.limit if pool is None else pool.limit) if feed.due else 0,
+                throttled=limiter.throttled if rotation is None else rotation.throttled,
+                peak_concurrency=outcome.peak_sessions if rotation is None else rotation.peak_active,
+                final_concurrency=(limiter.limit if rotation is None else rotation.limit) if feed.due else 0,
             ),
-            resources=pool.stats() if pool is not None else (),
+            resources=rotation.stats() if rotation is not None else (),
             aborted=aborted.one_line() if aborted is not None else "",
             interrupted=cancel.is_cancelled() and aborted is None and cancel.reason == "interrupted",
             stop_reason=outcome.stop_reason,
             still_failing=tuple(feed.known_failures),
             summaries=digest,
         )
-        if did_something(result):  # a night with nothing to do leaves the last real run the latest
-            result = _write_report(result, settings.out)
+        if report is not None:
+            result = report(result, settings.out)
     return result
 
 
 def _engine(
     settings: RunSettings, endpoints: tuple[Endpoint, ...], engine_factory: EngineFactory, start: int,
     sink: RunEvents,
-) -> tuple[Engine, AdaptiveLimiter, ResourcePool | None]:  # fmt: skip
-    """The run's engine and limiter: one resource's, or a pool spreading sessions over several."""
+) -> tuple[Engine, AdaptiveLimiter, Rotation | None]:  # fmt: skip
+    """The run's engine and limiter: one resource's, or a rotation spreading sessions over several."""
     if len(endpoints) < 2:
         limiter = AdaptiveLimiter(settings.workers, start=start, on_change=sink.concurrency_changed)
         return engine_factory(settings, endpoints[0], limiter), limiter, None
     resources = [e.resource for e in endpoints if e.resource is not None]
-    pool = ResourcePool(resources, start=start, on_change=lambda _r, _l: sink.concurrency_changed(pool.limit))
-    engines = {e.name: engine_factory(settings, e, pool.congestion(e.name)) for e in endpoints}
-    return PooledEngine(pool, engines), SpreadLimiter(pool), pool
-
-
-def did_something(result: RunResult) -> bool:
-    """Whether the run sent, failed, rendered or stopped anything: only then it gets a report."""
-    ran = result.succeeded_count + result.failed_count + result.cancelled_count
-    if result.summaries is not None and result.summaries.did_something:
-        return True
-    return bool(ran or result.files or result.counts.rerendered or result.counts.not_scheduled
-                or result.counts.changed_during_run or result.aborted or result.interrupted)  # fmt: skip
+    rotation = Rotation(
+        resources, start=start, on_change=lambda _r, _l: sink.concurrency_changed(rotation.limit)
+    )
+    engines = {e.name: engine_factory(settings, e, rotation.congestion(e.name)) for e in endpoints}
+    return RotatingEngine(rotation, engines), SpreadLimiter(rotation), rotation
 
 
 def _stat(result: FileResult) -> tuple[int, int]:
@@ -223,29 +246,6 @@ def _stat(result: FileResult) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def _write_report(result: RunResult, out: Path) -> RunResult:
-    """Write the run's report; when the disk cannot take it, say so in the result (exit 3).
-
-    The whole report first; if that fails, ``summary.json`` alone (the smallest part, the one
-    ``batchscribe report`` reads) if any space is left for it."""
-    try:
-        write_report(result, out)
-        return result
-    except (RunAbortedError, OSError) as exc:
-        reason = exc.message if isinstance(exc, RunAbortedError) else f"{exc.strerror or exc}"
-    folder = OutFolder(out).run_dir(result.run_id)
-
-    def noted(note: str) -> RunResult:
-        return replace(result, aborted=f"{result.aborted}; {note}" if result.aborted else note)
-
-    partial = noted(f"only the run's summary.json could be written ({reason})")
-    try:
-        write_atomic(folder / SUMMARY_JSON, render_summary_json(summary_document(partial)))
-    except (RunAbortedError, OSError):
-        return noted(f"the run's report could not be written in {shown(str(folder))} ({reason})")
-    return partial
-
-
 def _execute(
     settings: RunSettings,
     engine: Engine,
@@ -254,7 +254,7 @@ def _execute(
     cancel: CancelToken,
     run_id: str,
     limiter: AdaptiveLimiter,
-    pool: ResourcePool | None,
+    rotation: Rotation | None,
     started_at: datetime,
 ) -> tuple[PlanFeed, RunOutcome]:
     """Plan (in a thread, ``streaming.PlanFeed``) and transcribe at the same time."""
@@ -284,7 +284,7 @@ def _execute(
             meta=meta,
             timestamps=settings.timestamps,
         )
-        note = one_session_note(item, split, workers=settings.workers, total_audio_s=planned_audio[0])
+        note = one_session_note(item, split, workers=settings.capacity, total_audio_s=planned_audio[0])
         return Written(
             outputs=outputs,
             sha256=digest,
@@ -301,12 +301,12 @@ def _execute(
         engine,
         write,
         events,
-        workers=settings.workers if pool is None else pool.maximum,
+        workers=settings.capacity,  # the sessions plan sized its chunks for, too
         retries=settings.retries,
         cancel=cancel,
         budget=budget,
         limiter=limiter,
-        outage=OutageGuard(address=described, pool=pool),
+        outage=OutageGuard(address=described, rotation=rotation),
         splitter=lambda items, workers: split_items(items, workers, split, total_audio_s=planned_audio[0]),
     )
 
@@ -324,6 +324,8 @@ def _execute(
     def plan() -> None:
         try:
             feed.run()
+            if not runner.cancel.is_cancelled():
+                events.plan_finished(feed.due, feed.audio_seconds, feed.discovered)
         except BatchscribeError as exc:  # e.g. the state database cannot be written: ends the run
             runner.abort(exc)
         except BaseException as exc:  # a bug: raised in the caller's thread once the run stopped
@@ -353,7 +355,14 @@ def split_options(settings: RunSettings) -> SplitOptions:
         chunk_seconds=settings.chunk_seconds,
         channels=settings.channels,
         diarize=settings.options.diarize,
+        part_seconds=part_seconds(settings),
     )
+
+
+def _recordings(settings: RunSettings) -> Iterator[str]:
+    """The recordings of the run's inputs, walked again for the summaries stage as it goes."""
+    walked = walk(settings.inputs, Walk(), include=settings.include, exclude=settings.exclude)
+    return (file.source for file in walked)
 
 
 def _report_folders(settings: RunSettings) -> list[Path]:
@@ -377,8 +386,12 @@ __all__ = [
     "EngineFactory",
     "Plan",
     "azure_engine",
-    "did_something",
     "endpoints_for",
     "new_run_id",
     "run_batch",
 ]
+
+
+def _summaries_status(sink: object) -> Status | None:
+    """The display's ear for the summaries stage, when it has one."""
+    return sink.summaries_status if isinstance(sink, SummaryEvents) else None

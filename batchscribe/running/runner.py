@@ -1,4 +1,4 @@
-"""Run planned work items through an engine in a bounded, adaptive pool.
+"""Run planned work items through an engine, a bounded, adaptive number at once.
 
 ``--workers`` threads take items longest first; an ``AdaptiveLimiter`` bounds how many sessions
 run at once. Each item is retried on transient errors (tenacity, exponential backoff with jitter,
@@ -20,24 +20,23 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from batchscribe.audio import ERROR_HINTS
-from batchscribe.cancel import CancelToken
-from batchscribe.engines.base import Engine, RecognitionRequest, Transcript
+from batchscribe.cancel import CancelToken, join_attentively
+from batchscribe.engines.base import Engine, ProgressCallback, RecognitionRequest, Transcript
 from batchscribe.errors import (
-    AudioError,
     BatchscribeError,
     FatalEngineError,
     FileCancelled,
     FileError,
     RunAbortedError,
     TransientEngineError,
+    source_error,
 )
 from batchscribe.names import shown
 from batchscribe.planning.planner import WorkItem
+from batchscribe.resources.limiter import AdaptiveLimiter
 from batchscribe.resources.outage import OutageGuard
 from batchscribe.results import Attempt, AttemptOutcome, Failure, FileResult, FileStatus
-from batchscribe.running.events import RunEvents
-from batchscribe.running.limiter import AdaptiveLimiter
+from batchscribe.running.events import RunEvents, SessionEvents
 from batchscribe.running.outcome import Budget, RunOutcome, WriteOutputs
 from batchscribe.running.retry import build_retrying
 from batchscribe.running.tasks import Entry, Splitter, Task, priority
@@ -45,26 +44,6 @@ from batchscribe.running.tasks import Entry, Splitter, Task, priority
 log = logging.getLogger(__name__)
 HARD_LIMIT = "the --max-runtime grace period ended"
 
-
-# A signal (Ctrl-C, SIGTERM) may be delivered to any thread, the SDK's native ones included, and
-# Python runs its handler only when the main thread next runs Python code: a main thread blocked in
-# a plain join would hear Ctrl-C only once every file is done. Joining in short slices keeps the
-# handler prompt; the slices decide nothing, the join still waits for the thread's end.
-_SIGNAL_SLICE_S = 0.2
-
-
-def _join_attentively(thread: threading.Thread) -> None:
-    """``thread.join()``, letting the main thread run signal handlers while it waits."""
-    while thread.is_alive():
-        thread.join(_SIGNAL_SLICE_S)
-
-
-def _source_error(exc: OSError) -> AudioError:
-    if isinstance(exc, FileNotFoundError):
-        return AudioError("the file was moved or deleted during the run", code="vanished",
-                          hint=ERROR_HINTS["vanished"])  # fmt: skip
-    return AudioError(f"the file cannot be read ({exc.strerror or exc})", code="unreadable",
-                      hint=ERROR_HINTS["unreadable"])  # fmt: skip
 
 
 class Runner:
@@ -86,7 +65,7 @@ class Runner:
         outage: OutageGuard | None = None,
         splitter: Splitter | None = None,
     ) -> None:
-        self.engine = engine  # public: chunk tasks (running.chunks) run their sessions through them
+        self._engine = engine
         self.events = events
         self._write = write
         self._workers = workers
@@ -103,7 +82,6 @@ class Runner:
         self._open_sessions = 0
         self.peak_sessions = 0  # sessions actually open at once, at most (not the limiter's limit)
         self._clock = clock
-        self.clock = clock
         self._t0 = clock()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -112,6 +90,7 @@ class Runner:
         self._feed_waiting = False  # planning waits for room in the queue (``feed``)
         self._splitter = splitter
         self._left_out: set[str] = set()
+        self._given: set[str] = set()  # recordings with a result (a split one's chunks may be left out)
         self._outcome = RunOutcome()
 
     def run(self, items: Sequence[WorkItem]) -> RunOutcome:
@@ -135,13 +114,16 @@ class Runner:
         for thread in threads:
             thread.start()
         for thread in threads:
-            _join_attentively(thread)
+            join_attentively(thread)
         if hard_stop is not None:
             hard_stop.cancel()
         with self._lock:
             for entry in reversed(self._queue):
                 self._leave_out(entry)
             self._queue.clear()
+            # A recording is counted once: one whose running chunk was cancelled is not also "not scheduled".
+            left = self._outcome.not_scheduled
+            self._outcome.not_scheduled = [item for item in left if item.source not in self._given]
             self._outcome.stop_reason = self._budget.exceeded
             self._outcome.peak_sessions = self.peak_sessions
             if self.cancel.reason == HARD_LIMIT:
@@ -241,21 +223,19 @@ class Runner:
     def finished(self, result: FileResult) -> None:
         with self._lock:
             self._outcome.tally.add(result)
+            self._given.add(result.source)
         try:  # recording it can fail too (the state on a full disk): that ends the run, not a thread
             self.events.file_finished(result)
         except BatchscribeError as exc:
-            self._abort(exc)
+            self.abort(exc)
         except Exception as exc:
             log.error("internal error after %s: %r", shown(result.source), exc,
                       exc_info=log.isEnabledFor(logging.DEBUG))  # fmt: skip
             hint = "run again with --verbose and report it"
-            self._abort(RunAbortedError(f"internal error: {exc!r}", hint=hint))
+            self.abort(RunAbortedError(f"internal error: {exc!r}", hint=hint))
 
     def abort(self, error: BatchscribeError) -> None:
         """End the run for a fatal error (nothing new starts, sessions are cancelled)."""
-        self._abort(error)
-
-    def _abort(self, error: BatchscribeError) -> None:
         with self._lock:
             if self._outcome.aborted is None:
                 self._outcome.aborted = error
@@ -268,10 +248,10 @@ class Runner:
         with self._lock:
             self._outcome.changed.append(item)
 
-    def unchanged(self, item: WorkItem) -> bool:
-        return self._unchanged(item)
+    def now(self) -> float:
+        return self._clock()
 
-    def _unchanged(self, item: WorkItem) -> bool:
+    def unchanged(self, item: WorkItem) -> bool:
         try:
             st = item.file.path.stat()
         except OSError:
@@ -279,29 +259,35 @@ class Runner:
         return st.st_size == item.file.size and st.st_mtime_ns == item.file.mtime_ns
 
     def _process(self, item: WorkItem, worker: int) -> FileResult | None:
-        if not self._unchanged(item):
+        if not self.unchanged(item):
             with self._lock:
                 self._outcome.changed.append(item)
             return None  # still being written: left for the next run
         started = self._clock()
-        timeline: list[Attempt] = []
-        attempts = [0]
+        timeline: list[Attempt] = []  # one entry per attempt: its length counts them
         self.events.file_started(item, worker)
+        request = RecognitionRequest(item.file.path, item.audio, label=item.source)
         try:
-            transcript = self.session(item, worker, timeline, attempts, lambda: self._transcribe(item))
-            return self.deliver(item, transcript, attempts[0], started, timeline)
+            transcript = self.transcribe(item, worker, request, self._progress_of(item), timeline)
+            return self.deliver(item, transcript, len(timeline), started, timeline)
         except (FileError, RunAbortedError) as exc:
-            return self.failure(item, exc, attempts[0], started, timeline)
+            return self.failure(item, exc, len(timeline), started, timeline)
         except OSError as exc:  # the recording vanished or became unreadable while it was read
-            return self.failure(item, _source_error(exc), attempts[0], started, timeline)
+            return self.failure(item, source_error(exc), len(timeline), started, timeline)
 
-    def session(self, item: WorkItem, worker: int, timeline: list[Attempt], attempts: list[int],
-                transcribe: Callable[[], Transcript]) -> Transcript:  # fmt: skip
-        """One session through the limiter, retried on transient errors; ``attempts[0]`` counts."""
+    def transcribe(self, item: WorkItem, worker: int, request: RecognitionRequest,
+                   on_progress: ProgressCallback, timeline: list[Attempt]) -> Transcript:  # fmt: skip
+        """One session of ``request`` (``item`` or a part of it, e.g. a chunk) through the limiter,
+        retried on transient errors; each attempt is added to ``timeline`` (its length counts them)."""
+
+        def session() -> Transcript:
+            return self._engine.transcribe(request, on_progress=on_progress, cancel=self.cancel)
+
+        number = 0
         for attempt in build_retrying(self._retries, self.cancel, initial_wait=self._retry_wait):
             with attempt:
-                attempts[0] += 1
-                transcript = self._attempt(item, worker, attempts[0], timeline, transcribe)
+                number += 1
+                transcript = self._attempt(item, worker, number, timeline, session)
         return transcript
 
     def deliver(self, item: WorkItem, transcript: Transcript, attempts: int, started: float,
@@ -329,18 +315,18 @@ class Runner:
         except (FileError, RunAbortedError) as exc:
             return self.failure(item, exc, attempts, started, timeline)
         except OSError as exc:  # the recording vanished or became unreadable after its transcription
-            return self.failure(item, _source_error(exc), attempts, started, timeline)
+            return self.failure(item, source_error(exc), attempts, started, timeline)
 
     def failure(self, item: WorkItem, exc: FileError | RunAbortedError, attempts: int, started: float,
                 timeline: list[Attempt]) -> FileResult:  # fmt: skip
         """The result of a recording that failed or was cancelled; a fatal error aborts the run."""
         if isinstance(exc, RunAbortedError):  # e.g. out of disk while writing outputs
-            self._abort(exc)
+            self.abort(exc)
             return self._result(item, "cancelled", attempts, started, timeline, FileCancelled(exc.message))
         if isinstance(exc, FileCancelled):
             return self._result(item, "cancelled", attempts, started, timeline, exc)
         if isinstance(exc, FatalEngineError):
-            self._abort(RunAbortedError(exc.message, hint=exc.hint))
+            self.abort(RunAbortedError(exc.message, hint=exc.hint))
         return self._result(item, "failed", attempts, started, timeline, exc)
 
     def _attempt(self, item: WorkItem, worker: int, number: int, timeline: list[Attempt],
@@ -362,7 +348,7 @@ class Runner:
             error_code, error_class, reason = exc.code, exc.error_class, exc.message
             stop = self._outage.failed(exc)
             if stop is not None:  # the service cannot be reached: nothing wrong with this file
-                self._abort(stop)
+                self.abort(stop)
                 outcome, error_code = "cancelled", exc.code
                 raise FileCancelled(stop.message) from exc
             if exc.code == "throttled":
@@ -388,18 +374,21 @@ class Runner:
         with self._lock:
             self._open_sessions += 1
             self.peak_sessions = max(self.peak_sessions, self._open_sessions)
+            self._tell_sessions()
         try:
             return transcribe()
         finally:
             with self._lock:
                 self._open_sessions -= 1
+                self._tell_sessions()
 
-    def _transcribe(self, item: WorkItem) -> Transcript:
-        def progress(seconds: float) -> None:
-            self.events.file_progress(item, seconds)
+    def _tell_sessions(self) -> None:
+        """The watchers hear the open sessions in order (called with the lock held)."""
+        if isinstance(self.events, SessionEvents):
+            self.events.sessions_open(self._open_sessions)
 
-        request = RecognitionRequest(item.file.path, item.audio, label=item.source)
-        return self.engine.transcribe(request, on_progress=progress, cancel=self.cancel)
+    def _progress_of(self, item: WorkItem) -> ProgressCallback:
+        return lambda seconds: self.events.file_progress(item, seconds)
 
     def _result(
         self,

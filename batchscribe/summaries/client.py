@@ -24,10 +24,10 @@ import openai
 
 from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import SCOPE, TokenProvider, TokenSource
+from batchscribe.config.summaries import KEY_VARIABLE, SummaryOptions
 from batchscribe.errors import BatchscribeError, SummariesStopped, SummaryError, SummaryRefused
 from batchscribe.names import shown
 from batchscribe.secrets import Redactor
-from batchscribe.summaries.options import KEY_VARIABLE, SummaryOptions
 from batchscribe.summaries.prompt import ANSWER_TOKENS
 
 log = logging.getLogger(__name__)

@@ -17,43 +17,37 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import RunSettings
+from batchscribe.config.summaries import SummaryOptions
 from batchscribe.errors import SummariesStopped, SummaryError, SummaryRefused
 from batchscribe.names import shown, stored
 from batchscribe.outputs.azure_json import read_transcript_document
-from batchscribe.planning.discovery import Walk, walk
 from batchscribe.state.ledger import Ledger
 from batchscribe.summaries import document
 from batchscribe.summaries.client import ChatClient, Sleep
-from batchscribe.summaries.digest import (
+from batchscribe.summaries.document import Stamp, SummaryPaths
+from batchscribe.summaries.prompt import ANSWER_TOKENS, estimate_tokens, text_sha256, transcript_text
+from batchscribe.summaries.summarize import Spent, summarize_text
+from batchscribe.summary_digest import (
     MAX_ROWS,
+    Status,
     SummaryDigest,
     SummaryRow,
     count_topics,
     one_line,
     top_topics,
 )
-from batchscribe.summaries.document import Stamp, SummaryPaths
-from batchscribe.summaries.options import SummaryOptions
-from batchscribe.summaries.prompt import ANSWER_TOKENS, estimate_tokens, text_sha256, transcript_text
-from batchscribe.summaries.summarize import Spent, summarize_text
 
 log = logging.getLogger(__name__)
 WORKERS = 4
-
-
-class Status(Protocol):
-    """Told how the stage goes: ``phase`` "start", "progress" or "end" (``running.events.SummaryEvents``)."""
-
-    def __call__(self, message: str, *, phase: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -155,6 +149,7 @@ class _Tally:
 def summarize_run(
     settings: RunSettings,
     ledger: Ledger,
+    sources: Iterable[str],
     *,
     endpoint: str = "",
     spent_so_far: float = 0.0,
@@ -166,8 +161,9 @@ def summarize_run(
     status: Status | None = None,
 ) -> SummaryDigest | None:
     """Summarize every done transcript of the run's inputs that needs it (None without
-    ``--summarize``). ``endpoint``: the emulator's REST side under ``--emulate``; ``spent_so_far``:
-    the transcription's estimated cost, counted against ``--max-cost``; ``deadline``: the
+    ``--summarize``). ``sources``: the recordings of the run's inputs, as the run walks them;
+    ``endpoint``: the emulator's REST side under ``--emulate``; ``spent_so_far``: the
+    transcription's estimated cost, counted against ``--max-cost``; ``deadline``: the
     ``--max-runtime`` window's end (``time.monotonic``), after which no summary starts; ``status``:
     told when the stage starts, after each summary, and when it ends (the progress display)."""
     options = settings.summaries
@@ -182,7 +178,7 @@ def summarize_run(
     try:
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="batchscribe-summary") as pool:
             running: set[Future[None]] = set()
-            for due in _due(settings, ledger, options, tally):
+            for due in _due(settings, ledger, sources, options, tally):
                 if cancel.is_cancelled():
                     tally.skip("the run was interrupted")
                     break  # Ctrl-C: not even counted further
@@ -203,21 +199,23 @@ def summarize_run(
     return tally.digest()
 
 
-def _due(settings: RunSettings, ledger: Ledger, options: SummaryOptions, tally: _Tally) -> Iterator[Due]:
+def _due(
+    settings: RunSettings, ledger: Ledger, sources: Iterable[str], options: SummaryOptions, tally: _Tally
+) -> Iterator[Due]:
     """The recordings whose summary is due, as the inputs are walked (the transcripts done only)."""
-    for file in walk(settings.inputs, Walk(), include=settings.include, exclude=settings.exclude):
-        row = ledger.row(stored(file.source))
+    for source in sources:
+        row = ledger.row(stored(source))
         if row is None or row.status != "succeeded":
             continue
-        paths = SummaryPaths.of(settings.out, file.source)
+        paths = SummaryPaths.of(settings.out, source)
         try:
             stamp = Stamp.of(paths.transcript)
         except OSError:
             continue  # no transcript on disk (deleted by hand): the transcription plan redoes it
         too_long = _name_too_long(paths)
         if too_long:
-            log.warning("%s: summary failed: %s", shown(file.source), too_long)
-            tally.add(SummaryRow(file.source, "failed", reason=too_long, code="name_too_long"))
+            log.warning("%s: summary failed: %s", shown(source), too_long)
+            tally.add(SummaryRow(source, "failed", reason=too_long, code="name_too_long"))
             continue  # found before anything is sent: never paid for night after night
         text = _TranscriptText(paths.transcript)
         try:
@@ -232,9 +230,9 @@ def _due(settings: RunSettings, ledger: Ledger, options: SummaryOptions, tally: 
                     tally.unchanged += 1
                 continue
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            tally.add(_unreadable(file.source, exc))
+            tally.add(_unreadable(source, exc))
             continue
-        yield Due(file.source, paths, stamp, text, decision.why)
+        yield Due(source, paths, stamp, text, decision.why)
 
 
 def _name_too_long(paths: SummaryPaths) -> str:

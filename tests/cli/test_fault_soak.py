@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.hardening import cli_env, leftovers
+from tests.cli.cli_process import cli_env, leftovers
 from tests.conftest import Recordings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

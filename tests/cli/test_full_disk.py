@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.hardening import FAST, batchscribe, in_ci, leftovers, recording
+from tests.cli.cli_process import FAST, batchscribe, in_ci, leftovers, recording
 
 pytestmark = pytest.mark.integration
 

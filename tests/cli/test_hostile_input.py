@@ -19,7 +19,7 @@ from batchscribe.names import shown
 from batchscribe.planning.planner import WorkItem
 from batchscribe.running.events import Fanout
 from batchscribe.running.run import run_batch
-from tests.cli.hardening import FAST, batchscribe, last_summary, planned, recording, transcripts
+from tests.cli.cli_process import FAST, batchscribe, last_summary, planned, recording, transcripts
 
 pytestmark = pytest.mark.integration
 

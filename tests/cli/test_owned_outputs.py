@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batchscribe.cli import app
-from tests.cli.hardening import FAST, last_summary, leftovers, recording
+from tests.cli.cli_process import FAST, last_summary, leftovers, recording
 
 pytestmark = pytest.mark.integration
 

@@ -123,3 +123,16 @@ def test_identical_warnings_are_grouped_in_plain_lines_but_kept_in_json() -> Non
         log.file_finished(result)
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert len([r for r in records if r["event"] == "warning"]) == 21  # tools group them themselves
+
+
+def test_live_view_counts_every_open_session_of_a_chunked_recording() -> None:
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, width=120, color_system=None)
+    long = item("meetings/long.wav", 1200)
+    with LiveView(console, total_files=1, total_audio_s=1200) as view:
+        view.file_started(long, 0)  # one recording...
+        for count in range(1, 9):
+            view.sessions_open(count)  # ...eight chunk sessions open at once
+        view.file_progress(long, 100)
+    last_status = re.findall(r"done \d+\s+failed \d+\s+retrying \d+\s+sessions \d+", stream.getvalue())[-1]
+    assert last_status.split()[-2:] == ["sessions", "8"]

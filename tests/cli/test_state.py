@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.hardening import FAST, batchscribe, in_ci, last_summary, planned, recording
+from tests.cli.cli_process import FAST, batchscribe, in_ci, last_summary, planned, recording
 
 pytestmark = pytest.mark.integration
 NAMES = ("a.wav", "b.wav", "c.wav")

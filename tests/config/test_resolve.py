@@ -9,8 +9,8 @@ import pytest
 from batchscribe.config.resolve import CommandLine, resolve_endpoint, resolve_settings
 from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint
+from batchscribe.config.summaries import SummaryOptions, resolve_summaries, shipped_prompt
 from batchscribe.errors import UsageError
-from batchscribe.summaries.options import SummaryOptions, resolve_summaries, shipped_prompt
 
 KEY, REGION = {"SPEECH_KEY": "k1"}, {"SPEECH_REGION": "westeurope"}
 
@@ -29,8 +29,8 @@ ENDPOINTS = [
     ({"region": "northeurope"}, {**KEY, **REGION}, Endpoint(kind="region", key="k1", region="northeurope")),
     (
         {"key_env": "TEAM_KEY", "region_env": "TEAM_REGION"},
-        {"TEAM_KEY": "t", "TEAM_REGION": "r"},
-        Endpoint("region", "t", "r"),
+        {"TEAM_KEY": "t", "TEAM_REGION": "eastus"},
+        Endpoint("region", "t", "eastus"),
     ),
     ({"endpoint": "https://x.example"}, KEY, Endpoint(kind="endpoint", key="k1", url="https://x.example")),
     (

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from batchscribe.cli.emulator import emulator_app
 from batchscribe.emulator import Transcripts
-from batchscribe.emulator.cli import emulator_app
 
 PATTERN = [("sil", 0.5), ("tone", 2), ("sil", 1), ("noise", 3), ("sil", 0.7), ("tone", 1.5), ("sil", 0.4)]
 
@@ -139,7 +139,7 @@ def test_help_documents_every_fault_kind_and_option() -> None:
 
 
 def test_turn_seconds_reaches_the_emulator_and_0_turns_the_limit_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    from batchscribe.emulator import cli
+    from batchscribe.emulator import runtime
     from batchscribe.errors import UsageError
 
     seen: list[float | None] = []
@@ -151,7 +151,7 @@ def test_turn_seconds_reaches_the_emulator_and_0_turns_the_limit_off(monkeypatch
         seen.append(kwargs["turn_seconds"])  # type: ignore[arg-type]
         raise Stop("stop here")
 
-    monkeypatch.setattr(cli, "Emulator", fake_emulator)
+    monkeypatch.setattr(runtime, "Emulator", fake_emulator)  # serve imports it when it runs
     for args in ([], ["--turn-seconds", "20"], ["--turn-seconds", "0"]):
         assert CliRunner().invoke(emulator_app, args).exit_code == 2
     assert seen == [600.0, 20.0, None]
@@ -163,4 +163,53 @@ def test_a_too_short_turn_is_one_line_and_exit_2() -> None:
     assert result.output.strip().splitlines() == [
         "error: a turn must last at least 1 s of audio, not 0.5 s "
         "(for turns without a limit use --turn-seconds 0 (turn_seconds=None))"
+    ]
+
+
+@pytest.mark.parametrize("make", ["missing", "folder"])
+def test_script_add_on_a_missing_file_or_a_folder_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if make == "folder":
+        (tmp_path / "call.mp3").mkdir()
+    result = CliRunner().invoke(emulator_app, ["script", "add", "call.mp3", "--text", "Hello."])
+    expected = "call.mp3 does not exist" if make == "missing" else "call.mp3 is not a file"
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {expected}"), result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "emulator-transcripts.yaml").exists()
+
+
+def test_key_env_makes_the_emulator_require_that_key_and_never_shows_it(tmp_path: Path) -> None:
+    from batchscribe.cli import app
+    from tests.cli.cli_process import cli_env
+
+    secret = "emulator-key-" + "7" * 20
+    process = subprocess.Popen(
+        [sys.executable, "-m", "batchscribe", "emulator", "--port", "0", "--key-env", "EMU_KEY"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(EMU_KEY=secret),
+    )  # fmt: skip
+    try:
+        url = read_line(process).removeprefix("listening on ")
+        out = ["--out", str(tmp_path / "out"), "--host", url]
+        accepted = CliRunner().invoke(app, ["doctor", *out], env={"SPEECH_KEY": secret})
+        assert accepted.exit_code == 0 and "(the key was accepted)" in accepted.output, accepted.output
+        rejected = CliRunner().invoke(app, ["doctor", *out], env={"SPEECH_KEY": "another-key"})
+        assert rejected.exit_code == 1 and "the key was rejected" in rejected.output
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=10)
+        assert process.returncode == 0
+        assert "requires the key in $EMU_KEY" in stderr
+        assert secret not in stdout + stderr
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_key_env_naming_an_unset_variable_is_one_line_and_exit_2() -> None:
+    result = CliRunner().invoke(emulator_app, ["--key-env", "NO_SUCH_KEY_VARIABLE"], env={"NO_SUCH_KEY_VARIABLE": ""})
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: --key-env: NO_SUCH_KEY_VARIABLE is not set (export NO_SUCH_KEY_VARIABLE=<the key clients must send>)"
     ]

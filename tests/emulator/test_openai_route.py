@@ -10,8 +10,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from batchscribe.cli.emulator import emulator_app
 from batchscribe.emulator import Emulator
-from batchscribe.emulator.cli import emulator_app
 from batchscribe.emulator.openai_api import answer_for, parse_fault
 from batchscribe.errors import UsageError
 

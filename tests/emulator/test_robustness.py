@@ -147,3 +147,29 @@ def test_stopping_leaves_no_thread_behind_even_with_connections_open() -> None:
 def test_a_port_in_use_is_a_usage_error(emulator: Emulator) -> None:
     with pytest.raises(UsageError, match=r"cannot listen on 127\.0\.0\.1"):
         Emulator(port=emulator.port).start()
+
+
+@pytest.mark.parametrize(
+    "offset", [10**400, 2**64, 1e300], ids=["beyond-float", "beyond-int64", "huge-float"]
+)
+def test_a_continuation_offset_past_any_recording_is_a_protocol_error(
+    emulator: Emulator, offset: float
+) -> None:
+    async def resume_far_away() -> int | None:
+        async with open_usp(emulator.url) as ws:
+            request_id = uuid.uuid4().hex
+            context = {
+                "audio": {"streams": {"1": None}},
+                "continuation": {"audio": {"streams": {"1": {"offset": offset}}}},
+            }
+            await ws.send(usp.build_client_text("speech.context", request_id, json.dumps(context)))
+            await ws.send(usp.build_client_audio(request_id, RIFF, first=True))
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await ws.recv()
+            return closed.value.rcvd.code if closed.value.rcvd else None
+
+    assert asyncio.run(resume_far_away()) == 1007
+    stats = emulator.stats()
+    assert stats.protocol_errors == 1 and "continuation offset" in stats.errors[0]
+    assert asyncio.run(one_session(emulator.url))[-1] == "turn.end"  # still serving

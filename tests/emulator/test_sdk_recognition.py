@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from batchscribe.cli.emulator import emulator_app
 from batchscribe.emulator import Emulator, ScriptPhrase, Transcripts
-from batchscribe.emulator.cli import emulator_app
 from batchscribe.emulator.scripts import make_entry
 from tests.emulator.helpers import RATE, pcm_bytes, run_sdk, tone_pcm, write_wav
 

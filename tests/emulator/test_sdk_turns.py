@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from batchscribe.cli.emulator import emulator_app
 from batchscribe.emulator import Emulator
-from batchscribe.emulator.cli import emulator_app
 from tests.emulator.helpers import run_sdk
 
 pytestmark = pytest.mark.integration

@@ -56,3 +56,39 @@ def test_finals_read_natively_equal_finals_read_through_the_sdks_signals(
         assert [p["locale"] for p in phrases] == ["en-US", "de-DE", "en-US"]
     if name == "diarize":
         assert [p["speaker"] for p in phrases] == [1, 2, 1]
+
+
+LONG = {
+    "ascii": " ".join(f"word{i}" for i in range(700))[:3000],  # 3,000 bytes
+    "cjk": ("我们今天讨论的是项目的进度" * 80)[:1000],  # 3,000 bytes of UTF-8, 3 per character
+}
+
+
+def transcribe_long(recordings: Recordings, out: Path, url: str) -> tuple[int, list[str], list[str]]:
+    settings = RunSettings(inputs=(recordings.root,), out=out, options=RecognitionOptions(), workers=1,
+                           retries=0, endpoint=Endpoint(kind="emulator", key="emulator", url=url),
+                           sdk_send_rate=50.0)  # fmt: skip
+    result = run_batch(settings)
+    codes = [f.failure.code for f in result.files if f.failure is not None]
+    written = out / "call.wav.json"
+    phrases = json.loads(written.read_text())["recognizedPhrases"] if written.exists() else []
+    return result.exit_code, codes, [p["nBest"][0]["display"] for p in phrases]
+
+
+@pytest.mark.parametrize("script", LONG)
+def test_no_length_limit_cuts_or_drops_a_phrase(
+    script: str, recordings: Recordings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator_for,  # type: ignore[no-untyped-def]
+) -> None:
+    """Over the wrapper's 2,048 bytes: whole natively; whole through the public signals, or (CJK,
+    which the wrapper itself cannot decode there) the recording fails, never done without it."""
+    assert azure.NATIVE_FINALS, azure.FINALS_PATH.describe()
+    text = LONG[script]
+    recordings.add("call.wav", seed=7, seconds=8.0, text=[ScriptPhrase(text)])
+    url = emulator_for(recordings).url
+    assert transcribe_long(recordings, tmp_path / "native", url) == (0, [], [text])
+    monkeypatch.setattr(azure, "NATIVE_FINALS", False)  # as with an SDK the fence turns away
+    public = transcribe_long(recordings, tmp_path / "public", url)
+    if script == "ascii":
+        assert public == (0, [], [text])
+    else:
+        assert public == (1, ["phrase_lost"], [])

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from batchscribe.report import load_summary, render_console_summary, write_report
 from batchscribe.results import RunResult
-from batchscribe.summaries.digest import SummaryDigest, SummaryRow, one_line
+from batchscribe.summary_digest import SummaryDigest, SummaryRow, one_line
 
 NIGHT = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
 

@@ -12,8 +12,8 @@ from batchscribe.audio import AudioInfo
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.planning.discovery import AudioFile
 from batchscribe.planning.planner import Plan, WorkItem
+from batchscribe.planning.summaries import SummaryPlan
 from batchscribe.report.plan_table import plan_row, render_plan, total_row
-from batchscribe.summaries.plan import SummaryPlan
 
 SETTINGS = RunSettings(inputs=(Path("calls"),), out=Path("out"), endpoint=Endpoint(kind="unresolved"))
 

@@ -9,8 +9,8 @@ from rich.console import Console
 
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.planning.planner import Plan
+from batchscribe.planning.summaries import SummaryPlan
 from batchscribe.report.plan_table import plan_row, render_plan
-from batchscribe.summaries.plan import SummaryPlan
 
 
 @pytest.mark.parametrize("terminal", [True, False])

@@ -199,7 +199,7 @@ def test_write_report_writes_three_files_atomically_summary_json_last(
     assert list(document) == sorted(document)
     assert load_summary(folder) == document == json.loads(json.dumps(summary_document(make_run())))
     order: list[str] = []
-    monkeypatch.setattr("batchscribe.report.store.write_atomic", lambda path, data: order.append(path.name))
+    monkeypatch.setattr("batchscribe.report.writer.write_atomic", lambda path, data: order.append(path.name))
     write_report(make_run(), tmp_path / "again")
     assert order[-1] == "summary.json"
 

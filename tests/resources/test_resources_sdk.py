@@ -22,6 +22,7 @@ from batchscribe.config.resource import Resource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import BearerTokens, Emulator
 from batchscribe.report import latest_run_dir
+from batchscribe.report.writer import report_run
 from batchscribe.running.run import run_batch
 from tests.conftest import KEY, Recordings
 
@@ -67,7 +68,7 @@ def test_two_healthy_resources_share_the_work_and_a_dead_one_is_quarantined(
     out = tmp_path / "out"
     endpoints = (resource(dead, "dead"), resource(east, "east"), resource(west, "west"))
 
-    result = run_batch(settings_for(recordings, out, *endpoints, sdk_send_rate=4.0))
+    result = run_batch(settings_for(recordings, out, *endpoints, sdk_send_rate=4.0), report=report_run)
 
     assert (result.exit_code, len(result.succeeded)) == (0, 40), result.aborted
     assert all(f.attempts == 1 for f in result.files)  # moving off the dead one used no retry
@@ -101,7 +102,7 @@ def test_a_resource_rejecting_its_key_is_left_out_and_named_while_the_other_work
     out = tmp_path / "out"
     endpoints = (resource(strict, "strict", key=wrong_key), resource(good, "good"))
 
-    result = run_batch(settings_for(recordings, out, *endpoints))
+    result = run_batch(settings_for(recordings, out, *endpoints), report=report_run)
 
     assert (result.exit_code, len(result.succeeded)) == (0, 8), result.aborted
     stats = {r.name: r for r in result.resources}
@@ -167,7 +168,7 @@ def test_entra_tokens_are_refreshed_into_sessions_longer_than_a_token_lives(
         recordings, out, resource(emulator, "entra", entra=True), sdk_send_rate=1.0, workers=1
     )
 
-    result = run_batch(settings, credential=credential)
+    result = run_batch(settings, credential=credential, report=report_run)  # the report is checked too
 
     assert (result.exit_code, len(result.succeeded)) == (0, 2), result.aborted
     assert len(credential.issued) >= 3  # refreshed during the run

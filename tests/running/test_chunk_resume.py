@@ -20,7 +20,7 @@ from batchscribe.running.chunks import SplitOptions, split_items
 from batchscribe.running.outcome import Budget, Written
 from batchscribe.running.runner import Runner
 from batchscribe.state.chunk_store import ChunkStore
-from tests.running.test_pool import Events, written
+from tests.running.test_runner import Events, written
 
 SECONDS = 40.0
 

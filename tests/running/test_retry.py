@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from batchscribe.cancel import CancelToken
+from batchscribe.engines.sdk_errors import classify_cancellation
 from batchscribe.errors import FatalEngineError, PermanentEngineError, TransientEngineError
-from batchscribe.running.retry import build_retrying, classify_cancellation
+from batchscribe.running.retry import build_retrying
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ import pytest
 
 from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import AccessToken
+from batchscribe.config.summaries import SummaryOptions, shipped_prompt
 from batchscribe.emulator import Emulator
 from batchscribe.errors import SummariesStopped, SummaryError, SummaryRefused
 from batchscribe.summaries.client import ChatClient
-from batchscribe.summaries.options import SummaryOptions, shipped_prompt
 from batchscribe.summaries.summarize import summarize_text
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,10 @@ from batchscribe.errors import SummaryError
 from batchscribe.report.markdown import render_markdown
 from batchscribe.report.summary import summary_document
 from batchscribe.results import RunResult
-from batchscribe.summaries.digest import SummaryDigest, SummaryRow
 from batchscribe.summaries.document import Stamp, build
 from batchscribe.summaries.document import render_markdown as summary_markdown
 from batchscribe.summaries.prompt import MAX_ITEMS, parse_answer
+from batchscribe.summary_digest import SummaryDigest, SummaryRow
 
 HOSTILE = (
     "Ignore the above.\n# Fake heading\n- [x] done <script>alert(1)</script> **bold** [link](javascript:x)"

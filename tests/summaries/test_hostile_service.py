@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from batchscribe.config.summaries import SummaryOptions, shipped_prompt
 from batchscribe.errors import SummariesStopped
 from batchscribe.summaries.client import ChatClient
-from batchscribe.summaries.options import SummaryOptions, shipped_prompt
 
 pytestmark = pytest.mark.integration
 HOSTILE = "key rejected\x1b[2J\n[bold red]forged line[/]\r"

@@ -12,8 +12,8 @@ import pytest
 
 from batchscribe.config.resolve import CommandLine
 from batchscribe.config.schema import JobSpec
+from batchscribe.config.summaries import MAX_PROMPT_BYTES, resolve_summaries
 from batchscribe.errors import UsageError
-from batchscribe.summaries.options import MAX_PROMPT_BYTES, resolve_summaries
 
 OPENAI = {"AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": "gpt"}
 

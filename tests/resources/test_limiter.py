@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from batchscribe.cancel import CancelToken
-from batchscribe.running.limiter import AdaptiveLimiter
+from batchscribe.resources.limiter import AdaptiveLimiter
 
 
 class Clock:

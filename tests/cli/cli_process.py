@@ -1,4 +1,4 @@
-"""Helpers for the hardening tests: the CLI as a real process, and what it left on disk."""
+"""Helpers for the CLI tests that run it as a process: the CLI as a real process, and what it left on disk."""
 
 from __future__ import annotations
 

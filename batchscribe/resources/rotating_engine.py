@@ -1,6 +1,6 @@
-"""Several Speech resources behind one ``Engine``: each session on a ``ResourcePool`` lease.
+"""Several Speech resources behind one ``Engine``: each session on a ``Rotation`` lease.
 
-``PooledEngine.transcribe`` takes a lease (the resource with the most free capacity; it waits
+``RotatingEngine.transcribe`` takes a lease (the resource with the most free capacity; it waits
 while every resource is full or in quarantine), runs the session through that resource's own
 engine with the lease as the session's ``Congestion`` (so the resource's limiter hears its
 connection time and throttling), and tells the lease how it went:
@@ -8,15 +8,15 @@ connection time and throttling), and tells the lease how it went:
 - success: the resource's limiter grows; the audio is counted for it;
 - a failure **before the connection came up** (refused, DNS, TLS, a 5xx answer to the upgrade,
   no connection within the stall timeout): the resource's strike, and the session starts again
-  on a resource the pool hands out next, without using up one of the file's retries (nothing was
+  on a resource the rotation hands out next, without using up one of the file's retries (nothing was
   wrong with the file, and the service never saw it);
 - credentials rejected (401/403, an Entra sign-in that fails): that resource is out for the
   run, named in the summary; the session moves on the same way;
 - anything else (throttling, a failure after the connection was up, a bad request) goes to the
   runner as it is: the file's retries decide.
 
-When no resource is usable any more the pool hands out nothing; the session then fails with
-``NO_RESOURCE`` and the runner's ``OutageGuard`` (holding the same pool) aborts the run (exit 3).
+When no resource is usable any more the rotation hands out nothing; the session then fails with
+``NO_RESOURCE`` and the runner's ``OutageGuard`` (holding the same rotation) aborts the run (exit 3).
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from dataclasses import replace
 
 from batchscribe.cancel import CancelToken
 from batchscribe.engines.base import Engine, ProgressCallback, RecognitionRequest, Transcript
+from batchscribe.engines.sdk_errors import unreachable
 from batchscribe.errors import EngineError, FatalEngineError, FileCancelled, TransientEngineError
-from batchscribe.resources.rotation import FailureKind, ResourcePool
-from batchscribe.running.limiter import AdaptiveLimiter
-from batchscribe.running.retry import unreachable
+from batchscribe.resources.limiter import AdaptiveLimiter
+from batchscribe.resources.rotation import FailureKind, Rotation
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ _SERVER_ERROR_SDK_CODES = frozenset({"ServiceUnavailable", "ServiceError"})
 
 
 def connection_failure(error: EngineError, *, reached: bool) -> FailureKind | None:
-    """How a session failed at connection time, as the pool counts it; None when the resource
+    """How a session failed at connection time, as the rotation counts it; None when the resource
     is not at fault (the connection was up, or the service answered: throttling, bad request)."""
     if isinstance(error, FatalEngineError):
         return "credentials" if error.code in CREDENTIAL_CODES else None
@@ -54,13 +54,13 @@ def connection_failure(error: EngineError, *, reached: bool) -> FailureKind | No
     return None
 
 
-class PooledEngine:
-    """One engine per resource (``engines``, by resource name), sessions spread by the pool."""
+class RotatingEngine:
+    """One engine per resource (``engines``, by resource name), sessions spread by the rotation."""
 
-    def __init__(self, pool: ResourcePool, engines: Mapping[str, Engine]) -> None:
+    def __init__(self, rotation: Rotation, engines: Mapping[str, Engine]) -> None:
         if not engines:
             raise ValueError("a pooled engine needs at least one engine")
-        self._pool = pool
+        self._rotation = rotation
         self._engines = dict(engines)
         self.name = next(iter(self._engines.values())).name
 
@@ -68,12 +68,12 @@ class PooledEngine:
         self, request: RecognitionRequest, *, on_progress: ProgressCallback, cancel: CancelToken
     ) -> Transcript:
         while True:
-            lease = self._pool.acquire(cancel)
+            lease = self._rotation.acquire(cancel)
             if lease is None:
                 if cancel.is_cancelled():
                     raise FileCancelled(cancel.reason)
                 raise TransientEngineError(
-                    self._pool.unusable() or "no Speech resource is usable",
+                    self._rotation.unusable() or "no Speech resource is usable",
                     code=NO_RESOURCE,
                     hint="check each resource's key or role, its address and its status",
                 )
@@ -105,13 +105,13 @@ class PooledEngine:
 
 
 class SpreadLimiter(AdaptiveLimiter):
-    """The runner's limiter when a ``ResourcePool`` spreads the sessions: it only bounds the
-    worker threads (the pool's combined capacity). Each resource's own limiter adapts to that
+    """The runner's limiter when a ``Rotation`` spreads the sessions: it only bounds the
+    worker threads (the rotation's combined capacity). Each resource's own limiter adapts to that
     resource's answers, so a throttling answer must not also halve every resource's share here."""
 
-    def __init__(self, pool: ResourcePool) -> None:
-        super().__init__(pool.maximum, start=pool.maximum)
-        self._pool = pool
+    def __init__(self, rotation: Rotation) -> None:
+        super().__init__(rotation.maximum, start=rotation.maximum)
+        self._rotation = rotation
 
     def throttled_by_service(self) -> None:
         """Counted by the resource that answered (through its lease), not here."""

@@ -1,4 +1,4 @@
-"""PooledEngine with the fake engine: which failures are the resource's (the session moves on,
+"""RotatingEngine with the fake engine: which failures are the resource's (the session moves on,
 no retry used) and which are the file's (the runner's retries decide)."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from batchscribe.cancel import CancelToken
 from batchscribe.config.resource import Resource
 from batchscribe.engines.base import RecognitionRequest
 from batchscribe.engines.fake import FakeEngine
+from batchscribe.engines.sdk_errors import classify_cancellation, stalled_error
 from batchscribe.errors import FatalEngineError, PermanentEngineError, TransientEngineError
-from batchscribe.resources.pooled import NO_RESOURCE, PooledEngine, connection_failure
-from batchscribe.resources.rotation import ResourcePool
-from batchscribe.running.retry import classify_cancellation, stalled_error
+from batchscribe.resources.rotating_engine import NO_RESOURCE, RotatingEngine, connection_failure
+from batchscribe.resources.rotation import Rotation
 
 
 @pytest.mark.parametrize(
@@ -66,22 +66,22 @@ def request(tmp_path: Path) -> RecognitionRequest:
 
 def test_a_rejected_key_moves_the_session_and_leaves_the_resource_out(tmp_path: Path) -> None:
     bad, good = Resource("host", "ws://bad", max_sessions=2), Resource("host", "ws://good", max_sessions=1)
-    pool = ResourcePool([bad, good])
+    rotation = Rotation([bad, good])
     refusing = FakeEngine({"a.wav": [FatalEngineError("rejected", code="auth_failed")] * 5})
-    engine = PooledEngine(pool, {bad.name: refusing, good.name: FakeEngine()})
+    engine = RotatingEngine(rotation, {bad.name: refusing, good.name: FakeEngine()})
 
     engine.transcribe(request(tmp_path), on_progress=lambda _: None, cancel=CancelToken())
 
-    stats = {s.name: s for s in pool.stats()}
+    stats = {s.name: s for s in rotation.stats()}
     assert (stats[bad.name].state, stats[bad.name].failures) == ("disabled", {"credentials": 1})
     assert (stats[good.name].sessions, stats[good.name].audio_seconds) == (1, 2.0)
 
 
 def test_no_usable_resource_fails_the_session_for_the_outage_guard(tmp_path: Path) -> None:
     only = Resource("host", "ws://only")
-    pool = ResourcePool([only, Resource("host", "ws://other")])
+    rotation = Rotation([only, Resource("host", "ws://other")])
     refusing = FakeEngine({"a.wav": [FatalEngineError("rejected", code="auth_failed")] * 5})
-    engine = PooledEngine(pool, {r.name: refusing for r in (only, Resource("host", "ws://other"))})
+    engine = RotatingEngine(rotation, {r.name: refusing for r in (only, Resource("host", "ws://other"))})
 
     with pytest.raises(TransientEngineError) as caught:
         engine.transcribe(request(tmp_path), on_progress=lambda _: None, cancel=CancelToken())

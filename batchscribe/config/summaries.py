@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from batchscribe.secrets import public_endpoint
 
 if TYPE_CHECKING:
-    from batchscribe.config.resolve import Origin
+    from batchscribe.config.origin import Origin
     from batchscribe.config.schema import JobSpec
 
 ENDPOINT_VARIABLE = "AZURE_OPENAI_ENDPOINT"

@@ -46,7 +46,7 @@ class AdaptiveLimiter:
     """A semaphore whose size follows the service's answers; implements ``engines.base.Congestion``.
 
     ``condition``: a condition variable (over a re-entrant lock, as ``threading.Condition()``
-    makes by default) shared with other limiters: a ``ResourcePool`` holds one limiter per
+    makes by default) shared with other limiters: a ``Rotation`` holds one limiter per
     resource and waits on all of them at once. By default the limiter has its own.
     """
 

@@ -1,4 +1,4 @@
-"""The runner: bounded pool, longest first, retries, failures recorded, fatal aborts, cancel."""
+"""The runner: bounded sessions, longest first, retries, failures recorded, fatal aborts, cancel."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from batchscribe.cli import app
 from batchscribe.emulator.synth import burst_samples, write_wav
-from tests.cli.hardening import FAST, cli_env, last_summary, recording
+from tests.cli.cli_process import FAST, cli_env, last_summary, recording
 from tests.conftest import Recordings
 
 pytestmark = pytest.mark.integration

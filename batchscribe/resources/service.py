@@ -52,7 +52,9 @@ def endpoint_for(settings: RunSettings) -> Iterator[Endpoint]:
     # Without --emulator-transcripts: what `batchscribe emulator script add` wrote, if anything.
     transcripts = Transcripts.load(settings.emulator_transcripts or default_path(), missing_ok=True)
     with Emulator(transcripts=transcripts, speed=settings.emulator_speed) as emulator:
-        yield replace(settings.endpoint, url=emulator.url, rest_url=emulator.rest_url)
+        # The fast engine speaks HTTP to the emulator's REST side, the SDK websockets to the other.
+        url = emulator.rest_url if settings.engine == "fast" else emulator.url
+        yield replace(settings.endpoint, url=url, rest_url=emulator.rest_url)
 
 
 EngineFactory = Callable[[RunSettings, Endpoint, Congestion], Engine]
@@ -60,7 +62,13 @@ EngineFactory = Callable[[RunSettings, Endpoint, Congestion], Engine]
 
 
 def azure_engine(settings: RunSettings, endpoint: Endpoint, congestion: Congestion) -> Engine:
-    """The real engine: the Speech SDK, against Azure, a container or the emulator."""
+    """The real engine: the Speech SDK (or, with ``--engine fast``, the fast transcription API),
+    against Azure, a container or the emulator."""
+    if settings.engine == "fast":
+        from batchscribe.resources.fast_setup import fast_engine
+
+        engine: Engine = fast_engine(settings, endpoint, congestion)
+        return engine
     if settings.engine != "realtime":
         raise UsageError(
             f"--engine {settings.engine} is not available in this version", hint="use --engine realtime"

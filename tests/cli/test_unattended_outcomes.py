@@ -173,7 +173,7 @@ def test_doctor_without_a_key_reports_every_check(cli: CliRunner, tmp_path: Path
     result = cli.invoke(app, ["doctor", "--out", str(tmp_path / "out")], env=env)
     assert result.exit_code == 1
     names = [line.split()[1] for line in result.output.splitlines()]
-    assert names == ["credentials", "endpoint", "output", "decoder", "state", "lock"]
+    assert names == ["credentials", "endpoint", "output", "decoder", "speech", "state", "lock"]
     assert result.output.startswith("FAIL credentials    no Speech key")
 
 
@@ -182,7 +182,7 @@ def test_doctor_suggests_the_region_and_says_whether_the_key_was_accepted(
 ) -> None:  # type: ignore[no-untyped-def]
     out = ["--out", str(tmp_path / "out")]
     typo = cli.invoke(app, ["doctor", *out, "--region", "westeuropa"], env={"SPEECH_KEY": "k" * 32})
-    assert "did you mean westeurope?" in typo.output and typo.exit_code == 1
+    assert "did you mean westeurope?" in typo.output and typo.exit_code == 2  # refused as run refuses it
     emulator = emulator_for(key="right-key")
     accepted = cli.invoke(app, ["doctor", *out, "--host", emulator.url], env={"SPEECH_KEY": "right-key"})
     assert accepted.exit_code == 0, accepted.output
