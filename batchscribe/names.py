@@ -9,7 +9,11 @@ terminal. So:
   characters (``\\n``, ``\\t``, ``\\x1b``...), bidirectional overrides and undecodable bytes are
   written as backslash escapes; everything else, accents and CJK included, is kept.
 - ``stored(name)`` is the name as a database key: itself when it is valid UTF-8 (so existing
-  state keeps its keys), else its escaped form.
+  state keeps its keys), else an escaped form no UTF-8 name can have (it starts with ``//``,
+  which no relative path does, and escapes backslashes too), so ``\xff.wav`` (byte 0xff) and a
+  file literally named ``\xff.wav`` never share a key.
+- ``text_of(name)`` is the name inside a UTF-8 file (a transcript's JSON): itself when valid
+  UTF-8, else as shown.
 
 Output files keep the original bytes: they mirror the input tree exactly.
 """
@@ -48,6 +52,27 @@ def is_utf8(name: str) -> bool:
     return True
 
 
+_NOT_UTF8 = "//"  # no relative path starts so: marks a key made from a name that is not UTF-8
+
+
 def stored(name: str) -> str:
-    """``name`` as a text key for the state database (valid UTF-8, stable across runs)."""
+    """``name`` as a text key for the state database: valid UTF-8, stable across runs, and one
+    key per name (undecodable bytes become ``\\xNN``, a backslash ``\\\\``, after ``//``)."""
+    if is_utf8(name):
+        return name
+    return _NOT_UTF8 + "".join(_key_escape(c) for c in name)
+
+
+def _key_escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, as os.fsdecode gives it
+        return f"\\x{code - 0xDC00:02x}"
+    if 0xD800 <= code <= 0xDFFF:  # any other lone surrogate
+        return f"\\u{code:04x}"
+    return "\\\\" if char == "\\" else char
+
+
+def text_of(name: str) -> str:
+    """``name`` inside a UTF-8 file such as a transcript's JSON: itself, or as shown when it is
+    not valid UTF-8."""
     return name if is_utf8(name) else shown(name)

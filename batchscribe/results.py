@@ -208,6 +208,9 @@ class RunResult:
     resources: tuple[ResourceStats, ...] = ()  # per Speech resource, when several were used
     tally: FileTally | None = None  # every file counted, when ``files`` holds only those kept
     summaries: SummaryDigest | None = None  # --summarize: what the summaries stage did (issue 21)
+    # Audio of the sessions that succeeded in this run, chunks of unfinished recordings included
+    # and chunks saved by earlier runs not: what the run sent (and paid for). None: not counted.
+    sent_audio_seconds: float | None = None
 
     @property
     def succeeded_count(self) -> int:
@@ -249,6 +252,9 @@ class RunResult:
 
     @property
     def audio_seconds(self) -> float:
+        """The audio this run transcribed: what it sent when counted, else its finished files'."""
+        if self.sent_audio_seconds is not None:
+            return self.sent_audio_seconds
         return self.tally.audio_seconds if self.tally else sum(f.audio_seconds for f in self.succeeded)
 
     @property

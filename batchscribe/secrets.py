@@ -59,6 +59,19 @@ def looks_like_key(value: str) -> bool:
     return bool(_KEY_SHAPED.fullmatch("".join(value.split())))
 
 
+def key_problem(key: str) -> str:
+    """What makes ``key`` unusable as a Speech key ("" when nothing does), never echoing it:
+    a line break or a space inside (two lines pasted, ``export SPEECH_KEY="a b"``), or a control
+    character. The service would only refuse such a key, and say it as a failed connection."""
+    if any(c in key for c in "\r\n"):
+        return "contains a line break: keep the key on one line"
+    if any(c.isspace() for c in key):
+        return "contains spaces: a Speech key is one word of letters and digits"
+    if not key.isprintable():
+        return "contains control characters: a Speech key is letters and digits"
+    return ""
+
+
 def is_secret_name(name: str) -> bool:
     """``key``, ``speech_key``, ``auth-token`` are; ``key_file`` and ``key_variable`` are not."""
     return bool(_SECRET_NAME.search(name))

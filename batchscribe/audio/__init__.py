@@ -42,7 +42,7 @@ from batchscribe.audio._files import (
     sha256_of,
 )
 from batchscribe.audio._probing import AudioInfo, probe
-from batchscribe.audio._ranges import PcmRange, RangeReader, Track, read_track
+from batchscribe.audio._ranges import PcmRange, RangeReader, SpoolSpaceError, Track, read_track
 from batchscribe.audio._raw import BYTES_PER_SECOND, SAMPLE_RATE, RawWavReader
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "RangeReader",
     "RawWavReader",
     "ReadReceipt",
+    "SpoolSpaceError",
     "Track",
     "combine_receipts",
     "open_pcm",

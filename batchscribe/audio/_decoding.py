@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -173,7 +174,11 @@ class PcmReader(ReaderBookkeeping):
 
     def finish(self) -> ReadReceipt | None:
         self._close_requested = True
-        return super().finish()
+        receipt = super().finish()
+        if receipt is None:
+            return None
+        decoded = self._bytes_decoded / BYTES_PER_SECOND if self._at_end else None
+        return replace(receipt, decoded_s=decoded)
 
     def _receipt(self) -> ReadReceipt:
         return self._file.receipt()
@@ -245,6 +250,10 @@ class PcmReader(ReaderBookkeeping):
             self.warnings.append(
                 f"decoding stopped early at {decoded_s:.1f} s of the {declared_s:.1f} s the "
                 f"file's header announces: {why}")
+        elif decoded_s - declared_s > max(_DURATION_SLACK_S, declared_s * _DURATION_SLACK_RATIO):
+            self.warnings.append(
+                f"{decoded_s:.1f} s of audio decoded, more than the {declared_s:.1f} s the file's header "
+                "announces (recordings joined into one file?): durations and cost use what was decoded")
         if self._bad_packets:
             self.warnings.append(f"skipped {self._bad_packets} damaged audio packet(s)")
 

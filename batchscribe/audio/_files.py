@@ -10,7 +10,7 @@ decoder reads them, so the digest recorded with a transcript is of the very byte
 transcribed, from one read of the file. Reads that jump ahead of what was hashed are not hashed
 then; ``receipt()`` hashes whatever was never read in order from the same descriptor (the same
 file, even if the path was replaced meanwhile) and returns a ``ReadReceipt``: the digest and the
-file's identity (device, inode, size, mtime) when opened, when done, and at its path then.
+file's identity (device, inode, size, mtime, ctime) when opened, when done, and at its path then.
 """
 
 from __future__ import annotations
@@ -34,16 +34,26 @@ _CHUNK = 1 << 20
 
 
 class FileIdentity(NamedTuple):
-    """What says a file is still the same one: its inode, and its size and mtime."""
+    """What says a file is still the same one: its inode, its size and mtime, and its ctime.
+
+    The ctime is what a rewrite in place cannot hide: ``os.utime`` can set the mtime back and the
+    new content can have the old size, but the kernel moves the ctime on every write and every
+    ``utime``. (A ``chmod`` moves it too: such a file is redone, which costs a session, never a
+    wrong transcript.)"""
 
     device: int
     inode: int
     size: int
     mtime_ns: int
+    ctime_ns: int
 
     @classmethod
     def of(cls, st: os.stat_result) -> FileIdentity:
-        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def rewritten_from(self, other: FileIdentity) -> bool:
+        """The same inode, size and mtime as ``other``, but written to (or touched) since."""
+        return self[:4] == other[:4] and self.ctime_ns != other.ctime_ns
 
 
 @dataclass(frozen=True)
@@ -59,16 +69,21 @@ class ReadReceipt:
     finished: FileIdentity
     at_path: FileIdentity | None
     reads_differ: bool = False  # several reads of it (one per channel) saw different bytes
+    # Seconds of audio decoded from it, when it was decoded to its end (None: not known). The
+    # header's duration can be wrong (joined MP3s announce the first part's): this is what was sent.
+    decoded_s: float | None = None
 
     def change(self, *, size: int | None = None, mtime_ns: int | None = None) -> str:
         """Why the file cannot be trusted to be what was read ("" when it can); ``size`` and
         ``mtime_ns``: what the plan saw, which the file must still have had when opened."""
-        if (size, mtime_ns) != (None, None) and (size, mtime_ns) != self.opened[2:]:
+        if (size, mtime_ns) != (None, None) and (size, mtime_ns) != (self.opened.size, self.opened.mtime_ns):
             return "it changed between planning and its transcription"
         if self.reads_differ:
             return "its content differed between the reads of its channels"
         if self.finished != self.opened:
             return "it was written to while it was being transcribed"
+        if self.at_path is not None and self.at_path.rewritten_from(self.opened):
+            return "it was rewritten in place (with its old size and time) while it was being transcribed"
         if self.at_path is None:
             return "it was moved or deleted while it was being transcribed"
         if self.at_path != self.opened:

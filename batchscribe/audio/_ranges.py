@@ -11,12 +11,20 @@ decoded. The read is hashed (``ReadReceipt``), as a whole-file session's would b
 engine needs). Its receipt carries the track's SHA-256 from that one read, and the identity of
 the recording *now*: a chunk of a WAV checks the very file it read (opened, finished, at its
 path); a chunk of a spool checks that the recording at its path is still the one decoded.
+
+A spool needs room: ``read_track`` is told how much (``spool_bytes``) and refuses to start when
+the disk has less free (with ``SPOOL_RESERVE`` left over for the outputs and the state), and a
+spool that cannot be written to its end is removed. Both are a ``SpoolSpaceError`` that says
+what was needed and what is free.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +34,21 @@ from batchscribe.audio._failures import fail
 from batchscribe.audio._files import FileIdentity, ReadReceipt, open_regular
 from batchscribe.audio._raw import RawWavReader
 from batchscribe.audio._reader import ReaderBookkeeping
+
+SPOOL_RESERVE = 16_000_000  # left free after a spool: the outputs, the state, the report
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1e6:.0f}" if size >= 10e6 else f"{size / 1e6:.1f}"
+
+
+class SpoolSpaceError(OSError):
+    """Too little free space for a decoded track's spool (found before, or while writing it)."""
+
+    def __init__(self, spool: Path, needed: int, free: int) -> None:
+        what = f"needs {megabytes(needed)} MB to split; free space {megabytes(free)} MB"
+        super().__init__(errno.ENOSPC, what, str(spool.parent))
+        self.needed, self.free = needed, free
 
 _BLOCK = 1 << 20  # 32 s of PCM per read: flat memory, few system calls
 
@@ -69,12 +92,14 @@ def read_track(
     spool: Path,
     on_pcm: Callable[[bytes], None],
     on_open: Callable[[Path, int, FileIdentity], None] | None = None,
+    spool_bytes: int = 0,
 ) -> Track:
     """Read (or decode into ``spool``) one track of ``path``, handing each block to ``on_pcm``.
 
     ``on_open(read_path, offset, identity)`` hears first where the track's PCM will be and which
     file was opened. ``AudioError`` when it cannot be read at all; a spool that cannot be
-    written is an ``OSError``.
+    written is an ``OSError`` (``SpoolSpaceError`` when the disk lacks room for ``spool_bytes``
+    or fills up), and is removed.
     """
     reader = open_pcm(path, channel=channel)
     try:
@@ -84,7 +109,7 @@ def read_track(
         if isinstance(reader, RawWavReader):
             samples = _read_through(reader, on_pcm)
         else:
-            samples = _decode_into(reader, spool, on_pcm)
+            samples = _decode_into(reader, spool, on_pcm, spool_bytes)
         warnings = tuple(reader.warnings)
         receipt = reader.finish()
     finally:
@@ -102,10 +127,31 @@ def _read_through(reader: RawWavReader, on_pcm: Callable[[bytes], None]) -> int:
     return total // 2
 
 
-def _decode_into(reader: PcmReader, spool: Path, on_pcm: Callable[[bytes], None]) -> int:
-    total = 0
+def _decode_into(reader: PcmReader, spool: Path, on_pcm: Callable[[bytes], None], needed: int) -> int:
     spool.parent.mkdir(parents=True, exist_ok=True)
-    with spool.open("wb", buffering=0) as out:  # unbuffered: on disk before on_pcm hears of it
+    with contextlib.suppress(FileNotFoundError):
+        spool.unlink()  # an earlier run's, which the free space below must not count as used
+    free = shutil.disk_usage(spool.parent).free
+    if needed and free < needed + SPOOL_RESERVE:
+        raise SpoolSpaceError(spool, needed + SPOOL_RESERVE, free)
+    try:
+        return _spool(reader, spool, on_pcm)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            spool.unlink()  # a spool cut short is of no use, and it holds the disk
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise SpoolSpaceError(spool, needed + SPOOL_RESERVE,
+                                  shutil.disk_usage(spool.parent).free) from exc  # fmt: skip
+        raise
+
+
+def _spool(reader: PcmReader, spool: Path, on_pcm: Callable[[bytes], None]) -> int:
+    total = 0
+    # The spool is batchscribe's own file: whatever was at its path (an earlier run's spool, or a
+    # FIFO or symlink put there, which an open for writing would block on or follow) is removed
+    # by now, and the new one is created, never opened.
+    fd = os.open(spool, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    with os.fdopen(fd, "wb", buffering=0) as out:  # unbuffered: on disk before on_pcm hears of it
         while block := reader.read(_BLOCK):
             out.write(block)
             total += len(block)

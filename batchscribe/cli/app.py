@@ -20,6 +20,7 @@ from batchscribe.cli.emulator import emulator_app
 from batchscribe.cli.exits import OneLineErrors, run_main
 from batchscribe.cli.help_text import ReadableGroup, ReadableHelp, make_app_readable
 from batchscribe.cli.options import Out, takes_run_options
+from batchscribe.cli.terminal import TerminalStream
 from batchscribe.errors import EXIT_FILES_FAILED, UsageError
 from batchscribe.names import shown
 from batchscribe.outputs.layout import OutFolder
@@ -34,7 +35,7 @@ app = typer.Typer(
 make_app_readable(emulator_app)
 app.add_typer(emulator_app, name="emulator", cls=ReadableGroup)
 
-_stderr = Console(stderr=True, highlight=False)
+_stderr = Console(stderr=True, highlight=False, file=TerminalStream("stderr"))  # type: ignore[arg-type]
 
 
 @app.command(cls=ReadableHelp)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from batchscribe.cli.options import LOG_FORMATS, PLACES, SPEC_OPTIONS
 from batchscribe.config.explain import explain_option, field_help
-from batchscribe.config.jobs import job_settings, load_jobs
+from batchscribe.config.jobs import check_outputs_apart, job_settings, load_jobs
 from batchscribe.config.resolve import CommandLine, option_name, resolve_settings
 from batchscribe.config.schema import JobSpec, alternatives_set
 from batchscribe.config.settings import RunSettings
@@ -158,8 +158,10 @@ def settings_for(
         every = [one]
     else:
         jobs = load_jobs(request.jobs_file)
+        names = jobs.select(request.job_names)
+        check_outputs_apart(jobs, names, request.spec)  # e.g. one --out over several jobs
         every = [
             job_settings(jobs, name, env=env, command_line=request.spec, credentials=credentials)
-            for name in jobs.select(request.job_names)
+            for name in names
         ]
     return [replace(s, force=request.force, retry_failed_only=request.retry_failed) for s in every]

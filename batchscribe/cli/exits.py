@@ -68,18 +68,23 @@ def run_main(app: Callable[[], Any]) -> None:
         code = EXIT_INTERRUPTED
     except SystemExit as exc:
         code = exc.code
-    exit_without_abort(code)
+    # Interrupted: never a late second signal meeting the default handler the interpreter's
+    # shutdown restores.
+    exit_without_abort(code, at_once=code == EXIT_INTERRUPTED)
 
 
-def exit_without_abort(code: int | str | None) -> None:
+def exit_without_abort(code: int | str | None, *, at_once: bool = False) -> None:
     """End the process with ``code`` (as ``sys.exit`` takes it). If a recognizer is still being
     released, the interpreter's shutdown could meet an SDK thread calling into Python and abort
-    (exit 134), so the process then leaves with ``os._exit`` after flushing what it printed."""
+    (exit 134), so the process then leaves with ``os._exit`` after flushing what it printed.
+    ``at_once`` (an interrupted run) always leaves that way: the interpreter's shutdown puts the
+    default signal handlers back, and a second SIGTERM in it would kill the process by signal
+    instead of the promised exit 130."""
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
     code = code or 0
-    if native_work_pending():
+    if at_once or native_work_pending():
         logging.shutdown()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):

@@ -10,6 +10,7 @@ JSON object per line, with the run id). ``--quiet`` keeps only failures. Identic
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -33,6 +34,8 @@ from batchscribe.names import shown
 from batchscribe.planning.planner import WorkItem
 from batchscribe.results import FileResult
 from batchscribe.secrets import Redactor
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> str:
@@ -77,6 +80,11 @@ class LineLog:
                 self._broken = True
                 if self._on_broken is not None:
                     self._on_broken()
+            except (OSError, ValueError) as exc:  # a full disk, /dev/full, a terminal gone (EIO)
+                self._broken = True
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                log.warning("cannot write to %s (%s): the run goes on without it",
+                            shown(str(getattr(self._stream, "name", "the log"))), why)  # fmt: skip
 
     def file_started(self, item: WorkItem, worker: int) -> None:
         pass

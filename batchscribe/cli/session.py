@@ -1,7 +1,7 @@
 """How the CLI runs jobs: progress display, log lines, signals and the final summary.
 
 A live rich view on a terminal; plain (or JSON) timestamped lines otherwise, e.g. under cron.
-The first SIGINT/SIGTERM cancels gracefully (in-flight files are cancelled and left for the next
+The first SIGINT/SIGTERM/SIGHUP cancels gracefully (in-flight files are cancelled and left for the next
 run, the summary is written); a second one exits at once.
 """
 
@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -23,6 +23,7 @@ from rich.text import Text
 from batchscribe.cancel import CancelToken
 from batchscribe.cli.exits import print_error
 from batchscribe.cli.progress import LineLog, LiveView
+from batchscribe.cli.terminal import TerminalStream
 from batchscribe.config.settings import RunSettings
 from batchscribe.errors import EXIT_INTERRUPTED, RunAbortedError, UsageError
 from batchscribe.names import shown
@@ -35,29 +36,51 @@ from batchscribe.running.events import Fanout, RunEvents
 from batchscribe.running.run import Plan, new_run_id, run_batch
 from batchscribe.secrets import Redactor
 
+# SIGHUP: the terminal or the ssh session went away; the run winds down like on SIGTERM.
+CANCELLING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
 
 @contextmanager
 def signals_cancel(cancel: CancelToken, stderr: Console) -> Iterator[None]:
-    """First SIGINT/SIGTERM cancels the run gracefully; a second one exits at once."""
+    """First SIGINT/SIGTERM/SIGHUP cancels the run gracefully; a second one exits at once."""
 
     def handle(signum: int, frame: FrameType | None) -> None:
         if cancel.is_cancelled():
             os._exit(EXIT_INTERRUPTED)
-        stderr.print("interrupted: finishing up (press Ctrl-C again to quit at once)")
+        if signum == getattr(signal, "SIGHUP", None):
+            terminal_gone()
+        with suppress(OSError, ValueError):  # never raise into whatever the main thread was doing
+            stderr.print(f"interrupted ({signal.Signals(signum).name}): finishing up "
+                         "(press Ctrl-C again to quit at once)")  # fmt: skip
         cancel.cancel("interrupted")
 
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handle) for sig in CANCELLING_SIGNALS}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             # Once interrupted, a second signal while the process winds down (summary, SDK
-            # shutdown) still means "quit at once" with 130, never the default death by signal.
+            # shutdown) still means "quit at once" with 130, never the default death by signal;
+            # ``cli.app.main`` then leaves without the interpreter's shutdown, which would put
+            # the default handlers back (see ``exit_without_abort``).
             signal.signal(sig, _exit_interrupted if cancel.is_cancelled() else handler)
 
 
 def _exit_interrupted(signum: int, frame: FrameType | None) -> None:
     os._exit(EXIT_INTERRUPTED)
+
+
+def terminal_gone() -> None:
+    """After a hangup, writing to the terminal fails (EIO): what went there goes to /dev/null,
+    so the run can still finish, write its summary and report, and exit. Pipes and files stay."""
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            if stream.isatty():
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
 
 
 @contextmanager
@@ -71,8 +94,13 @@ def open_log(path: Path | None) -> Iterator[IO[str] | None]:
         raise UsageError(
             f"cannot open the log file {path}: {exc.strerror}", hint="choose a writable --log-file"
         ) from exc
-    with stream:
+    try:
         yield stream
+    finally:
+        # Every line is flushed as it is written: what close() could still fail on already
+        # failed, and LineLog said so (the run went on without the log).
+        with suppress(OSError):
+            stream.close()
 
 
 QUIET_LOGGERS = ("websockets", "batchscribe.emulator")
@@ -139,7 +167,7 @@ def _all_jobs_line(jobs: int, results: Sequence[RunResult], code: int) -> None:
 def _run_one(
     settings: RunSettings, cancel: CancelToken, log_format: str, log_stream: IO[str] | None, quiet: bool
 ) -> RunResult:
-    console = Console(highlight=False)
+    console = Console(highlight=False, file=TerminalStream("stdout"))  # type: ignore[arg-type]
     redact = Redactor(settings.secrets)  # every resource's key
     run_id = new_run_id()
     live = console.is_terminal and not quiet and log_format == "text"
@@ -194,7 +222,7 @@ def _finish(
             summary=str(report / SUMMARY_JSON) if report else "",
         )  # fmt: skip
         return
-    plain = Console(highlight=False, no_color=not console.is_terminal)
+    plain = Console(highlight=False, no_color=not console.is_terminal, file=TerminalStream("stdout"))  # type: ignore[arg-type]
     if report == folder:
         render_console_summary(result, plain, quiet=quiet)
     elif not quiet:  # nothing to do: no report of its own, the last real run stays the latest

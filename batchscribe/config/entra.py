@@ -27,6 +27,7 @@ hands the current ones to a ``Redactor``.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +43,50 @@ SIGN_IN_HINT = (
     "sign in for DefaultAzureCredential (e.g. 'az login', a managed identity, or AZURE_CLIENT_ID, "
     "AZURE_TENANT_ID and AZURE_CLIENT_SECRET) and give it the Cognitive Services Speech User role"
 )
+
+
+UNREACHABLE_HINT = (
+    "check this machine's DNS, network and proxy (HTTPS_PROXY) for login.microsoftonline.com; "
+    "signing in again (az login) will not help until it can be reached"
+)
+# What a failed name lookup says, in azure-identity's texts and in the exceptions under them
+# (urllib3, requests, socket): the sign-in never reached Entra ID. (The managed-identity probe of
+# a machine outside Azure goes to an IP address: no lookup, so none of these.)
+_NO_LOOKUP = ("name resolution", "name or service not known", "nodename nor servname", "getaddrinfo failed",
+              "failed to resolve", "no address associated")  # fmt: skip
+# A connection that failed, counted only when it names Entra ID's sign-in host.
+_NO_CONNECTION = (
+    ("connection refused", "connection refused"),
+    ("network is unreachable", "network unreachable"),
+    ("timed out", "the connection timed out"),
+)
+_SIGN_IN_HOST = "login.microsoftonline."
+
+
+def _network_cause(exc: BaseException) -> str:
+    """Why the sign-in could not reach Entra ID at all ("" when it could): a DNS failure, or a
+    refused or timed-out connection to its sign-in host, anywhere in the exception's chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current).lower()
+        if isinstance(current, socket.gaierror) or any(marker in text for marker in _NO_LOOKUP):
+            return "name resolution failed"
+        if _SIGN_IN_HOST in text:
+            for marker, cause in _NO_CONNECTION:
+                if marker in text:
+                    return cause
+        current = current.__cause__ or current.__context__
+    return ""
+
+
+def quiet_azure_identity() -> None:
+    """azure-identity logs every failed sign-in as a WARNING of a dozen lines (each credential of
+    the chain and why it was unavailable), and the error it raises says the same: the run says
+    it once, in one line. With --verbose (DEBUG) its log stays."""
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        logging.getLogger("azure.identity").setLevel(logging.ERROR)
 
 
 class AccessToken(NamedTuple):
@@ -137,6 +182,7 @@ class TokenProvider:
         try:
             if self._credential is None:
                 self._credential = default_credential()
+            quiet_azure_identity()
             fresh = self._credential.get_token(SCOPE)
             token = AccessToken(str(fresh.token), int(fresh.expires_on))
         except Exception as exc:  # azure-identity raises ClientAuthenticationError and others
@@ -162,6 +208,12 @@ class TokenProvider:
 
     def _sign_in_error(self, exc: Exception) -> FatalEngineError:
         secrets = self._token.token if self._token is not None else ""
+        if unreachable := _network_cause(exc):
+            return FatalEngineError(
+                f"Entra ID sign-in failed: cannot reach the sign-in service ({unreachable})",
+                code="entra_sign_in_failed",
+                hint=UNREACHABLE_HINT,
+            )
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return FatalEngineError(
             f"Entra ID sign-in failed: {Redactor([secrets])(first_line)[:300]}",
@@ -211,10 +263,19 @@ class TokenProvider:
 
     def _refresh_loop(self, every: float) -> None:
         while not self._stop.wait(self._next_check(every)):
-            try:
-                self.refresh_if_due()
-            except FatalEngineError as exc:
-                log.warning("%s", exc.one_line())
+            self.refresh_in_background()
+
+    def refresh_in_background(self) -> None:
+        """One turn of the refresh thread: refresh a token that is due. Before the first session
+        has fetched one, nothing: a sign-in failing then is that session's error, said once (the
+        thread trying too said it twice, in ``doctor`` and at the start of a run)."""
+        with self._lock:
+            if self._token is None:
+                return
+        try:
+            self.refresh_if_due()
+        except FatalEngineError as exc:
+            log.warning("%s", exc.one_line())
 
     def _next_check(self, every: float) -> float:
         """Seconds until the next refresh is due, at most ``every`` (tokens may live shorter)."""

@@ -18,6 +18,9 @@ like one, or any value shaped like one, is refused without being echoed.
 from __future__ import annotations
 
 import difflib
+import itertools
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +45,7 @@ from batchscribe.config.settings import RunSettings
 from batchscribe.errors import JobsFileError, UsageError
 from batchscribe.secrets import is_credential_field, looks_like_key
 
-__all__ = ["JobOrigin", "JobSpec", "JobsFile", "job_settings", "load_jobs"]
+__all__ = ["JobOrigin", "JobSpec", "JobsFile", "check_outputs_apart", "job_settings", "load_jobs"]
 
 _NO_KEY_HERE = (
     "put the key in an environment variable and name it with key_env, e.g. key_env: SPEECH_KEY; "
@@ -178,9 +181,14 @@ class JobOrigin:
 # --- reading and parsing ----------------------------------------------------------------------
 
 
+MAX_JOBS_FILE_BYTES = 1_000_000  # hundreds of jobs fit in 100 KB; parsing 50 MB took minutes and GBs
+
+
 def _read(path: Path) -> str:
     try:
-        raw = path.read_bytes()
+        raw = _bounded_read(path, MAX_JOBS_FILE_BYTES)
+    except ValueError as exc:
+        raise JobsFileError(f"{path}: {exc}", hint="point --jobs at the jobs file itself") from exc
     except FileNotFoundError as exc:
         raise JobsFileError(
             f"{path}: no such jobs file", hint="check the --jobs path; jobs.example.yaml shows the format"
@@ -196,6 +204,19 @@ def _read(path: Path) -> str:
         raise JobsFileError(
             f"{path}:{line}: the jobs file is not UTF-8 text", hint="save it as UTF-8"
         ) from exc
+
+
+def _bounded_read(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; ValueError saying what else it is.
+    Opened without blocking, so a FIFO is refused instead of waited on."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file (a FIFO, device or folder?)")
+        raw = file.read(limit + 1)
+    if len(raw) > limit:
+        raise ValueError(f"the jobs file is larger than {limit / 1e6:g} MB, far more than any needs")
+    return raw
 
 
 def _parse(path: Path, text: str) -> tuple[Any, dict[Loc, int]]:
@@ -332,3 +353,28 @@ def _check_jobs(jobs: JobsFile) -> None:
             )
     for name in jobs.names:
         check_spec(jobs.job(name), JobOrigin(jobs, name))
+    check_outputs_apart(jobs, jobs.names)
+
+
+def check_outputs_apart(jobs: JobsFile, names: Iterable[str], command_line: JobSpec | None = None) -> None:
+    """Two jobs writing into one output folder (or one inside the other) would share its state and
+    mirror ``A/x.wav`` and ``B/x.wav`` onto the same ``x.wav.txt``: each night would redo both and
+    keep one. Refused, naming both jobs, before anything runs."""
+    given = frozenset(command_line.model_fields_set) if command_line is not None else frozenset()
+    outs: list[tuple[tuple[str, ...], str]] = []
+    for name in names:
+        spec = jobs.job(name) if command_line is None else overlay(jobs.job(name), command_line)
+        outs.append((JobOrigin(jobs, name, given).path("out", spec.out).expanduser().resolve().parts, name))
+    # Sorted by their parts, a folder comes right before what is inside it: neighbours tell.
+    outs.sort()
+    for (out, name), (next_out, other) in itertools.pairwise(outs):
+        if next_out[: len(out)] != out:
+            continue
+        how = "the same output folder" if out == next_out else "output folders inside each other"
+        first, second = sorted((name, other), key=jobs.names.index)
+        where = "--out" if "out" in given else jobs.where(second, "out")
+        raise JobsFileError(
+            f"{where}: jobs {first!r} and {second!r} write to {how} ({Path(*out)}, {Path(*next_out)}): "
+            "their recordings would overwrite each other's transcripts",
+            hint=f"give each job its own out, e.g. out: {Path(*out).parent / second}",
+        )

@@ -13,6 +13,7 @@ environment variables or a key file, never from a command-line value (it would s
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -27,11 +28,13 @@ from batchscribe.engines.base import RecognitionOptions
 from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 from batchscribe.outputs.quality import DEFAULT_THRESHOLDS
+from batchscribe.secrets import key_problem
 
 KEY_VARIABLES = ("SPEECH_KEY", "AZURE_AI_SPEECH_KEY")
 REGION_VARIABLES = ("SPEECH_REGION", "AZURE_AI_SPEECH_REGION")
 NO_OPTION = frozenset({"key_env", "region_env", "quality"})  # job fields the command line does not have
 UNRESOLVED = Endpoint(kind="unresolved")
+MIN_STALL_TIMEOUT_S = 1.0
 
 
 def option_name(field: str) -> str:
@@ -79,6 +82,14 @@ def check_spec(spec: JobSpec, origin: Origin, *, need_inputs: bool = True) -> No
             f"e.g. {origin.example('price_per_hour', '1.0')}, or use {origin.spell('max_hours')} instead",
         )
     _check_regions(spec, origin)
+    if spec.stall_timeout < MIN_STALL_TIMEOUT_S:
+        # Connecting alone takes longer: every session would be cancelled as "no connection".
+        raise origin.error(
+            "stall_timeout",
+            f"{spec.stall_timeout:g} s is too short: connecting to the service alone takes longer, "
+            "so every session would be cancelled as stalled",
+            f"give at least {MIN_STALL_TIMEOUT_S:g} s, e.g. {origin.example('stall_timeout', '60')}",
+        )
     if spec.endpoint_id and spec.languages:
         # The service refuses it for every session: a custom model serves one language.
         raise origin.error(
@@ -184,6 +195,11 @@ def resolve_endpoint(spec: JobSpec, origin: Origin, env: Mapping[str, str]) -> E
     for_job = f" for job {origin.job!r}" if origin.job else ""
     cron = " in the environment the job runs in (cron does not read your shell profile)" if origin.job else ""
     key = _read_key_file(spec.key_file, origin) if spec.key_file else _first_set(env, key_names)
+    if key and not spec.key_file and (problem := key_problem(key)):
+        variable = next(name for name in key_names if env.get(name, "").strip())
+        raise origin.error(
+            "key_env", f"the key in {variable} {problem}", f"set {variable} to the resource's key alone"
+        )
     if spec.host:
         return Endpoint(kind="host", key=key, url=spec.host.rstrip("/"))
     if not key:
@@ -203,9 +219,9 @@ def resolve_endpoint(spec: JobSpec, origin: Origin, env: Mapping[str, str]) -> E
             f"set {region_names[0]} (e.g. westeurope){cron}, or give {origin.example('region', 'westeurope')}"
             f" or {origin.spell('endpoint')}",
         )
-    if not spec.region and (problem := unknown_region(region)):  # a given one is checked with the spec
+    if not spec.region and (unknown := unknown_region(region)):  # a given one is checked with the spec
         named = next((name for name in region_names if env.get(name, "").strip() == region), region_names[0])
-        raise origin.error(None, f"{named}: {problem[0]}", problem[1])
+        raise origin.error(None, f"{named}: {unknown[0]}", unknown[1])
     return Endpoint(kind="region", key=key, region=region)
 
 
@@ -286,16 +302,43 @@ def _not_set(names: tuple[str, ...]) -> str:
     return f"{names[0]} is not set" if len(names) == 1 else f"none of {', '.join(names)} is set"
 
 
+MAX_KEY_FILE_BYTES = 4096  # a key is under 100 characters; anything bigger is the wrong file
+
+
 def _read_key_file(value: str, origin: Origin) -> str:
+    """The key in ``value``: a small regular file (never a FIFO, device or huge file, which would
+    block or read without end) holding one line, the key."""
     path = origin.path("key_file", value)
     fix = f"point {origin.spell('key_file')} at a readable file holding only the key"
     try:
-        key = path.read_text(encoding="utf-8").strip()
+        raw = _small_regular_file(path, MAX_KEY_FILE_BYTES)
+        key = raw.decode("utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise origin.error("key_file", f"cannot read the key file {path}: {reason}", fix) from exc
+    except ValueError as exc:
+        raise origin.error("key_file", f"the key file {path} {exc}", fix) from exc
     if not key or "\n" in key:
         raise origin.error(
             "key_file", f"the key file {path} must hold exactly one line: the Speech resource key", fix
         )
+    if problem := key_problem(key):
+        raise origin.error("key_file", f"the key in {path} {problem}", fix)
     return key
+
+
+def _small_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``; ValueError when it is not a regular file of at most ``limit`` bytes.
+    Opened without blocking, so a FIFO is refused instead of waited on."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("is not a regular file (a FIFO, device or folder?)")
+        with os.fdopen(os.dup(fd), "rb") as file:
+            data = file.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ValueError(f"is larger than {limit:,} bytes: a key file holds one short line")
+    return data

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from batchscribe.errors import UsageError
-from batchscribe.secrets import looks_like_key, public_endpoint
+from batchscribe.secrets import key_problem, looks_like_key, public_endpoint
 
 ResourceKind = Literal["region", "endpoint", "host"]
 Authentication = Literal["key", "entra", "none"]
@@ -90,5 +90,10 @@ class Resource:
             raise UsageError(
                 f"resource {self.name}: the environment variable {self.key_variable} is not set",
                 hint=f"export {self.key_variable} with that resource's key",
+            )
+        if problem := key_problem(value):
+            raise UsageError(
+                f"resource {self.name}: the key in {self.key_variable} {problem}",
+                hint=f"set {self.key_variable} to that resource's key alone",
             )
         return value

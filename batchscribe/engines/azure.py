@@ -243,8 +243,12 @@ class AzureEngine:
     ) -> Transcript:
         congestion = request.congestion or self._congestion
         report_connect = congestion.connected if congestion is not None else None
-        session = Session(request, self._options, self._redact, on_progress, report_connect)
-        self._recognize(session, cancel, congestion)
+        report_close = congestion.closed if congestion is not None else None
+        session = Session(request, self._options, self._redact, on_progress, report_connect, report_close)
+        try:
+            self._recognize(session, cancel, congestion)
+        finally:
+            session.close()
         # The recognizer is gone from every frame by now: a traceback raised here cannot keep it
         # alive (its release would then run wherever the garbage collector runs, for seconds).
         if session.callback_error is not None:
@@ -300,7 +304,10 @@ class AzureEngine:
                     if transcriber
                     else recognizer.stop_continuous_recognition_async
                 )
-            self._reaper.release(stop, recognizer, connection, pcm, audio_config, finals)
+            # A stalled session takes the SDK ~10 s to stop and release (measured): it is left
+            # to finish on its own, so closing the engine at the end of a run never waits for it.
+            self._reaper.release(stop, recognizer, connection, pcm, audio_config, finals,
+                                 detached=session.stalled)  # fmt: skip
             del recognizer, connection, stop, audio_config, partials, signed_out, finals
         session.audio_error = pcm.error
         session.reader_warnings = tuple(getattr(pcm.reader, "warnings", ()) or ())

@@ -142,6 +142,10 @@ class Congestion(Protocol):
         """A session's first connection is up, ``seconds`` after the session started. A slow
         one may be the SDK retrying a refused upgrade or just a busy machine: the limiter decides."""
 
+    def closed(self) -> None:
+        """A session whose connection was reported (``connected``) is over: the service holds
+        one session fewer for this run (the limiter counts the sessions it holds open)."""
+
     def throttled_by_service(self) -> None:
         """The service refused or deferred a session (429, 503, a throttling close)."""
 

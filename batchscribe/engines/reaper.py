@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 _REAP_TIMEOUT_S = 30.0
 _THREAD_PREFIX = "batchscribe-reaper"
 _STOP_WAIT_PREFIX = "batchscribe-stop-wait"
+_Jobs = queue.SimpleQueue[tuple[Callable[[], Any] | None, list[Any]] | None]  # None: the end
 
 
 class Reaper:
@@ -33,9 +34,7 @@ class Reaper:
     """
 
     def __init__(self, max_threads: int = 256) -> None:
-        self._queue: queue.SimpleQueue[tuple[Callable[[], Any] | None, list[Any]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: _Jobs = queue.SimpleQueue()
         self._max_threads = max_threads
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -43,10 +42,20 @@ class Reaper:
         self._closed = False
 
     def release(
-        self, stop: Callable[[], Any] | None, recognizer: Any, connection: Any, *keep_alive: Any
+        self, stop: Callable[[], Any] | None, recognizer: Any, connection: Any, *keep_alive: Any,
+        detached: bool = False,
     ) -> None:
         """Stop (when ``stop`` is given) and release ``recognizer``; ``keep_alive`` (what its
-        callbacks use) is released after it."""
+        callbacks use) is released after it. ``detached``: on a thread of its own that ``close``
+        does not wait for (a stalled session, whose stop takes the SDK ~10 s); the process still
+        knows of it (``native_work_pending``)."""
+        if detached:
+            single: _Jobs = queue.SimpleQueue()
+            single.put((stop, [recognizer, connection, *keep_alive]))
+            single.put(None)
+            threading.Thread(target=self._run, args=(single,), name=f"{_THREAD_PREFIX}-detached",
+                             daemon=True).start()  # fmt: skip
+            return
         with self._lock:
             if self._idle <= 0 and len(self._threads) < self._max_threads and not self._closed:
                 thread = threading.Thread(target=self._run, name=f"{_THREAD_PREFIX}-{len(self._threads)}",
@@ -57,8 +66,10 @@ class Reaper:
                 self._idle -= 1  # claimed now (below 0: owed to the queue once all are busy)
         self._queue.put((stop, [recognizer, connection, *keep_alive]))
 
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
+    def _run(self, jobs: _Jobs | None = None) -> None:
+        jobs = jobs or self._queue
+        detached = jobs is not self._queue
+        while (item := jobs.get()) is not None:
             stop, objects = item
             try:
                 if stop is not None:
@@ -74,8 +85,9 @@ class Reaper:
             # while the SDK could still call into it.
             while objects:
                 del objects[0]
-            with self._lock:
-                self._idle += 1
+            if not detached:
+                with self._lock:
+                    self._idle += 1
 
     def close(self, timeout: float = 15.0) -> bool:
         """Let the reapers finish what they hold, at most ``timeout`` seconds; True when every

@@ -103,6 +103,7 @@ class Session:
     redact: Redactor
     on_progress: ProgressCallback
     report_connect: Callable[[float], None] | None = None  # the limiter hears the connect time
+    report_close: Callable[[], None] | None = None  # ... and when a connected session is over
     done: threading.Event = field(default_factory=threading.Event)  # woken: ended, failed or cancelled
     ended: threading.Event = field(default_factory=threading.Event)  # session_stopped fired
     phrases: list[Phrase] = field(default_factory=list)
@@ -116,6 +117,8 @@ class Session:
     audio_error: AudioError | None = None
     reader_warnings: tuple[str, ...] = ()
     receipt: audio.ReadReceipt | None = None
+    over: bool = False  # ``close`` ran: a late connection is not reported any more
+    _reporting: threading.Lock = field(default_factory=threading.Lock)
 
     def guard(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
         """Wrap a callback: record any exception and wake the waiter (the SDK would drop it)."""
@@ -131,10 +134,19 @@ class Session:
         return guarded
 
     def on_connected(self, evt: Any) -> None:
-        if self.connect_seconds is None:
-            self.connect_seconds = time.monotonic() - self.started_at
-            if self.report_connect is not None:
-                self.report_connect(self.connect_seconds)
+        with self._reporting:
+            if self.connect_seconds is None and not self.over:
+                self.connect_seconds = time.monotonic() - self.started_at
+                if self.report_connect is not None:
+                    self.report_connect(self.connect_seconds)
+
+    def close(self) -> None:
+        """The session is over: the limiter hears it once if it heard of its connection."""
+        with self._reporting:
+            if not self.over:
+                self.over = True
+                if self.connect_seconds is not None and self.report_close is not None:
+                    self.report_close()
 
     def on_partial(self, evt: Any) -> None:
         """A sign of life only: subscribed while the session is quiet (see ``_wait``)."""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchscribe import __version__
 from batchscribe.engines.base import Phrase, Transcript, Word
-from batchscribe.names import stored
+from batchscribe.names import text_of
 from batchscribe.outputs.quality import transcript_warnings
 from batchscribe.outputs.sanitize import public_settings
 from batchscribe.outputs.timefmt import iso_duration, ticks_from_seconds, utc_iso
@@ -67,7 +67,7 @@ def transcript_document(
     if audio_ticks <= 0 and phrases:  # the probe could not tell; the speech bounds it from below
         audio_ticks = max(p.end_ticks for p in phrases)
     return {
-        "source": stored(source),  # undecodable bytes escaped: the file is UTF-8
+        "source": text_of(source),  # undecodable bytes escaped: the file is UTF-8
         "timestamp": utc_iso(meta.timestamp),
         "durationInTicks": audio_ticks,
         "duration": iso_duration(audio_ticks),

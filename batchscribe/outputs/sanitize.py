@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from pathlib import PurePath
 
-from batchscribe.names import stored
+from batchscribe.names import text_of
 from batchscribe.outputs.timefmt import utc_iso
 from batchscribe.secrets import is_secret_name
 
@@ -22,13 +22,13 @@ JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "Jso
 def json_safe(value: object) -> JsonValue:
     """Plain JSON values: paths and enums become strings, tuples and sets lists, datetimes UTC."""
     if isinstance(value, str):
-        return stored(value)  # a name with undecodable bytes, escaped: JSON files are UTF-8
+        return text_of(value)  # a name with undecodable bytes, escaped: JSON files are UTF-8
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, Enum):
         return json_safe(value.value)
     if isinstance(value, PurePath):
-        return stored(value.as_posix())
+        return text_of(value.as_posix())
     if isinstance(value, datetime):
         return utc_iso(value)
     if isinstance(value, Mapping):

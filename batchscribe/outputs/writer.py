@@ -54,13 +54,7 @@ def write_outputs(
     }
     layout = OutFolder(out_dir)
     paths = layout.output_paths(source, formats)
-    if not layout.contains(paths[0].parent):
-        raise FileError(
-            f"its outputs would land outside {shown(str(out_dir))}: {shown(str(paths[0].parent))} "
-            "is a symbolic link that leads out of it",
-            code="output_outside_out",
-            hint="replace the symbolic link inside --out by a real folder, or choose another --out",
-        )
+    _check_inside(layout, paths[0].parent)
     written: list[Path] = []
     try:
         for path in paths:
@@ -76,7 +70,71 @@ def write_outputs(
     return tuple(written)
 
 
+def check_writable(out_dir: Path, source: str, formats: Sequence[str]) -> None:
+    """Raise the ``FileError`` writing these outputs would meet, before any audio is sent for
+    them (check first, pay after): a name or a whole path too long for the file system, a folder
+    leading outside ``out_dir``, a folder that cannot be made or written to."""
+    layout = OutFolder(out_dir)
+    paths = layout.output_paths(source, formats)
+    folder = paths[0].parent
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    name_max, path_max = _limit(existing, "PC_NAME_MAX", 255), _limit(existing, "PC_PATH_MAX", 4096)
+    longest = max(paths, key=lambda p: len(os.fsencode(p.name)))
+    if len(os.fsencode(longest.name)) > name_max:
+        raise _unwritable(OSError(errno.ENAMETOOLONG, "File name too long"), longest)
+    temp_name_bytes = 32  # ``.batchscribe-<12 hex>.tmp`` and its separator
+    length = max(_bytes(longest), _bytes(folder) + temp_name_bytes)
+    if length >= path_max:
+        raise FileError(
+            f"its output path is too long for the file system ({length:,} bytes; at most {path_max - 1:,})",
+            code="path_too_long",
+            hint="choose a shorter --out, or move the recording to a less deeply nested folder",
+        )
+    _check_inside(layout, folder)
+    if not existing.is_dir():
+        raise FileError(
+            f"cannot write its outputs: {shown(str(existing))} is a file, not a folder",
+            code="output_unwritable",
+            hint="move that file out of the output folder, or choose another --out",
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise FileError(
+            f"cannot write its outputs: no permission to write in {shown(str(existing))}",
+            code="output_unwritable",
+            hint="check the permissions of the output folder",
+        )
+
+
+def _bytes(path: Path) -> int:
+    return len(os.fsencode(path.absolute()))
+
+
+def _limit(folder: Path, name: str, default: int) -> int:
+    try:
+        return os.pathconf(folder, name)
+    except (OSError, ValueError, AttributeError):  # unknown there, or not on this platform
+        return default
+
+
+def _check_inside(layout: OutFolder, folder: Path) -> None:
+    if not layout.contains(folder):
+        raise FileError(
+            f"its outputs would land outside {shown(str(layout.root))}: {shown(str(folder))} "
+            "is a symbolic link that leads out of it",
+            code="output_outside_out",
+            hint="replace the symbolic link inside --out by a real folder, or choose another --out",
+        )
+
+
 def _unwritable(exc: OSError, path: Path) -> FileError:
+    if exc.errno == errno.ENAMETOOLONG and len(os.fsencode(path.name)) <= 255:
+        return FileError(
+            f"its output path is too long for the file system ({_bytes(path):,} bytes)",
+            code="path_too_long",
+            hint="choose a shorter --out, or move the recording to a less deeply nested folder",
+        )
     if exc.errno == errno.ENAMETOOLONG:
         return FileError(
             f"its output name is too long for the file system ({len(os.fsencode(path.name))} bytes)",

@@ -38,6 +38,7 @@ class AudioFile:
     source: str  # relative to its root, forward slashes; unique within a run
     size: int
     mtime_ns: int
+    ctime_ns: int = 0  # when its inode last changed here: a copy cannot set it, unlike mtime
 
     @property
     def extension(self) -> str:
@@ -152,7 +153,8 @@ def walk(
             key = (st.st_dev, st.st_ino)
             if key not in seen:
                 seen.add(key)
-                yield AudioFile(path=file_path, source=source, size=st.st_size, mtime_ns=st.st_mtime_ns)
+                yield AudioFile(path=file_path, source=source, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                ctime_ns=st.st_ctime_ns)  # fmt: skip
         for rel, where, why in listed:
             walked.unreadable.append(("/".join(p for p in (prefix, rel) if p) or ".", where, why))
 

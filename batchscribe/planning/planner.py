@@ -13,6 +13,7 @@ the files and the JSON on disk, and writes nothing: ``batch.run_batch`` applies 
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,13 +22,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from batchscribe import audio
-from batchscribe.audio import AudioInfo
+from batchscribe.audio import AudioInfo, ReadReceipt
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
-from batchscribe.errors import AudioError, PermanentEngineError
-from batchscribe.names import stored
+from batchscribe.errors import AudioError, FileError, PermanentEngineError
+from batchscribe.names import shown, stored
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.outputs.layout import OutFolder
+from batchscribe.outputs.writer import check_writable
 from batchscribe.planning.discovery import AudioFile, discover
 from batchscribe.planning.summaries import SummaryPlan, plan_summaries
 from batchscribe.results import Failure, FileResult, KnownFailure, RunCounts
@@ -35,6 +37,8 @@ from batchscribe.state.ledger import Decision, Ledger, LedgerRow, json_stamp, se
 
 _PROBE_THREADS = 4
 DIARIZATION_LIMIT_S = 240 * 60  # the service's limit for real-time diarization
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,15 @@ class WorkItem:
     @property
     def source(self) -> str:
         return self.file.source
+
+    def as_decoded(self, receipt: ReadReceipt | None) -> WorkItem:
+        """This recording with the duration of what was decoded from it, when the read says
+        (``receipt.decoded_s``): the header's can be wrong (joined MP3s announce the first part's),
+        and the transcript's duration, the audio counted and its cost are what was sent."""
+        decoded = receipt.decoded_s if receipt is not None else None
+        if decoded is None or abs(decoded - self.audio.duration_s) < 0.001:
+            return self
+        return replace(self, audio=replace(self.audio, duration_s=decoded))
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,28 @@ def settled_before_ns(settings: RunSettings, now: datetime) -> float:
     return (now - timedelta(seconds=settings.settle_seconds)).timestamp() * 1e9
 
 
+def is_settled(file: AudioFile, settled_before: float, now: datetime) -> bool:
+    """Not modified since ``settled_before``. A modification time in the future (a copy that kept
+    a wrong clock's time, ``touch -d``) says nothing about that: then the inode's change time,
+    which every write moves and no copy sets, must be that old; the file is named meanwhile."""
+    if file.mtime_ns <= settled_before:
+        return True
+    now_ns = now.timestamp() * 1e9
+    if file.mtime_ns <= now_ns:
+        return False
+    when = datetime.fromtimestamp(file.mtime_ns / 1e9, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if 0 < file.ctime_ns <= settled_before:
+        return True
+    if file.ctime_ns > now_ns:
+        log.warning("%s: its modification and change times are in the future (%s): the file system's "
+                    "clock is ahead of this machine's; left for the next run", shown(file.source), when)
+    else:
+        settle_s = (now_ns - settled_before) / 1e9
+        log.warning("%s: its modification time is in the future (%s); it is taken once it has not "
+                    "changed for %g s (settle)", shown(file.source), when, settle_s)
+    return False
+
+
 def classify(file: AudioFile, row: LedgerRow | None, settings: RunSettings, wanted_hash: str) -> Decided:
     """``decide``, with ``--force`` turning done files into forced ones."""
     decided = decide(file, row, settings, wanted_hash)
@@ -198,8 +233,9 @@ def plan_run(
     """Discover, compare with the ledger's ``rows``, probe what is due. Changes nothing.
     ``cancel`` (Ctrl-C) stops the probing at once."""
     discovered = discover(settings.inputs, include=settings.include, exclude=settings.exclude)
-    settled_before = settled_before_ns(settings, now or datetime.now(timezone.utc))
-    ready = [f for f in discovered.files if f.mtime_ns <= settled_before]
+    now = now or datetime.now(timezone.utc)
+    settled_before = settled_before_ns(settings, now)
+    ready = [f for f in discovered.files if is_settled(f, settled_before, now)]
     wanted_hash = settings_hash(transcript_settings(settings))
     plan = Plan()
     tally: Counter[str] = Counter()
@@ -280,6 +316,7 @@ def preview(settings: RunSettings) -> Plan:
 def probe_one(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
     """A work item, or the failure that keeps the file from being sent at all."""
     try:
+        check_writable(settings.out, file.source, settings.formats)  # check first, pay after
         info = audio.probe(file.path)
         if settings.options.diarize and info.duration_s > DIARIZATION_LIMIT_S:
             raise PermanentEngineError(
@@ -288,7 +325,7 @@ def probe_one(file: AudioFile, settings: RunSettings) -> WorkItem | FileResult:
                 code="too_long_to_diarize",
                 hint="split the recording, or transcribe it without --diarize",
             )
-    except (AudioError, PermanentEngineError) as exc:
+    except FileError as exc:  # AudioError, PermanentEngineError, or outputs that cannot be written
         return FileResult(
             source=file.source, path=file.path, status="failed", failure=Failure.from_error(exc)
         )

@@ -40,6 +40,7 @@ from batchscribe.planning.planner import (
     WorkItem,
     classify,
     is_due,
+    is_settled,
     known_failure,
     planned_counts,
     probe_one,
@@ -97,7 +98,7 @@ class PlanFeed:
                 if self.target.stopped():
                     return
                 self.discovered += 1
-                if file.mtime_ns > settled_before:
+                if not is_settled(file, settled_before, self.now):
                     self.not_settled += 1
                     continue
                 if self._decide(file):

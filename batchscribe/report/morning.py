@@ -69,7 +69,7 @@ def retry_rows(result: RunResult, mask: Redactor) -> list[dict[str, Any]]:
     """Per retried file: each attempt with its outcome, class and reason."""
     return [
         {
-            "source": f.source,
+            "source": shown(f.source),
             "status": f.status,
             "attempts": [
                 {
@@ -90,7 +90,7 @@ def retry_rows(result: RunResult, mask: Redactor) -> list[dict[str, Any]]:
 def not_sent_rows(result: RunResult, mask: Redactor) -> list[dict[str, Any]]:
     """Files that failed before any session: not audio, unreadable, too long to diarize."""
     return [
-        {"source": f.source, "code": f.failure.code, "reason": mask(f.failure.message)}
+        {"source": shown(f.source), "code": f.failure.code, "reason": shown(mask(f.failure.message))}
         for f in sorted(result.failed, key=lambda f: f.source)
         if f.attempts == 0 and f.failure is not None
     ]
@@ -98,7 +98,7 @@ def not_sent_rows(result: RunResult, mask: Redactor) -> list[dict[str, Any]]:
 
 def still_failing_rows(result: RunResult, mask: Redactor) -> list[dict[str, Any]]:
     return [
-        {"source": k.source, "code": k.code, "message": mask(k.message), "since": k.since}
+        {"source": shown(k.source), "code": k.code, "message": shown(mask(k.message)), "since": k.since}
         for k in sorted(result.still_failing, key=lambda k: k.source)
     ]
 

@@ -192,6 +192,9 @@ def _transcripts_headline(summary: Mapping[str, Any], *, summaries_did_something
     ran = counts["succeeded"] + counts["failed"] + counts["cancelled"]
     if counts["failed"]:
         return f"{counts['failed']} of {plural(ran, 'file')} failed; see what to do below."
+    if ran == 0 and summary["audio_seconds"] > 0:
+        return (f"No recording finished: {human_seconds(summary['audio_seconds'])} of long recordings "
+                "were sent in chunks; the next run sends the rest.")  # fmt: skip
     if ran == 0:
         still = len(summary.get("still_failing", ()))
         known = f" ({plural(still, 'file')} still failing from earlier runs)" if still else ""

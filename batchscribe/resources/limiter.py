@@ -7,11 +7,21 @@ connect, so the connections in flight double per round of prompt admissions (1, 
 admits them). Every success adds one slot too, up to ``maximum`` (``--workers``).
 
 **Only the service's answers count as throttling**: a TooManyRequests or ServiceUnavailable
-answer (or the engine's push-back signal, which says the service refused an upgrade) halves the
-limit, at most once per ``cooldown`` seconds since one burst of 429s is one signal, and ends slow
-start; after it the limit grows back by one per ``max(limit, probe_after)`` successes, so a
-free-tier key (1 session) settles at 1 and probes for a second one only every ``probe_after``
-files.
+answer (or the engine's push-back signal, which says the service refused an upgrade) sets the
+limit to the sessions the service holds open for this run when it comes (``open``: connected and
+not over; never more than the limit was, at least 1), and ends slow start. A service that allows
+N sessions refuses the N+1st while it holds N open, so that is its capacity; sessions holding a
+slot are no measure of it (some are still connecting, the SDK retrying their refused upgrades).
+Halving instead left a resource of 4 sessions at 2 or 3 and provoked a 429 each time it grew back
+(issue 17 item 8). Every answer of a burst counts: each can only bring the limit to what is open,
+never collapse it as repeated halving would. An engine that reports no connections gets the
+limit halved. After it the limit grows back by one per ``max(limit, probe_after)`` successes, so
+a free-tier key (1 session) settles at 1 and probes for a second one only every ``probe_after``
+files; a *delayed* connection (below) while it probes above the limit the last refusal set is
+most likely a refusal the SDK retried by itself, so the limit goes back to that and the probe
+waits as long again. Measured (two emulators of 4 sessions, 6 allowed each, 96 files): 14.4 s
+with halving, 13.0 s now (0.92 of ideal; one resource 32.8 s -> 26 s), refused connections about
+as many.
 
 **A slow connection is not throttling**: the SDK hides a refused upgrade by retrying it about
 250 ms later, but a connection is just as slow when this machine is short of CPU, as it is
@@ -22,8 +32,8 @@ doubling), and it never halves the limit; it is counted in ``delayed_connects`` 
 say "connections were slow here". Measured (bench/bench_ramp.py): holding the ramp on delayed
 connections instead took 20 s to reach 96 sessions on a busy 2-core machine.
 
-``active`` is the number of sessions holding a slot right now (``peak_active`` the most at once):
-the sessions actually open, which the limit is only an upper bound for.
+``active`` is the number of sessions holding a slot right now (``peak_active`` the most at once),
+which the limit is only an upper bound for; ``open`` those of them connected.
 """
 
 from __future__ import annotations
@@ -55,7 +65,6 @@ class AdaptiveLimiter:
         maximum: int,
         *,
         start: int = 2,
-        cooldown: float = 5.0,
         probe_after: int = 20,
         retry_gap: float = RETRY_GAP_S,
         clock: Callable[[], float] = time.monotonic,
@@ -67,6 +76,7 @@ class AdaptiveLimiter:
         self.maximum = maximum
         self.limit = max(1, min(start, maximum))
         self.active = 0  # sessions holding a slot now
+        self.open = 0  # sessions connected and not over (``connected`` .. ``closed``)
         self.peak_active = 0
         self.peak_limit = self.limit
         self.throttled = 0  # throttling answers from the service
@@ -74,11 +84,10 @@ class AdaptiveLimiter:
         self.delayed_connects = 0  # slow connections: a busy machine or an SDK retry, never halved
         self.fastest_connect: float | None = None
         self._ramping = True  # slow start: until the service first pushes back
+        self._refused_at: int | None = None  # the limit the service's last refusal set
         self._successes = 0
-        self._cooldown = cooldown
         self._probe_after = probe_after
         self._retry_gap = retry_gap
-        self._last_decrease = float("-inf")
         self._clock = clock
         self._on_change = on_change
         self._cond = condition or threading.Condition()
@@ -145,6 +154,7 @@ class AdaptiveLimiter:
 
     def connected(self, seconds: float) -> None:
         with self._cond:
+            self.open += 1
             fastest = seconds if self.fastest_connect is None else min(self.fastest_connect, seconds)
             self.fastest_connect = fastest
             if seconds >= fastest + self._retry_gap:
@@ -155,6 +165,15 @@ class AdaptiveLimiter:
                 grow = SLOTS_PER_PROMPT_ADMISSION
             if self.slow_start:
                 self._set(self.limit + grow)
+            elif grow == SLOTS_PER_DELAYED_ADMISSION and self.limit > (self._refused_at or self.maximum):
+                # Probing above what the service last held: a late connection there is most
+                # likely a refusal the SDK retried by itself. Back to that; the probe waits.
+                self._successes = 0
+                self._set(self._refused_at or self.limit)
+
+    def closed(self) -> None:
+        with self._cond:
+            self.open = max(0, self.open - 1)
 
     def succeeded(self) -> None:
         with self._cond:
@@ -167,23 +186,22 @@ class AdaptiveLimiter:
                 self._set(self.limit + 1)
 
     def throttled_by_service(self) -> None:
+        """The service refused a session: the limit goes to the sessions it holds open now."""
         with self._cond:
             self.throttled += 1
             self._ramping = False
             self._successes = 0
-            now = self._clock()
-            if now - self._last_decrease < self._cooldown:
-                return
-            self._last_decrease = now
-            self._set(max(1, self.limit // 2))
+            held = self.open if self.fastest_connect is not None else self.limit // 2
+            self._set(max(1, min(self.limit, held)))
+            self._refused_at = self.limit
 
     def restart(self, start: int = 1) -> None:
         """Forget what was learnt and slow-start again from ``start`` (a resource back from an
         outage may not hold its old load)."""
         with self._cond:
             self._ramping = True
+            self._refused_at = None
             self._successes = 0
-            self._last_decrease = float("-inf")
             self._set(max(1, min(start, self.maximum)))
 
     def _set(self, limit: int) -> None:

@@ -12,6 +12,10 @@ connection time and throttling), and tells the lease how it went:
   wrong with the file, and the service never saw it);
 - credentials rejected (401/403, an Entra sign-in that fails): that resource is out for the
   run, named in the summary; the session moves on the same way;
+- a **stall** after the connection came up (no answer within ``--stall-timeout``): the
+  resource's strike too (it takes the resource out at once: a stall costs a whole stall timeout),
+  and the error goes to the runner, so the file's retry (which the pool hands to another
+  resource) is bounded by its retries like any service trouble;
 - anything else (throttling, a failure after the connection was up, a bad request) goes to the
   runner as it is: the file's retries decide.
 
@@ -35,6 +39,7 @@ from batchscribe.resources.rotation import FailureKind, Rotation
 log = logging.getLogger(__name__)
 
 NO_RESOURCE = "no_resource"
+STALLED = "stalled"  # the code of ``retry.stalled_error``
 CREDENTIAL_CODES = frozenset({"auth_failed", "forbidden", "quota_exhausted", "entra_sign_in_failed"})
 _SERVER_ERROR_SDK_CODES = frozenset({"ServiceUnavailable", "ServiceError"})
 
@@ -86,6 +91,10 @@ class RotatingEngine:
                 if kind is None:
                     if exc.code == "throttled":
                         lease.throttled_by_service()
+                    elif exc.code == STALLED:
+                        lease.failed("stalled")
+                        log.info("%s: stalled on %s; its retry goes to another resource",
+                                 request.label, lease.resource.name)  # fmt: skip
                     raise
                 detail = exc.message if kind == "credentials" and exc.code != "auth_failed" else ""
                 lease.failed(kind, detail)

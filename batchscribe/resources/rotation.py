@@ -6,11 +6,15 @@ in, its own session limit) an ``AdaptiveLimiter`` and hands out sessions as ``Le
 - **spread by free capacity**: the next session goes to the resource with the most free slots
   (ties: fewer sessions open, then fewer sessions so far), so N healthy resources carry about N
   times one's load;
-- **quarantine**: connection-time failures (refused, a 5xx answer, timeouts) take a resource out
+- **quarantine**: connection-time failures (refused, a 5xx answer, timeouts) and *stalls* (a
+  session that connected, then got no answer within ``--stall-timeout``) take a resource out
   of the rotation after ``QuarantinePolicy.strikes`` of them in a row, for a backoff that doubles
-  each time (``first_backoff`` .. ``max_backoff``). When it ends, the next session on that
-  resource is a *probe*, the only one there: if it connects the resource is back (its limiter
-  slow-starts again), otherwise it goes back into quarantine for longer;
+  each time (``first_backoff`` .. ``max_backoff``); failures of sessions that were already on
+  it when it went out are counted, but do not lengthen its quarantine. When it ends, the next
+  session on that resource is a *probe*, the only one there: if it connects the resource is back
+  (its limiter slow-starts again), otherwise it goes back into quarantine for longer. A resource
+  that went out for stalling must *finish* its probe session to be back: connecting is exactly
+  what a stalling resource still does;
 - a resource **rejecting its credentials** is out for the whole run, and named;
 - ``unusable()`` says when the run should abort (exit 3): every resource rejected its
   credentials, or every resource is out and none has connected in this run, or none has been
@@ -35,14 +39,15 @@ from batchscribe.cancel import CancelToken
 from batchscribe.config.resource import Resource
 from batchscribe.errors import RunAbortedError, UsageError
 from batchscribe.resources.limiter import AdaptiveLimiter
+from batchscribe.resources.resource_stats import ResourceStats, State
 
-FailureKind = Literal["refused", "server_error", "timeout", "credentials"]
-State = Literal["healthy", "quarantined", "probing", "disabled"]
+FailureKind = Literal["refused", "server_error", "timeout", "stalled", "credentials"]
 
 _FAILURE_TEXT: dict[FailureKind, str] = {
     "refused": "connection refused",
     "server_error": "the service answered with a server error (5xx)",
     "timeout": "connection timed out",
+    "stalled": "sessions stalled (connected, then no answer within --stall-timeout)",
     "credentials": "credentials rejected",
 }
 
@@ -56,36 +61,9 @@ class QuarantinePolicy:
     # connection failures in a row that take a resource out, by kind (the SDK has already
     # retried each one a few times before reporting it)
     strikes: Mapping[FailureKind, int] = field(
-        default_factory=lambda: {"refused": 1, "server_error": 2, "timeout": 3}
+        default_factory=lambda: {"refused": 1, "server_error": 2, "timeout": 3, "stalled": 1}
     )
     give_up_after: float = 600.0  # no resource usable for this long: abort
-
-
-@dataclass(frozen=True)
-class ResourceStats:
-    """One resource's share of the run, for the summary and the report."""
-
-    name: str
-    state: State
-    sessions: int
-    audio_seconds: float
-    throttled: int
-    failures: Mapping[str, int]
-    quarantines: int
-    quarantined_s: float  # out of the rotation (quarantine, probing, disabled)
-    reasons: tuple[str, ...]  # why it left the rotation, each distinct reason once
-    peak_active: int
-    limit: int
-
-    def describe(self) -> str:
-        failed = sum(self.failures.values())
-        text = (
-            f"{self.name}: {self.sessions} sessions, {self.audio_seconds / 3600:.2f} h of audio, "
-            f"{self.throttled} throttled, {failed} failed, at most {self.peak_active} at once"
-        )
-        if self.quarantines or self.state == "disabled":
-            text += f"; out of rotation {self.quarantined_s:.0f} s ({'; '.join(self.reasons)})"
-        return text
 
 
 class _Member:
@@ -103,6 +81,7 @@ class _Member:
         self.quarantines = 0
         self.reasons: list[str] = []
         self.probe_out = False
+        self.probe_must_finish = False  # out for stalling: connecting does not prove it is back
         self.connected_once = False
         self.sessions = 0
         self.audio_seconds = 0.0
@@ -128,6 +107,9 @@ class Lease:
         self.reached = True
         self._rotation._connected(self._member, seconds, probe=self.probe)
 
+    def closed(self) -> None:
+        self._member.limiter.closed()
+
     def throttled_by_service(self) -> None:
         self._member.limiter.throttled_by_service()
 
@@ -143,7 +125,7 @@ class Lease:
         if not self.reached:  # an engine that does not report its connections: success says it
             self.reached = True
             self._rotation._reached(self._member, probe=self.probe)
-        self._rotation._succeeded(self._member, audio_seconds)
+        self._rotation._succeeded(self._member, audio_seconds, probe=self.probe)
 
     def failed(self, kind: FailureKind, detail: str = "") -> None:
         """The session could not connect; ``detail`` (already free of secrets) says how."""
@@ -289,18 +271,27 @@ class Rotation:
     def _reached(self, member: _Member, *, probe: bool) -> None:
         with self._cond:
             member.connected_once = True
-            member.in_a_row.clear()
-            if probe and member.state == "probing":
-                member.state = "healthy"
-                member.backoffs = 0
-                self._back_in(member)
-                member.limiter.restart(self._start)
+            if not member.probe_must_finish:
+                member.in_a_row.clear()
+            if probe and member.state == "probing" and not member.probe_must_finish:
+                self._probe_passed(member)
             self._cond.notify_all()
 
-    def _succeeded(self, member: _Member, audio_seconds: float) -> None:
+    def _succeeded(self, member: _Member, audio_seconds: float, *, probe: bool) -> None:
         with self._cond:
             member.audio_seconds += audio_seconds
+            member.in_a_row.clear()
+            if probe and member.state == "probing":
+                self._probe_passed(member)
             member.limiter.succeeded()
+            self._cond.notify_all()
+
+    def _probe_passed(self, member: _Member) -> None:
+        member.state = "healthy"
+        member.backoffs = 0
+        member.probe_must_finish = False
+        self._back_in(member)
+        member.limiter.restart(self._start)
 
     def _failed(self, member: _Member, kind: FailureKind, detail: str, *, probe: bool) -> None:
         with self._cond:
@@ -311,9 +302,12 @@ class Rotation:
             if kind == "credentials":
                 self._take_out(member, "disabled", self._credentials_reason(member, detail))
                 return
+            if member.state == "quarantined" or (member.state == "probing" and not probe):
+                return  # a session that was already on it when it went out: counted, no new strike
             member.in_a_row[kind] = member.in_a_row.get(kind, 0) + 1
             if probe or member.in_a_row[kind] >= self._policy.strikes.get(kind, 1):
                 member.in_a_row.clear()
+                member.probe_must_finish = kind == "stalled"
                 self._take_out(member, "quarantined", reason)
 
     def _release(self, member: _Member, *, probe: bool) -> None:

@@ -29,7 +29,7 @@ from batchscribe.audio.chunk_plan import ChunkPlan, plan_chunks, plan_within
 from batchscribe.audio.silence import CutFinder
 from batchscribe.engines.base import ChunkRecord, Phrase, RecognitionRequest, Transcript
 from batchscribe.engines.stitch import ChunkTranscript, stitch
-from batchscribe.errors import FileError, RunAbortedError, spool_error
+from batchscribe.errors import FileError, RunAbortedError
 from batchscribe.planning.planner import WorkItem
 from batchscribe.results import Attempt, FileResult
 from batchscribe.running.tasks import Entry, TaskHost
@@ -233,6 +233,9 @@ class SplitRecording:
             why = receipt.change(size=item.file.size, mtime_ns=item.file.mtime_ns) if receipt else "unread"
             if not why and saved is not None and saved.sha256 != manifest.sha256:
                 why = "its content differs from the chunks saved by an earlier run"
+            if not why and saved is not None and any(saved.tracks[t]["samples"] != info["samples"]
+                                                     for t, info in manifest.tracks.items()):  # fmt: skip
+                why = "the chunks saved by an earlier run do not tile it; they were discarded"
             if why:
                 store.discard(self.source)
                 if self._settle():
@@ -240,7 +243,7 @@ class SplitRecording:
                 return None
             store.write_manifest(manifest)
         except OSError as exc:
-            return self._fail(runner, spool_error(exc, str(store.root)))
+            return self._fail(runner, store.spool_error(self.source, exc))
         except (FileError, RunAbortedError) as exc:
             return self._fail(runner, exc)
         return self._assemble_if_complete(runner)
@@ -294,7 +297,11 @@ class SplitRecording:
             while len(cuts) < len(known) and known[len(cuts)] <= state["read"]:
                 queue(known[len(cuts)])
 
-        result = audio.read_track(path, channel=channel, spool=spool, on_pcm=on_pcm, on_open=on_open)
+        # Room for this track's spool and those of the tracks still to be read after it.
+        left = len(self._tracks) - len(self._receipts)
+        spool_bytes = int(self.item.audio.duration_s * audio.BYTES_PER_SECOND) * left
+        result = audio.read_track(path, channel=channel, spool=spool, on_pcm=on_pcm, on_open=on_open,
+                                  spool_bytes=spool_bytes)  # fmt: skip
         self._receipts.append(result.receipt)
         self._warnings.extend(result.warnings)
         if state["queued"] < result.samples or not cuts:
@@ -318,7 +325,9 @@ class SplitRecording:
 
         timeline: list[Attempt] = []  # this chunk's attempts, then the recording's
         try:
-            transcript = runner.transcribe(self.item, worker, request, progress, timeline)
+            transcript = runner.transcribe(
+                self.item, worker, request, progress, timeline, seconds=task.seconds
+            )
             self.options.store.save(self.source, SavedChunk(task.track, task.index, task.start, task.end,
                                                             len(timeline), transcript))  # fmt: skip
         except (FileError, RunAbortedError) as exc:
@@ -355,6 +364,7 @@ class SplitRecording:
               attempts: int = 0) -> FileResult | None:  # fmt: skip
         if not self._settle():
             return None
+        self.options.store.remove_spools(self.source)  # the next run decodes again: free the disk now
         return runner.failure(self.item, exc, attempts, self._started, self._timeline)
 
     # -- the whole transcript -------------------------------------------------------------------

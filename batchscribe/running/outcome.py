@@ -54,6 +54,7 @@ class RunOutcome:
     aborted: BatchscribeError | None = None
     stop_reason: str = ""
     peak_sessions: int = 0
+    sent_seconds: float = 0.0  # audio of the sessions that succeeded (chunks too): what was paid for
 
     @property
     def results(self) -> list[FileResult]:

@@ -202,6 +202,7 @@ def run_batch(
             settings=settings.public_dict(),
             files=outcome.tally.files,
             tally=outcome.tally,
+            sent_audio_seconds=outcome.sent_seconds,
             counts=replace(
                 feed.counts,
                 changed_during_run=len(outcome.changed),

@@ -276,9 +276,11 @@ class Runner:
             return self.failure(item, source_error(exc), len(timeline), started, timeline)
 
     def transcribe(self, item: WorkItem, worker: int, request: RecognitionRequest,
-                   on_progress: ProgressCallback, timeline: list[Attempt]) -> Transcript:  # fmt: skip
+                   on_progress: ProgressCallback, timeline: list[Attempt], *,
+                   seconds: float | None = None) -> Transcript:  # fmt: skip
         """One session of ``request`` (``item`` or a part of it, e.g. a chunk) through the limiter,
-        retried on transient errors; each attempt is added to ``timeline`` (its length counts them)."""
+        retried on transient errors; each attempt is added to ``timeline`` (its length counts them).
+        ``seconds``: the audio it sends (a chunk's), counted as sent once it succeeded."""
 
         def session() -> Transcript:
             return self._engine.transcribe(request, on_progress=on_progress, cancel=self.cancel)
@@ -288,6 +290,8 @@ class Runner:
             with attempt:
                 number += 1
                 transcript = self._attempt(item, worker, number, timeline, session)
+        with self._lock:
+            self._outcome.sent_seconds += item.audio.duration_s if seconds is None else seconds
         return transcript
 
     def deliver(self, item: WorkItem, transcript: Transcript, attempts: int, started: float,
@@ -297,6 +301,7 @@ class Runner:
         if why := receipt.change(size=item.file.size, mtime_ns=item.file.mtime_ns) if receipt else "":
             self.changed(item, why)
             return None  # never recorded as done: the transcript may not be of what is there
+        item = item.as_decoded(receipt)
         try:
             written = self._write(item, transcript, attempts, self._clock() - started)
             return FileResult(

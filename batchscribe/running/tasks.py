@@ -29,7 +29,8 @@ class TaskHost(Protocol):
     def unchanged(self, item: WorkItem) -> bool: ...  # still as planned
     def changed(self, item: WorkItem, why: str = "") -> None: ...  # left for the next run
     def transcribe(self, item: WorkItem, worker: int, request: RecognitionRequest,
-                   on_progress: ProgressCallback, timeline: list[Attempt]) -> Transcript: ...  # fmt: skip
+                   on_progress: ProgressCallback, timeline: list[Attempt], *,
+                   seconds: float | None = None) -> Transcript: ...  # fmt: skip
     def deliver(self, item: WorkItem, transcript: Transcript, attempts: int, started: float,
                 timeline: list[Attempt]) -> FileResult | None: ...  # fmt: skip
     def failure(self, item: WorkItem, exc: FileError | RunAbortedError, attempts: int, started: float,

@@ -17,6 +17,7 @@ from batchscribe.cli import app
 from batchscribe.cli.asked import asked, settings_for
 from batchscribe.cli.options import RUN_OPTIONS
 from batchscribe.config.settings import Endpoint, RunSettings
+from batchscribe.errors import JobsFileError
 
 ENV = {"SPEECH_KEY": "test-key", "SPEECH_REGION": "westeurope"}
 NO_CREDENTIALS = dict.fromkeys(
@@ -85,7 +86,7 @@ def test_every_option_given_with_jobs_applies_to_every_job(tmp_path: Path) -> No
     path = jobs_file(tmp_path, JOBS)
     every = parsed(
         "--jobs", str(path), "--emulate", "--no-timestamps", "--language", "fr-FR", "--max-runtime", "90m",
-        "--out", "elsewhere", "--formats", "json,srt", env={},
+        "--formats", "json,srt", env={},
     )  # fmt: skip
     assert [s.job_name for s in every] == ["calls", "meetings"]
     for settings in every:
@@ -93,9 +94,17 @@ def test_every_option_given_with_jobs_applies_to_every_job(tmp_path: Path) -> No
         assert settings.timestamps is False  # a flag can switch a job's `true` off
         assert (settings.options.language, settings.options.languages) == ("fr-FR", ())  # replaces the group
         assert settings.max_runtime_s == 90 * 60
-        assert settings.out == Path("elsewhere")  # a path given here is taken from here
         assert settings.formats == ("json", "srt")
+    [calls] = parsed("--jobs", str(path), "--job", "calls", "--out", "elsewhere")
+    assert calls.out == Path("elsewhere")  # a path given here is taken from here
     assert parsed("--jobs", str(path), "--job", "calls")[0].out == tmp_path / "out/calls"
+
+
+def test_one_out_given_over_several_jobs_is_refused(tmp_path: Path) -> None:
+    path = jobs_file(tmp_path, JOBS)
+    with pytest.raises(JobsFileError) as caught:
+        parsed("--jobs", str(path), "--out", "elsewhere")
+    assert caught.value.message.startswith("--out: jobs 'calls' and 'meetings' write to the same output folder")
 
 
 def test_a_command_line_endpoint_replaces_the_jobs_region(tmp_path: Path) -> None:
@@ -264,10 +273,12 @@ defaults:
 jobs:
   calls:
     inputs: [calls]
+    out: out/calls
     openai_deployment: calls-gpt
     summary_prompt: prompt.md
   meetings:
     inputs: [meetings]
+    out: out/meetings
     summarize: false
 """
 

@@ -4,7 +4,9 @@ thread-safe, and never shown. A fake credential and a fake clock: no sleeps, no 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -177,3 +179,111 @@ def test_the_refresh_thread_hands_new_tokens_over_until_closed() -> None:
     finally:
         tokens.close()
     assert tokens.token() == "secret-token-2"
+
+
+# What azure-identity's DefaultAzureCredential logs (WARNING) and raises when no credential of its
+# chain can sign in: the same dozen lines twice.
+CHAIN_FAILED = (
+    "DefaultAzureCredential failed to retrieve a token from the included credentials.\n"
+    "Attempted credentials:\n"
+    "\tEnvironmentCredential: EnvironmentCredential authentication unavailable. Environment variables "
+    "are not fully configured.\n"
+    "\tManagedIdentityCredential: ManagedIdentityCredential authentication unavailable, no response "
+    "from the IMDS endpoint.\n"
+    "\tAzureCliCredential: Azure CLI not found on path\n"
+    "To mitigate this issue, please refer to the troubleshooting guidelines here at "
+    "https://aka.ms/azsdk/python/identity/defaultazurecredential/troubleshoot."
+)
+
+
+class LoggingFailingCredential(FakeCredential):
+    """Fails like DefaultAzureCredential: logs the whole chain as a WARNING, then raises it."""
+
+    def __init__(self, clock: Clock, error: Exception) -> None:
+        super().__init__(clock)
+        self.error = error
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        self.calls.append(scopes)
+        logging.getLogger("azure.identity._credentials.chained").warning("%s", CHAIN_FAILED)
+        raise self.error
+
+
+@pytest.fixture
+def azure_identity_level() -> Any:
+    logger = logging.getLogger("azure.identity")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
+def _sign_in_error(error: Exception) -> FatalEngineError:
+    clock = Clock()
+    tokens = TokenProvider(LoggingFailingCredential(clock, error), clock=clock)
+    with pytest.raises(FatalEngineError) as caught:
+        tokens.token()
+    return caught.value
+
+
+@pytest.mark.usefixtures("azure_identity_level")
+def test_a_failed_sign_in_is_one_line_without_azure_identitys_warning_dump(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    error = _sign_in_error(RuntimeError(CHAIN_FAILED))
+    assert "Attempted credentials" not in caplog.text and "troubleshooting" not in caplog.text
+    assert error.one_line().startswith("Entra ID sign-in failed: DefaultAzureCredential failed to retrieve")
+    assert "az login" in error.hint
+
+
+def _dns_in_the_text() -> Exception:
+    return RuntimeError(CHAIN_FAILED.replace(
+        "Environment variables are not fully configured.",
+        "Authentication failed: HTTPSConnectionPool(host='login.microsoftonline.com', port=443): Max retries "
+        "exceeded (Caused by NameResolutionError(\"Failed to resolve 'login.microsoftonline.com' ([Errno -3] "
+        "Temporary failure in name resolution)\"))",
+    ))  # fmt: skip
+
+
+def _dns_in_the_chain() -> Exception:
+    error = RuntimeError("ClientSecretCredential.get_token failed")
+    error.__cause__ = socket.gaierror(-3, "lookup failed")
+    return error
+
+
+@pytest.mark.usefixtures("azure_identity_level")
+@pytest.mark.parametrize(
+    ("make", "cause"),
+    [
+        (_dns_in_the_text, "name resolution failed"),
+        (_dns_in_the_chain, "name resolution failed"),
+        (lambda: RuntimeError("HTTPSConnectionPool(host='login.microsoftonline.com', port=443): Max retries "
+                              "exceeded (Caused by [Errno 111] Connection refused)"), "connection refused"),
+    ],
+    ids=["dns-in-the-text", "dns-in-the-chain", "refused"],
+)
+def test_a_sign_in_that_cannot_reach_entra_says_so_instead_of_az_login(
+    make: Callable[[], Exception], cause: str
+) -> None:
+    error = _sign_in_error(make())
+    assert error.message == f"Entra ID sign-in failed: cannot reach the sign-in service ({cause})"
+    assert error.hint.startswith("check this machine's DNS, network and proxy")
+    assert error.code == "entra_sign_in_failed"  # the resource is left out of the run, as before
+
+
+@pytest.mark.usefixtures("azure_identity_level")
+def test_a_machine_outside_azure_that_is_not_signed_in_is_told_to_sign_in() -> None:
+    imds = RuntimeError(CHAIN_FAILED.replace("no response from the IMDS endpoint.", "connection timed out."))
+    error = _sign_in_error(imds)  # the managed-identity probe timing out is not the network's fault
+    assert "cannot reach" not in error.message and "az login" in error.hint
+
+
+@pytest.mark.usefixtures("azure_identity_level")
+def test_the_refresh_thread_leaves_the_first_sign_in_to_the_first_session(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    credential = LoggingFailingCredential(clock, RuntimeError(CHAIN_FAILED))
+    tokens = TokenProvider(credential, clock=clock)
+    tokens.refresh_in_background()  # what the thread does at its first turn
+    assert credential.calls == [] and caplog.text == ""
+    with pytest.raises(FatalEngineError):
+        tokens.token()  # the session's own sign-in: its error is the one line said
+    assert len(credential.calls) == 1

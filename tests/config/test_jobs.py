@@ -3,9 +3,11 @@ line naming the file, the line, the field and the fix, without ever echoing a ke
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import textwrap
+import threading
 from dataclasses import FrozenInstanceError
 from pathlib import Path
 
@@ -59,6 +61,7 @@ def test_job_fields_override_defaults_and_lists_replace(tmp_path: Path) -> None:
             formats: [json, vtt]
           meetings:
             inputs: [meetings]
+            out: meetings-out
         """,
     )
     calls = job_settings(jobs, "calls", env=ENV)
@@ -112,7 +115,7 @@ def test_relative_paths_resolve_against_the_jobs_file_folder(
 
 
 def test_names_are_in_file_order_and_select_checks_every_name(tmp_path: Path) -> None:
-    jobs = loaded(tmp_path, "jobs:\n  zeta: {inputs: [a]}\n  alpha: {inputs: [b]}\n  mid: {inputs: [c]}\n")
+    jobs = loaded(tmp_path, "jobs:\n  zeta: {inputs: [a], out: z}\n  alpha: {inputs: [b], out: a}\n  mid: {inputs: [c], out: m}\n")
     assert jobs.names == ("zeta", "alpha", "mid")
     assert jobs.select() == ("zeta", "alpha", "mid")
     assert jobs.select(["mid", "zeta", "mid"]) == ("mid", "zeta")
@@ -121,7 +124,7 @@ def test_names_are_in_file_order_and_select_checks_every_name(tmp_path: Path) ->
 
 
 def test_unknown_job_name_lists_the_known_ones(tmp_path: Path) -> None:
-    jobs = loaded(tmp_path, "jobs:\n  calls: {inputs: [a]}\n  meetings: {inputs: [b]}\n")
+    jobs = loaded(tmp_path, "jobs:\n  calls: {inputs: [a], out: c}\n  meetings: {inputs: [b], out: m}\n")
     with pytest.raises(JobsFileError) as caught:
         job_settings(jobs, "cals", env=ENV)
     line = caught.value.one_line()
@@ -145,6 +148,7 @@ def test_a_job_choosing_one_alternative_replaces_the_defaults_choice(tmp_path: P
             region: northeurope
           identify:
             inputs: [b]
+            out: identified
         """,
     )
     write(tmp_path, "from-file\n", name="k.txt")
@@ -250,6 +254,7 @@ def test_blank_blocks_and_yaml_anchors_are_fine(tmp_path: Path) -> None:
           b:
             <<: *base
             inputs: [b]
+            out: b-out
         """,
     )
     b = job_settings(jobs, "b", env=ENV)
@@ -524,7 +529,7 @@ def test_job_names_may_mention_keys_and_tokens(tmp_path: Path) -> None:
 
 def test_a_missing_key_names_the_job_and_the_variables(tmp_path: Path) -> None:
     jobs = loaded(
-        tmp_path, "jobs:\n  calls:\n    inputs: [a]\n  other:\n    inputs: [b]\n    key_env: OTHER_KEY\n"
+        tmp_path, "jobs:\n  calls:\n    inputs: [a]\n  other:\n    inputs: [b]\n    key_env: OTHER_KEY\n    out: o\n"
     )
     with pytest.raises(JobsFileError) as caught:
         job_settings(jobs, "calls", env={"SPEECH_REGION": "westeurope"})
@@ -563,10 +568,10 @@ def test_emulate_host_and_endpoint_need_no_region(tmp_path: Path) -> None:
         tmp_path,
         """
         jobs:
-          local: {inputs: [a], emulate: true}
-          scripted: {inputs: [a], emulate: true, emulator_transcripts: t.yaml, emulator_speed: 10}
-          container: {inputs: [a], host: "ws://localhost:5000/"}
-          private: {inputs: [a], endpoint: "https://x.example"}
+          local: {inputs: [a], emulate: true, out: l}
+          scripted: {inputs: [a], emulate: true, emulator_transcripts: t.yaml, emulator_speed: 10, out: s}
+          container: {inputs: [a], host: "ws://localhost:5000/", out: c}
+          private: {inputs: [a], endpoint: "https://x.example", out: p}
         """,
     )
     assert job_settings(jobs, "local", env={}).endpoint == Endpoint(kind="emulator", key="emulator")
@@ -624,3 +629,44 @@ def test_the_example_documents_every_field() -> None:
         assert any(re.match(rf"\s*#? ?{name}: ", line) for line in lines[doc[0] + 1 :]), (
             f"no example of {name}"
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "how"),
+    [
+        ("defaults: {out: shared}\njobs:\n  A: {inputs: [A]}\n  B: {inputs: [B]}\n", "the same output folder"),
+        ("jobs:\n  A: {inputs: [A]}\n  B: {inputs: [B]}\n", "the same output folder"),  # the default
+        ("jobs:\n  A: {inputs: [A], out: t}\n  B: {inputs: [B], out: t/b}\n", "output folders inside each other"),
+        ("jobs:\n  A: {inputs: [A], out: t}\n  B: {inputs: [B], out: ./x/../t}\n", "the same output folder"),
+    ],
+    ids=["defaults", "default", "nested", "spelled-differently"],
+)
+def test_two_jobs_writing_into_one_output_folder_are_refused_naming_both(
+    tmp_path: Path, text: str, how: str
+) -> None:
+    error = load_error(write(tmp_path, text))
+    assert f"jobs 'A' and 'B' write to {how}" in error.message
+    assert "overwrite each other's transcripts" in error.message and "own out" in error.hint
+
+
+def test_jobs_with_their_own_output_folders_load(tmp_path: Path) -> None:
+    jobs = loaded(tmp_path, "defaults: {out: t}\njobs:\n  A: {inputs: [A], out: t-a}\n  B: {inputs: [B], out: t2}\n")
+    assert jobs.names == ("A", "B")
+
+
+def test_a_huge_jobs_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.yaml"
+    job = "  job{n}:\n    inputs: [/srv/rec/{n}]\n    out: /srv/t/{n}\n"
+    path.write_text("jobs:\n" + "".join(job.format(n=n) for n in range(30_000)), encoding="utf-8")  # 1.4 MB
+    error = load_error(path)
+    assert error.message == f"{path}: the jobs file is larger than 1 MB, far more than any needs"
+
+
+def test_a_fifo_as_the_jobs_file_is_refused_without_waiting(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "jobs.yaml")
+    errors: list[JobsFileError] = []
+    thread = threading.Thread(target=lambda: errors.append(load_error(tmp_path / "jobs.yaml")), daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert errors, "reading the jobs file blocked"
+    assert "not a regular file" in errors[0].message

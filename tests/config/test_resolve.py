@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from batchscribe.config.resolve import CommandLine, resolve_endpoint, resolve_settings
+from batchscribe.config.resource import Resource
 from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint
 from batchscribe.config.summaries import SummaryOptions, resolve_summaries, shipped_prompt
@@ -161,3 +165,74 @@ def test_a_summary_prompt_is_read_where_it_was_given(tmp_path: Path, monkeypatch
         resolve_summaries(
             JobSpec.model_validate({"summarize": True, "summary_prompt": "empty.md"}), CommandLine(), OPENAI
         )
+
+
+def _resolve_in_thread(fields: dict[str, object], env: dict[str, str]) -> BaseException | None:
+    """What resolving raised, from a thread: a key file that blocks fails the test instead of hanging it."""
+    caught: list[BaseException | None] = []
+
+    def resolve() -> None:
+        try:
+            resolve_endpoint(JobSpec.model_validate(fields), CommandLine(), env)
+            caught.append(None)
+        except BaseException as exc:  # handed to the test
+            caught.append(exc)
+
+    thread = threading.Thread(target=resolve, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert caught, "reading the key file blocked"
+    return caught[0]
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p: os.mkfifo(p), "is not a regular file"),
+        (lambda p: p.write_text("a" * 10_000 + "\n"), "is larger than 4,096 bytes"),
+        (lambda p: p.mkdir(), "is not a regular file"),
+    ],
+    ids=["fifo", "huge", "folder"],
+)
+def test_a_key_file_that_is_not_a_small_regular_file_is_refused(
+    tmp_path: Path, make: Callable[[Path], object], says: str
+) -> None:
+    path = tmp_path / "speech.key"
+    make(path)
+    error = _resolve_in_thread({"key_file": str(path)}, REGION)
+    assert isinstance(error, UsageError)
+    assert says in error.message and error.message.startswith("--key-file: the key file")
+    assert "only the key" in error.hint
+
+
+def test_dev_zero_as_the_key_file_is_refused_without_reading_it() -> None:
+    error = _resolve_in_thread({"key_file": "/dev/zero"}, REGION)
+    assert isinstance(error, UsageError) and "is not a regular file" in error.message
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [("abc def\n", "contains spaces"), ("abc\tdef", "contains spaces"), ("abc\x07def", "control characters")],
+)
+def test_a_key_file_with_spaces_inside_the_key_is_refused_as_such(
+    tmp_path: Path, content: str, says: str
+) -> None:
+    (tmp_path / "speech.key").write_text(content)
+    error = _resolve_in_thread({"key_file": str(tmp_path / "speech.key")}, REGION)
+    assert isinstance(error, UsageError) and says in error.message
+    assert "abc" not in error.message + error.hint  # never echoed
+
+
+@pytest.mark.parametrize(("value", "says"), [("abc\ndef", "a line break"), ("abc def", "spaces")])
+def test_a_key_variable_with_a_line_break_or_spaces_is_refused_as_such(value: str, says: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        resolve_endpoint(JobSpec(), CommandLine(), {"SPEECH_KEY": value, **REGION})
+    assert caught.value.message.startswith(f"the key in SPEECH_KEY contains {says}")
+    assert "abc" not in caught.value.message + caught.value.hint
+
+
+def test_a_resource_key_with_spaces_is_refused_naming_the_resource() -> None:
+    resource = Resource("region", "westeurope", key_variable="WEU_KEY")
+    with pytest.raises(UsageError) as caught:
+        resource.key({"WEU_KEY": "abc def"})
+    assert "resource region:westeurope: the key in WEU_KEY contains spaces" in caught.value.message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -116,3 +116,23 @@ def test_plan_counts_what_is_due_and_changes_nothing(tmp_path: Path) -> None:
     forced = plan_run(replace(settings, force=True), rows=rows)
     assert [i.source for i in forced.items] == ["a.wav", "b.wav", "c.wav"] and not forced.adopt
     assert fresh.source not in {i.source for i in forced.items}
+
+
+def test_a_modification_time_in_the_future_is_named_and_settles_once_unchanged_for_the_settle_time(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = replace(SETTINGS, inputs=(tmp_path / "in",), out=tmp_path / "out", settle_seconds=60)
+    path = recording(tmp_path, "future.wav").path
+    next_year = datetime.now(timezone.utc).timestamp() + 365 * 86400
+    os.utime(path, (next_year, next_year))  # `touch -d '+1 year'`: its change time is now
+    changed_at = datetime.fromtimestamp(path.stat().st_ctime, timezone.utc)
+
+    waiting = plan_run(settings, rows={}, now=changed_at + timedelta(seconds=30))
+    assert waiting.items == [] and waiting.counts.not_settled == 1
+    assert "future.wav: its modification time is in the future (20" in caplog.text
+    assert "once it has not changed for 60 s" in caplog.text
+
+    settled = plan_run(settings, rows={}, now=changed_at + timedelta(seconds=61))
+    assert [i.source for i in settled.items] == ["future.wav"] and settled.counts.not_settled == 0
+    without_settle = plan_run(replace(settings, settle_seconds=0), rows={}, now=changed_at + timedelta(seconds=1))
+    assert [i.source for i in without_settle.items] == ["future.wav"]

@@ -1,5 +1,5 @@
-"""The adaptive limiter: slow start that doubles per round, halves only on the service's answers,
-ramps back, settles on a free tier, and counts the sessions actually open."""
+"""The adaptive limiter: slow start that doubles per round, comes down to the sessions open only on
+the service's answers, ramps back, settles on a free tier, and counts the sessions actually open."""
 
 from __future__ import annotations
 
@@ -26,34 +26,96 @@ def test_ramps_up_one_per_success_to_the_maximum() -> None:
     assert limiter.limit == 8
 
 
-def test_throttling_halves_once_per_cooldown_then_grows_back_slowly() -> None:
-    clock = Clock()
-    limiter = AdaptiveLimiter(8, start=8, cooldown=5, probe_after=3, clock=clock)
+def open_sessions(limiter: AdaptiveLimiter, count: int, *, connected: int) -> None:
+    """``count`` sessions take a slot; ``connected`` of them get their connection up."""
+    for n in range(count):
+        assert limiter.try_acquire()
+        if n < connected:
+            limiter.connected(0.01)
+
+
+def test_a_refusal_sets_the_limit_to_the_sessions_open_not_half() -> None:
+    """Issue 17 item 8: a service of 4 sessions, 6 allowed here: the 5th and 6th are refused."""
+    limiter = AdaptiveLimiter(6, start=6)
+    open_sessions(limiter, 6, connected=4)
+    for _ in range(2):  # both refused sessions answer 429 and give their slots back
+        limiter.release()
+        limiter.throttled_by_service()
+    assert limiter.limit == 4 and limiter.throttled == 2 and not limiter.slow_start
+    assert limiter.open == 4 and limiter.active == 4
+
+
+def test_sessions_over_are_no_longer_open() -> None:
+    limiter = AdaptiveLimiter(8, start=8)
+    open_sessions(limiter, 5, connected=5)
+    for _ in range(3):
+        limiter.closed()
+        limiter.release()
+    assert limiter.open == 2
     limiter.throttled_by_service()
-    limiter.throttled_by_service()  # same burst: ignored
-    assert limiter.limit == 4 and limiter.throttled == 2
+    assert limiter.limit == 2
+
+
+def test_after_a_refusal_the_limit_grows_back_slowly_and_a_second_refusal_resets_it() -> None:
+    limiter = AdaptiveLimiter(8, start=8, probe_after=3)
+    open_sessions(limiter, 5, connected=4)
+    limiter.release()
+    limiter.throttled_by_service()
+    assert limiter.limit == 4
     for _ in range(3):
         limiter.succeeded()
     assert limiter.limit == 4  # one more only after max(limit, probe_after) = 4 successes
     limiter.succeeded()
     assert limiter.limit == 5
-    clock.now += 10
+    assert limiter.try_acquire()  # the 5th is refused again while 4 are open
+    limiter.release()
     limiter.throttled_by_service()
-    assert limiter.limit == 2
+    assert limiter.limit == 4
+
+
+def test_a_late_connection_while_probing_above_the_last_refusal_goes_back_to_it() -> None:
+    """The SDK retries a refused upgrade by itself: above the limit the service last held, a
+    connection that took a retry's time longer is the service saying no again."""
+    limiter = AdaptiveLimiter(8, start=8, probe_after=2)
+    open_sessions(limiter, 5, connected=4)
+    limiter.release()
+    limiter.throttled_by_service()
+    assert limiter.limit == 4
+    for _ in range(4):
+        limiter.succeeded()
+    assert limiter.limit == 5  # probing for a fifth
+    assert limiter.try_acquire()
+    limiter.connected(0.3)  # in, but a retry later
+    assert limiter.limit == 4 and limiter.delayed_connects == 1
+    for _ in range(3):
+        limiter.succeeded()
+    assert limiter.limit == 4  # the probe waits max(limit, probe_after) successes again
+    limiter.connected(0.3)  # at the limit the last refusal set: a slow machine, nothing more
+    assert limiter.limit == 4
+
+
+def test_an_engine_that_reports_no_connections_gets_the_limit_halved() -> None:
+    limiter = AdaptiveLimiter(8, start=8)
+    limiter.throttled_by_service()
+    assert limiter.limit == 4
 
 
 def test_free_tier_settles_at_one_with_few_throttles() -> None:
     """A service that allows one session: count how often the limiter provokes a 429."""
-    clock = Clock()
-    limiter = AdaptiveLimiter(8, start=2, cooldown=5, probe_after=20, clock=clock)
+    limiter = AdaptiveLimiter(8, start=2, probe_after=20)
     throttles = 0
-    for _ in range(200):
-        clock.now += 1
-        if limiter.limit > 1:
+    for _ in range(200):  # rounds: as many sessions start as the limit allows; one gets in
+        started = 0
+        while limiter.try_acquire():
+            started += 1
+        limiter.connected(0.01)
+        for _ in range(started - 1):
             throttles += 1
+            limiter.release()
             limiter.throttled_by_service()
-        else:
-            limiter.succeeded()
+        limiter.succeeded()
+        limiter.closed()
+        limiter.release()
     assert limiter.limit in (1, 2)
     assert throttles <= 200 // 20 + 1
 
@@ -171,15 +233,14 @@ def test_delayed_connections_keep_as_many_in_flight_per_round() -> None:
     assert in_flight == [2, 2, 2, 2]
 
 
-def test_a_service_answer_halves_and_ends_slow_start() -> None:
-    clock = Clock()
-    limiter = AdaptiveLimiter(96, start=1, clock=clock)
+def test_a_service_answer_ends_slow_start() -> None:
+    limiter = AdaptiveLimiter(96, start=1)
     rounds_to_reach(limiter, 15)
-    before = limiter.limit
+    assert limiter.limit == 31 and limiter.open == 15
     limiter.throttled_by_service()
-    assert limiter.limit == before // 2 and not limiter.slow_start and limiter.throttled == 1
+    assert limiter.limit == 15 and not limiter.slow_start and limiter.throttled == 1
     limiter.connected(0.01)  # prompt admissions no longer grow it
-    assert limiter.limit == before // 2
+    assert limiter.limit == 15
 
 
 def test_active_is_the_sessions_open_not_the_limit() -> None:

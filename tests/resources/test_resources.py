@@ -130,6 +130,51 @@ def test_a_failed_probe_doubles_the_backoff_up_to_the_maximum() -> None:
     assert waits == [5, 10, 20, 30, 30]
 
 
+def test_a_stall_takes_the_resource_out_and_only_a_finished_probe_brings_it_back() -> None:
+    """Issue 17 item 7: a stalling resource connects, so connecting proves nothing."""
+    clock = Clock()
+    pool = Rotation([region("a"), region("b")], start=4, clock=clock)
+    on_a = [lease for lease in fill(pool) if lease.resource.location == "a"]
+    assert len(on_a) == 4
+    for lease in on_a:  # every session on it stalls, each after the stall timeout
+        lease.connected(0.01)
+        lease.failed("stalled")
+        lease.release()
+    a = pool.stats()[0]
+    assert a.state == "quarantined" and a.failures == {"stalled": 4}
+    assert a.quarantines == 1  # the sessions already on it when it went out add no strike
+    assert "stalled" in a.reasons[0]
+
+    clock.now += 5.0  # the first backoff, not 5 * 2**3
+    probe = pool.try_acquire()
+    assert probe is not None and probe.resource.location == "a" and probe.probe
+    probe.connected(0.01)
+    assert pool.stats()[0].state == "probing"  # connected, and still out
+    assert all(lease.resource.location == "b" for lease in fill(pool))
+    probe.succeeded(2.0)
+    probe.release()
+    assert pool.stats()[0].state == "healthy"
+
+
+def test_a_probe_that_stalls_again_goes_back_for_longer() -> None:
+    clock = Clock()
+    pool = Rotation([region("a"), region("b")], clock=clock)
+    lease = pool.try_acquire()
+    assert lease is not None and lease.resource.location == "a"
+    lease.connected(0.01)
+    lease.failed("stalled")
+    lease.release()
+    clock.now += 5.0
+    probe = pool.try_acquire()
+    assert probe is not None and probe.probe
+    probe.connected(0.01)
+    probe.failed("stalled")
+    probe.release()
+    clock.now += 5.0
+    assert all(lease.resource.location == "b" for lease in fill(pool))  # now out for 10 s
+    assert pool.stats()[0].state == "quarantined" and pool.stats()[0].quarantines == 2
+
+
 @pytest.mark.parametrize(("kind", "strikes"), [("refused", 1), ("server_error", 2), ("timeout", 3)])
 def test_failures_in_a_row_before_quarantine(kind: str, strikes: int) -> None:
     rotation = Rotation([region("a", 8), region("b", 8)], start=8, clock=Clock())

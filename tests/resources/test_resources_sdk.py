@@ -1,7 +1,7 @@
 """Several Speech resources in one run, Entra ID tokens: the real SDK against several emulators.
 
 Each emulator is one resource (its own port, session limit, faults, key or tokens). The run gets
-them as ``RunSettings.resources`` and spreads its sessions over them (``resources/pooled.py``).
+them as ``RunSettings.resources`` and spreads its sessions over them (``resources/rotating_engine.py``).
 """
 
 from __future__ import annotations
@@ -178,3 +178,54 @@ def test_entra_tokens_are_refreshed_into_sessions_longer_than_a_token_lives(
         p.read_text(errors="replace") for p in out.rglob("*") if p.is_file() and p.suffix != ".sqlite"
     )
     assert not any(token in written for token in credential.issued)
+
+
+def test_a_stalling_resource_leaves_the_rotation_and_each_retry_goes_elsewhere(
+    recordings: Recordings, tmp_path: Path, emulator_for: Any
+) -> None:
+    """Issue 17 item 7: a resource that accepts sessions and never answers."""
+    for seed in range(24):
+        recordings.add(f"r{seed:02d}.wav", seed=seed, seconds=2.0)
+    stalling = emulator_for(recordings, faults=["stall"])
+    east = emulator_for(recordings, max_sessions=4, key=KEY)
+    west = emulator_for(recordings, max_sessions=4, key=KEY)
+    out = tmp_path / "out"
+    endpoints = (resource(stalling, "stalling"), resource(east, "east"), resource(west, "west"))
+    started = time.monotonic()
+
+    result = run_batch(settings_for(recordings, out, *endpoints, stall_timeout=3.0, retries=2), report=report_run)
+
+    took = time.monotonic() - started
+    assert (result.exit_code, len(result.succeeded)) == (0, 24), (result.aborted, result.failed)
+    for file in result.files:  # a stalled attempt is retried on another resource, never the same
+        stalled = [a for a in file.timeline if a.error_code == "stalled"]
+        assert len(stalled) <= 1, (file.source, file.timeline)
+    stats = {r.name: r for r in result.resources}
+    assert stats["stalling"].state != "healthy" and stats["stalling"].quarantines >= 1
+    assert stats["stalling"].failures.get("stalled", 0) >= 1
+    assert stats["stalling"].audio_seconds == 0
+    row = {r["name"]: r for r in summary_of(out)["resources"]}["stalling"]
+    assert row["state"] != "healthy" and "stalled" in " ".join(row["reasons"])
+    # Each of the stalling resource's probes costs one stall timeout; the others carry the night.
+    assert took < 20, took
+
+
+def test_a_throttled_resource_keeps_the_sessions_the_service_holds_open(
+    recordings: Recordings, tmp_path: Path, emulator_for: Any
+) -> None:
+    """Issue 17 item 8: two resources of 4 sessions each, 6 allowed per resource here (as
+    ``--host`` twice with ``--workers 6`` allows): a 429 brings a limit to the 4 the service
+    holds open, where halving left it at 3 for the rest of the night."""
+    for seed in range(24):
+        recordings.add(f"r{seed:02d}.wav", seed=seed, seconds=6.0)
+    east = emulator_for(recordings, max_sessions=4, key=KEY)
+    west = emulator_for(recordings, max_sessions=4, key=KEY)
+    endpoints = (resource(east, "east", sessions=6), resource(west, "west", sessions=6))
+
+    result = run_batch(settings_for(recordings, tmp_path / "out", *endpoints, workers=6, sdk_send_rate=2.0))
+
+    assert (result.exit_code, len(result.succeeded)) == (0, 24), (result.aborted, result.failed)
+    throttled = [r for r in result.resources if r.throttled]
+    assert throttled, "the service never refused a session: the test proves nothing"
+    for stats in throttled:
+        assert stats.limit >= 4, stats
