@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from batchscribe import __version__
-from batchscribe.names import shown, stored
+from batchscribe.names import shown, text_of
 from batchscribe.outputs import markdown_text as md
 from batchscribe.outputs.atomic import write_atomic
 from batchscribe.outputs.layout import OutFolder
@@ -146,7 +146,7 @@ def build(
 ) -> dict[str, Any]:
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "source": stored(source),  # undecodable bytes escaped: the file is UTF-8
+        "source": text_of(source),  # undecodable bytes escaped as in NAME.json: the file is UTF-8
         "status": status,
         "summary": answer.get("summary", ""),
         "action_items": list(answer.get("action_items", [])),
