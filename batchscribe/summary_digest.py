@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 MAX_ROWS = 500  # recordings listed in the report; the counts and topics cover every one
 TOP_TOPICS = 10
@@ -75,3 +75,10 @@ def count_topics(counter: Counter[str], topics: Iterable[str]) -> None:
 def top_topics(counter: Counter[str], count: int = TOP_TOPICS) -> tuple[tuple[str, int], ...]:
     """The most frequent topics, most frequent first, ties alphabetically."""
     return tuple(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:count])
+
+
+class Status(Protocol):
+    """Told how the summaries stage goes, for the progress display: ``phase`` is "start",
+    "progress" (a summary finished) or "end" (``running.events.SummaryEvents`` listens)."""
+
+    def __call__(self, message: str, *, phase: str) -> None: ...

@@ -156,10 +156,10 @@ def report(
 ) -> None:  # fmt: skip
     """Print a run's summary again (the latest by default); --open shows its HTML report."""
     from batchscribe.config.schema import JobSpec
-    from batchscribe.report.console import render_console_summary
+    from batchscribe.report.console import render_saved_summary
     from batchscribe.report.history_view import history_json, render_history
     from batchscribe.report.runs_list import list_reports
-    from batchscribe.report.store import REPORT_HTML, SUMMARY_MD, load_summary
+    from batchscribe.report.store import REPORT_HTML, SUMMARY_MD
 
     out = out or Path(JobSpec.model_fields["out"].default)
     if as_json and not history:
@@ -175,7 +175,7 @@ def report(
         return
     folder = _find_run(run_dir, out)
     console = Console(highlight=False)
-    render_console_summary(load_summary(folder), console)
+    render_saved_summary(folder, console)  # a hand-edited summary.json: one usage line
     for label, name in (("summary", SUMMARY_MD), ("report", REPORT_HTML)):  # where the details are
         if (folder / name).is_file():
             console.print(Text(f"{label}: {folder.resolve() / name}"), soft_wrap=True)

@@ -158,6 +158,12 @@ class LineLog:
         if lowered:
             self.emit("throttled", f"the service is throttling: concurrency lowered to {limit}", limit=limit)
 
+    def summaries_status(self, message: str, *, phase: str) -> None:
+        """A line when the summaries stage starts and one when it ends (not one per summary:
+        failures and refusals have their own lines)."""
+        if phase in ("start", "end"):
+            self.emit("summaries", message)
+
 
 def job_age(seconds: float) -> str:
     """A job's age as h:mm:ss."""
@@ -203,6 +209,7 @@ class LiveView:
         self._lock = threading.Lock()
         self._status = Text()
         self._jobs: dict[str, tuple[str, float]] = {}  # batch jobs at the service: state, age
+        self._summaries = ""  # the summaries stage's status line, once it runs
         self._live = Live(Group(self._progress, self._status), console=console, refresh_per_second=4)
 
     def __enter__(self) -> LiveView:
@@ -232,7 +239,8 @@ class LiveView:
             parts += [f"{job}: {state} {job_age(age)}" for job, (state, age) in self._jobs.items()]
         else:
             parts.append(f"sessions {sessions}")
-        self._status.plain = "  ".join(parts)
+        summaries = f"\nsummaries: {shown(self._summaries)}" if self._summaries else ""
+        self._status.plain = "  ".join(parts) + summaries
 
     def _advance_overall(self) -> None:
         partial = sum(done for _, done in self._active.values())
@@ -277,7 +285,8 @@ class LiveView:
             self._refresh_status()
         self._console.print(
             Text(
-                f"retrying {item.source}: attempt {attempt} failed: {error.message} [{error.code}]",
+                f"retrying {shown(item.source)}: attempt {attempt} failed: {shown(error.message)} "
+                f"[{error.code}]",
                 style="yellow",
             )
         )
@@ -315,4 +324,10 @@ class LiveView:
     def sessions_open(self, count: int) -> None:
         with self._lock:
             self._sessions = count
+            self._refresh_status()
+
+    def summaries_status(self, message: str, *, phase: str) -> None:
+        """After the transcripts: what the summaries stage is doing, under the counts."""
+        with self._lock:
+            self._summaries = "" if phase == "end" else message  # the closing summary says the rest
             self._refresh_status()

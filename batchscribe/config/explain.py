@@ -86,6 +86,9 @@ def _problem(err: ErrorDetails, lines: Mapping[Loc, int]) -> tuple[int, str, str
         return line, f"{where}: {err['ctx']['error']}", fix
     if kind in _TOO_BIG:
         return line, f"{where}: {_too_big(name, err)}", fix
+    if name == "quality" and len(loc) > depth + 1:  # one threshold, not the block: pydantic's words
+        text = err["msg"].lower().replace("input should be", "must be")
+        return line, f"{where}: {text}, got {show(value)}", fix
     if kind == "string_type" and value is not None and not isinstance(value, list | dict):
         must = "text" if len(loc) > depth + 1 else must  # an item of a list
         fix = f"put it in quotes, since YAML reads yes/no/on/off as true/false and digits as numbers; {fix}"

@@ -10,7 +10,10 @@ and no endpoint, summaries go to the emulator's REST side (its URL is known once
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -28,6 +31,7 @@ DEPLOYMENT_VARIABLE = "AZURE_OPENAI_DEPLOYMENT"
 KEY_VARIABLE = "AZURE_OPENAI_API_KEY"
 EMULATOR_DEPLOYMENT = "emulator"
 PROMPT_RESOURCE = "prompt.md"
+MAX_PROMPT_BYTES = 64_000  # instructions, not a document: sent again with every transcript
 
 
 def shipped_prompt() -> str:
@@ -120,13 +124,34 @@ def resolve_summaries(
     )
 
 
+def _read_regular(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of a regular file; a FIFO, device or folder is refused, never
+    opened blocking (a FIFO with no writer, /dev/zero: the run would hang or fill memory)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size < limit and (chunk := os.read(fd, min(65_536, limit - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _prompt(spec: JobSpec, origin: Origin) -> str:
     if spec.summary_prompt is None:
         return shipped_prompt()
     path: Path = origin.path("summary_prompt", spec.summary_prompt)
     fix = f"point {origin.spell('summary_prompt')} at a readable UTF-8 text file holding the instructions"
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        data = _read_regular(path, MAX_PROMPT_BYTES + 1)
+        if len(data) > MAX_PROMPT_BYTES:
+            raise origin.error("summary_prompt", f"the prompt file {path} is over {MAX_PROMPT_BYTES:,} bytes "
+                               "(it is sent with every transcript)", fix)  # fmt: skip
+        text = data.decode("utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise origin.error("summary_prompt", f"cannot read the prompt file {path}: {reason}", fix) from exc

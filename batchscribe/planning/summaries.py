@@ -93,7 +93,8 @@ def plan_lines(rows: Iterable[Mapping[str, object]]) -> list[str]:
     """One line per job with summaries, under the plan's table."""
     return [
         f"summaries of {row['job']}: {row['summaries_due']} to make, {row['summaries_unchanged']} unchanged, "
-        f"~{row['summary_tokens']:,} tokens, estimated cost {row['summary_cost']:.2f}"
+        f"~{row['summary_tokens']:,} tokens, estimated cost {row['summary_cost']:.2f} "
+        f"{row.get('currency') or 'USD'}"
         for row in rows
         if "summaries_due" in row
     ]

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from batchscribe.errors import UsageError
 from batchscribe.outputs.layout import RUNS_DIR
 from batchscribe.outputs.timefmt import human_seconds
 from batchscribe.report.digest import digest_totals, summaries_failed
@@ -43,6 +44,25 @@ def utf8_locale() -> bool:
         if value:
             return "utf-8" in value.lower() or "utf8" in value.lower()
     return False
+
+
+def render_saved_summary(run_dir: Path, console: Console) -> None:
+    """``batchscribe report``: a kept run's summary.json printed again. One edited by hand into
+    values of the wrong type is a ``UsageError`` naming it (nothing half printed), not a crash."""
+    from batchscribe.report.store import SUMMARY_JSON, load_summary  # store renders through here
+
+    summary = load_summary(run_dir)
+    try:
+        with console.capture() as captured:
+            render_console_summary(summary, console)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        raise UsageError(
+            f"cannot show the run summary {run_dir / SUMMARY_JSON}: a value is missing or of the wrong "
+            f"type ({type(exc).__name__}: {str(exc)[:120]})",
+            hint="it was edited or damaged; the run's summary.md and report.html may still help",
+        ) from exc
+    console.file.write(captured.get())
+    console.file.flush()
 
 
 def render_console_summary(

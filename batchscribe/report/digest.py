@@ -13,6 +13,8 @@ from html import escape
 from typing import Any
 
 from batchscribe.names import shown
+from batchscribe.outputs import markdown_text as md
+from batchscribe.report.morning import DEFAULT_CURRENCY
 from batchscribe.results import RunResult
 from batchscribe.secrets import Redactor
 
@@ -43,7 +45,11 @@ def digest_rows(result: RunResult) -> dict[str, Any]:
                 "completion": digest.completion_tokens,
                 "total": digest.total_tokens,
             },
-            "cost": {"estimated": round(digest.cost, 4), "price_per_1k_tokens": digest.price_per_1k_tokens},
+            "cost": {
+                "estimated": round(digest.cost, 4),
+                "price_per_1k_tokens": digest.price_per_1k_tokens,
+                "currency": str(result.settings.get("currency") or DEFAULT_CURRENCY),
+            },
             "topics": [{"topic": topic, "recordings": count} for topic, count in digest.topics],
             "recordings": rows,
         }
@@ -65,10 +71,14 @@ def digest_totals(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
               f"{block['failed']} failed")  # fmt: skip
     if block["not_scheduled"]:
         counts += f", {block['not_scheduled']} left for the next run"
-    rows = [
-        ("Summaries", counts),
-        ("Summary tokens", f"{block['tokens']['total']:,} (estimated cost {block['cost']['estimated']:.2f})"),
-    ]
+    tokens = f"{block['tokens']['total']:,}"
+    settings = summary.get("settings") or {}
+    openai = settings.get("summaries")
+    emulated = isinstance(openai, Mapping) and openai.get("endpoint") == "emulator"
+    if not emulated:  # an emulated deployment costs nothing: no cost shown
+        currency = block["cost"].get("currency") or settings.get("currency") or DEFAULT_CURRENCY
+        tokens += f" (estimated cost {block['cost']['estimated']:.2f} {currency})"
+    rows = [("Summaries", counts), ("Summary tokens", tokens)]
     if block["stopped"]:
         rows.append(("Summaries stopped", block["stopped"]))
     elif block["stop_reason"]:
@@ -86,14 +96,14 @@ def digest_markdown(summary: Mapping[str, Any]) -> list[str]:
     block, recordings = _lines(summary)
     if not block:
         return []
-    lines = [f"## Summaries ({block['deployment']})", ""]
-    lines += [f"{label}: {value}" for label, value in digest_totals(summary)] + [""]
+    lines = [f"## Summaries ({md.text(block['deployment'])})", ""]
+    lines += [f"{label}: {md.text(value)}" for label, value in digest_totals(summary)] + [""]
     if block["topics"]:
-        topics = ", ".join(f"{t['topic']} ({t['recordings']})" for t in block["topics"])
+        topics = ", ".join(f"{md.text(t['topic'])} ({t['recordings']})" for t in block["topics"])
         lines += [f"Most frequent topics: {topics}", ""]
-    for row in recordings:
-        lines.append(f"- `{row['source']}`: {_said(row)}")
-        lines += [f"  - [ ] {item}" for item in row["action_items"]]
+    for row in recordings:  # what the model said is outside text: escaped, never markup
+        lines.append(f"- {md.code(row['source'], in_table=False)}: {md.text(_said(row))}")
+        lines += [f"  - [ ] {md.text(item)}" for item in row["action_items"]]
     return [*lines, ""] if recordings else lines
 
 

@@ -44,16 +44,27 @@ def history_row(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def history_rows(out: Path, current: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Every kept run under ``out``, oldest first; ``current`` (a summary not written yet) last."""
+def history_rows(
+    out: Path, current: Mapping[str, Any] | None = None, *, skipped: list[dict[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """Every kept run under ``out``, oldest first; ``current`` (a summary not written yet) last.
+    A run whose summary.json is damaged or edited into something else is left out, not guessed,
+    and named in ``skipped`` (run id and why) when a list is given."""
     rows = []
     for folder in run_dirs(out):
         if current is not None and folder.name == current.get("run_id"):
             continue
         try:
             rows.append(history_row(load_summary(folder)))
-        except (BatchscribeError, AttributeError, KeyError, TypeError, ValueError):
-            continue  # an unreadable or foreign summary: that night is left out, not guessed
+        except (BatchscribeError, AttributeError, KeyError, TypeError, ValueError) as exc:
+            if skipped is not None:
+                skipped.append({"run_id": folder.name, "reason": _why_unreadable(exc)})
     if current is not None:
         rows.append(history_row(current))
     return rows[-MAX_RUNS:]
+
+
+def _why_unreadable(exc: Exception) -> str:
+    if isinstance(exc, BatchscribeError):
+        return exc.message
+    return f"summary.json has a missing or wrong-typed value ({type(exc).__name__}: {str(exc)[:120]})"

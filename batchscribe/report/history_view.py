@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from batchscribe.errors import UsageError
+from batchscribe.names import shown
 from batchscribe.report.charts import CHARTED, bar, spark
 from batchscribe.report.console import plain_table, utf8_locale
 from batchscribe.report.history import history_rows
@@ -78,17 +79,24 @@ def history_table(
     return header, body
 
 
-def _rows(out: Path) -> list[dict[str, Any]]:
-    rows = history_rows(out)
+def _rows(out: Path) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    skipped: list[dict[str, str]] = []
+    rows = history_rows(out, skipped=skipped)
     if not rows:
-        raise UsageError(f"no runs found under {out}", hint="pass --out with the folder a run wrote to")
-    return rows
+        unreadable = f"{len(skipped)} unreadable: {', '.join(shown(s['run_id']) for s in skipped)}"
+        raise UsageError(f"no runs found under {out}{f' ({unreadable})' if skipped else ''}",
+                         hint="pass --out with the folder a run wrote to")  # fmt: skip
+    return rows, skipped
 
 
-def render_history(out: Path, console: Console) -> None:
+def render_history(out: Path, console: Console, errors: Console | None = None) -> None:
     """Piped: one plain line per run with ``#`` bars. On a terminal: the numbers (newest first),
-    then one small bar chart per number over the runs (oldest to newest), which fit 80 columns."""
-    rows = _rows(out)
+    then one small bar chart per number over the runs (oldest to newest), which fit 80 columns.
+    A run whose summary cannot be read is named on ``errors`` (stderr), and the others shown."""
+    rows, skipped = _rows(out)
+    errors = errors or Console(stderr=True, highlight=False)
+    for run in skipped:
+        errors.print(Text(f"skipped run {shown(run['run_id'])}: {shown(run['reason'])}"), soft_wrap=True)
     if not console.is_terminal:
         header, body = history_table(rows, ascii_only=True)
         for line in plain_table(header, body, indent=""):
@@ -119,5 +127,6 @@ def render_history(out: Path, console: Console) -> None:
 
 
 def history_json(out: Path) -> str:
-    """``--history --json``: the rows, oldest first."""
-    return json.dumps({"runs": _rows(out)}, ensure_ascii=False, indent=2) + "\n"
+    """``--history --json``: the rows, oldest first, and the runs whose summary could not be read."""
+    rows, skipped = _rows(out)
+    return json.dumps({"runs": rows, "skipped": skipped}, ensure_ascii=False, indent=2) + "\n"

@@ -9,10 +9,10 @@ escaped, so names like ``*draft*|v2.wav`` or ``<b>.wav`` print as they are in an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from batchscribe.outputs.markdown_text import code, text
 from batchscribe.outputs.timefmt import human_seconds
 from batchscribe.report.digest import digest_markdown
 from batchscribe.report.morning import money, readable_settings, report_link
@@ -25,28 +25,6 @@ from batchscribe.report.summary import (
     resource_table,
 )
 from batchscribe.report.triage import unflagged_warnings
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#&])")
-_BACKTICKS = re.compile(r"`+")
-
-
-def text(value: object) -> str:
-    """Free text safe inside a table cell: specials escaped, on one line."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
-
-
-def code(value: object, *, in_table: bool = True) -> str:
-    """A code span that holds any name: fenced by more backticks than it contains.
-
-    In a table a pipe must still be escaped (GFM splits cells before it sees code spans); in a
-    list item the backslash would show, so it is left alone there.
-    """
-    raw = " ".join(str(value).split())
-    if in_table:
-        raw = raw.replace("|", "\\|")
-    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(raw)), default=0) + 1)
-    padding = " " if raw.startswith("`") or raw.endswith("`") else ""
-    return f"{fence}{padding}{raw}{padding}{fence}"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

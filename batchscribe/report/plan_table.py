@@ -12,7 +12,7 @@ night's length that allows.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich import box
@@ -80,6 +80,7 @@ def plan_row(settings: RunSettings, planned: Plan, split: SplitSummary | None = 
         "audio_seconds": round(seconds, 3),
         "audio_hours": round(seconds / 3600, 4),
         "estimated_cost": round(seconds / 3600 * settings.price_per_hour, 2),
+        "currency": settings.currency,
         "sessions": settings.capacity,
         "wall_estimate": hms(wall := wall_estimate(settings, planned, split)),
         "wall_estimate_seconds": round(wall, 1),
@@ -106,9 +107,20 @@ def total_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             total[column] = hms(sum(r["wall_estimate_seconds"] for r in rows))
         elif column == "sessions":
             total[column] = max(r[column] for r in rows)
+        elif column == "estimated_cost" and len({r.get("currency", "") for r in rows}) > 1:
+            total[column] = None  # amounts in different currencies do not add up
         else:
             total[column] = round(sum(r[column] for r in rows), 2)
+    currencies = {r.get("currency", "") for r in rows}
+    total["currency"] = currencies.pop() if len(currencies) == 1 else ""
     return total
+
+
+def _cost(row: Mapping[str, Any]) -> str:
+    """``12.40 USD``: the amount with its currency ("-" for a total over several currencies)."""
+    if row["estimated_cost"] is None:
+        return "-"
+    return f"{row['estimated_cost']:.2f} {row.get('currency', '')}".strip()
 
 
 def render_plan(rows: Sequence[dict[str, Any]], console: Console, *, as_json: bool) -> None:
@@ -123,7 +135,7 @@ def render_plan(rows: Sequence[dict[str, Any]], console: Console, *, as_json: bo
 def _render_table(rows: Sequence[dict[str, Any]], console: Console) -> None:
     shown = [*rows, total_row(rows)] if len(rows) > 1 else list(rows)
     header = [c.replace("_", " ") for c in COLUMNS]
-    cells = [[f"{r[c]:.2f}" if c == "estimated_cost" else str(r[c]) for c in COLUMNS] for r in shown]
+    cells = [[_cost(r) if c == "estimated_cost" else str(r[c]) for c in COLUMNS] for r in shown]
     spread = [f"{r['job']}: {r['resources_text']}" for r in rows if r.get("resources_text")]
     if not console.is_terminal:  # cron, a pipe: plain columns that never wrap
         for line in plain_table(header, cells, indent=""):

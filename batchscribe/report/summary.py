@@ -161,7 +161,29 @@ def plural(count: int, noun: str) -> str:
 
 
 def headline(summary: Mapping[str, Any]) -> str:
-    """One sentence a reviewer reads first."""
+    """One sentence a reviewer reads first (and one more on the summaries, with ``--summarize``)."""
+    clause = _summaries_clause(summary)
+    sentence = _transcripts_headline(summary, summaries_did_something=bool(clause))
+    return f"{sentence} {clause}" if clause else sentence
+
+
+def _summaries_clause(summary: Mapping[str, Any]) -> str:
+    """What the summaries stage did, when it did anything: made, failed, refused, left, stopped."""
+    block = summary.get("summaries")
+    if not isinstance(block, Mapping):
+        return ""
+    if block.get("stopped"):
+        return "Summaries stopped for this run; see why below."
+    parts = [f"{block[key]} {label}" for key, label in (
+        ("made", "made"), ("failed", "failed"), ("refused", "refused by the content filter"),
+        ("not_scheduled", "left for the next run"),
+    ) if block.get(key)]  # fmt: skip
+    if not parts:
+        return ""
+    return f"Summaries: {', '.join(parts)}."
+
+
+def _transcripts_headline(summary: Mapping[str, Any], *, summaries_did_something: bool) -> str:
     counts = summary["counts"]
     if summary["interrupted"]:
         return "Interrupted: unfinished files are picked up by the next run."
@@ -178,7 +200,8 @@ def headline(summary: Mapping[str, Any]) -> str:
     if ran == 0:
         still = len(summary.get("still_failing", ()))
         known = f" ({plural(still, 'file')} still failing from earlier runs)" if still else ""
-        return f"Nothing to do: every file was already transcribed or not ready{known}."
+        what = "Nothing to transcribe" if summaries_did_something else "Nothing to do"
+        return f"{what}: every file was already transcribed or not ready{known}."
     if counts["cancelled"]:
         return f"{plural(counts['succeeded'], 'file')} transcribed, {counts['cancelled']} cancelled."
     return f"All {plural(counts['succeeded'], 'file')} transcribed." if ran > 1 else "1 file transcribed."

@@ -55,6 +55,14 @@ class JobEvents(Protocol):
     def job_changed(self, name: str, job_id: str, state: str, age_s: float, recordings: int) -> None: ...
 
 
+@runtime_checkable
+class SummaryEvents(Protocol):
+    """A sink that also hears how the summaries stage goes, after the transcripts (``--summarize``):
+    ``phase`` is "start", "progress" (a summary finished) or "end"."""
+
+    def summaries_status(self, message: str, *, phase: str) -> None: ...
+
+
 class Fanout:
     """Sends every event to several sinks (e.g. the live view and a log file)."""
 
@@ -75,6 +83,11 @@ class Fanout:
 
     def __init__(self, sinks: Sequence[RunEvents]) -> None:
         self._sinks = list(sinks)
+
+    def summaries_status(self, message: str, *, phase: str) -> None:
+        for sink in self._sinks:
+            if isinstance(sink, SummaryEvents):
+                sink.summaries_status(message, phase=phase)
 
     def file_started(self, item: WorkItem, worker: int) -> None:
         for sink in self._sinks:

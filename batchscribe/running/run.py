@@ -54,13 +54,21 @@ from batchscribe.resources.rotation import Rotation
 from batchscribe.resources.service import EngineFactory, azure_engine, endpoints_for
 from batchscribe.results import FileResult, RunResult
 from batchscribe.running.chunks import split_items
-from batchscribe.running.events import Fanout, PlanEvents, PlanFinished, RunEvents, SessionEvents
+from batchscribe.running.events import (
+    Fanout,
+    PlanEvents,
+    PlanFinished,
+    RunEvents,
+    SessionEvents,
+    SummaryEvents,
+)
 from batchscribe.running.job_run import JobEngineFactory, run_jobs
 from batchscribe.running.outcome import Budget, RunOutcome, Written
 from batchscribe.running.runner import Runner
 from batchscribe.running.split_plan import one_session_note, split_options
 from batchscribe.state.ledger import Ledger, RunLock, settings_hash
 from batchscribe.summaries.hook import summaries_after
+from batchscribe.summary_digest import Status
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +200,8 @@ def run_batch(
                 digest = summaries_after(settings, ledger, endpoints, _recordings(settings),
                                          aborted=outcome.aborted is not None,
                                          audio_seconds=outcome.tally.audio_seconds, run_id=run_id,
-                                         cancel=cancel, credential=credential, started_at=started_at)
+                                         cancel=cancel, credential=credential, started_at=started_at,
+                                         status=_summaries_status(sink))
         finally:
             ledger.close()
         aborted = outcome.aborted
@@ -385,3 +394,8 @@ __all__ = [
     "new_run_id",
     "run_batch",
 ]
+
+
+def _summaries_status(sink: object) -> Status | None:
+    """The display's ear for the summaries stage, when it has one."""
+    return sink.summaries_status if isinstance(sink, SummaryEvents) else None

@@ -26,6 +26,7 @@ from batchscribe.cancel import CancelToken
 from batchscribe.config.entra import SCOPE, TokenProvider, TokenSource
 from batchscribe.config.summaries import KEY_VARIABLE, SummaryOptions
 from batchscribe.errors import BatchscribeError, SummariesStopped, SummaryError, SummaryRefused
+from batchscribe.names import shown
 from batchscribe.secrets import Redactor
 from batchscribe.summaries.prompt import ANSWER_TOKENS
 
@@ -216,12 +217,13 @@ class ChatClient:
 
 
 def _message(exc: openai.APIStatusError) -> str:
+    """The service's own words, on one line without terminal control (they reach the console)."""
     body: Any = exc.body
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])[:300]
-    return str(exc.message)[:300]
+            return shown(str(inner["message"])[:300])
+    return shown(str(exc.message)[:300])
 
 
 def _retry_after(headers: Any) -> float | None:

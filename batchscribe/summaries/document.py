@@ -6,11 +6,14 @@ text sent, and the transcript file's size and mtime for a cheap check), the prom
 the deployment. A summary is due when there is none, or any of those three changed; a refusal
 by the content filter is recorded the same way (``status: refused``) so it is not sent again
 until one of them changes. Both files are written atomically, the Markdown first, the JSON last,
-so a run killed between them redoes the pair.
+so a run killed between them redoes the pair. The JSON carries the checksum of its content: one
+edited or cut by hand is redone; a Markdown file edited or deleted by hand is written again from
+its JSON, without a request.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from batchscribe import __version__
+from batchscribe.names import shown, text_of
+from batchscribe.outputs import markdown_text as md
 from batchscribe.outputs.atomic import write_atomic
 from batchscribe.outputs.layout import OutFolder
 
@@ -88,14 +93,37 @@ def decide(
 
 
 def read_summary(path: Path) -> dict[str, Any] | None:
-    """A summary JSON written by batchscribe, or None (missing, cut, edited into something else)."""
+    """A summary JSON written by batchscribe, or None (missing, cut, edited by hand): its
+    ``checksum`` must match its content, so a hand-edited summary is redone, never trusted."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(document, dict) or document.get("schema_version") != SCHEMA_VERSION:
         return None
+    if document.get("checksum") != checksum(document):
+        return None
     return document
+
+
+def checksum(document: Mapping[str, Any]) -> str:
+    """The SHA-256 of a summary's content (every key but ``checksum``), canonically serialized."""
+    content = {key: value for key, value in document.items() if key != "checksum"}
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def restore_markdown(paths: SummaryPaths, document: Mapping[str, Any]) -> bool:
+    """Write ``NAME.summary.md`` again from its (checked) JSON when it is missing or was edited by
+    hand: nothing is sent, the JSON is the record. True when it was written."""
+    wanted = render_markdown(document)
+    try:
+        if paths.markdown.read_text(encoding="utf-8") == wanted:
+            return False
+    except (OSError, ValueError):
+        pass
+    write_atomic(paths.markdown, wanted)
+    return True
 
 
 def build(
@@ -116,9 +144,9 @@ def build(
     run_id: str,
     warning: str = "",
 ) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "source": source,
+        "source": text_of(source),  # undecodable bytes escaped as in NAME.json: the file is UTF-8
         "status": status,
         "summary": answer.get("summary", ""),
         "action_items": list(answer.get("action_items", [])),
@@ -136,29 +164,33 @@ def build(
         "run_id": run_id,
         "version": __version__,
     }
+    return {**document, "checksum": checksum(document)}
 
 
 def write(paths: SummaryPaths, document: Mapping[str, Any]) -> tuple[Path, Path]:
-    """Both files, atomically; the JSON (the record) last."""
+    """Both files, atomically; the JSON (the record, with its ``checksum``) last."""
+    document = {**document, "checksum": checksum(document)}
     write_atomic(paths.markdown, render_markdown(document))
     write_atomic(paths.json, json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     return paths.markdown, paths.json
 
 
 def render_markdown(document: Mapping[str, Any]) -> str:
-    name = Path(str(document["source"])).name
-    lines = [f"# {name}", ""]
+    # What the model said (and the transcript it read) is outside text: escaped, never markup.
+    name = shown(Path(str(document["source"])).name)  # one line, no terminal control
+    lines = [f"# {md.text(name)}", ""]
     if document["status"] == "refused":
-        lines += [f"No summary: {document.get('warning', 'refused by the content filter')}.", ""]
+        lines += [f"No summary: {md.text(document.get('warning', 'refused by the content filter'))}.", ""]
     elif document["status"] == "empty":
         lines += ["No summary: the transcript has no speech.", ""]
     else:
-        lines += [str(document["summary"]), ""]
+        lines += [*md.paragraphs(document["summary"]), ""]
     if document["action_items"]:
-        lines += ["## Action items", "", *[f"- [ ] {item}" for item in document["action_items"]], ""]
+        lines += ["## Action items", "", *[f"- [ ] {md.text(item)}" for item in document["action_items"]], ""]
     if document["topics"]:
-        lines += ["## Topics", "", ", ".join(document["topics"]), ""]
+        lines += ["## Topics", "", ", ".join(md.text(topic) for topic in document["topics"]), ""]
     tokens = document["tokens"].get("total", 0)
-    lines += [f"*{document['deployment']} ({document['model'] or 'model not reported'}), {tokens} tokens, "
-              f"{document['created_at']}*"]  # fmt: skip
+    model = document["model"] or "model not reported"
+    made = f"{md.text(document['deployment'])} ({md.text(model)}), {tokens} tokens, {document['created_at']}"
+    lines += [f"*{made}*"]
     return "\n".join(lines) + "\n"

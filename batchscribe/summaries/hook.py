@@ -15,7 +15,7 @@ from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.config.summaries import SummaryOptions
 from batchscribe.state.ledger import Ledger
-from batchscribe.summary_digest import SummaryDigest
+from batchscribe.summary_digest import Status, SummaryDigest
 
 
 def summaries_after(
@@ -30,10 +30,12 @@ def summaries_after(
     cancel: CancelToken,
     credential: TokenSource | None,
     started_at: datetime,
+    status: Status | None = None,
 ) -> SummaryDigest | None:
     """The run's summaries (None without ``--summarize``, or when the run stopped); none starts
     after the ``--max-runtime`` window, counted from ``started_at``. ``sources``: the recordings of
-    the run's inputs, as they are walked; ``audio_seconds``: what the run transcribed."""
+    the run's inputs, as they are walked; ``audio_seconds``: what the run transcribed; ``status``:
+    told when the stage starts, after each summary, and when it ends."""
     options = settings.summaries
     if options is None or aborted or cancel.is_cancelled():
         return None
@@ -46,7 +48,8 @@ def summaries_after(
         elapsed = (datetime.now(timezone.utc) - started_at).total_seconds()
         deadline = time.monotonic() - elapsed + settings.max_runtime_s
     return summarize_run(settings, ledger, sources, endpoint=endpoint, spent_so_far=transcribed_cost,
-                         run_id=run_id, cancel=cancel, credential=credential, deadline=deadline)  # fmt: skip
+                         run_id=run_id, cancel=cancel, credential=credential, deadline=deadline,
+                         status=status)  # fmt: skip
 
 
 def summaries_endpoint(options: SummaryOptions, endpoints: tuple[Endpoint, ...]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ CHARS_PER_TOKEN = 4
 ANSWER_TOKENS = 1_000  # room kept for the model's answer (max_tokens asked)
 MIN_PART_TOKENS = 200  # below this a transcript is not split further: the context is misconfigured
 MAX_ITEMS = 20  # action items or topics kept from one answer
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,14 @@ def parse_answer(content: str | None) -> Answer:
     summary = document.get("summary")
     if not isinstance(summary, str) or not summary.strip():
         raise _not_json('the answer has no "summary" text')
-    return Answer(summary.strip(), _strings(document, "action_items"), _strings(document, "topics"))
+    summary = _printable(summary).strip()
+    return Answer(summary, _strings(document, "action_items"), _strings(document, "topics"))
+
+
+def _printable(value: str) -> str:
+    """The answer without control characters (an ESC would drive the terminal of whoever reads
+    the summary with ``cat``); line breaks and tabs stay."""
+    return _CONTROL.sub("", value)
 
 
 def _strings(document: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -142,7 +151,8 @@ def _strings(document: Mapping[str, Any], key: str) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _not_json(f'"{key}" is not a list of strings')
-    return tuple(v.strip() for v in value if v.strip())[:MAX_ITEMS]
+    cleaned = (" ".join(_printable(v).split()) for v in value)
+    return tuple(dict.fromkeys(c for c in cleaned if c))[:MAX_ITEMS]  # each once, in order
 
 
 def _not_json(reason: str) -> SummaryError:

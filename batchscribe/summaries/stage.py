@@ -13,6 +13,7 @@ summaries for the run with one line, the transcripts being done already.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -27,7 +28,7 @@ from batchscribe.config.entra import TokenSource
 from batchscribe.config.settings import RunSettings
 from batchscribe.config.summaries import SummaryOptions
 from batchscribe.errors import SummariesStopped, SummaryError, SummaryRefused
-from batchscribe.names import stored
+from batchscribe.names import shown, stored
 from batchscribe.outputs.azure_json import read_transcript_document
 from batchscribe.state.ledger import Ledger
 from batchscribe.summaries import document
@@ -37,6 +38,7 @@ from batchscribe.summaries.prompt import ANSWER_TOKENS, estimate_tokens, text_sh
 from batchscribe.summaries.summarize import Spent, summarize_text
 from batchscribe.summary_digest import (
     MAX_ROWS,
+    Status,
     SummaryDigest,
     SummaryRow,
     count_topics,
@@ -79,6 +81,19 @@ class _Tally:
     reserved: float = 0.0
     rows: list[SummaryRow] = field(default_factory=list)
     topics: Counter[str] = field(default_factory=Counter)
+    status: Status | None = None
+
+    def counts(self) -> str:
+        with self.lock:
+            parts = [f"{self.made} made", f"{self.unchanged} unchanged", f"{self.refused} refused",
+                     f"{self.failed} failed"]  # fmt: skip
+            if self.not_scheduled:
+                parts.append(f"{self.not_scheduled} left for the next run")
+        return ", ".join(parts)
+
+    def tell(self, message: str, phase: str) -> None:
+        if self.status is not None:
+            self.status(message, phase=phase)
 
     def cost_of(self, tokens: int) -> float:
         return tokens / 1000 * self.options.price_per_1k_tokens
@@ -118,6 +133,7 @@ class _Tally:
             count_topics(self.topics, row.topics)
             if len(self.rows) < MAX_ROWS:
                 self.rows.append(row)
+        self.tell(self.counts(), "progress")
 
     def digest(self) -> SummaryDigest:
         return SummaryDigest(
@@ -142,18 +158,21 @@ def summarize_run(
     credential: TokenSource | None = None,
     sleep: Sleep | None = None,
     deadline: float | None = None,
+    status: Status | None = None,
 ) -> SummaryDigest | None:
     """Summarize every done transcript of the run's inputs that needs it (None without
     ``--summarize``). ``sources``: the recordings of the run's inputs, as the run walks them;
     ``endpoint``: the emulator's REST side under ``--emulate``; ``spent_so_far``: the
     transcription's estimated cost, counted against ``--max-cost``; ``deadline``: the
-    ``--max-runtime`` window's end (``time.monotonic``), after which no summary starts."""
+    ``--max-runtime`` window's end (``time.monotonic``), after which no summary starts; ``status``:
+    told when the stage starts, after each summary, and when it ends (the progress display)."""
     options = settings.summaries
     if options is None:
         return None
     cancel = cancel or CancelToken()
     limit = None if settings.max_cost is None else max(0.0, settings.max_cost - spent_so_far)
-    tally = _Tally(options, limit)
+    tally = _Tally(options, limit, status=status)
+    tally.tell(f"asking {options.deployment} for each transcript without a current summary", "start")
     client = ChatClient(options, endpoint=endpoint, credential=credential, cancel=cancel, sleep=sleep)
     stop = threading.Event()
     try:
@@ -169,13 +188,14 @@ def summarize_run(
                 if deadline is not None and time.monotonic() >= deadline:
                     tally.skip("the --max-runtime window ended")
                     continue
-                running.add(pool.submit(_one, client, due, tally, stop, run_id))
+                running.add(pool.submit(_guarded, client, due, tally, stop, run_id))
                 if len(running) >= 2 * WORKERS:
                     running = wait(running, return_when=FIRST_COMPLETED).not_done
     finally:
         client.close()
     if cancel.is_cancelled() and tally.not_scheduled:
         tally.skip("the run was interrupted", count=0)
+    tally.tell(f"done: {tally.counts()}", "end")
     return tally.digest()
 
 
@@ -192,13 +212,20 @@ def _due(
             stamp = Stamp.of(paths.transcript)
         except OSError:
             continue  # no transcript on disk (deleted by hand): the transcription plan redoes it
+        too_long = _name_too_long(paths)
+        if too_long:
+            log.warning("%s: summary failed: %s", shown(source), too_long)
+            tally.add(SummaryRow(source, "failed", reason=too_long, code="name_too_long"))
+            continue  # found before anything is sent: never paid for night after night
         text = _TranscriptText(paths.transcript)
         try:
+            existing = document.read_summary(paths.json)
             decision = document.decide(
-                document.read_summary(paths.json), stamp, prompt_sha256=options.prompt_sha256,
+                existing, stamp, prompt_sha256=options.prompt_sha256,
                 deployment=options.deployment, text_sha256=lambda t=text: text_sha256(t()),  # type: ignore[misc]
             )  # fmt: skip
-            if not decision.due:
+            if not decision.due and existing is not None:
+                document.restore_markdown(paths, existing)  # edited or deleted by hand: free to redo
                 with tally.lock:
                     tally.unchanged += 1
                 continue
@@ -206,6 +233,21 @@ def _due(
             tally.add(_unreadable(source, exc))
             continue
         yield Due(source, paths, stamp, text, decision.why)
+
+
+def _name_too_long(paths: SummaryPaths) -> str:
+    """Why the summary files cannot be named beside the transcript, or "" when they can."""
+    try:
+        limit = os.pathconf(paths.json.parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no answer
+        limit = 255
+    longest = max(len(os.fsencode(paths.json.name)), len(os.fsencode(paths.markdown.name)))
+    if longest <= limit:
+        return ""
+    return (
+        f"its summary's file name would be {longest} bytes, over the file system's {limit}: "
+        f"shorten the recording's name (the summary adds {len('.summary.json')} bytes to it)"
+    )
 
 
 def _unreadable(source: str, exc: Exception) -> SummaryRow:
@@ -225,6 +267,16 @@ class _TranscriptText:
         if self._text is None:
             self._text = transcript_text(read_transcript_document(self._path))
         return self._text
+
+
+def _guarded(client: ChatClient, due: Due, tally: _Tally, stop: threading.Event, run_id: str) -> None:
+    """``_one``, and an unexpected error a failed summary with its reason: never lost in the pool
+    (nobody reads the futures' results), never counted as nothing."""
+    try:
+        _one(client, due, tally, stop, run_id)
+    except Exception as exc:  # a bug must still be a counted, reported failure
+        log.error("%s: summary failed: %r", shown(due.source), exc, exc_info=True)
+        tally.add(SummaryRow(due.source, "failed", reason=f"internal error: {exc!r}", code="internal_error"))
 
 
 def _one(client: ChatClient, due: Due, tally: _Tally, stop: threading.Event, run_id: str) -> None:
@@ -263,7 +315,7 @@ def _one(client: ChatClient, due: Due, tally: _Tally, stop: threading.Event, run
         made = summarize_text(client, text, spent=spent)
     except SummaryRefused as exc:
         warning = client.mask(exc.message)
-        log.warning("%s: no summary: %s", due.source, warning)
+        log.warning("%s: no summary: %s", shown(due.source), warning)
         record("refused", spent, tally.spent(estimate, spent), warning=warning, code=exc.code)
         return
     except SummaryError as exc:
@@ -289,7 +341,7 @@ def _failed(client: ChatClient, due: Due, tally: _Tally, stop: threading.Event, 
         tally.skip("the run was interrupted")
         return
     reason = client.mask(exc.message)
-    log.warning("%s: summary failed: %s", due.source, reason)
+    log.warning("%s: summary failed: %s", shown(due.source), reason)
     tally.add(SummaryRow(due.source, "failed", reason=reason, code=exc.code, tokens=spent.total_tokens))
 
 
@@ -297,7 +349,7 @@ def _write(due: Due, tally: _Tally, doc: dict[str, Any], *, reason: str = "", co
     try:
         document.write(due.paths, doc)
     except OSError as exc:
-        tally.add(SummaryRow(due.source, "failed", reason=f"cannot write {due.paths.json.name}: "
+        tally.add(SummaryRow(due.source, "failed", reason=f"cannot write {shown(due.paths.json.name)}: "
                              f"{exc.strerror or exc}", code="write_failed"))  # fmt: skip
         return
     tally.add(SummaryRow(

@@ -50,7 +50,7 @@ def test_the_digest_is_in_every_rendering_and_escaped_in_html(tmp_path: Path) ->
     assert digest["topics"] == [{"topic": "refund", "recordings": 2}, {"topic": "delivery", "recordings": 1}]
     assert digest["recordings"][0]["action_items"] == ["Refund by Friday"]
     markdown = (folder / "summary.md").read_text()
-    assert "- `calls/a.wav`: A refund <b>was</b> agreed.\n  - [ ] Refund by Friday" in markdown
+    assert "- `calls/a.wav`: A refund \\<b\\>was\\</b\\> agreed.\n  - [ ] Refund by Friday" in markdown
     assert "Most frequent topics: refund (2), delivery (1)" in markdown
     assert "`calls/b.wav`: refused (a warning): refused by the deployment's content filter" in markdown
     html = (folder / "report.html").read_text()
