@@ -111,8 +111,10 @@ def check_endpoint(
     if settings.engine == "fast":  # a request is billed by its audio: say what the probe cost
         per_hour = settings.price_per_hour
         cost = PROBE_SECONDS / 3600 * per_hour
-        probe = (f"answered a {PROBE_SECONDS:g} s fast transcription request ({accepted}; it cost "
-                 f"{PROBE_SECONDS:g} s of audio, about {cost:.5f} at --price-per-hour {per_hour:g})")
+        probe = (
+            f"answered a {PROBE_SECONDS:g} s fast transcription request ({accepted}; it cost "
+            f"{PROBE_SECONDS:g} s of audio, about {cost:.5f} at --price-per-hour {per_hour:g})"
+        )
     else:
         probe = f"answered a {PROBE_SECONDS:g} s probe session ({accepted})"
     return Check("endpoint", True, f"{endpoint.name} {probe}")

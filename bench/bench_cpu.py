@@ -74,11 +74,13 @@ class Pass:
         return self.session_s / self.cpu_s if self.cpu_s > 0 else float("inf")
 
     def line(self, sessions: int) -> str:
-        return (f"  {self.name:<17} {self.cpu_s:5.2f} CPU-s ({self.user_s:5.2f} user "
-                f"{self.system_s:5.2f} sys)  {self.wall_s:5.1f} s wall  {self.session_s / sessions:5.2f} s/session  "
-                f"{self.cpu_s / sessions * 1000:6.1f} ms CPU/session  "
-                f"{self.sessions_per_core:6.1f} sessions per core  {self.phrases} phrases"
-                + (f"  {len(self.errors)} ERRORS: {self.errors[0]}" if self.errors else ""))
+        return (
+            f"  {self.name:<17} {self.cpu_s:5.2f} CPU-s ({self.user_s:5.2f} user "
+            f"{self.system_s:5.2f} sys)  {self.wall_s:5.1f} s wall  {self.session_s / sessions:5.2f} s/session  "
+            f"{self.cpu_s / sessions * 1000:6.1f} ms CPU/session  "
+            f"{self.sessions_per_core:6.1f} sessions per core  {self.phrases} phrases"
+            + (f"  {len(self.errors)} ERRORS: {self.errors[0]}" if self.errors else "")
+        )
 
 
 def speech_config(url: str, send_rate: float | None, bytes_per_frame: int | None) -> speechsdk.SpeechConfig:
@@ -133,8 +135,15 @@ def run_pass(name: str, one: Callable[[int], int], count: int, finish: Callable[
         thread.join()
     finish()
     user_end, system_end = cpu_seconds()
-    return Pass(name, user_end - user, system_end - system, time.perf_counter() - wall, sum(session_s),
-                sum(phrases), errors)
+    return Pass(
+        name,
+        user_end - user,
+        system_end - system,
+        time.perf_counter() - wall,
+        sum(session_s),
+        sum(phrases),
+        errors,
+    )
 
 
 def main() -> int:
@@ -142,10 +151,18 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=32, help="files, all transcribed at once")
     parser.add_argument("--seconds", type=float, default=40.0, help="length of each file")
     parser.add_argument("--rounds", type=int, default=3, help="passes of each kind, alternating")
-    parser.add_argument("--send-rate", type=float, default=4.0,
-                        help="SDK send throttle, times real time, for both (0: the SDK's default)")
-    parser.add_argument("--hypothesis-ms", type=int, default=300,
-                        help="emulator: a partial result this often while speech goes on")
+    parser.add_argument(
+        "--send-rate",
+        type=float,
+        default=4.0,
+        help="SDK send throttle, times real time, for both (0: the SDK's default)",
+    )
+    parser.add_argument(
+        "--hypothesis-ms",
+        type=int,
+        default=300,
+        help="emulator: a partial result this often while speech goes on",
+    )
     args = parser.parse_args()
     send_rate = args.send_rate or None
 
@@ -169,8 +186,11 @@ def main() -> int:
 
                 def one(n: int) -> int:
                     path, info = files[n]
-                    transcript = engine.transcribe(RecognitionRequest(path, info, label=path.name),
-                                                   on_progress=lambda s: None, cancel=CancelToken())
+                    transcript = engine.transcribe(
+                        RecognitionRequest(path, info, label=path.name),
+                        on_progress=lambda s: None,
+                        cancel=CancelToken(),
+                    )
                     return len(transcript.phrases)
 
                 return run_pass("batchscribe", one, len(files), engine.close)
@@ -178,14 +198,17 @@ def main() -> int:
             # Warm-up: the SDK's and FFmpeg's one-time set-up, outside every measurement.
             warm = AzureEngine(endpoint, RecognitionOptions(), send_rate=send_rate)
             short = write_wav(Path(tmp) / "warm.wav", burst_samples(1, 2.0))
-            warm.transcribe(RecognitionRequest(short, probe(short)), on_progress=lambda s: None,
-                            cancel=CancelToken())
+            warm.transcribe(
+                RecognitionRequest(short, probe(short)), on_progress=lambda s: None, cancel=CancelToken()
+            )
             warm.close()
             bare_session(url, short, send_rate)
 
-            print(f"{args.files} files x {args.seconds:g} s, all at once; SDK send rate "
-                  f"{f'{send_rate:g}x' if send_rate else 'default'}; emulator partials every "
-                  f"{args.hypothesis_ms} ms; {args.rounds} round(s)")
+            print(
+                f"{args.files} files x {args.seconds:g} s, all at once; SDK send rate "
+                f"{f'{send_rate:g}x' if send_rate else 'default'}; emulator partials every "
+                f"{args.hypothesis_ms} ms; {args.rounds} round(s)"
+            )
             ratios, same_read_ratios, problems = [], [], []
             for round_no in range(1, args.rounds + 1):
                 ours = batchscribe_pass()
@@ -196,12 +219,18 @@ def main() -> int:
                 print(f"round {round_no}:")
                 for measured in (ours, theirs, same_reads):
                     print(measured.line(len(files)))
-                print(f"  ratio batchscribe / bare SDK: {ratios[-1]:.2f}x CPU; "
-                      f"/ bare SDK reading {PULL_BYTES_PER_READ} bytes per frame: {same_read_ratios[-1]:.2f}x")
+                print(
+                    f"  ratio batchscribe / bare SDK: {ratios[-1]:.2f}x CPU; "
+                    f"/ bare SDK reading {PULL_BYTES_PER_READ} bytes per frame: {same_read_ratios[-1]:.2f}x"
+                )
                 if ours.errors or theirs.errors or same_reads.errors or ours.phrases != theirs.phrases:
-                    problems.append(f"round {round_no}: errors, or batchscribe's phrases differ from the pool's")
-        print(f"emulator: {totals.get('sessions')} sessions, {totals.get('rejected')} rejected, "
-              f"{totals.get('protocol_errors')} protocol errors, {totals.get('stalled')} stalled")
+                    problems.append(
+                        f"round {round_no}: errors, or batchscribe's phrases differ from the pool's"
+                    )
+        print(
+            f"emulator: {totals.get('sessions')} sessions, {totals.get('rejected')} rejected, "
+            f"{totals.get('protocol_errors')} protocol errors, {totals.get('stalled')} stalled"
+        )
     ratio = statistics.median(ratios)
     verdict = "met" if ratio <= TARGET and not problems else "NOT MET"
     for problem in problems:  # a cheaper run that transcribed less proves nothing

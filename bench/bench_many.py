@@ -109,7 +109,9 @@ def settings_for(inputs: Path, out: Path, workers: int) -> RunSettings:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=0.5, help="declared length of each WAV")
     parser.add_argument("--workers", type=int, default=16)
@@ -135,7 +137,9 @@ def main() -> int:
 
         engine = InstantEngine()
         cancel = CancelToken()
-        threading.Thread(target=lambda: (engine.first.wait(), cancel.cancel("interrupted")), daemon=True).start()
+        threading.Thread(
+            target=lambda: (engine.first.wait(), cancel.cancel("interrupted")), daemon=True
+        ).start()
         started = time.perf_counter()
         run_batch(settings_for(inputs, first_out, args.workers), engine_factory=_factory(engine),
                   cancel=cancel, slow_start=False)  # fmt: skip
@@ -146,7 +150,9 @@ def main() -> int:
         marks = sorted({m for m in (1000, 10_000, args.files) if m <= args.files})
         sampler = RssSampler(marks)
         started = time.perf_counter()
-        result = run_batch(settings, engine_factory=_factory(InstantEngine()), events=sampler, slow_start=False)
+        result = run_batch(
+            settings, engine_factory=_factory(InstantEngine()), events=sampler, slow_start=False
+        )
         run_s = time.perf_counter() - started
         print(f"full run: {_succeeded(result)} files in {run_s:.1f} s ({run_s / args.files * 1000:.2f} ms/file), "
               f"{len(result.files)} results kept")  # fmt: skip
@@ -156,7 +162,9 @@ def main() -> int:
         growth = mb(high - low)
         per_1000 = growth / max(1, (marks[-1] - marks[0]) / 1000)
         rss_ok = high <= low * (1 + RSS_SLACK) or growth <= RSS_SLACK_MB
-        print(f"  RSS growth {marks[0]} -> {marks[-1]} files: {growth:+.1f} MB ({per_1000:+.2f} MB per 1,000 files)")
+        print(
+            f"  RSS growth {marks[0]} -> {marks[-1]} files: {growth:+.1f} MB ({per_1000:+.2f} MB per 1,000 files)"
+        )
         del result
 
         started = time.perf_counter()
@@ -167,8 +175,10 @@ def main() -> int:
         done_plan = plan_run(settings, rows=ledger.rows())
         done_plan_s = time.perf_counter() - started
         ledger.close()
-        print(f"idle rerun ({idle.counts.skipped_done} done, {_succeeded(idle)} sent): {idle_s:.2f} s; "
-              f"plan of the done folder: {done_plan_s:.2f} s ({done_plan.counts.skipped_done} done)")
+        print(
+            f"idle rerun ({idle.counts.skipped_done} done, {_succeeded(idle)} sent): {idle_s:.2f} s; "
+            f"plan of the done folder: {done_plan_s:.2f} s ({done_plan.counts.skipped_done} done)"
+        )
         ok = first_s < FIRST_SESSION_S and rss_ok and _succeeded(idle) == 0
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1

@@ -262,14 +262,23 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=12.0)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--speed", type=float, default=4.0, help="emulator: times real time")
-    parser.add_argument("--send-rate", type=float, default=100.0,
-                        help="sdk_send_rate: SDK send throttle in times real time")
+    parser.add_argument(
+        "--send-rate", type=float, default=100.0, help="sdk_send_rate: SDK send throttle in times real time"
+    )
     parser.add_argument("--runs", type=int, default=1, help="repetitions (fresh output folder each)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-ramp-baseline", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run each time with the limiter starting at --workers")
-    parser.add_argument("--emulator", choices=("process", "thread"), default="process",
-                        help="emulator in its own process (like a remote service) or in this one")
+    parser.add_argument(
+        "--no-ramp-baseline",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run each time with the limiter starting at --workers",
+    )
+    parser.add_argument(
+        "--emulator",
+        choices=("process", "thread"),
+        default="process",
+        help="emulator in its own process (like a remote service) or in this one",
+    )
     args = parser.parse_args()
 
     ratios: list[float] = []

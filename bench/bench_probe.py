@@ -59,8 +59,10 @@ def main() -> int:
         wall = time.perf_counter() - started
 
     per_file_ms = wall / args.files * 1000
-    print(f"probed {args.files} files ({len(sources)} formats) in {wall:.2f} s: "
-          f"{per_file_ms:.2f} ms per file (target < {TARGET_MS:g} ms)")
+    print(
+        f"probed {args.files} files ({len(sources)} formats) in {wall:.2f} s: "
+        f"{per_file_ms:.2f} ms per file (target < {TARGET_MS:g} ms)"
+    )
     print(f"  {'format':28} {'median ms':>9} {'max ms':>8}")
     for kind, times in sorted(per_kind.items(), key=lambda kv: -statistics.median(kv[1])):
         print(f"  {kind:28} {statistics.median(times) * 1000:9.2f} {max(times) * 1000:8.2f}")

@@ -140,7 +140,12 @@ class Ramp:
             self.limiter.succeeded()
         stopped = recognizer.stop_continuous_recognition_async()
         stopped.get()
-        for signal in (connection.connected, recognizer.recognized, recognizer.canceled, recognizer.session_stopped):
+        for signal in (
+            connection.connected,
+            recognizer.recognized,
+            recognizer.canceled,
+            recognizer.session_stopped,
+        ):
             signal.disconnect_all()
         del recognizer, connection, audio, config
 
@@ -153,9 +158,13 @@ def measure(name: str, limiter: AdaptiveLimiter, url: str, wav: Path, args: argp
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sessions", type=int, default=96)
-    parser.add_argument("--seconds", type=float, default=40.0, help="length of the recording each session sends")
+    parser.add_argument(
+        "--seconds", type=float, default=40.0, help="length of the recording each session sends"
+    )
     parser.add_argument("--limit-s", type=float, default=60.0, help="give a ramp up after this long")
     parser.add_argument("--only", choices=("old", "new"), default=None)
     args = parser.parse_args()

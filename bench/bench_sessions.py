@@ -106,7 +106,9 @@ def bare_sdk_session(url: str, pcm: bytes, send_rate: float) -> None:
     way SDK_FACTS.md says: signals disconnected, objects dropped."""
     config = speechsdk.SpeechConfig(host=url, subscription="bench")
     config.set_property_by_name("SPEECH-AudioThrottleAsPercentageOfRealTime", str(int(send_rate * 100)))
-    stream_format = speechsdk.audio.AudioStreamFormat(samples_per_second=16000, bits_per_sample=16, channels=1)
+    stream_format = speechsdk.audio.AudioStreamFormat(
+        samples_per_second=16000, bits_per_sample=16, channels=1
+    )
     stream = speechsdk.audio.PullAudioInputStream(_Bytes(pcm), stream_format)
     audio_config = speechsdk.audio.AudioConfig(stream=stream)
     recognizer = speechsdk.SpeechRecognizer(speech_config=config, audio_config=audio_config)
@@ -178,20 +180,34 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=8, help="threads for the concurrent pass")
     parser.add_argument("--every", type=int, default=50, help="sample every N finished sessions")
     parser.add_argument("--files", type=int, default=8, help="distinct recordings (1-2 s each)")
-    parser.add_argument("--speed", type=float, default=None,
-                        help="emulator: times real time (default: answer as fast as audio arrives)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="emulator: times real time (default: answer as fast as audio arrives)",
+    )
     parser.add_argument("--send-rate", type=float, default=100.0, help="SDK send throttle, times real time")
-    parser.add_argument("--sdk-baseline", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run the sessions with the bare SDK (no batchscribe), sequentially")
-    parser.add_argument("--settle", type=float, default=5.0,
-                        help="seconds to wait after close() (no gc.collect) for threads and fds to return")
+    parser.add_argument(
+        "--sdk-baseline",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the sessions with the bare SDK (no batchscribe), sequentially",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=5.0,
+        help="seconds to wait after close() (no gc.collect) for threads and fds to return",
+    )
     args = parser.parse_args()
 
     ok = True
     with tempfile.TemporaryDirectory(prefix="bench_sessions_") as tmp:
         files = []
         for i in range(args.files):
-            path = write_wav(Path(tmp) / f"{RECORDING_PREFIX}{i}.wav", burst_samples(100 + i, 1.0 + i / max(1, args.files)))
+            path = write_wav(
+                Path(tmp) / f"{RECORDING_PREFIX}{i}.wav", burst_samples(100 + i, 1.0 + i / max(1, args.files))
+            )
             files.append((path, probe(path)))
         with emulator_process(speed=args.speed) as (url, totals):
             endpoint = Endpoint(kind="emulator", key="emulator", url=url)
@@ -225,10 +241,15 @@ def main() -> int:
                 back_gc = (after.threads, after.fds) == (baseline.threads, baseline.fds)
                 flat = back and growth < RSS_GROWTH
                 ok = ok and flat and not errors
-                verdict = "flat" if flat else (
-                    "NOT FLAT: RSS" if back else
-                    f"NOT FLAT: fds/threads {'back only after gc.collect()' if back_gc else 'never back'}"
-                    + (", RSS" if growth >= RSS_GROWTH else "")
+                verdict = (
+                    "flat"
+                    if flat
+                    else (
+                        "NOT FLAT: RSS"
+                        if back
+                        else f"NOT FLAT: fds/threads {'back only after gc.collect()' if back_gc else 'never back'}"
+                        + (", RSS" if growth >= RSS_GROWTH else "")
+                    )
                 )
                 peak_threads = max(s.threads for s in samples)
                 print(f"  {workers} worker{'s' if workers > 1 else ''}: {args.sessions} sessions in "

@@ -68,10 +68,14 @@ class _MonoConverter:
 
     def _build(self, frame: AudioFrame) -> Graph:
         graph = Graph()
-        nodes = [graph.add_abuffer(
-            sample_rate=frame.sample_rate, format=frame.format, layout=frame.layout,
-            time_base=frame.time_base or Fraction(1, frame.sample_rate),
-        )]
+        nodes = [
+            graph.add_abuffer(
+                sample_rate=frame.sample_rate,
+                format=frame.format,
+                layout=frame.layout,
+                time_base=frame.time_base or Fraction(1, frame.sample_rate),
+            )
+        ]
         channels = frame.layout.nb_channels
         if self._channel is not None:
             nodes.append(graph.add("pan", f"mono|c0=c{self._channel}"))
@@ -79,8 +83,9 @@ class _MonoConverter:
             weight = 1 / channels
             mix = "+".join(f"{weight:.6f}*c{i}" for i in range(channels))
             nodes.append(graph.add("pan", f"mono|c0={mix}"))
-        nodes.append(graph.add("aformat", sample_fmts="s16", sample_rates=str(SAMPLE_RATE),
-                               channel_layouts="mono"))
+        nodes.append(
+            graph.add("aformat", sample_fmts="s16", sample_rates=str(SAMPLE_RATE), channel_layouts="mono")
+        )
         nodes.append(graph.add("abuffersink"))
         graph.link_nodes(*nodes).configure()
         return graph
@@ -107,8 +112,14 @@ class PcmReader(ReaderBookkeeping):
     ``ValueError`` as files do. ``open_pcm`` builds it; it is a context manager.
     """
 
-    def __init__(self, container: InputContainer, stream: AudioStream, info: AudioInfo,
-                 channel: int | None, file: HashingFile) -> None:
+    def __init__(
+        self,
+        container: InputContainer,
+        stream: AudioStream,
+        info: AudioInfo,
+        channel: int | None,
+        file: HashingFile,
+    ) -> None:
         super().__init__()
         self.info = info
         self.channel = channel
@@ -198,8 +209,9 @@ class PcmReader(ReaderBookkeeping):
             raise to_audio_error(exc, path) from exc
         if self._bytes_decoded == 0:
             damaged = " (every audio packet was damaged)" if self._bad_packets else ""
-            raise fail("truncated", f"no audio could be decoded from it{damaged}: it is cut off "
-                       "or holds no samples")
+            raise fail(
+                "truncated", f"no audio could be decoded from it{damaged}: it is cut off or holds no samples"
+            )
 
     def _decode_next_packet(self) -> None:
         try:
@@ -226,8 +238,7 @@ class PcmReader(ReaderBookkeeping):
                 if frame.samples:
                     self._append(self._converter.convert(frame))
         except MAPPED as exc:
-            self._stop_early(f"the audio format changed and could not be converted "
-                             f"({reason(exc)})")
+            self._stop_early(f"the audio format changed and could not be converted ({reason(exc)})")
 
     def _append(self, frames: list[AudioFrame]) -> None:
         for frame in frames:
@@ -249,11 +260,13 @@ class PcmReader(ReaderBookkeeping):
             why = "part of the file is damaged" if self._bad_packets else "the file looks truncated"
             self.warnings.append(
                 f"decoding stopped early at {decoded_s:.1f} s of the {declared_s:.1f} s the "
-                f"file's header announces: {why}")
+                f"file's header announces: {why}"
+            )
         elif decoded_s - declared_s > max(_DURATION_SLACK_S, declared_s * _DURATION_SLACK_RATIO):
             self.warnings.append(
                 f"{decoded_s:.1f} s of audio decoded, more than the {declared_s:.1f} s the file's header "
-                "announces (recordings joined into one file?): durations and cost use what was decoded")
+                "announces (recordings joined into one file?): durations and cost use what was decoded"
+            )
         if self._bad_packets:
             self.warnings.append(f"skipped {self._bad_packets} damaged audio packet(s)")
 
@@ -261,7 +274,8 @@ class PcmReader(ReaderBookkeeping):
         self._at_end = True
         self._flush_converter()
         self.warnings.append(
-            f"decoding stopped early at {self._bytes_decoded / BYTES_PER_SECOND:.1f} s: {reason}")
+            f"decoding stopped early at {self._bytes_decoded / BYTES_PER_SECOND:.1f} s: {reason}"
+        )
 
 
 def open_pcm(path: Path, *, channel: int | None = None) -> PcmReader | RawWavReader:
@@ -274,8 +288,13 @@ def open_pcm(path: Path, *, channel: int | None = None) -> PcmReader | RawWavRea
     file = HashingFile(path)
     try:
         layout = read_wav_layout(file)
-        if layout is not None and layout.plain_pcm16 and channel in (None, 0) \
-                and layout.fmt.channels == 1 and layout.fmt.sample_rate == SAMPLE_RATE:
+        if (
+            layout is not None
+            and layout.plain_pcm16
+            and channel in (None, 0)
+            and layout.fmt.channels == 1
+            and layout.fmt.sample_rate == SAMPLE_RATE
+        ):
             return RawWavReader(file, layout, channel)
         file.seek(0)
         return _open_decoder(path, file, channel)
@@ -294,8 +313,11 @@ def _open_decoder(path: Path, file: HashingFile, channel: int | None) -> PcmRead
             raise to_audio_error(exc, path) from exc
         if channel is not None and not 0 <= channel < info.channels:
             plural = "s" if info.channels != 1 else ""
-            raise fail("bad_channel", f"channel {channel} was asked for but the recording has "
-                       f"{info.channels} channel{plural} (numbered from 0)")
+            raise fail(
+                "bad_channel",
+                f"channel {channel} was asked for but the recording has "
+                f"{info.channels} channel{plural} (numbered from 0)",
+            )
         reader = PcmReader(container, stream, info, channel, file)
         reader._fill_first_bytes(path)
     except BaseException:

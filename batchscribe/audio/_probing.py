@@ -54,8 +54,7 @@ def open_container(path: Path, file: io.RawIOBase | None = None) -> InputContain
         if size == 0:
             raise fail("empty_file", "the file is empty (0 bytes)")
         # The whitelist stops playlists inside the folder from reaching out to the network.
-        return av.open(file, "r", container_options={"protocol_whitelist": "file"},
-                       metadata_errors="replace")
+        return av.open(file, "r", container_options={"protocol_whitelist": "file"}, metadata_errors="replace")
     except BaseException as exc:
         if own:
             file.close()
@@ -122,8 +121,7 @@ def _counted_duration(path: Path) -> float:
                 if packet.duration and packet.time_base:
                     total += float(packet.duration * packet.time_base)
                 else:
-                    total += sum(f.samples / f.sample_rate
-                                 for f in stream.codec_context.decode(packet))
+                    total += sum(f.samples / f.sample_rate for f in stream.codec_context.decode(packet))
         except MAPPED:
             pass  # damaged tail: what was counted so far is the best answer
     if total <= 0:
@@ -151,21 +149,33 @@ class WavLayout(NamedTuple):
     def plain_pcm16(self) -> bool:
         """Integer 16-bit PCM with the plain tag: durations and bytes follow from the header."""
         f = self.fmt
-        return f.tag == 1 and f.bits == 16 and f.channels >= 1 and f.block_align == 2 * f.channels \
+        return (
+            f.tag == 1
+            and f.bits == 16
+            and f.channels >= 1
+            and f.block_align == 2 * f.channels
             and f.sample_rate > 0
+        )
 
     @property
     def sdk_native(self) -> bool:
         """RIFF/WAVE with a plain 16-byte PCM fmt chunk (tag 1), 16-bit mono at 8 or 16 kHz."""
         f = self.fmt
-        return f == _WavFormat(tag=1, channels=1, sample_rate=f.sample_rate, block_align=2, bits=16,
-                               fmt_size=16) and f.sample_rate in _SDK_NATIVE_RATES
+        return (
+            f == _WavFormat(tag=1, channels=1, sample_rate=f.sample_rate, block_align=2, bits=16, fmt_size=16)
+            and f.sample_rate in _SDK_NATIVE_RATES
+        )
 
     def info(self) -> AudioInfo:
         frames = -(-self.data_bytes // self.fmt.block_align)  # FFmpeg counts a partial frame
-        return AudioInfo(codec="pcm_s16le", sample_rate=self.fmt.sample_rate,
-                         channels=self.fmt.channels, duration_s=frames / self.fmt.sample_rate,
-                         container="wav", passthrough=self.sdk_native)
+        return AudioInfo(
+            codec="pcm_s16le",
+            sample_rate=self.fmt.sample_rate,
+            channels=self.fmt.channels,
+            duration_s=frames / self.fmt.sample_rate,
+            container="wav",
+            passthrough=self.sdk_native,
+        )
 
 
 def read_wav_layout(file: io.RawIOBase) -> WavLayout | None:

@@ -50,6 +50,7 @@ class SpoolSpaceError(OSError):
         super().__init__(errno.ENOSPC, what, str(spool.parent))
         self.needed, self.free = needed, free
 
+
 _BLOCK = 1 << 20  # 32 s of PCM per read: flat memory, few system calls
 
 

@@ -145,8 +145,10 @@ def serve(
             typer.echo(f"listening on {emulator.url}")
             typer.echo(f"REST APIs on {emulator.rest_url}")
             sys.stdout.flush()
-            detail = f"{len(scripts.entries)} scripted recordings from {path}" if scripts.entries else (
-                f"no transcripts at {path}: placeholder text"
+            detail = (
+                f"{len(scripts.entries)} scripted recordings from {path}"
+                if scripts.entries
+                else (f"no transcripts at {path}: placeholder text")
             )
             keys = f"; requires the key in ${key_env}" if key_env else "; any key"
             chat = f"; chat completions faults: {', '.join(openai_fault)}" if openai_fault else ""

@@ -128,18 +128,28 @@ Channels = Annotated[
 ]
 Split = Annotated[
     str | None,
-    _option("split", "auto: long recordings run as chunks cut in pauses, in parallel; off: one session each.",
-            _HOW),
+    _option(
+        "split",
+        "auto: long recordings run as chunks cut in pauses, in parallel; off: one session each.",
+        _HOW,
+    ),
 ]
 EngineChoice = Annotated[
     str | None,
-    _option("engine", "realtime: streaming sessions (the SDK); fast: one fast-transcription request per "
-            "recording; batch: Azure batch transcription jobs on Blob Storage.", _HOW),
+    _option(
+        "engine",
+        "realtime: streaming sessions (the SDK); fast: one fast-transcription request per "
+        "recording; batch: Azure batch transcription jobs on Blob Storage.",
+        _HOW,
+    ),
 ]
 ChunkSeconds = Annotated[
     str | None,
-    _option("chunk_seconds", f"With --split auto: chunk length, {_DURATION} (default: from the run's audio "
-            "and workers).", _HOW),
+    _option(
+        "chunk_seconds",
+        f"With --split auto: chunk length, {_DURATION} (default: from the run's audio and workers).",
+        _HOW,
+    ),
 ]
 
 KeyFile = Annotated[
@@ -220,13 +230,21 @@ MaxRuntimeGrace = Annotated[
 _SUMMARIES = "Summaries (Azure OpenAI)"
 Summarize = Annotated[
     bool,
-    _option("summarize", "Summarize each transcript (summary, action items, topics) with Azure OpenAI; "
-            "the transcript text is sent to that endpoint.", _SUMMARIES),
+    _option(
+        "summarize",
+        "Summarize each transcript (summary, action items, topics) with Azure OpenAI; "
+        "the transcript text is sent to that endpoint.",
+        _SUMMARIES,
+    ),
 ]
 OpenaiEndpoint = Annotated[
     str | None,
-    _option("openai_endpoint", "Azure OpenAI endpoint (instead of AZURE_OPENAI_ENDPOINT); key from "
-            "AZURE_OPENAI_API_KEY, else Entra ID.", _SUMMARIES),
+    _option(
+        "openai_endpoint",
+        "Azure OpenAI endpoint (instead of AZURE_OPENAI_ENDPOINT); key from "
+        "AZURE_OPENAI_API_KEY, else Entra ID.",
+        _SUMMARIES,
+    ),
 ]
 OpenaiDeployment = Annotated[
     str | None,
@@ -241,33 +259,46 @@ PricePer1kTokens = Annotated[
 ]
 OpenaiContextTokens = Annotated[
     int | None,
-    _option("openai_context_tokens", "The deployment's context size; longer transcripts are "
-            "summarized in parts.", _SUMMARIES),
+    _option(
+        "openai_context_tokens",
+        "The deployment's context size; longer transcripts are summarized in parts.",
+        _SUMMARIES,
+    ),
 ]
 _BATCH = "Batch engine (--engine batch)"
 Storage = Annotated[
     str | None,
-    _option("storage", "Blob Storage container for uploads: a name (with AZURE_STORAGE_CONNECTION_STRING) or "
-            "a container URL (Entra ID sign-in).", _BATCH),
+    _option(
+        "storage",
+        "Blob Storage container for uploads: a name (with AZURE_STORAGE_CONNECTION_STRING) or "
+        "a container URL (Entra ID sign-in).",
+        _BATCH,
+    ),
 ]
 StorageAccess = Annotated[
     str | None,
-    _option("storage_access", "sas: the service reads through SAS URLs; trusted: the Speech resource's "
-            "managed identity reads the container.", _BATCH),
+    _option(
+        "storage_access",
+        "sas: the service reads through SAS URLs; trusted: the Speech resource's "
+        "managed identity reads the container.",
+        _BATCH,
+    ),
 ]
 BatchSize = Annotated[int | None, _option("batch_size", "Recordings per job (at most 1000).", _BATCH)]
 NoWait = Annotated[
     bool,
-    _option("no_wait", "Submit, collect what is ready, exit; the next run collects the rest.", _BATCH,
-            "--no-wait"),
+    _option(
+        "no_wait", "Submit, collect what is ready, exit; the next run collects the rest.", _BATCH, "--no-wait"
+    ),
 ]
 PollInterval = Annotated[
     str | None, _option("poll_interval", f"How often to ask about jobs: {_DURATION}.", _BATCH)
 ]
 KeepUploads = Annotated[
     bool,
-    _option("keep_uploads", "Keep the uploaded recordings once their results are saved.", _BATCH,
-            "--keep-uploads"),
+    _option(
+        "keep_uploads", "Keep the uploaded recordings once their results are saved.", _BATCH, "--keep-uploads"
+    ),
 ]
 
 LOG_FORMATS = ("text", "json")
@@ -280,7 +311,9 @@ LogFile = Annotated[
 Quiet = Annotated[
     bool,
     typer.Option(
-        "--quiet", "-q", help="Print only failures (nothing at all on a night where nothing failed).",
+        "--quiet",
+        "-q",
+        help="Print only failures (nothing at all on a night where nothing failed).",
         rich_help_panel=_LOG,
     ),
 ]
@@ -289,9 +322,7 @@ Verbose = Annotated[
 ]
 KeepRuns = Annotated[
     int,
-    typer.Option(
-        min=0, help="Keep this many run reports under OUT/_runs (0: all).", rich_help_panel=_LOG
-    ),
+    typer.Option(min=0, help="Keep this many run reports under OUT/_runs (0: all).", rich_help_panel=_LOG),
 ]
 
 # The morning report (the quality thresholds are a jobs-file block: ``quality:``).
@@ -304,8 +335,11 @@ MaxSpeakers = Annotated[
 ]
 RequestsPerMinute = Annotated[
     int | None,
-    _option("requests_per_minute", "With --engine fast: requests per minute at most, per Speech resource.",
-            _LIMITS),
+    _option(
+        "requests_per_minute",
+        "With --engine fast: requests per minute at most, per Speech resource.",
+        _LIMITS,
+    ),
 ]
 
 

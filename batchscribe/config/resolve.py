@@ -171,8 +171,12 @@ def resolve_settings(
         max_speakers=spec.max_speakers,
         fast_limits=FastLimits(requests_per_minute=spec.requests_per_minute),
         batch=BatchSettings(
-            storage=spec.storage or "", storage_access=spec.storage_access, batch_size=spec.batch_size,
-            no_wait=spec.no_wait, poll_interval_s=spec.poll_interval, keep_uploads=spec.keep_uploads,
+            storage=spec.storage or "",
+            storage_access=spec.storage_access,
+            batch_size=spec.batch_size,
+            no_wait=spec.no_wait,
+            poll_interval_s=spec.poll_interval,
+            keep_uploads=spec.keep_uploads,
         ),
     )
 

@@ -128,9 +128,7 @@ def encode(envelope: Envelope) -> str:
 
 def decode(text: str) -> Envelope:
     if not text.startswith("e2:"):
-        raise ValueError(
-            f"unknown fingerprint format {text[:10]!r} (re-create it with `script add`)"
-        )
+        raise ValueError(f"unknown fingerprint format {text[:10]!r} (re-create it with `script add`)")
     try:
         steps = np.frombuffer(base64.b64decode(text[3:], validate=True), dtype=np.uint8)
     except ValueError as exc:

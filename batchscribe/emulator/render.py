@@ -68,8 +68,7 @@ class OutputOptions:
             detailed=(query.get("format", "").lower() == "detailed")
             or str(dig(ctx, "phraseOutput", "format") or "").lower() == "detailed",
             word_timings=_truthy(query.get("wordLevelTimestamps")) or "WordTimings" in detailed_opts,
-            word_confidence=_truthy(query.get("wordLevelConfidence"))
-            or "WordConfidence" in detailed_opts,
+            word_confidence=_truthy(query.get("wordLevelConfidence")) or "WordConfidence" in detailed_opts,
             profanity=str(profanity or "masked").lower(),
             language=str(dig(ctx, "phraseDetection", "language") or query.get("language") or "en-US"),
             lid_languages=tuple(str(x) for x in lid),

@@ -108,7 +108,10 @@ class Emulator:
         self.batch = BatchService(scripts)  # batch transcription's jobs; tests set ``batch.faults``
         self.openai = OpenAiEmulation.of(openai_faults, openai_context_tokens)  # chat completions
         self._api = ApiContext(
-            self._config.transcripts, self._config.speed, self.openai, lambda: self._config.faults,
+            self._config.transcripts,
+            self._config.speed,
+            self.openai,
+            lambda: self._config.faults,
             batch=self.batch,
         )
 

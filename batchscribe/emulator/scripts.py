@@ -79,12 +79,8 @@ class ScriptEntry:
     source: str = ""
     channel: int | None = None
     mix_fingerprint: str = ""
-    envelope: fp.Envelope = field(
-        default_factory=lambda: np.empty(0), compare=False, repr=False
-    )
-    mix_envelope: fp.Envelope = field(
-        default_factory=lambda: np.empty(0), compare=False, repr=False
-    )
+    envelope: fp.Envelope = field(default_factory=lambda: np.empty(0), compare=False, repr=False)
+    mix_envelope: fp.Envelope = field(default_factory=lambda: np.empty(0), compare=False, repr=False)
 
     @property
     def timed(self) -> bool:

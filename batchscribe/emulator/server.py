@@ -142,9 +142,7 @@ class UspServer:
             log.info("refused connection %d (%s) with HTTP %d: %s", number, session.id, status, why)
             return connection.respond(status, _reason(status))
         session.open_connections += 1  # reserved now so max_sessions holds under a burst
-        faults = tuple(
-            f for f in self.config.faults if f.kind != "http" and f.hits(number, session.number)
-        )
+        faults = tuple(f for f in self.config.faults if f.kind != "http" and f.hits(number, session.number))
         self._accepted[connection] = ConnectionInfo(number, session, url.path, query, faults)
         return None
 

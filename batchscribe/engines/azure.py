@@ -208,6 +208,8 @@ class Finals:
         assert _NATIVE is not None
         with contextlib.suppress(RuntimeError):  # the SDK refused: the reaper releases it anyway
             _NATIVE.subscribe(self._recognizer_handle, None)
+
+
 # -- end of finals ----------------------------------------------------------------------------------
 
 
@@ -265,8 +267,9 @@ class AzureEngine:
             raise stalled_error(self._stall_timeout, connected=session.connect_seconds is not None)
         if session.error is not None:
             raise session.error
-        return Transcript(phrases=tuple(session.phrases), warnings=session.reader_warnings,
-                          receipt=session.receipt)
+        return Transcript(
+            phrases=tuple(session.phrases), warnings=session.reader_warnings, receipt=session.receipt
+        )
 
     def _recognize(self, session: Session, cancel: CancelToken, congestion: Congestion | None) -> None:
         """Run one session to its end (or stall, or cancel); hand the recognizer to the reaper."""

@@ -42,7 +42,11 @@ class Reaper:
         self._closed = False
 
     def release(
-        self, stop: Callable[[], Any] | None, recognizer: Any, connection: Any, *keep_alive: Any,
+        self,
+        stop: Callable[[], Any] | None,
+        recognizer: Any,
+        connection: Any,
+        *keep_alive: Any,
         detached: bool = False,
     ) -> None:
         """Stop (when ``stop`` is given) and release ``recognizer``; ``keep_alive`` (what its
@@ -110,8 +114,9 @@ def native_work_pending() -> bool:
     the interpreter shuts down, the process dies with "FATAL: exception not rethrown" (SIGABRT,
     exit 134). A process for which this is True must leave with ``os._exit`` after flushing
     (``cli/exits.py``: the process-exit policy)."""
-    return any(t.is_alive() and t.name.startswith((_THREAD_PREFIX, _STOP_WAIT_PREFIX))
-               for t in threading.enumerate())
+    return any(
+        t.is_alive() and t.name.startswith((_THREAD_PREFIX, _STOP_WAIT_PREFIX)) for t in threading.enumerate()
+    )
 
 
 def close_quietly(connection: Any) -> None:

@@ -42,8 +42,6 @@ class Final:
     speaker_id: str | None
 
 
-
-
 def speaker_number(speaker_id: str | None) -> int | None:
     """The SDK says "Guest-2"; Azure's batch output says 2. "Unknown" is no speaker."""
     if not speaker_id:
@@ -53,6 +51,7 @@ def speaker_number(speaker_id: str | None) -> int | None:
 
 
 END_GRACE_S = 3.0  # after a cancel or an error: how long the SDK gets to end the session itself
+
 
 def phrase_from_final(result: Final, request: RecognitionRequest, options: RecognitionOptions) -> Phrase:
     raw = result.json or "{}"

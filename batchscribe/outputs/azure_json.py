@@ -163,8 +163,12 @@ def _our_block(
     }
     if transcript.chunks:
         block["chunks"] = [
-            {"start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3), "attempts": c.attempts,
-             **({"channel": c.channel} if c.channel is not None else {})}
+            {
+                "start_s": round(c.start_s, 3),
+                "end_s": round(c.end_s, 3),
+                "attempts": c.attempts,
+                **({"channel": c.channel} if c.channel is not None else {}),
+            }
             for c in transcript.chunks
         ]
     warnings = transcript_warnings(transcript, audio)

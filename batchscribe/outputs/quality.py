@@ -28,7 +28,6 @@ PLACEHOLDER_WARNING = (
 )
 
 
-
 @dataclass(frozen=True)
 class QualityThresholds:
     """When a transcript deserves a look: the one place for the defaults (README, "Quality triage").

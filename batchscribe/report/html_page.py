@@ -344,6 +344,8 @@ def _tone(summary: Mapping[str, Any]) -> str:
 
 
 Section = Callable[[Page], list[str]]
+
+
 def digest(view: Page) -> list[str]:
     """With --summarize: each recording's summary and action items, the night's topics."""
     return digest_html(view.summary)

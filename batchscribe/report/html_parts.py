@@ -58,6 +58,7 @@ th.cause { font-weight: normal; background: #fafafa; } th.cause b, th.cause code
 }
 """
 
+
 def name_html(source: str) -> str:
     """A file name, escaped, that may wrap after ``/`` or ``_`` and nowhere else: each part is
     kept whole (a browser would also break after ``-``, inside a date), a ``<wbr>`` between."""

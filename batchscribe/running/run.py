@@ -30,13 +30,13 @@ from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.base import Engine, Transcript
 from batchscribe.engines.channels import SeparateChannels
 from batchscribe.engines.jobs import JobEngine
-from batchscribe.errors import BatchscribeError, FileError
+from batchscribe.errors import BatchscribeError
 from batchscribe.outputs.atomic import remove_stale_temp_files
 from batchscribe.outputs.azure_json import TranscriptMeta
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.outputs.quality import average_confidence, transcript_warnings
 from batchscribe.outputs.writer import write_outputs
-from batchscribe.planning.discovery import AudioFile, Walk, check_inputs, walk
+from batchscribe.planning.discovery import Walk, check_inputs, walk
 from batchscribe.planning.planner import (
     Plan,
     WorkItem,
@@ -52,18 +52,16 @@ from batchscribe.resources.outage import OutageGuard
 from batchscribe.resources.rotating_engine import RotatingEngine, SpreadLimiter
 from batchscribe.resources.rotation import Rotation
 from batchscribe.resources.service import EngineFactory, azure_engine, endpoints_for
-from batchscribe.results import FileResult, RunResult
+from batchscribe.results import RunResult
 from batchscribe.running.chunks import split_items
 from batchscribe.running.events import (
     Fanout,
-    PlanEvents,
-    PlanFinished,
     RunEvents,
-    SessionEvents,
     SummaryEvents,
 )
 from batchscribe.running.job_run import JobEngineFactory, run_jobs
 from batchscribe.running.outcome import Budget, RunOutcome, Written
+from batchscribe.running.recorder import Recorder
 from batchscribe.running.runner import Runner
 from batchscribe.running.split_plan import one_session_note, split_options
 from batchscribe.state.ledger import Ledger, RunLock, settings_hash
@@ -83,53 +81,6 @@ EventsFactory = Callable[[Plan], contextlib.AbstractContextManager[RunEvents]]
 """Builds the progress sink once the plan is known (the live view needs the totals)."""
 ReportWriter = Callable[[RunResult, Path], RunResult]
 """Writes a run's report under its output folder; returns the result, noting a failure."""
-
-
-class _Recorder:
-    """Passes events on and records every finished file in the ledger as it finishes."""
-
-    def __init__(self, sink: RunEvents, ledger: Ledger, wanted_hash: str, run_id: str) -> None:
-        self._sink = sink
-        self.ledger = ledger
-        self.files: dict[str, AudioFile] = {}  # queued and not finished yet, by source
-        self.wanted_hash = wanted_hash
-        self._run_id = run_id
-
-    def record(self, result: FileResult) -> None:
-        file = self.files.pop(result.source, None)
-        # Never queued (not audio, unreadable): its stat now, so unchanged it is a known failure next night.
-        stat = (file.size, file.mtime_ns, file.ctime_ns) if file is not None else _stat(result)
-        size, mtime_ns, ctime_ns = stat
-        self.ledger.record(result, size=size, mtime_ns=mtime_ns, sha256=result.sha256,
-                           settings=self.wanted_hash, run_id=self._run_id, ctime_ns=ctime_ns)  # fmt: skip
-
-    def planned(self, files: int, audio_seconds: float, found: int) -> None:
-        if isinstance(self._sink, PlanEvents):
-            self._sink.planned(files, audio_seconds, found)
-
-    def plan_finished(self, files: int, audio_seconds: float, found: int) -> None:
-        if isinstance(self._sink, PlanFinished):
-            self._sink.plan_finished(files, audio_seconds, found)
-
-    def sessions_open(self, count: int) -> None:
-        if isinstance(self._sink, SessionEvents):
-            self._sink.sessions_open(count)
-
-    def file_started(self, item: WorkItem, worker: int) -> None:
-        self._sink.file_started(item, worker)
-
-    def file_progress(self, item: WorkItem, audio_seconds: float) -> None:
-        self._sink.file_progress(item, audio_seconds)
-
-    def file_retrying(self, item: WorkItem, attempt: int, error: FileError) -> None:
-        self._sink.file_retrying(item, attempt, error)
-
-    def file_finished(self, result: FileResult) -> None:
-        self.record(result)
-        self._sink.file_finished(result)
-
-    def concurrency_changed(self, limit: int) -> None:
-        self._sink.concurrency_changed(limit)
 
 
 @contextlib.contextmanager
@@ -186,7 +137,7 @@ def run_batch(
             remove_stale_spools(settings.out)  # a killed fast run's conversions
             wanted_hash = settings_hash(transcript_settings(settings))
             with _as_factory(events, Plan()) as sink, endpoints_for(settings, credential) as endpoints:
-                recorder = _Recorder(sink, ledger, wanted_hash, run_id)
+                recorder = Recorder(sink, ledger, wanted_hash, run_id)
                 start = 1 if slow_start else settings.workers
                 engine, limiter, rotation = _engine(settings, endpoints, engine_factory, start, sink)
                 if settings.channels == "separate" and settings.engine != "fast":  # fast: channels [0, 1]
@@ -197,11 +148,19 @@ def run_batch(
                     )
                 finally:
                     engine.close()
-                digest = summaries_after(settings, ledger, endpoints, _recordings(settings),
-                                         aborted=outcome.aborted is not None,
-                                         audio_seconds=outcome.tally.audio_seconds, run_id=run_id,
-                                         cancel=cancel, credential=credential, started_at=started_at,
-                                         status=_summaries_status(sink))
+                digest = summaries_after(
+                    settings,
+                    ledger,
+                    endpoints,
+                    _recordings(settings),
+                    aborted=outcome.aborted is not None,
+                    audio_seconds=outcome.tally.audio_seconds,
+                    run_id=run_id,
+                    cancel=cancel,
+                    credential=credential,
+                    started_at=started_at,
+                    status=_summaries_status(sink),
+                )
         finally:
             ledger.close()
         aborted = outcome.aborted
@@ -255,19 +214,11 @@ def _engine(
     return RotatingEngine(rotation, engines), SpreadLimiter(rotation), rotation
 
 
-def _stat(result: FileResult) -> tuple[int, int, int]:
-    try:
-        st = result.path.stat()
-    except OSError:
-        return 0, 0, 0
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
-
-
 def _execute(
     settings: RunSettings,
     engine: Engine,
     endpoints: tuple[Endpoint, ...],
-    events: _Recorder,
+    events: Recorder,
     cancel: CancelToken,
     run_id: str,
     limiter: AdaptiveLimiter,

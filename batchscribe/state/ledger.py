@@ -31,6 +31,7 @@ from batchscribe.errors import OutOfDiskError, RunAbortedError
 from batchscribe.names import stored
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.results import FileResult
+from batchscribe.state.ledger_db import open_for_writing, open_read_only
 from batchscribe.state.run_lock import LockInfo as LockInfo  # re-exported
 from batchscribe.state.run_lock import RunLock as RunLock  # re-exported
 
@@ -39,45 +40,10 @@ Decision = Literal[
     "new", "changed", "done", "failed_before", "known_failure", "forced", "outputs_missing", "rerender"
 ]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-    source TEXT PRIMARY KEY,
-    path TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    sha256 TEXT NOT NULL DEFAULT '',
-    settings_hash TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    error_code TEXT NOT NULL DEFAULT '',
-    error TEXT NOT NULL DEFAULT '',
-    outputs TEXT NOT NULL DEFAULT '[]',
-    audio_seconds REAL NOT NULL DEFAULT 0,
-    run_id TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    error_class TEXT NOT NULL DEFAULT '',
-    failing_since TEXT NOT NULL DEFAULT '',
-    json_stamp TEXT NOT NULL DEFAULT ''
-)
-"""
-# Columns added after the first release: an older state database gets them when opened for a run,
-# and a dry run (read-only) reads them as empty.
-_ADDED_COLUMNS = ("error_class", "failing_since", "json_stamp")
 _COLUMNS = (
     "source, path, size, mtime_ns, sha256, settings_hash, status, attempts, error_code, error, outputs,"
     " audio_seconds, run_id, updated_at, error_class, failing_since, json_stamp"
 )
-# The inode change time, its own migration step: 0 (unknown) in a row written by an older release.
-_CTIME_COLUMN = "ALTER TABLE files ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0"
-_SIGHTINGS = """
-CREATE TABLE IF NOT EXISTS sightings (
-    source TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    ctime_ns INTEGER NOT NULL,
-    first_seen_ns INTEGER NOT NULL
-)
-"""
 
 
 def json_stamp(path: Path) -> str:
@@ -155,10 +121,10 @@ class Ledger:
         self._db: sqlite3.Connection | None = None
         try:
             if read_only:
-                self._db = _open_read_only(path) if path.is_file() else None
+                self._db = open_read_only(path) if path.is_file() else None
                 return
             folder.mkdir(parents=True, exist_ok=True)
-            self._db = _open(path)
+            self._db = open_for_writing(path)
         except sqlite3.OperationalError as exc:  # cannot open or write: permissions, read-only disk
             raise RunAbortedError(
                 f"cannot use the state database {path}: {exc}",
@@ -183,7 +149,7 @@ class Ledger:
                 damaged = path.with_name(path.name + suffix)
                 if damaged.exists():
                     damaged.replace(aside.with_name(aside.name + suffix))
-            return _open(path)
+            return open_for_writing(path)
         except (OSError, sqlite3.Error) as exc:
             raise RunAbortedError(
                 f"{self.damaged.split(';')[0]}, and it could not be replaced: {exc}",
@@ -235,7 +201,8 @@ class Ledger:
                 return self._db.execute(
                     "SELECT source, size, mtime_ns, sha256, settings_hash, status, attempts, error_code,"
                     " outputs, json_stamp, error_class, error, failing_since, ctime_ns"
-                    f" FROM files{where}", args
+                    f" FROM files{where}",
+                    args,
                 ).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise RunAbortedError(
@@ -244,7 +211,14 @@ class Ledger:
                 ) from exc
 
     def record(
-        self, result: FileResult, *, size: int, mtime_ns: int, sha256: str, settings: str, run_id: str,
+        self,
+        result: FileResult,
+        *,
+        size: int,
+        mtime_ns: int,
+        sha256: str,
+        settings: str,
+        run_id: str,
         ctime_ns: int = 0,
     ) -> None:
         failure = result.failure
@@ -317,68 +291,6 @@ class Ledger:
             " VALUES (?,?,?,?,?)",
             (stored(source), seen.size, seen.mtime_ns, seen.ctime_ns, seen.first_seen_ns),
         )
-
-
-def _open(path: Path) -> sqlite3.Connection:
-    """Open for writing, creating or upgrading the table; a damaged file raises DatabaseError."""
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        _check_integrity(db)
-        db.execute(_SCHEMA)
-        columns = {r[1] for r in db.execute("PRAGMA table_info(files)")}
-        for name in _ADDED_COLUMNS:  # state written by an older batchscribe
-            if name not in columns:
-                db.execute(f"ALTER TABLE files ADD COLUMN {name} TEXT NOT NULL DEFAULT ''")
-        _add_ctime(db, columns)
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
-def _add_ctime(db: sqlite3.Connection, columns: set[str]) -> None:
-    """The ctime migration: the column (0, unknown, in older rows) and the table of sightings."""
-    if "ctime_ns" not in columns:
-        db.execute(_CTIME_COLUMN)
-    db.execute(_SIGHTINGS)
-
-
-def _open_read_only(path: Path) -> sqlite3.Connection:
-    """Open without writing anything, even on a read-only disk (where WAL files cannot be made)."""
-    for mode in ("mode=ro", "mode=ro&immutable=1"):
-        db = sqlite3.connect(f"file:{path}?{mode}", uri=True, check_same_thread=False)
-        try:
-            _check_integrity(db)
-            columns = {r[1] for r in db.execute("PRAGMA table_info(files)")}
-            if missing := [name for name in (*_ADDED_COLUMNS, "ctime_ns") if name not in columns]:
-                db.close()
-                return _legacy_view(path, mode, missing)
-            return db
-        except sqlite3.OperationalError:
-            db.close()
-            if mode.endswith("immutable=1"):
-                raise
-        except BaseException:
-            db.close()
-            raise
-    raise AssertionError("unreachable")
-
-
-def _legacy_view(path: Path, mode: str, missing: list[str]) -> sqlite3.Connection:
-    """An older state, read as if it had the newer columns (a dry run never upgrades it)."""
-    db = sqlite3.connect(":memory:", check_same_thread=False)
-    db.execute(f"ATTACH DATABASE 'file:{path}?{mode}' AS old")
-    added = "".join(f", {0 if name == 'ctime_ns' else repr('')} AS {name}" for name in missing)
-    db.execute(f"CREATE TEMP VIEW files AS SELECT *{added} FROM old.files")
-    return db
-
-
-def _check_integrity(db: sqlite3.Connection) -> None:
-    verdict = db.execute("PRAGMA quick_check").fetchone()
-    if verdict is None or verdict[0] != "ok":
-        raise sqlite3.DatabaseError(f"integrity check failed: {verdict[0] if verdict else 'no answer'}")
 
 
 def _row(r: tuple[object, ...]) -> LedgerRow | None:

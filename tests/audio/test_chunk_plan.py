@@ -38,14 +38,18 @@ def test_chunk_length_is_a_third_of_each_workers_share_within_60_to_600_s(
 def test_a_recording_is_split_into_equal_chunks_only_when_long_enough(
     duration: float, workers: int, total_audio: float, chunk_seconds: float | None, expected: ChunkPlan
 ) -> None:
-    plan = plan_chunks(duration, workers=workers, total_audio_seconds=total_audio, chunk_seconds=chunk_seconds)
+    plan = plan_chunks(
+        duration, workers=workers, total_audio_seconds=total_audio, chunk_seconds=chunk_seconds
+    )
     assert plan == expected
     assert plan.split == (plan.chunks > 1)
     assert plan.chunks * plan.chunk_seconds == pytest.approx(duration)
 
 
 def test_the_file_alone_counts_when_the_run_total_is_smaller() -> None:
-    assert plan_chunks(3600, workers=4, total_audio_seconds=0) == plan_chunks(3600, workers=4, total_audio_seconds=3600)
+    assert plan_chunks(3600, workers=4, total_audio_seconds=0) == plan_chunks(
+        3600, workers=4, total_audio_seconds=3600
+    )
 
 
 @pytest.mark.parametrize("bad", [{"workers": 0}, {"workers": 2, "chunk_seconds": 0.0}])

@@ -19,7 +19,10 @@ GOOD = [r for r in CATALOGUE if r["outcome"] == "ok" and "warning" not in r.get(
 
 
 def script_add(cli: CliRunner, transcripts: Path, path: Path, text: str, *extra: str) -> None:
-    result = cli.invoke(app, ["emulator", "script", "add", str(path), "--text", text, "--transcripts", str(transcripts), *extra])
+    result = cli.invoke(
+        app,
+        ["emulator", "script", "add", str(path), "--text", text, "--transcripts", str(transcripts), *extra],
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -36,8 +39,22 @@ def scripted_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_format_is_transcribed_with_its_text(scripted: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["run", str(FIXTURES), "--out", str(out), "--emulate", "--emulator-transcripts",
-                                      str(scripted), "--sdk-send-rate", "50", "--workers", "4"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(FIXTURES),
+            "--out",
+            str(out),
+            "--emulate",
+            "--emulator-transcripts",
+            str(scripted),
+            "--sdk-send-rate",
+            "50",
+            "--workers",
+            "4",
+        ],
+    )
     assert result.exit_code == 1, result.output  # fixtures/bad holds the failures
     summary = json.loads(next((out / "_runs").glob("*/summary.json")).read_text())
     failures = {f["source"]: f["code"] for f in summary["failures"]}
@@ -61,9 +78,22 @@ def test_every_format_is_transcribed_with_its_text(scripted: Path, tmp_path: Pat
 def test_stereo_call_with_separate_channels_interleaves_both_speakers(scripted: Path, tmp_path: Path) -> None:
     call = next(r for r in CATALOGUE if "channel_text" in r)
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["run", str(FIXTURES / call["path"]), "--out", str(out), "--emulate",
-                                      "--emulator-transcripts", str(scripted), "--channels", "separate",
-                                      "--sdk-send-rate", "50"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(FIXTURES / call["path"]),
+            "--out",
+            str(out),
+            "--emulate",
+            "--emulator-transcripts",
+            str(scripted),
+            "--channels",
+            "separate",
+            "--sdk-send-rate",
+            "50",
+        ],
+    )
     assert result.exit_code == 0, result.output
     [document_path] = [p for p in out.rglob("*.json") if "_runs" not in p.parts]
     document = json.loads(document_path.read_text())

@@ -36,7 +36,9 @@ def _joined(tmp_path: Path, first_s: float, second_s: float, split: str) -> tupl
     root = tmp_path / "in"
     root.mkdir()
     joined = root / "call.mp3"
-    joined.write_bytes(_mp3(tmp_path / "a.mp3", first_s, 1, 64_000) + _mp3(tmp_path / "b.mp3", second_s, 2, 24_000))
+    joined.write_bytes(
+        _mp3(tmp_path / "a.mp3", first_s, 1, 64_000) + _mp3(tmp_path / "b.mp3", second_s, 2, 24_000)
+    )
     header_s = audio.probe(joined).duration_s
     assert header_s < first_s + second_s - 5, "the fixture must announce less than it holds"
     done = batchscribe("run", root, "--out", tmp_path / "out", "--emulate", "--emulator-speed", "50",

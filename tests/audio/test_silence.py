@@ -47,7 +47,9 @@ def seconds(cuts: list[Cut]) -> list[float]:
         ([("speech", 16.5), ("sil", 0.4), ("speech", 3.4), ("sil", 0.2), ("speech", 10.0)], [16.7]),
     ],
 )
-def test_the_cut_goes_in_the_middle_of_the_best_pause(parts: list[tuple[str, float]], expected: list[float]) -> None:
+def test_the_cut_goes_in_the_middle_of_the_best_pause(
+    parts: list[tuple[str, float]], expected: list[float]
+) -> None:
     cuts = find_cuts(chunked(build(parts)), 20.0, window_seconds=4.0)
     assert seconds(cuts) == pytest.approx(expected, abs=0.011)
     assert all(not c.warning and c.pause_seconds >= 0.3 and c.level_db < -30 for c in cuts)
@@ -117,7 +119,10 @@ def test_cuts_always_fall_in_pauses_of_speech_like_audio(
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), sizes=st.lists(st.integers(1, 40_000), min_size=1, max_size=8).filter(lambda s: sum(s) > 2000))
+@given(
+    seed=st.integers(0, 10_000),
+    sizes=st.lists(st.integers(1, 40_000), min_size=1, max_size=8).filter(lambda s: sum(s) > 2000),
+)
 def test_how_the_stream_is_chunked_does_not_change_the_cuts(seed: int, sizes: list[int]) -> None:
     data = burst_samples(seed, seconds=60.0).tobytes()
     pieces, start = [], 0

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_run_with_stalls_and_retries_exits_with_its_own_code_never_134(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     for n in range(6):  # every first session stalls: six SDK stops (~10 s each) are under way
         recordings.add(f"r{n}.wav", seed=20 + n, seconds=3.0, faults=["stall:sessions=1"])

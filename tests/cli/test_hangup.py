@@ -44,7 +44,6 @@ def test_sighup_writes_the_summary_and_exits_130(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "_runs" / summary["run_id"] / "report.html").is_file()
 
 
-
 def test_a_terminal_that_hangs_up_mid_run_still_gets_its_summary_written(tmp_path: Path) -> None:
     """The live view on a terminal that goes away (the ssh session closed): from then on every
     write to it fails (EIO), before and after the SIGHUP that follows is handled."""

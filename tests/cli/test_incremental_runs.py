@@ -52,7 +52,9 @@ def test_cron_run_twice_second_does_nothing(
     assert second.returncode == 0, second.stdout + second.stderr
     assert time.monotonic() - started < 15
     assert sum(r.sessions for r in emulator.stats().recordings.values()) == sessions_after_first
-    assert "Nothing to do" in second.stdout and "Nothing to do: Nothing" not in second.stdout  # and no run folder that would hide the first run
+    assert (
+        "Nothing to do" in second.stdout and "Nothing to do: Nothing" not in second.stdout
+    )  # and no run folder that would hide the first run
     assert len(list((out / "_runs").iterdir())) == 1
 
 

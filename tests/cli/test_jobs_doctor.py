@@ -117,7 +117,9 @@ def test_doctor_passes_against_a_working_service_and_names_what_fails(
     out = tmp_path / "out"
     healthy = cli.invoke(app, ["doctor", "--emulate", "--out", str(out)])
     assert healthy.exit_code == 0, healthy.output
-    assert [line.split()[0] for line in healthy.output.splitlines()] == ["ok"] * 7  # the speech sdk line included
+    assert [line.split()[0] for line in healthy.output.splitlines()] == [
+        "ok"
+    ] * 7  # the speech sdk line included
 
     refusing = emulator_for(faults=["http:401"])
     with RunLock(out).held():

@@ -19,16 +19,24 @@ def test_a_log_file_that_cannot_be_written_is_a_warning_not_an_internal_error(tm
     done = batchscribe("run", root, "--out", out, "--emulate", "--log-file", "/dev/full")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
-    assert done.stderr.count("cannot write to /dev/full (No space left on device): the run goes on without it") == 1
+    assert (
+        done.stderr.count("cannot write to /dev/full (No space left on device): the run goes on without it")
+        == 1
+    )
     assert len(transcripts(out)) == 1
 
 
 @pytest.mark.parametrize("value", ["0.001", "0.5"])
 def test_a_stall_timeout_too_short_to_connect_is_refused_as_such(tmp_path: Path, value: str) -> None:
     recording(tmp_path / "in" / "a.wav")
-    done = batchscribe("run", tmp_path / "in", "--out", tmp_path / "out", "--emulate", "--stall-timeout", value)
+    done = batchscribe(
+        "run", tmp_path / "in", "--out", tmp_path / "out", "--emulate", "--stall-timeout", value
+    )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert f"--stall-timeout: {value} s is too short: connecting to the service alone takes longer" in done.stderr
+    assert (
+        f"--stall-timeout: {value} s is too short: connecting to the service alone takes longer"
+        in done.stderr
+    )
     assert "give at least 1 s, e.g. --stall-timeout 60" in done.stderr and "reach" not in done.stderr
 
 

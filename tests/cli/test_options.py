@@ -104,7 +104,9 @@ def test_one_out_given_over_several_jobs_is_refused(tmp_path: Path) -> None:
     path = jobs_file(tmp_path, JOBS)
     with pytest.raises(JobsFileError) as caught:
         parsed("--jobs", str(path), "--out", "elsewhere")
-    assert caught.value.message.startswith("--out: jobs 'calls' and 'meetings' write to the same output folder")
+    assert caught.value.message.startswith(
+        "--out: jobs 'calls' and 'meetings' write to the same output folder"
+    )
 
 
 def test_a_command_line_endpoint_replaces_the_jobs_region(tmp_path: Path) -> None:
@@ -248,15 +250,20 @@ def test_plan_needs_no_key_with_host_or_jobs(
 
 
 def test_the_engine_is_realtime_unless_a_job_or_the_command_line_says_otherwise(tmp_path: Path) -> None:
-    jobs = jobs_file(tmp_path, f"""
+    jobs = jobs_file(
+        tmp_path,
+        f"""
         defaults: {{engine: batch}}
         jobs:
           a: {{inputs: [{tmp_path}], out: {tmp_path}/a}}
           b: {{inputs: [{tmp_path}], out: {tmp_path}/b, engine: fast}}
-    """)
+    """,
+    )
     assert [s.engine for s in parsed(str(tmp_path))] == ["realtime"]
     assert {s.job_name: s.engine for s in parsed("--jobs", str(jobs))} == {"a": "batch", "b": "fast"}
     assert {s.engine for s in parsed("--jobs", str(jobs), "--engine", "realtime")} == {"realtime"}
+
+
 # --- summaries (issue 21): the same path from options, jobs and the environment ---------------------
 
 NO_OPENAI = dict.fromkeys(("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_API_KEY"))

@@ -28,7 +28,9 @@ def invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize(("fault", "code"), [("http:404", "endpoint_refused"), ("close:1008", "policy_violation")])
+@pytest.mark.parametrize(
+    ("fault", "code"), [("http:404", "endpoint_refused"), ("close:1008", "policy_violation")]
+)
 def test_a_404_and_a_policy_close_are_permanent_not_retried(
     recordings: Recordings, tmp_path: Path, emulator_for, fault: str, code: str
 ) -> None:  # type: ignore[no-untyped-def]
@@ -63,7 +65,9 @@ def test_a_key_inside_the_host_url_is_masked_everywhere(
 
 def test_a_key_split_over_a_folded_yaml_scalar_is_refused_and_not_echoed(tmp_path: Path) -> None:
     jobs = tmp_path / "jobs.yaml"
-    jobs.write_text(f"jobs:\n  calls:\n    inputs: [calls]\n    language: >\n      {KEY[:16]}\n      {KEY[16:]}\n")
+    jobs.write_text(
+        f"jobs:\n  calls:\n    inputs: [calls]\n    language: >\n      {KEY[:16]}\n      {KEY[16:]}\n"
+    )
     code, output = invoke("plan", "--jobs", str(jobs))
     assert code == 2, output
     assert "looks like a Speech key" in output and KEY[:16] not in output and KEY[16:] not in output
@@ -81,7 +85,9 @@ def test_a_yaml_alias_bomb_is_refused_fast(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10  # the old walk grew to gigabytes
 
 
-def test_an_unreadable_subfolder_is_reported_not_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreadable_subfolder_is_reported_not_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root, out = tmp_path / "in", tmp_path / "out"
     recording(root / "ok.wav", 1)
     recording(root / "locked" / "hidden.wav", 2)
@@ -150,8 +156,20 @@ def test_ctrl_c_while_planning_many_new_files_stops_within_seconds(tmp_path: Pat
     samples = burst_samples(1, 0.05)
     for n in range(12_000):
         write_wav(root / f"d{n // 500:02d}" / f"r{n:05d}.wav", samples)
-    command = [sys.executable, "-m", "batchscribe", "run", str(root), "--out", str(out), "--emulate", "--verbose"]
-    process = subprocess.Popen(command, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "batchscribe",
+        "run",
+        str(root),
+        "--out",
+        str(out),
+        "--emulate",
+        "--verbose",
+    ]
+    process = subprocess.Popen(
+        command, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     assert process.stdout is not None
     for line in process.stdout:  # --verbose says when planning starts
         if "planning: looking for recordings" in line:

@@ -36,7 +36,11 @@ def rewrite_keeping_size_and_mtime(path: Path) -> None:
         handle.write(data)
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     after = path.stat()
-    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    )
 
 
 def test_rewritten_in_place_with_mtime_restored_is_redone_and_a_chmod_is_not(tmp_path: Path) -> None:
@@ -71,5 +75,7 @@ def test_a_state_from_before_ctimes_were_kept_is_not_redone(tmp_path: Path) -> N
     night(root, out)
     assert (out / "call.wav.json").stat().st_mtime_ns == stamp  # not paid for again
     with sqlite3.connect(out / "_state" / "ledger.sqlite") as db:  # the ctime filled in meanwhile
-        assert db.execute("SELECT ctime_ns FROM files").fetchall() == [((root / "call.wav").stat().st_ctime_ns,)]
+        assert db.execute("SELECT ctime_ns FROM files").fetchall() == [
+            ((root / "call.wav").stat().st_ctime_ns,)
+        ]
     db.close()

@@ -198,8 +198,16 @@ def test_placeholder_text_of_an_unscripted_recording_says_so_in_its_json(
     transcripts = recordings.save(tmp_path / "t.yaml")
     out = tmp_path / "out"
 
-    result = run_cli(cli, str(recordings.root), "--out", str(out), "--emulate", "--emulator-transcripts",
-                     str(transcripts), *FAST)
+    result = run_cli(
+        cli,
+        str(recordings.root),
+        "--out",
+        str(out),
+        "--emulate",
+        "--emulator-transcripts",
+        str(transcripts),
+        *FAST,
+    )
 
     assert result.exit_code == 0, result.output
     scripted = json.loads((out / "scripted.wav.json").read_text())["batchscribe"]

@@ -43,13 +43,17 @@ def test_a_chunked_recording_with_an_undecodable_name_is_transcribed(tmp_path: P
     root, out = tmp_path / "in", tmp_path / "out"
     name = os.fsdecode(b"long_\xff\xfe.wav")
     write_wav(root / name, burst_samples(3, 130.0))
-    done = batchscribe("run", root, "--out", out, "--emulate", "--emulator-speed", "50", "--chunk-seconds", "60")
+    done = batchscribe(
+        "run", root, "--out", out, "--emulate", "--emulator-speed", "50", "--chunk-seconds", "60"
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert "internal error" not in output and "Traceback" not in output
     assert (out / f"{name}.json").is_file() and shown(name) in done.stdout
     assert last_summary(out)["counts"]["succeeded"] == 1
-    again = batchscribe("run", root, "--out", out, "--emulate", "--emulator-speed", "50", "--chunk-seconds", "60")
+    again = batchscribe(
+        "run", root, "--out", out, "--emulate", "--emulator-speed", "50", "--chunk-seconds", "60"
+    )
     assert again.returncode == 0 and "Nothing to do" in again.stdout
 
 

@@ -133,13 +133,17 @@ def test_a_failed_refresh_keeps_the_valid_token_then_fails_clearly(caplog: pytes
     tokens, credential, clock = provider(600)
     assert tokens.token() == "secret-token-1"
     clock.now += 300
-    credential.fail = RuntimeError("DefaultAzureCredential failed to retrieve a token\nAttempted credentials: ...")
+    credential.fail = RuntimeError(
+        "DefaultAzureCredential failed to retrieve a token\nAttempted credentials: ..."
+    )
     assert tokens.token() == "secret-token-1"  # still valid for 5 minutes: keep it, retry soon
     clock.now += 300
     with pytest.raises(FatalEngineError) as caught:
         tokens.token()
     error = caught.value
-    assert error.one_line().startswith("Entra ID sign-in failed: DefaultAzureCredential failed to retrieve a token (")
+    assert error.one_line().startswith(
+        "Entra ID sign-in failed: DefaultAzureCredential failed to retrieve a token ("
+    )
     assert "\n" not in error.one_line() and "az login" in error.hint and error.code == "entra_sign_in_failed"
     assert "secret-token" not in caplog.text + error.one_line()
     assert "the current token is used until it expires" in caplog.text
@@ -256,8 +260,13 @@ def _dns_in_the_chain() -> Exception:
     [
         (_dns_in_the_text, "name resolution failed"),
         (_dns_in_the_chain, "name resolution failed"),
-        (lambda: RuntimeError("HTTPSConnectionPool(host='login.microsoftonline.com', port=443): Max retries "
-                              "exceeded (Caused by [Errno 111] Connection refused)"), "connection refused"),
+        (
+            lambda: RuntimeError(
+                "HTTPSConnectionPool(host='login.microsoftonline.com', port=443): Max retries "
+                "exceeded (Caused by [Errno 111] Connection refused)"
+            ),
+            "connection refused",
+        ),
     ],
     ids=["dns-in-the-text", "dns-in-the-chain", "refused"],
 )
@@ -278,7 +287,9 @@ def test_a_machine_outside_azure_that_is_not_signed_in_is_told_to_sign_in() -> N
 
 
 @pytest.mark.usefixtures("azure_identity_level")
-def test_the_refresh_thread_leaves_the_first_sign_in_to_the_first_session(caplog: pytest.LogCaptureFixture) -> None:
+def test_the_refresh_thread_leaves_the_first_sign_in_to_the_first_session(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     clock = Clock()
     credential = LoggingFailingCredential(clock, RuntimeError(CHAIN_FAILED))
     tokens = TokenProvider(credential, clock=clock)

@@ -115,7 +115,10 @@ def test_relative_paths_resolve_against_the_jobs_file_folder(
 
 
 def test_names_are_in_file_order_and_select_checks_every_name(tmp_path: Path) -> None:
-    jobs = loaded(tmp_path, "jobs:\n  zeta: {inputs: [a], out: z}\n  alpha: {inputs: [b], out: a}\n  mid: {inputs: [c], out: m}\n")
+    jobs = loaded(
+        tmp_path,
+        "jobs:\n  zeta: {inputs: [a], out: z}\n  alpha: {inputs: [b], out: a}\n  mid: {inputs: [c], out: m}\n",
+    )
     assert jobs.names == ("zeta", "alpha", "mid")
     assert jobs.select() == ("zeta", "alpha", "mid")
     assert jobs.select(["mid", "zeta", "mid"]) == ("mid", "zeta")
@@ -223,11 +226,12 @@ def test_every_field_reaches_the_run_settings(tmp_path: Path) -> None:
 
 def test_a_combination_that_cannot_work_names_its_line_in_the_file_terms(tmp_path: Path) -> None:
     error = load_error(
-        write(tmp_path, "jobs:\n  calls:\n    inputs: [a]\n    languages: [en-US, de-DE]\n    endpoint_id: m1\n")
+        write(
+            tmp_path, "jobs:\n  calls:\n    inputs: [a]\n    languages: [en-US, de-DE]\n    endpoint_id: m1\n"
+        )
     )
     assert error.message == (
-        f"{tmp_path / 'jobs.yaml'}:5: jobs.calls.endpoint_id: "
-        "cannot be combined with languages"
+        f"{tmp_path / 'jobs.yaml'}:5: jobs.calls.endpoint_id: cannot be combined with languages"
     )
     assert "--" not in error.one_line().replace(str(tmp_path), "")  # never a command-line flag
 
@@ -529,7 +533,8 @@ def test_job_names_may_mention_keys_and_tokens(tmp_path: Path) -> None:
 
 def test_a_missing_key_names_the_job_and_the_variables(tmp_path: Path) -> None:
     jobs = loaded(
-        tmp_path, "jobs:\n  calls:\n    inputs: [a]\n  other:\n    inputs: [b]\n    key_env: OTHER_KEY\n    out: o\n"
+        tmp_path,
+        "jobs:\n  calls:\n    inputs: [a]\n  other:\n    inputs: [b]\n    key_env: OTHER_KEY\n    out: o\n",
     )
     with pytest.raises(JobsFileError) as caught:
         job_settings(jobs, "calls", env={"SPEECH_REGION": "westeurope"})
@@ -634,9 +639,15 @@ def test_the_example_documents_every_field() -> None:
 @pytest.mark.parametrize(
     ("text", "how"),
     [
-        ("defaults: {out: shared}\njobs:\n  A: {inputs: [A]}\n  B: {inputs: [B]}\n", "the same output folder"),
+        (
+            "defaults: {out: shared}\njobs:\n  A: {inputs: [A]}\n  B: {inputs: [B]}\n",
+            "the same output folder",
+        ),
         ("jobs:\n  A: {inputs: [A]}\n  B: {inputs: [B]}\n", "the same output folder"),  # the default
-        ("jobs:\n  A: {inputs: [A], out: t}\n  B: {inputs: [B], out: t/b}\n", "output folders inside each other"),
+        (
+            "jobs:\n  A: {inputs: [A], out: t}\n  B: {inputs: [B], out: t/b}\n",
+            "output folders inside each other",
+        ),
         ("jobs:\n  A: {inputs: [A], out: t}\n  B: {inputs: [B], out: ./x/../t}\n", "the same output folder"),
     ],
     ids=["defaults", "default", "nested", "spelled-differently"],
@@ -650,7 +661,9 @@ def test_two_jobs_writing_into_one_output_folder_are_refused_naming_both(
 
 
 def test_jobs_with_their_own_output_folders_load(tmp_path: Path) -> None:
-    jobs = loaded(tmp_path, "defaults: {out: t}\njobs:\n  A: {inputs: [A], out: t-a}\n  B: {inputs: [B], out: t2}\n")
+    jobs = loaded(
+        tmp_path, "defaults: {out: t}\njobs:\n  A: {inputs: [A], out: t-a}\n  B: {inputs: [B], out: t2}\n"
+    )
     assert jobs.names == ("A", "B")
 
 

@@ -108,8 +108,16 @@ def _record(run: SdkRun, done: threading.Event, name: str) -> Callable[[Any], No
                 if result.reason == speechsdk.ResultReason.NoMatch:
                     no_match = result.no_match_details.reason.name
                 run.recognized.append(
-                    Recognized(result.reason.name, result.text, result.offset, result.duration,
-                               json.loads(result.json or "{}"), speaker, language, no_match)
+                    Recognized(
+                        result.reason.name,
+                        result.text,
+                        result.offset,
+                        result.duration,
+                        json.loads(result.json or "{}"),
+                        speaker,
+                        language,
+                        no_match,
+                    )
                 )
             elif name in ("recognizing", "transcribing"):
                 run.recognizing.append(evt.result.text)

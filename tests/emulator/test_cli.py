@@ -71,7 +71,9 @@ def test_script_add_writes_the_default_file_in_the_current_directory(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("BATCHSCRIBE_EMULATOR_TRANSCRIPTS", raising=False)
     wav = make_wav(PATTERN, name="talk.wav")
-    result = CliRunner().invoke(emulator_app, ["script", "add", str(wav), "--text", "One two three four five."])
+    result = CliRunner().invoke(
+        emulator_app, ["script", "add", str(wav), "--text", "One two three four five."]
+    )
     assert result.exit_code == 0, result.output
     assert "added talk.wav: 3 phrases on 3 segments" in result.output
     (entry,) = Transcripts.load(tmp_path / "emulator-transcripts.yaml").entries
@@ -95,7 +97,9 @@ def test_script_add_takes_phrases_from_a_text_file_and_the_env_var(
     assert result.exit_code == 0, result.output
     (entry,) = Transcripts.load(target).entries
     assert [(p.text, p.language, p.speaker) for p in entry.phrases] == [
-        ("Bonjour.", "fr-FR", "Guest-2"), ("Ça va ?", "fr-FR", "Guest-2")]
+        ("Bonjour.", "fr-FR", "Guest-2"),
+        ("Ça va ?", "fr-FR", "Guest-2"),
+    ]
     assert [str(f) for f in entry.faults] == ["reset:sessions=1"]
     again = CliRunner().invoke(emulator_app, ["script", "add", str(wav), "--text", "Replaced."])
     assert again.exit_code == 0
@@ -114,7 +118,9 @@ def test_script_add_usage_errors_are_one_line(
     tmp_path: Path, make_wav: Callable[..., Path], args: list[str], complaint: str
 ) -> None:
     wav = make_wav([("tone", 1)])
-    result = CliRunner().invoke(emulator_app, ["script", "add", str(wav), "--transcripts", str(tmp_path / "t.yaml"), *args])
+    result = CliRunner().invoke(
+        emulator_app, ["script", "add", str(wav), "--transcripts", str(tmp_path / "t.yaml"), *args]
+    )
     assert result.exit_code == 2 and complaint in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "t.yaml").exists()
@@ -123,8 +129,9 @@ def test_script_add_usage_errors_are_one_line(
 def test_script_add_on_an_unreadable_file_reports_the_audio_error(tmp_path: Path) -> None:
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF....not audio at all")
-    result = CliRunner().invoke(emulator_app, ["script", "add", str(bad), "--text", "x",
-                                               "--transcripts", str(tmp_path / "t.yaml")])
+    result = CliRunner().invoke(
+        emulator_app, ["script", "add", str(bad), "--text", "x", "--transcripts", str(tmp_path / "t.yaml")]
+    )
     assert result.exit_code == 1 and result.output.startswith("error: ")
     assert [p.name for p in tmp_path.iterdir()] == ["broken.wav"]
 
@@ -208,7 +215,9 @@ def test_key_env_makes_the_emulator_require_that_key_and_never_shows_it(tmp_path
 
 
 def test_key_env_naming_an_unset_variable_is_one_line_and_exit_2() -> None:
-    result = CliRunner().invoke(emulator_app, ["--key-env", "NO_SUCH_KEY_VARIABLE"], env={"NO_SUCH_KEY_VARIABLE": ""})
+    result = CliRunner().invoke(
+        emulator_app, ["--key-env", "NO_SUCH_KEY_VARIABLE"], env={"NO_SUCH_KEY_VARIABLE": ""}
+    )
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "error: --key-env: NO_SUCH_KEY_VARIABLE is not set (export NO_SUCH_KEY_VARIABLE=<the key clients must send>)"

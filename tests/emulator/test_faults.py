@@ -21,11 +21,20 @@ from batchscribe.emulator.faults import (
         ("http:429:first=2", Fault("http", code=429, reason="Injected fault", first=2)),
         ("http:401", Fault("http", code=401, reason="Injected fault")),
         ("close:1011:after=3s", Fault("close", code=1011, reason="Internal server error", after=3)),
-        ("close:1007:reason=Quota exceeded:after=2s", Fault("close", code=1007, reason="Quota exceeded", after=2)),
-        ("close:4429:after=500ms:sessions=2", Fault("close", code=4429, reason="Too many requests", after=0.5, sessions=2)),
+        (
+            "close:1007:reason=Quota exceeded:after=2s",
+            Fault("close", code=1007, reason="Quota exceeded", after=2),
+        ),
+        (
+            "close:4429:after=500ms:sessions=2",
+            Fault("close", code=4429, reason="Too many requests", after=0.5, sessions=2),
+        ),
         ("reset:after=2s", Fault("reset", reason="Injected fault", after=2)),
         ("stall", Fault("stall", reason="Injected fault")),
-        ("status:TooManyRequests:sessions=1", Fault("status", status="TooManyRequests", reason="Injected fault", sessions=1)),
+        (
+            "status:TooManyRequests:sessions=1",
+            Fault("status", status="TooManyRequests", reason="Injected fault", sessions=1),
+        ),
     ],
 )
 def test_specs_parse_and_print_back(spec: str, fault: Fault) -> None:

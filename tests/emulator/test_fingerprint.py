@@ -19,7 +19,9 @@ def test_the_same_recording_at_8_khz_is_near_and_another_is_far() -> None:
     reference = fingerprint.envelope_of(original, RATE)
     assert reference.size == fingerprint.WINDOWS
     assert fingerprint.distance(fingerprint.envelope_of(narrow, 8_000), reference) < 0.6
-    assert fingerprint.distance(fingerprint.envelope_of(other, RATE), reference) > 2 * fingerprint.TOLERANCE_DB
+    assert (
+        fingerprint.distance(fingerprint.envelope_of(other, RATE), reference) > 2 * fingerprint.TOLERANCE_DB
+    )
 
 
 def bursts(seed: int, seconds: float = 3.0) -> tuple[np.ndarray, list[int]]:

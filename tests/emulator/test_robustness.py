@@ -28,8 +28,13 @@ AUDIO = pcm_bytes(tone_pcm([("sil", 0.2), ("tone", 0.6), ("sil", 0.6)]))
 
 def open_usp(url: str, connection_id: str | None = None) -> connect:
     headers = {"Ocp-Apim-Subscription-Key": SECRET, "X-ConnectionId": connection_id or uuid.uuid4().hex}
-    return connect(url + PATH, subprotocols=["USP"], additional_headers=headers,  # type: ignore[list-item]
-                   open_timeout=30, close_timeout=2)
+    return connect(
+        url + PATH,
+        subprotocols=["USP"],
+        additional_headers=headers,  # type: ignore[list-item]
+        open_timeout=30,
+        close_timeout=2,
+    )
 
 
 async def send_turn(ws: ClientConnection, audio: bytes = AUDIO) -> None:

@@ -24,16 +24,28 @@ PATTERN = [("sil", 0.5), ("tone", 2), ("sil", 1), ("tone", 3), ("sil", 1), ("noi
 
 def entry_for(pattern: list[tuple[str, float]], entry_id: str, seed: int = 0, **kwargs: object):  # type: ignore[no-untyped-def]
     samples = tone_pcm(pattern, seed=seed).astype(np.float32)
-    return make_entry(entry_id=entry_id, source=f"{entry_id}.wav", samples=samples, sample_rate=RATE,
-                      phrases=kwargs.pop("phrases", [ScriptPhrase("Hello.")]), **kwargs)  # type: ignore[arg-type]
+    return make_entry(
+        entry_id=entry_id,
+        source=f"{entry_id}.wav",
+        samples=samples,
+        sample_rate=RATE,
+        phrases=kwargs.pop("phrases", [ScriptPhrase("Hello.")]),
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 def test_file_round_trips_every_field(tmp_path: Path) -> None:
-    entry = entry_for(PATTERN, "interview", phrases=[
-        ScriptPhrase("Bonjour.", 0.5, 2.5, speaker="Guest-2", language="fr-FR", confidence=0.8,
-                     words=("Bonjour.",)),
-        ScriptPhrase("Yes."),
-    ], faults=[parse_recording_fault("close:1011:sessions=2")])
+    entry = entry_for(
+        PATTERN,
+        "interview",
+        phrases=[
+            ScriptPhrase(
+                "Bonjour.", 0.5, 2.5, speaker="Guest-2", language="fr-FR", confidence=0.8, words=("Bonjour.",)
+            ),
+            ScriptPhrase("Yes."),
+        ],
+        faults=[parse_recording_fault("close:1011:sessions=2")],
+    )
     path = tmp_path / "t.yaml"
     Transcripts((entry,)).save(path)
     loaded = Transcripts.load(path).entries[0]
@@ -100,7 +112,9 @@ def test_phrases_are_placed_on_segments_in_order() -> None:
 
 
 def test_timed_phrases_go_to_the_segment_they_start_in() -> None:
-    entry = entry_for(PATTERN, "x", phrases=[ScriptPhrase("First.", 0.5, 2.5), ScriptPhrase("Second.", 3.5, 6.5)])
+    entry = entry_for(
+        PATTERN, "x", phrases=[ScriptPhrase("First.", 0.5, 2.5), ScriptPhrase("Second.", 3.5, 6.5)]
+    )
     answers = Answerer("x", entry)
     assert answers.final(0.0, 0.48, 2.52, last=False).text == "First."  # type: ignore[union-attr]
     assert answers.partial(2.52, 3.45, 5.0) == "Second."

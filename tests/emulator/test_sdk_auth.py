@@ -136,10 +136,18 @@ def test_several_emulators_in_one_process_keep_their_own_faults_and_stats(
         Emulator(key="rotated") as wrong_key,
     ):
         assert len({first.port, second.port, dead.port, wrong_key.port}) == 4
-        jobs = [(first.url, "k", w, True) for w in wavs[:4]] + [(second.url, "second-key", w, True) for w in wavs[4:]]
-        jobs += [(dead.url, "k", wavs[0], False), (dead.url, "k", wavs[1], False), (wrong_key.url, "old", wavs[2], False)]
+        jobs = [(first.url, "k", w, True) for w in wavs[:4]] + [
+            (second.url, "second-key", w, True) for w in wavs[4:]
+        ]
+        jobs += [
+            (dead.url, "k", wavs[0], False),
+            (dead.url, "k", wavs[1], False),
+            (wrong_key.url, "old", wavs[2], False),
+        ]
         with ThreadPoolExecutor(len(jobs)) as pool:
-            runs = list(pool.map(lambda j: run_sdk(j[0], j[2], subscription=j[1], fast=j[3], timeout=60), jobs))
+            runs = list(
+                pool.map(lambda j: run_sdk(j[0], j[2], subscription=j[1], fast=j[3], timeout=60), jobs)
+            )
         stats = {name: emu.stats() for name, emu in
                  [("first", first), ("second", second), ("dead", dead), ("wrong_key", wrong_key)]}  # fmt: skip
     assert all(r.cancel_reason == "EndOfStream" and len(r.texts) == 3 for r in runs[:8])

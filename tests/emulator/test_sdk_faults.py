@@ -133,14 +133,21 @@ def recording_with_faults(tmp_path: Path, *faults: str) -> tuple[Path, Transcrip
     # read all of the file; once it has, SDK 1.53 reports any failure ~11 s late.
     samples = tone_pcm(PATTERN)
     wav = write_wav(tmp_path / "flaky.wav", samples)
-    entry = make_entry(entry_id="flaky", source=wav.name, samples=samples.astype(np.float32), sample_rate=RATE,
-                       phrases=[ScriptPhrase("It worked in the end.")],
-                       faults=[parse_recording_fault(f) for f in faults])
+    entry = make_entry(
+        entry_id="flaky",
+        source=wav.name,
+        samples=samples.astype(np.float32),
+        sample_rate=RATE,
+        phrases=[ScriptPhrase("It worked in the end.")],
+        faults=[parse_recording_fault(f) for f in faults],
+    )
     return wav, Transcripts((entry,))
 
 
 @pytest.mark.parametrize("fault", ["close:1011:sessions=2", "status:TooManyRequests:sessions=2"])
-def test_a_recording_that_fails_its_first_k_sessions_fails_exactly_k_times(tmp_path: Path, fault: str) -> None:
+def test_a_recording_that_fails_its_first_k_sessions_fails_exactly_k_times(
+    tmp_path: Path, fault: str
+) -> None:
     wav, transcripts = recording_with_faults(tmp_path, fault)
     with Emulator(transcripts=transcripts) as emu:
         runs = [run_sdk(emu.url, wav, fast=attempt == 3) for attempt in (1, 2, 3)]

@@ -25,7 +25,9 @@ TICKS = 10_000_000
 
 
 def script_add(transcripts: Path, wav: Path, *args: str) -> None:
-    result = CliRunner().invoke(emulator_app, ["script", "add", str(wav), "--transcripts", str(transcripts), *args])
+    result = CliRunner().invoke(
+        emulator_app, ["script", "add", str(wav), "--transcripts", str(transcripts), *args]
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -71,13 +73,17 @@ def test_phrases_land_on_their_segments_and_empty_segments_are_no_match(
     with Emulator(transcripts=transcripts) as emu:
         run = run_sdk(emu.url, wav)
     assert [(r.reason, r.text) for r in run.recognized] == [
-        ("RecognizedSpeech", "First."), ("NoMatch", ""), ("RecognizedSpeech", "Third."),
+        ("RecognizedSpeech", "First."),
+        ("NoMatch", ""),
+        ("RecognizedSpeech", "Third."),
     ]
     # a short silent tail goes with the last phrase
     assert run.recognized[-1].offset + run.recognized[-1].duration == round(PATTERN_S * TICKS)
 
 
-def test_an_8_khz_copy_is_answered_from_the_16_khz_script(tmp_path: Path, make_wav: Callable[..., Path]) -> None:
+def test_an_8_khz_copy_is_answered_from_the_16_khz_script(
+    tmp_path: Path, make_wav: Callable[..., Path]
+) -> None:
     transcripts = tmp_path / "t.yaml"
     script_add(transcripts, make_wav(PATTERN), "--text", "Narrow band works too.")
     with Emulator(transcripts=transcripts) as emu:
@@ -93,9 +99,12 @@ def encode_mp3(path: Path, samples: np.ndarray, rate: int = 22_050) -> Path:
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libmp3lame", rate=rate, layout="mono")
-        resampled = np.interp(np.arange(int(samples.size * rate / RATE)) * RATE / rate,
-                              np.arange(samples.size), samples)
-        frame = av.AudioFrame.from_ndarray((resampled * 32767).astype(np.int16)[None, :], format="s16", layout="mono")
+        resampled = np.interp(
+            np.arange(int(samples.size * rate / RATE)) * RATE / rate, np.arange(samples.size), samples
+        )
+        frame = av.AudioFrame.from_ndarray(
+            (resampled * 32767).astype(np.int16)[None, :], format="s16", layout="mono"
+        )
         frame.sample_rate = rate
         for packet in stream.encode(frame):
             container.mux(packet)
@@ -168,7 +177,9 @@ def test_detailed_output_has_nbest_and_words_inside_the_phrase_and_audio(
 ) -> None:
     wav = make_wav(PATTERN)
     transcripts = tmp_path / "t.yaml"
-    script_add(transcripts, wav, "--phrase", "Hello there.", "--phrase", "Twenty five apples.", "--phrase", "Bye!")
+    script_add(
+        transcripts, wav, "--phrase", "Hello there.", "--phrase", "Twenty five apples.", "--phrase", "Bye!"
+    )
     with Emulator(transcripts=transcripts) as emu:
         run = run_sdk(emu.url, wav, detailed=True)
     phrases = [r for r in run.recognized if r.reason == "RecognizedSpeech"]
@@ -188,7 +199,9 @@ def test_detailed_output_has_nbest_and_words_inside_the_phrase_and_audio(
 
 
 @pytest.mark.slow
-def test_a_ten_minute_recording_finishes_in_order_without_replay(tmp_path: Path, make_wav: Callable[..., Path]) -> None:
+def test_a_ten_minute_recording_finishes_in_order_without_replay(
+    tmp_path: Path, make_wav: Callable[..., Path]
+) -> None:
     pattern = [("sil", 0.5)] + [("tone", 4.0), ("sil", 1.0)] * 120
     wav = make_wav(pattern)
     transcripts = tmp_path / "t.yaml"
@@ -209,8 +222,10 @@ def test_a_ten_minute_recording_finishes_in_order_without_replay(tmp_path: Path,
 
 @pytest.mark.slow
 def test_32_concurrent_sessions_all_finish(emulator: Emulator, make_wav: Callable[..., Path]) -> None:
-    wavs = [make_wav([("sil", 0.3), ("tone", 1.5), ("sil", 0.5), ("noise", 1.0), ("sil", 0.5)], seed=n)
-            for n in range(32)]
+    wavs = [
+        make_wav([("sil", 0.3), ("tone", 1.5), ("sil", 0.5), ("noise", 1.0), ("sil", 0.5)], seed=n)
+        for n in range(32)
+    ]
     with ThreadPoolExecutor(32) as pool:
         runs = list(pool.map(lambda wav: run_sdk(emulator.url, wav, timeout=60), wavs))
     assert all(not r.errors and r.cancel_reason == "EndOfStream" and len(r.texts) == 2 for r in runs)
@@ -228,28 +243,50 @@ def test_same_audio_gets_the_same_placeholder_text(emulator: Emulator, make_wav:
 def test_language_identification_returns_each_phrases_language(tmp_path: Path) -> None:
     samples = tone_pcm(PATTERN)
     wav = write_wav(tmp_path / "two-languages.wav", samples)
-    entry = make_entry(entry_id="bilingual", source=wav.name, samples=samples.astype(np.float32), sample_rate=RATE,
-                       phrases=[ScriptPhrase("Hello.", 0.5), ScriptPhrase("Bonjour.", 3.5, language="fr-FR"),
-                                ScriptPhrase("Hallo.", 7.2, language="de-DE")])
+    entry = make_entry(
+        entry_id="bilingual",
+        source=wav.name,
+        samples=samples.astype(np.float32),
+        sample_rate=RATE,
+        phrases=[
+            ScriptPhrase("Hello.", 0.5),
+            ScriptPhrase("Bonjour.", 3.5, language="fr-FR"),
+            ScriptPhrase("Hallo.", 7.2, language="de-DE"),
+        ],
+    )
     with Emulator(transcripts=Transcripts((entry,))) as emu:
         run = run_sdk(emu.url, wav, languages=["en-US", "fr-FR", "de-DE"])
         request = emu.stats().requests[-1]
     assert [(r.text, r.language) for r in run.recognized if r.text] == [
-        ("Hello.", "en-US"), ("Bonjour.", "fr-FR"), ("Hallo.", "de-DE")]
+        ("Hello.", "en-US"),
+        ("Bonjour.", "fr-FR"),
+        ("Hallo.", "de-DE"),
+    ]
     assert "languageId" in request.contexts[-1] or "lidEnabled" in request.query
 
 
 def test_conversation_transcriber_gets_speaker_ids(tmp_path: Path) -> None:
     samples = tone_pcm(PATTERN)
     wav = write_wav(tmp_path / "call.wav", samples)
-    entry = make_entry(entry_id="call", source=wav.name, samples=samples.astype(np.float32), sample_rate=RATE,
-                       phrases=[ScriptPhrase("Hi.", 0.5, speaker="Guest-1"), ScriptPhrase("Hello.", 3.5, speaker="Guest-2"),
-                                ScriptPhrase("Bye.", 7.2)])
+    entry = make_entry(
+        entry_id="call",
+        source=wav.name,
+        samples=samples.astype(np.float32),
+        sample_rate=RATE,
+        phrases=[
+            ScriptPhrase("Hi.", 0.5, speaker="Guest-1"),
+            ScriptPhrase("Hello.", 3.5, speaker="Guest-2"),
+            ScriptPhrase("Bye.", 7.2),
+        ],
+    )
     with Emulator(transcripts=Transcripts((entry,))) as emu:
         run = run_sdk(emu.url, wav, transcriber=True)
         request = emu.stats().requests[-1]
     assert [(r.text, r.speaker) for r in run.recognized if r.text] == [
-        ("Hi.", "Guest-1"), ("Hello.", "Guest-2"), ("Bye.", "Guest-1")]
+        ("Hi.", "Guest-1"),
+        ("Hello.", "Guest-2"),
+        ("Bye.", "Guest-1"),
+    ]
     assert request.path == "/speech/universal/v2"
     assert run.cancel_reason == "EndOfStream"
 

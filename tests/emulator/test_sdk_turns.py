@@ -82,5 +82,7 @@ def test_the_conversation_transcriber_also_goes_on_across_turn_ends(scripted: tu
         run = run_sdk(emu.url, wav, transcriber=True, timeout=60)
         (session,) = emu.stats().sessions.values()
     assert run.texts == PHRASES and run.cancel_reason == "EndOfStream"
-    assert [round(r.offset / TICKS, 2) for r in run.recognized if r.text] == [0.5 + 3.5 * k for k in range(BURSTS)]
+    assert [round(r.offset / TICKS, 2) for r in run.recognized if r.text] == [
+        0.5 + 3.5 * k for k in range(BURSTS)
+    ]
     assert session.limited_turns == 2

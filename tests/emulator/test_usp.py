@@ -18,7 +18,7 @@ def riff_header(rate: int = 16_000, channels: int = 1, tag: int = 1) -> bytes:
 
 def test_text_message_parses_with_or_without_space_after_colon() -> None:
     native = "X-Timestamp:2026-11-21T19:38:52.868Z\r\nPath:speech.context\r\nX-RequestId:ab\r\n\r\n{}"
-    js = "Path: speech.config\r\nX-RequestId: cd\r\nContent-Type: application/json\r\n\r\n{\"a\":1}"
+    js = 'Path: speech.config\r\nX-RequestId: cd\r\nContent-Type: application/json\r\n\r\n{"a":1}'
     first, second = usp.parse(native), usp.parse(js)
     assert (first.path, first.request_id, first.json()) == ("speech.context", "ab", {})
     assert (second.path, second.request_id, second.json()) == ("speech.config", "cd", {"a": 1})

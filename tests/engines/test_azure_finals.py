@@ -35,7 +35,11 @@ def transcribe(recordings: Recordings, out: Path, url: str, options: Recognition
 
 @pytest.mark.parametrize("name", OPTIONS)
 def test_finals_read_natively_equal_finals_read_through_the_sdks_signals(
-    name: str, recordings: Recordings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator_for,  # type: ignore[no-untyped-def]
+    name: str,
+    recordings: Recordings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     assert azure.NATIVE_FINALS, "the installed SDK's C API path is the one in use"
     recordings.add("call.wav", seed=5, seconds=8.0, text=[
@@ -77,7 +81,11 @@ def transcribe_long(recordings: Recordings, out: Path, url: str) -> tuple[int, l
 
 @pytest.mark.parametrize("script", LONG)
 def test_no_length_limit_cuts_or_drops_a_phrase(
-    script: str, recordings: Recordings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator_for,  # type: ignore[no-untyped-def]
+    script: str,
+    recordings: Recordings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     """Over the wrapper's 2,048 bytes: whole natively; whole through the public signals, or (CJK,
     which the wrapper itself cannot decode there) the recording fails, never done without it."""

@@ -65,8 +65,14 @@ def test_chunks_that_do_not_tile_the_file_are_refused(chunks: list[ChunkTranscri
 def test_speech_through_a_cut_becomes_one_phrase_with_every_word_once() -> None:
     first = phrase(55, 60, "the quarterly fig", confidence=0.9)
     second = phrase(0, 2, "ures are good", confidence=0.6)
-    result = stitch([chunk(0, 60, phrase(10, 12, "Hello."), first), chunk(60, 90, second, phrase(5, 6, "Bye."))])
-    assert spans(result) == [(10, 12, "Hello."), (55, 62, "the quarterly fig ures are good"), (65, 66, "Bye.")]
+    result = stitch(
+        [chunk(0, 60, phrase(10, 12, "Hello."), first), chunk(60, 90, second, phrase(5, 6, "Bye."))]
+    )
+    assert spans(result) == [
+        (10, 12, "Hello."),
+        (55, 62, "the quarterly fig ures are good"),
+        (65, 66, "Bye."),
+    ]
     joined = result.phrases[1]
     assert [w.word for w in joined.words] == ["the", "quarterly", "fig", "ures", "are", "good"]
     assert joined.lexical == "the quarterly fig ures are good"
@@ -90,7 +96,9 @@ def test_an_end_rounded_past_the_cut_is_clamped_and_does_not_overlap() -> None:
         (phrase(58, 59.995, "a"), phrase(0.005, 1, "b"), True),
     ],
 )
-def test_only_phrases_touching_the_cut_on_one_channel_are_joined(head: Phrase, tail: Phrase, joined: bool) -> None:
+def test_only_phrases_touching_the_cut_on_one_channel_are_joined(
+    head: Phrase, tail: Phrase, joined: bool
+) -> None:
     result = stitch([chunk(0, 60, head), chunk(60, 70, tail)])
     assert len(result.phrases) == (1 if joined else 2)
     assert [w.word for p in result.phrases for w in p.words] == ["a", "b"]
@@ -137,7 +145,9 @@ def _chunk_of(session: Transcript, start: int, end: int) -> ChunkTranscript:
 
 
 @given(session_and_cuts())
-def test_a_session_cut_in_its_pauses_and_stitched_back_is_unchanged(case: tuple[Transcript, list[int], int]) -> None:
+def test_a_session_cut_in_its_pauses_and_stitched_back_is_unchanged(
+    case: tuple[Transcript, list[int], int],
+) -> None:
     session, cuts, end = case
     edges = [0, *cuts, end]
     chunks = [_chunk_of(session, a, b) for a, b in itertools.pairwise(edges)]

@@ -568,7 +568,9 @@ def test_morning_report_has_failures_first_then_warnings_slowest_and_the_worker_
     by_file = {row[0]: row for row in rows if len(row) == 3}
     assert set(by_file) == {"rejected.wav", GARBAGE}
     assert by_file[GARBAGE][2] == "not sent"
-    assert "Unsupported audio format" in by_file["rejected.wav"][1] and by_file["rejected.wav"][2] == "1 attempt"
+    assert (
+        "Unsupported audio format" in by_file["rejected.wav"][1] and by_file["rejected.wav"][2] == "1 attempt"
+    )
     assert all(" What to do: " in c and not c.endswith("What to do:") for c in causes)
     assert "&lt;b&gt;garbage&lt;b&gt;.mp3" in html
 

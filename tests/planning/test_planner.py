@@ -27,7 +27,9 @@ WANTED = settings_hash(transcript_settings(SETTINGS))
 def recording(tmp_path: Path, name: str = "a.wav", seed: int = 1) -> AudioFile:
     path = write_wav(tmp_path / "in" / name, burst_samples(seed, 1.0))
     st = path.stat()
-    return AudioFile(path=path, source=name, size=st.st_size, mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns)
+    return AudioFile(
+        path=path, source=name, size=st.st_size, mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns
+    )
 
 
 def transcribed(settings: RunSettings, file: AudioFile, *, hash_of: dict[str, object] | None = None) -> None:
@@ -42,7 +44,15 @@ def transcribed(settings: RunSettings, file: AudioFile, *, hash_of: dict[str, ob
 
 def row(file: AudioFile, **changes: object) -> LedgerRow:
     base = LedgerRow(
-        file.source, file.size, file.mtime_ns, sha256_of(file.path), WANTED, "succeeded", 1, "", (),
+        file.source,
+        file.size,
+        file.mtime_ns,
+        sha256_of(file.path),
+        WANTED,
+        "succeeded",
+        1,
+        "",
+        (),
         ctime_ns=file.ctime_ns,
     )
     return replace(base, **changes)  # type: ignore[arg-type]
@@ -150,7 +160,9 @@ def test_a_modification_time_in_the_future_is_named_and_settles_once_unchanged_f
 
     settled = plan_run(settings, rows={}, now=changed_at + timedelta(seconds=61))
     assert [i.source for i in settled.items] == ["future.wav"] and settled.counts.not_settled == 0
-    without_settle = plan_run(replace(settings, settle_seconds=0), rows={}, now=changed_at + timedelta(seconds=1))
+    without_settle = plan_run(
+        replace(settings, settle_seconds=0), rows={}, now=changed_at + timedelta(seconds=1)
+    )
     assert [i.source for i in without_settle.items] == ["future.wav"]
 
 
@@ -183,4 +195,6 @@ def test_times_all_in_the_future_settle_once_seen_unchanged_for_the_settle_time(
     assert not look(now + timedelta(hours=2), rewritten)
     assert not look(now + timedelta(hours=2, seconds=59), rewritten)
     assert look(now + timedelta(hours=2, seconds=60), rewritten)
-    assert settle(file, settled_before_ns(replace(settings, settle_seconds=0), now), now, remembered.get).settled
+    assert settle(
+        file, settled_before_ns(replace(settings, settle_seconds=0), now), now, remembered.get
+    ).settled

@@ -52,7 +52,9 @@ class Planned(Fanout):
         self.files = max(self.files, files)
 
 
-def test_the_first_session_starts_before_planning_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_first_session_starts_before_planning_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seed = write_wav(tmp_path / "seed.wav", burst_samples(1, 0.2)).read_bytes()
     for n in range(FILES):
         (tmp_path / "in" / f"d{n // 50}").mkdir(parents=True, exist_ok=True)
@@ -66,7 +68,9 @@ def test_the_first_session_starts_before_planning_ends(tmp_path: Path, monkeypat
         return engine
 
     results = []
-    runner = threading.Thread(target=lambda: results.append(run_batch(settings, engine_factory=factory, events=sink)))
+    runner = threading.Thread(
+        target=lambda: results.append(run_batch(settings, engine_factory=factory, events=sink))
+    )
     runner.start()
     try:
         assert engine.started.wait(60), "no session started"
@@ -81,7 +85,9 @@ def test_the_first_session_starts_before_planning_ends(tmp_path: Path, monkeypat
     assert sink.files == FILES
 
 
-def _result(n: int, *, status: str = "succeeded", elapsed: float = 1.0, warnings: tuple[str, ...] = ()) -> FileResult:
+def _result(
+    n: int, *, status: str = "succeeded", elapsed: float = 1.0, warnings: tuple[str, ...] = ()
+) -> FileResult:
     failure = Failure("not_media", "permanent", "not audio", "leave it out") if status == "failed" else None
     return FileResult(source=f"r{n:03d}.wav", path=Path(f"/in/r{n:03d}.wav"), status=status,  # type: ignore[arg-type]
                       outputs=(Path(f"/out/r{n:03d}.wav.json"),), elapsed_s=elapsed, failure=failure,

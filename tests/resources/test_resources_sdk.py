@@ -193,7 +193,9 @@ def test_a_stalling_resource_leaves_the_rotation_and_each_retry_goes_elsewhere(
     endpoints = (resource(stalling, "stalling"), resource(east, "east"), resource(west, "west"))
     started = time.monotonic()
 
-    result = run_batch(settings_for(recordings, out, *endpoints, stall_timeout=3.0, retries=2), report=report_run)
+    result = run_batch(
+        settings_for(recordings, out, *endpoints, stall_timeout=3.0, retries=2), report=report_run
+    )
 
     took = time.monotonic() - started
     assert (result.exit_code, len(result.succeeded)) == (0, 24), (result.aborted, result.failed)

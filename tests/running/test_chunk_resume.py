@@ -51,8 +51,9 @@ class ChunkEngine:
         reader = audio.RangeReader(request.pcm)
         length = len(reader.read(request.pcm.length)) // 2
         on_progress(length / audio.SAMPLE_RATE)
-        phrase = Phrase(offset_ticks=1000, duration_ticks=5000, display=f"chunk at {start}",
-                        channel=request.channel or 0)
+        phrase = Phrase(
+            offset_ticks=1000, duration_ticks=5000, display=f"chunk at {start}", channel=request.channel or 0
+        )
         return Transcript(phrases=(phrase,), receipt=reader.finish())
 
     def close(self) -> None:

@@ -134,7 +134,9 @@ DAMAGE: dict[str, Callable[[Path, Path], None]] = {
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_damaged_chunk_state_is_discarded_and_redone_never_trusted_never_fatal(tmp_path: Path, damage: str) -> None:
+def test_damaged_chunk_state_is_discarded_and_redone_never_trusted_never_fatal(
+    tmp_path: Path, damage: str
+) -> None:
     item, out, starts = with_saved_chunks(tmp_path)
     folder = ChunkStore(out).folder("long.wav")
     chunk = sorted(folder.glob("mix.*.json"))[0]

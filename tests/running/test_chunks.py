@@ -71,7 +71,9 @@ def scripted_recording(folder: Path, *, bursts: int, chunk_seconds: float, worke
     chunks = []
     for index, (start, end) in enumerate(itertools.pairwise(edges)):
         floats = samples[start:end].astype(np.float32) / 32768
-        inside = [(s, lang) for s, lang in zip(spans, languages, strict=True) if start / RATE <= s[0] < end / RATE]
+        inside = [
+            (s, lang) for s, lang in zip(spans, languages, strict=True) if start / RATE <= s[0] < end / RATE
+        ]
         segments = find_segments(floats, RATE)
         assert len(segments) == len(inside), "each burst must be one segment of its chunk"
         phrases = [ScriptPhrase(text=t, start=a, end=b, language=lang)
@@ -133,7 +135,9 @@ def test_language_identification_works_per_chunk_and_comes_back_in_file_time(tmp
     def language_of(k: int) -> str:
         return "de-DE" if k % 3 == 2 else "en-US"
 
-    scripted = scripted_recording(tmp_path / "in", bursts=12, chunk_seconds=12, workers=4, language_of=language_of)
+    scripted = scripted_recording(
+        tmp_path / "in", bursts=12, chunk_seconds=12, workers=4, language_of=language_of
+    )
     out = tmp_path / "out"
     with Emulator(transcripts=scripted.transcripts) as emu:
         result = run_cli(str(tmp_path / "in"), "--out", str(out), "--host", emu.url, "--sdk-send-rate", "50",
@@ -156,7 +160,9 @@ def test_a_chunk_failing_transiently_is_redone_alone(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     document = json.loads((out / "meeting.wav.json").read_text())
     check_transcript(document, scripted)
-    assert [c["attempts"] for c in document["batchscribe"]["chunks"]] == [1, 2] + [1] * (len(scripted.chunks) - 2)
+    assert [c["attempts"] for c in document["batchscribe"]["chunks"]] == [1, 2] + [1] * (
+        len(scripted.chunks) - 2
+    )
     assert {name: r.sessions for name, r in stats.recordings.items()} == {
         f"chunk{i}": 2 if i == 1 else 1 for i in range(len(scripted.chunks))
     }

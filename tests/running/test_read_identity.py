@@ -72,7 +72,9 @@ def overwrite_with(path: Path, new: Path) -> Callable[[], None]:
 
 @pytest.mark.parametrize("change", [replace_with, overwrite_with], ids=["os.replace", "in place"])
 def test_a_recording_changed_while_transcribed_is_never_recorded_as_done(
-    change: Callable[[Path, Path], Callable[[], None]], recordings: Recordings, tmp_path: Path,
+    change: Callable[[Path, Path], Callable[[], None]],
+    recordings: Recordings,
+    tmp_path: Path,
     emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     path = recordings.add("call.wav", seed=3, seconds=8.0)
@@ -95,7 +97,9 @@ def test_a_recording_changed_while_transcribed_is_never_recorded_as_done(
 
 
 def test_the_recorded_hash_is_of_the_bytes_that_were_read(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     path = recordings.add("call.wav", seed=4, seconds=3.0)
     emulator = emulator_for(recordings)
@@ -108,15 +112,19 @@ def test_the_recorded_hash_is_of_the_bytes_that_were_read(
 
 @pytest.mark.timeout(60)
 def test_a_fifo_moved_over_a_recording_while_transcribed_never_blocks_the_worker(
-    recordings: Recordings, tmp_path: Path, emulator_for,  # type: ignore[no-untyped-def]
+    recordings: Recordings,
+    tmp_path: Path,
+    emulator_for,  # type: ignore[no-untyped-def]
 ) -> None:
     path = recordings.add("call.wav", seed=5, seconds=6.0)
     emulator = emulator_for(recordings)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
 
-    result = run_batch(settings_for(recordings, tmp_path / "out", emulator.url),
-                       events=SwapOnFirstPhrase(lambda: fifo.replace(path)))
+    result = run_batch(
+        settings_for(recordings, tmp_path / "out", emulator.url),
+        events=SwapOnFirstPhrase(lambda: fifo.replace(path)),
+    )
 
     assert result.counts.changed_during_run == 1
     assert [f for f in result.files if f.status == "succeeded"] == []

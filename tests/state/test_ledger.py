@@ -26,7 +26,12 @@ sys.stdin.read()  # hold until the test closes our stdin (or kills us)
 
 
 def test_second_run_is_refused_with_the_holder_named(tmp_path: Path) -> None:
-    with subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as holder:
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
             with pytest.raises(LockHeldError, match=f"pid {holder.pid}"):
@@ -40,18 +45,37 @@ def test_second_run_is_refused_with_the_holder_named(tmp_path: Path) -> None:
 
 def test_ledger_records_and_reads_back(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path)
-    result = FileResult(source="a/b.wav", path=tmp_path / "b.wav", status="succeeded", attempts=2, outputs=(tmp_path / "b.wav.json",))
+    result = FileResult(
+        source="a/b.wav",
+        path=tmp_path / "b.wav",
+        status="succeeded",
+        attempts=2,
+        outputs=(tmp_path / "b.wav.json",),
+    )
     ledger.record(result, size=10, mtime_ns=5, sha256="ab", settings="s1", run_id="r1")
     ledger.close()
     rows = Ledger(tmp_path).rows()
     row = rows["a/b.wav"]
-    assert (row.size, row.mtime_ns, row.sha256, row.settings_hash, row.status, row.attempts) == (10, 5, "ab", "s1", "succeeded", 2)
+    assert (row.size, row.mtime_ns, row.sha256, row.settings_hash, row.status, row.attempts) == (
+        10,
+        5,
+        "ab",
+        "s1",
+        "succeeded",
+        2,
+    )
     assert row.outputs == (str(tmp_path / "b.wav.json"),)
 
 
 def test_ctime_and_sightings_are_kept_and_an_older_state_reads_them_as_unknown(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path)
-    result = FileResult(source="a.wav", path=tmp_path / "a.wav", status="succeeded", attempts=1, outputs=(tmp_path / "a.wav.json",))
+    result = FileResult(
+        source="a.wav",
+        path=tmp_path / "a.wav",
+        status="succeeded",
+        attempts=1,
+        outputs=(tmp_path / "a.wav.json",),
+    )
     ledger.record(result, size=10, mtime_ns=5, sha256="ab", settings="s1", run_id="r1", ctime_ns=7)
     assert (ledger.row("a.wav") or pytest.fail()).ctime_ns == 7
     ledger.touch("a.wav", size=10, mtime_ns=5, ctime_ns=9)  # chmod-ed: the same content
