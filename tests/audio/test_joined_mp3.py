@@ -48,7 +48,7 @@ def _joined(tmp_path: Path, first_s: float, second_s: float, split: str) -> tupl
     return done.stdout, document
 
 
-@pytest.mark.parametrize("split", ["off", "auto"])
+@pytest.mark.parametrize("split", ["off", pytest.param("auto", marks=pytest.mark.slow)])  # auto: ~35 s
 def test_a_joined_mp3_reports_the_duration_that_was_decoded(tmp_path: Path, split: str) -> None:
     first_s, second_s = 10.0, 60.0 if split == "auto" else 20.0
     output, document = _joined(tmp_path, first_s, second_s, split)

@@ -39,6 +39,7 @@ def test_an_undecodable_name_and_its_lookalike_are_each_done_once(tmp_path: Path
     assert again.returncode == 0 and "Nothing to do" in again.stdout, again.stdout + again.stderr
 
 
+@pytest.mark.slow  # ~30 s: a long recording in chunks
 def test_a_chunked_recording_with_an_undecodable_name_is_transcribed(tmp_path: Path) -> None:
     root, out = tmp_path / "in", tmp_path / "out"
     name = os.fsdecode(b"long_\xff\xfe.wav")
