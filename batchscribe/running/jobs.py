@@ -89,16 +89,7 @@ class JobDriver:
                 self.over_budget += 1  # left for the next run, like the pool's budget
                 continue
             if (refused := self.engine.refusal(item.audio)) is not None:  # never uploaded
-                self._finish(
-                    item.source,
-                    item.file.path,
-                    item.audio,
-                    failure=refused,
-                    size=item.file.size,
-                    mtime_ns=item.file.mtime_ns,
-                    sha256="",
-                    attempts=0,
-                )
+                self._fail_unsent(item, refused, attempts=0)
                 continue
             self._buffer.append(item)
             self._submitted_audio_s += item.audio.duration_s
@@ -117,6 +108,19 @@ class JobDriver:
         size = min(self.settings.batch.batch_size, self.engine.max_batch)
         return min(size, FIRST_JOB) if self._sequence == 0 else size
 
+    def _fail_unsent(self, item: WorkItem, failure: FileError, *, attempts: int) -> None:
+        """A recording that failed before it reached a job (refused, or its upload failed)."""
+        self._finish(
+            item.source,
+            item.file.path,
+            item.audio,
+            failure=failure,
+            size=item.file.size,
+            mtime_ns=item.file.mtime_ns,
+            sha256="",
+            attempts=attempts,
+        )
+
     def flush(self) -> None:
         """Upload and submit what is gathered."""
         items, self._buffer = self._buffer, []
@@ -130,16 +134,7 @@ class JobDriver:
         members: list[Member] = []
         for item, upload in zip(items, uploaded, strict=True):
             if isinstance(upload, FileError):
-                self._finish(
-                    item.source,
-                    item.file.path,
-                    item.audio,
-                    failure=upload,
-                    size=item.file.size,
-                    mtime_ns=item.file.mtime_ns,
-                    sha256="",
-                    attempts=1,
-                )
+                self._fail_unsent(item, upload, attempts=1)
                 continue
             sha256, name = upload
             members.append(
