@@ -127,8 +127,8 @@ class JobDriver:
         if not items or self.cancel.is_cancelled():
             return
         self._sequence += 1
-        name = f"batchscribe {self.run_id} job {self._sequence}"
-        self._job_event(name, "", "Uploading", len(items))
+        job_name = f"batchscribe {self.run_id} job {self._sequence}"
+        self._job_event(job_name, "", "Uploading", len(items))
         with ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="batchscribe-upload") as pool:
             uploaded = list(pool.map(self._upload, items))
         members: list[Member] = []
@@ -136,13 +136,13 @@ class JobDriver:
             if isinstance(upload, FileError):
                 self._fail_unsent(item, upload, attempts=1)
                 continue
-            sha256, name = upload
+            sha256, upload_name = upload
             members.append(
                 Member(
                     item.source,
                     item.file.path,
                     len(members),
-                    name,
+                    upload_name,
                     sha256,
                     item.file.size,
                     item.file.mtime_ns,
@@ -151,10 +151,10 @@ class JobDriver:
                 )
             )
         if not members:
-            self._job_event(name, "", "Collected", 0)
+            self._job_event(job_name, "", "Collected", 0)
             return
-        self.store.reserve(name, members)
-        self._submit(name, members)
+        self.store.reserve(job_name, members)
+        self._submit(job_name, members)
 
     def _upload(self, item: WorkItem) -> tuple[str, str] | FileError:
         try:

@@ -54,6 +54,15 @@ def test_recordings_go_in_jobs_of_batch_size_and_come_back_written(settings: Run
     assert (again.counts.skipped_done, again.succeeded_count) == (5, 0)
 
 
+def test_each_job_is_submitted_under_a_display_name_naming_the_run(settings: RunSettings) -> None:
+    engine = FakeJobEngine()
+    names: list[str] = []
+    engine.on_submit.append(lambda: names.extend(job.name for job in engine.jobs.values()))
+    result = run_batch(_with(settings, batch_size=10), job_engine_factory=lambda s: engine, run_id="r1")
+    assert result.exit_code == 0
+    assert names == ["batchscribe r1 job 1"]  # not the name of the job's last upload
+
+
 def test_the_same_bytes_are_uploaded_once_and_keep_uploads_keeps_them(settings: RunSettings) -> None:
     (settings.inputs[0] / "copy-of-a.wav").write_bytes((settings.inputs[0] / "a.wav").read_bytes())
     engine = FakeJobEngine()
