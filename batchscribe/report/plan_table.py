@@ -6,7 +6,8 @@ due again); ``not_audio`` files are recorded as failed without being sent; ``sti
 files failed permanently in an earlier run and are left alone until they or the transcript
 settings change (or ``--retry-failed``). Audio is shown as ``h:mm:ss``, never as "0.00 hours".
 ``sessions`` is how many may run at once (over every resource of a job), ``wall_estimate`` the
-night's length that allows.
+night's length that allows. A batch job (``--engine batch``) has neither: its recordings are
+transcribed at the service, best effort (shown as ``-`` and ``at the service``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ COLUMNS = (
 )  # fmt: skip
 ALWAYS_SHOWN = frozenset({"job", "to_send", "audio", "estimated_cost", "sessions", "wall_estimate", "done"})
 SDK_SEND_RATE = 2.0  # the SDK sends file audio at about twice real time (SDK_FACTS.md)
+AT_THE_SERVICE = "at the service"  # a batch job's wall time: the service's, best effort
 
 
 def wall_estimate(settings: RunSettings, planned: Plan, split: SplitSummary | None = None) -> float:
@@ -68,6 +70,8 @@ def plan_row(settings: RunSettings, planned: Plan, split: SplitSummary | None = 
     split = split or SplitSummary()
     counts = planned.counts
     seconds = planned.audio_seconds
+    at_service = settings.engine == "batch"  # no sessions here, no wall time of ours
+    wall = 0.0 if at_service else wall_estimate(settings, planned, split)
     return {
         "job": settings.job_name or ", ".join(str(p) for p in settings.inputs),
         "new": counts.new,
@@ -81,8 +85,9 @@ def plan_row(settings: RunSettings, planned: Plan, split: SplitSummary | None = 
         "audio_hours": round(seconds / 3600, 4),
         "estimated_cost": round(seconds / 3600 * settings.price_per_hour, 2),
         "currency": settings.currency,
-        "sessions": settings.capacity,
-        "wall_estimate": hms(wall := wall_estimate(settings, planned, split)),
+        "engine": settings.engine,
+        "sessions": 0 if at_service else settings.capacity,
+        "wall_estimate": AT_THE_SERVICE if at_service else hms(wall),
         "wall_estimate_seconds": round(wall, 1),
         "resources": [e.name for e in settings.resources] if len(settings.resources) > 1 else [],
         "resources_text": resources_text(settings),
@@ -104,7 +109,8 @@ def total_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         if column == "audio":
             total[column] = hms(sum(r["audio_seconds"] for r in rows))
         elif column == "wall_estimate":  # the jobs run one after another
-            total[column] = hms(sum(r["wall_estimate_seconds"] for r in rows))
+            ours = [r["wall_estimate_seconds"] for r in rows if r.get("wall_estimate") != AT_THE_SERVICE]
+            total[column] = hms(sum(ours)) if ours else AT_THE_SERVICE
         elif column == "sessions":
             total[column] = max(r[column] for r in rows)
         elif column == "estimated_cost" and len({r.get("currency", "") for r in rows}) > 1:
@@ -114,6 +120,14 @@ def total_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     currencies = {r.get("currency", "") for r in rows}
     total["currency"] = currencies.pop() if len(currencies) == 1 else ""
     return total
+
+
+def _cell(row: Mapping[str, Any], column: str) -> str:
+    if column == "estimated_cost":
+        return _cost(row)
+    if column == "sessions" and row.get("engine") == "batch":
+        return "-"  # transcribed at the service: no sessions of ours
+    return str(row[column])
 
 
 def _cost(row: Mapping[str, Any]) -> str:
@@ -135,7 +149,7 @@ def render_plan(rows: Sequence[dict[str, Any]], console: Console, *, as_json: bo
 def _render_table(rows: Sequence[dict[str, Any]], console: Console) -> None:
     shown = [*rows, total_row(rows)] if len(rows) > 1 else list(rows)
     header = [c.replace("_", " ") for c in COLUMNS]
-    cells = [[_cost(r) if c == "estimated_cost" else str(r[c]) for c in COLUMNS] for r in shown]
+    cells = [[_cell(r, c) for c in COLUMNS] for r in shown]
     spread = [f"{r['job']}: {r['resources_text']}" for r in rows if r.get("resources_text")]
     if not console.is_terminal:  # cron, a pipe: plain columns that never wrap
         for line in plain_table(header, cells, indent=""):
