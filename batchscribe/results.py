@@ -204,6 +204,8 @@ class RunResult:
     aborted: str = ""  # why the run was aborted (exit 3), empty if it was not
     interrupted: bool = False
     stop_reason: str = ""  # budget or time window reached: what was left undone and why
+    # --engine batch --no-wait: what was left at the service on purpose (the next run collects it)
+    at_service: str = ""
     still_failing: tuple[KnownFailure, ...] = ()
     resources: tuple[ResourceStats, ...] = ()  # per Speech resource, when several were used
     tally: FileTally | None = None  # every file counted, when ``files`` holds only those kept

@@ -83,6 +83,8 @@ def render_console_summary(
     console.print(Text(f"Run {summary['run_id']}: {headline(summary)}", style=f"bold {style}"))
     if summary["stop_reason"]:
         console.print(Text(f"Stopped early: {summary['stop_reason']}", style="yellow"))
+    if summary.get("at_service"):
+        console.print(Text(f"At the service: {summary['at_service']}"))
     shape = box.HEAVY_HEAD if utf8_locale() else box.ASCII
     if quiet and summaries_failed(summary):
         for label, value in digest_totals(summary):
@@ -163,6 +165,8 @@ def _plain(console: Console, summary: Mapping[str, Any], sections: list[Section]
     lines = [f"run: {summary['run_id']}", f"result: {headline(summary)}"]
     if summary["stop_reason"]:
         lines.append(f"stopped early: {summary['stop_reason']}")
+    if summary.get("at_service"):
+        lines.append(f"at the service: {summary['at_service']}")
     if not quiet:
         lines += [f"{label.lower()}: {value}" for label, value in _totals(summary)]
     elif summaries_failed(summary):  # quiet, but summaries asked for were not made: say why

@@ -104,6 +104,8 @@ def glance(view: Page) -> list[str]:
     ]
     if s["stop_reason"]:
         body.append(f"<p>Stopped early: {escape(s['stop_reason'])}; the rest is picked up next run.</p>")
+    if s.get("at_service"):
+        body.append(f"<p>At the service: {escape(s['at_service'])}</p>")
     return body
 
 

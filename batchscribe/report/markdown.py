@@ -38,6 +38,8 @@ def render_markdown(summary: Mapping[str, Any], excerpts: Mapping[str, str] | No
     lines = [f"# batchscribe run {text(summary['run_id'])}", "", f"**{text(headline(summary))}**", ""]
     if summary["stop_reason"]:
         lines += [f"Stopped early: {text(summary['stop_reason'])}; the rest is picked up next run.", ""]
+    if summary.get("at_service"):
+        lines += [f"At the service: {text(summary['at_service'])}", ""]
     lines += _service(summary)
     lines += _totals(summary)
     if resources := resource_table(summary):

@@ -57,6 +57,7 @@ def summary_document(result: RunResult) -> dict[str, Any]:
         "aborted": shown(mask(result.aborted)),
         "interrupted": result.interrupted,
         "stop_reason": shown(result.stop_reason),
+        "at_service": shown(result.at_service),
         "exit_code": result.exit_code,
         "failures": [failure_row(f, mask) for f in sorted(result.failed, key=lambda f: f.source)],
         "cancelled": sorted(shown(f.source) for f in result.cancelled),
@@ -195,8 +196,10 @@ def _transcripts_headline(summary: Mapping[str, Any], *, summaries_did_something
     if ran == 0 and summary["audio_seconds"] > 0:
         return (f"No recording finished: {human_seconds(summary['audio_seconds'])} of long recordings "
                 "were sent in chunks; the next run sends the rest.")  # fmt: skip
-    if ran == 0 and summary["stop_reason"]:  # e.g. batch jobs still at the service (--no-wait)
+    if ran == 0 and summary["stop_reason"]:  # e.g. batch jobs still at the service at --max-runtime
         return "No file finished in this run yet; see why it stopped."
+    if ran == 0 and summary.get("at_service"):  # --no-wait: submitted, collected by the next run
+        return "Nothing came back from the service yet; the next run collects it."
     if ran == 0:
         still = len(summary.get("still_failing", ()))
         known = f" ({plural(still, 'file')} still failing from earlier runs)" if still else ""

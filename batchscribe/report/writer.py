@@ -64,7 +64,7 @@ def report_run(result: RunResult, out: Path) -> RunResult:
 def did_something(result: RunResult) -> bool:
     """Whether the run sent, failed, rendered or stopped anything: only then it gets a report."""
     ran = result.succeeded_count + result.failed_count + result.cancelled_count
-    if result.stop_reason:  # e.g. batch jobs left at the service (--no-wait): say so
+    if result.stop_reason or result.at_service:  # e.g. batch jobs left at the service: say so
         return True
     if result.summaries is not None and result.summaries.did_something:
         return True

@@ -47,7 +47,7 @@ def run_jobs(
     deadline = clock() + settings.max_runtime_s if settings.max_runtime_s is not None else None
     driver: JobDriver | None = None
     feed: PlanFeed | None = None
-    aborted, stop_reason = "", ""
+    aborted, stop_reason, at_service = "", "", ""
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)
         store = JobStore(settings.out)
@@ -79,6 +79,8 @@ def run_jobs(
                     feed.run()
                     driver.flush()
                     waited = driver.wait(deadline=deadline)
+                    if settings.batch.no_wait:  # left at the service as asked: not a stop
+                        at_service, waited = waited, ""
                     stop_reason = "; ".join(r for r in (driver.over_budget_reason(), waited) if r)
                 except BatchscribeError as exc:
                     if not isinstance(exc, RunAbortedError | FatalEngineError):
@@ -101,6 +103,7 @@ def run_jobs(
         aborted=aborted,
         interrupted=cancel.is_cancelled() and not aborted and cancel.reason == "interrupted",
         stop_reason=stop_reason,
+        at_service=at_service,
         still_failing=tuple(feed.known_failures) if feed is not None else (),
     )
     if counts is not None:

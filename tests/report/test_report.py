@@ -120,7 +120,7 @@ def make_run(**changes: Any) -> RunResult:
 def test_summary_json_keys_are_pinned_so_a_change_is_deliberate() -> None:
     summary = summary_document(make_run())
     assert sorted(summary) == [
-        "aborted", "audio_seconds", "cancelled", "cost", "counts", "ended_at", "exit_code", "failures",
+        "aborted", "at_service", "audio_seconds", "cancelled", "cost", "counts", "ended_at", "exit_code", "failures",
         "interrupted", "not_sent", "quality", "retries", "run_id", "schema_version", "service", "settings", "slowest",
         "started_at", "still_failing", "stop_reason", "throughput", "transcripts", "version", "wall_seconds",
         "warnings",

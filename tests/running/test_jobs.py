@@ -3,15 +3,19 @@ kill -9 between any two steps, faults. No network, no sleeping: the poll interva
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.batch.settings import BatchSettings
 from batchscribe.engines.fake_jobs import FakeJobEngine
+from batchscribe.report.console import render_console_summary
+from batchscribe.report.summary import headline, summary_document
 from batchscribe.running.run import run_batch
 from batchscribe.state.job_store import JobStore
 from tests.conftest import burst_samples, write_wav
@@ -75,8 +79,16 @@ def test_no_wait_submits_then_the_next_run_collects_without_submitting_again(set
     engine = FakeJobEngine(reads_before_done=1)
     first = run_batch(_with(settings, no_wait=True), job_engine_factory=lambda s: engine)
     assert (first.exit_code, first.succeeded_count, engine.submits) == (0, 0, 3)
-    assert "5 recording(s) pending at the service" in first.stop_reason
-    assert all(f"{job_id} NotStarted for 0:00:" in first.stop_reason for job_id in engine.jobs)
+    assert "5 recording(s) pending at the service" in first.at_service
+    assert all(f"{job_id} NotStarted for 0:00:" in first.at_service for job_id in engine.jobs)
+    # Left at the service as asked: a quiet night, not a run that stopped early.
+    assert first.stop_reason == ""
+    summary = summary_document(first)
+    assert headline(summary) == "Nothing came back from the service yet; the next run collects it."
+    console = Console(file=io.StringIO(), width=200)
+    render_console_summary(first, console)
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "stopped early" not in shown.lower() and "at the service: 5 recording(s) pending" in shown
     second = run_batch(_with(settings, no_wait=True), job_engine_factory=lambda s: engine)
     assert (second.exit_code, second.succeeded_count, engine.submits) == (0, 5, 3)
     assert JobStore(settings.out).jobs() == []

@@ -79,7 +79,7 @@ def test_no_wait_then_the_next_run_collects_and_keep_uploads_keeps_them(
     settings = _settings(recordings, emulator, tmp_path, no_wait=True, keep_uploads=True)
     first = run_batch(settings, job_engine_factory=_factory(azurite))
     assert (first.exit_code, first.succeeded_count) == (0, 0)
-    assert "3 recording(s) pending" in first.stop_reason
+    assert "3 recording(s) pending" in first.at_service and not first.stop_reason
     assert emulator.batch.wait_idle()  # the night passes: the service works the job off
     second = run_batch(settings, job_engine_factory=_factory(azurite))
     assert (second.exit_code, second.succeeded_count, emulator.batch.submitted) == (0, 3, 1)
