@@ -18,7 +18,7 @@ from pathlib import Path
 
 from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Phrase, Transcript
-from batchscribe.engines.jobs import JobStatus, RecordingResult
+from batchscribe.engines.jobs import JobStatus, RecordingResult, UploadHook
 from batchscribe.errors import FileError, PermanentEngineError
 
 
@@ -50,13 +50,19 @@ class FakeJobEngine:
     on_submit: list[object] = field(default_factory=list)  # callables run after each submit (kill tests)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def upload(self, path: Path, sha256: str) -> str:
-        name = f"{sha256}{path.suffix.lower()}"
+    def upload_name(self, path: Path, sha256: str) -> str:
+        return f"{sha256}{path.suffix.lower()}"
+
+    def upload(self, path: Path, sha256: str, progress: UploadHook | None = None) -> str:
+        name = self.upload_name(path, sha256)
+        data = path.read_bytes()
         with self._lock:
             if name not in self.uploads:
-                self.uploads[name] = path.read_bytes()
+                self.uploads[name] = data
                 self.uploaded += 1
             self.names[name] = path.name
+        if progress is not None:
+            progress(len(data), len(data))
         return name
 
     def submit(self, display_name: str, uploads: list[str]) -> str:

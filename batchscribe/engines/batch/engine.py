@@ -21,7 +21,7 @@ from batchscribe.engines.batch.convert import converted, needs_conversion
 from batchscribe.engines.batch.results import BadResult, transcript_from_result
 from batchscribe.engines.batch.settings import MAX_BATCH, TIME_TO_LIVE_HOURS
 from batchscribe.engines.batch.storage import BlobStore
-from batchscribe.engines.jobs import JobState, JobStatus, RecordingResult
+from batchscribe.engines.jobs import JobState, JobStatus, RecordingResult, UploadHook
 from batchscribe.errors import FileError, PermanentEngineError, TransientEngineError, UsageError
 
 LINK_REFRESHES = 3  # result links listed again at most this many times per job
@@ -86,6 +86,7 @@ class BatchJobEngine:
         self._client = client
         self._storage = storage
         self._options = options
+        self._channels_separate = channels_separate
         self._properties = properties(options, channels_separate=channels_separate)
         self._locale = (options.languages or (options.language,))[0]
         self.uploaded = 0  # uploads sent (not already there)
@@ -99,15 +100,20 @@ class BatchJobEngine:
             )
         return None
 
-    def upload(self, path: Path, sha256: str) -> str:
+    def upload_name(self, path: Path, sha256: str) -> str:
+        """``<sha256><ext>`` as it is; converted, by the source's hash (converted at most once,
+        whatever it is called), its channels kept with ``--channels separate``."""
         if not needs_conversion(path):
-            name = f"{sha256}{path.suffix.lower()}"
-            self.uploaded += self._storage.upload(path, name)
-            return name
-        name = f"{sha256}.wav"  # the source's hash: converted at most once, whatever it is called
-        if not self._storage.exists(name):
-            with converted(path) as wav:
-                self.uploaded += self._storage.upload(wav, name)
+            return f"{sha256}{path.suffix.lower()}"
+        return f"{sha256}.channels.wav" if self._channels_separate else f"{sha256}.wav"
+
+    def upload(self, path: Path, sha256: str, progress: UploadHook | None = None) -> str:
+        name = self.upload_name(path, sha256)
+        if not needs_conversion(path):
+            self.uploaded += self._storage.upload(path, name, progress)
+        elif not self._storage.exists(name):
+            with converted(path, keep_channels=self._channels_separate) as wav:
+                self.uploaded += self._storage.upload(wav, name, progress)
         return name
 
     def submit(self, display_name: str, uploads: list[str]) -> str:
