@@ -46,6 +46,7 @@ class FakeJobEngine:
     forgotten: list[str] = field(default_factory=list)
     uploaded: int = 0  # uploads actually sent (not already there)
     submits: int = 0
+    sent: list[str] = field(default_factory=list)  # every upload of every job submitted, in order
     status_calls: int = 0
     on_submit: list[object] = field(default_factory=list)  # callables run after each submit (kill tests)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,6 +70,7 @@ class FakeJobEngine:
         job_id = str(uuid.uuid4())
         with self._lock:
             self.submits += 1
+            self.sent += uploads
             fail = self.fail_code if self.fail_jobs > 0 else ""
             self.fail_jobs -= bool(fail)
             lost = self.lose_jobs > 0

@@ -30,7 +30,7 @@ class UploadProgress:
         sink: RunEvents,
         *,
         clock: Callable[[], float] = time.monotonic,
-        every_s: float = EVERY_S,
+        every_s: float | None = None,
     ) -> None:
         self._name = name
         self._sizes = [max(0, s) for s in sizes]
@@ -41,7 +41,7 @@ class UploadProgress:
         self._bytes_done = 0
         self._sink = sink if isinstance(sink, UploadEvents) else None
         self._clock = clock
-        self._every_s = every_s
+        self._every_s = EVERY_S if every_s is None else every_s
         self._told_at: float | None = None
         self._lock = threading.Lock()
 

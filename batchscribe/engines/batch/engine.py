@@ -147,8 +147,11 @@ class BatchJobEngine:
         return found
 
     def results(self, job_id: str, uploads: list[str]) -> Iterator[RecordingResult]:
-        index_of = {u: i for i, u in enumerate(uploads) if u}
-        pending = set(index_of.values())
+        index_of: dict[str, list[int]] = {}  # the same bytes under two names: one upload, two indexes
+        for i, u in enumerate(uploads):
+            if u:
+                index_of.setdefault(u, []).append(i)
+        pending = {i for indexes in index_of.values() for i in indexes}
         failures: dict[int, FileError] = {}
         for _ in range(LINK_REFRESHES + 1):
             expired = False
@@ -204,7 +207,7 @@ def _status(job_id: str, job: dict[str, Any]) -> JobStatus:
     return JobStatus(job_id, state, str(error.get("code", "")), str(error.get("message", "")))
 
 
-def _index(file: dict[str, Any], index_of: dict[str, int], count: int) -> int | None:
+def _index(file: dict[str, Any], index_of: dict[str, list[int]], count: int) -> int | None:
     """Which recording a result file is: ``contenturl_N.json``."""
     name = str(file.get("name", ""))
     if file.get("kind") != "Transcription" or not name.startswith("contenturl_"):
@@ -216,7 +219,7 @@ def _index(file: dict[str, Any], index_of: dict[str, int], count: int) -> int | 
     return index if 0 <= index < count else None
 
 
-def _report_failures(data: bytes, index_of: dict[str, int]) -> dict[int, FileError]:
+def _report_failures(data: bytes, index_of: dict[str, list[int]]) -> dict[int, FileError]:
     """The report's failed recordings, by index (matched on the blob name in their source URL)."""
     try:
         details = json.loads(data).get("details") or []
@@ -227,9 +230,9 @@ def _report_failures(data: bytes, index_of: dict[str, int]) -> dict[int, FileErr
         if not isinstance(detail, dict) or detail.get("status") == "Succeeded":
             continue
         blob = unquote(urlsplit(str(detail.get("source", ""))).path.rsplit("/", 1)[-1])
-        if blob in index_of:
+        for index in index_of.get(blob, ()):
             kind, message = str(detail.get("errorKind", "")), str(detail.get("errorMessage", ""))
-            failures[index_of[blob]] = PermanentEngineError(
+            failures[index] = PermanentEngineError(
                 f"the service could not transcribe it: {message or kind}",
                 code="service_refused_file",
                 sdk_code=kind,
