@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import IO, Any
@@ -226,7 +227,7 @@ class LiveView:
         self._lock = threading.Lock()
         self._status = Text()
         self._jobs: dict[str, tuple[str, float]] = {}  # batch jobs at the service: state, age
-        self._uploads: dict[str, TaskID] = {}  # batch jobs uploading: their line
+        self._uploads: dict[str, tuple[TaskID, float]] = {}  # batch jobs uploading: line, start
         self._summaries = ""  # the summaries stage's status line, once it runs
         self._live = Live(Group(self._progress, self._status), console=console, refresh_per_second=4)
 
@@ -342,20 +343,20 @@ class LiveView:
         """A line per job while its recordings go up: recordings and bytes, a bar over the bytes."""
         with self._lock:
             job = f"job {name.rsplit(' ', 1)[-1]}"
-            task = self._uploads.get(job)
+            entry = self._uploads.get(job)
             if files_done >= files_total:
-                if task is not None:
-                    self._progress.remove_task(task)
+                if entry is not None:
+                    self._progress.remove_task(entry[0])
                     del self._uploads[job]
                 return
             recordings = f"{files_done:,} of {files_total:,} recordings"
             description = f"  uploading {job}: {recordings}, {amount(bytes_done, bytes_total)}"
-            if task is None:
+            if entry is None:
                 task = self._progress.add_task(description, total=max(bytes_total, 1), speed="")
-                self._uploads[job] = task
-            elapsed = self._progress.tasks[task].elapsed or 0.0  # the task's own clock
+                entry = self._uploads[job] = (task, time.monotonic())
+            elapsed = time.monotonic() - entry[1]
             speed = f"{bytes_done / elapsed / 1e6:.1f} MB/s" if elapsed > 1 else ""
-            self._progress.update(task, description=description, completed=bytes_done, speed=speed)
+            self._progress.update(entry[0], description=description, completed=bytes_done, speed=speed)
 
     def concurrency_changed(self, limit: int) -> None:
         pass  # the limiter's allowance is not what runs: the status shows open sessions
