@@ -5,8 +5,8 @@ the emulator never reaches the network), decoded to 16 kHz mono like every engin
 identified by its sound among the scripts (``scripts.Transcripts.identify``) and answered in the
 shape Azure's batch transcription writes (``contenturl_N.json``): scripted phrases where the
 script has them, placeholder words (marked ``BatchscribeEmulatorPlaceholder``) otherwise. A job
-asking for several ``channels`` (``[0, 1]``) gets each channel of a multi-channel recording heard
-and answered on its own, its phrases marked with their channel, as the service does.
+hears each channel it asks for (``channels``: ``[0, 1]``, or ``[0]``) of a multi-channel
+recording on its own, its phrases marked with their channel, and no other, as the service does.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ class FileOutcome:
 def transcribe_url(
     url: str, transcripts: Transcripts, *, locale: str, channels: Sequence[int] = (0,)
 ) -> FileOutcome:
-    """Fetch, decode and answer one content URL (each of ``channels`` on its own when the job
-    asks for more than one and the recording has them; else all of it mixed, as channel 0)."""
+    """Fetch, decode and answer one content URL: each of ``channels`` it has on its own (a
+    stereo recording in a job asking for channel 0 only: its left channel only, as the
+    service hears it), or a mono one whole, as channel 0."""
     host = urlsplit(url).hostname
     if host not in ("127.0.0.1", "localhost"):
         return FileOutcome(url, error_kind="InvalidUri", error_message="the emulator reads 127.0.0.1 only")
@@ -63,7 +64,8 @@ def transcribe_url(
                 url, error_kind="InvalidUri", error_message=f"cannot read the recording: {exc}"
             )
         try:
-            heard = [c for c in channels if c < probe(path).channels] if len(channels) > 1 else []
+            count = probe(path).channels  # mono: heard whole; else only the channels asked for
+            heard = [c for c in channels if c < count] if count > 1 else []
             tracks = [(c, _samples(path, c)) for c in heard] or [(0, _samples(path, None))]
         except AudioError as exc:
             return FileOutcome(url, error_kind="InvalidData", error_message=f"invalid audio: {exc.message}")

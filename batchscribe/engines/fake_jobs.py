@@ -51,11 +51,11 @@ class FakeJobEngine:
     on_submit: list[object] = field(default_factory=list)  # callables run after each submit (kill tests)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def upload_name(self, path: Path, sha256: str) -> str:
+    def upload_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
         return f"{sha256}{path.suffix.lower()}"
 
-    def upload(self, path: Path, sha256: str, progress: UploadHook | None = None) -> str:
-        name = self.upload_name(path, sha256)
+    def upload(self, path: Path, sha256: str, audio: AudioInfo, progress: UploadHook | None = None) -> str:
+        name = self.upload_name(path, sha256, audio)
         data = path.read_bytes()
         with self._lock:
             if name not in self.uploads:

@@ -81,7 +81,7 @@ def upload_job(
 def _name(engine: JobEngine, item: WorkItem) -> Named:
     try:
         sha256 = sha256_of(item.file.path)
-        return sha256, engine.upload_name(item.file.path, sha256)
+        return sha256, engine.upload_name(item.file.path, sha256, item.audio)
     except FileError as exc:
         return exc
     except OSError as exc:  # gone or unreadable since it was planned
@@ -93,7 +93,7 @@ def _upload(engine: JobEngine, item: WorkItem, named: Named, progress: UploadPro
         if isinstance(named, FileError):
             return named
         sha256, name = named
-        uploaded = engine.upload(item.file.path, sha256, progress.file_hook(index))
+        uploaded = engine.upload(item.file.path, sha256, item.audio, progress.file_hook(index))
         if uploaded != name:  # the intent must name what is in the container
             raise FatalEngineError(f"{item.source} went up as {uploaded}, not {name}", code="upload_name")
         return named

@@ -100,16 +100,23 @@ class BatchJobEngine:
             )
         return None
 
-    def upload_name(self, path: Path, sha256: str) -> str:
-        """``<sha256><ext>`` as it is; converted, by the source's hash (converted at most once,
-        whatever it is called), its channels kept with ``--channels separate``."""
-        if not needs_conversion(path):
+    def upload_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
+        """``<sha256><ext>`` sent as it is; converted, by the source's hash (converted at most
+        once, whatever it is called): ``.wav`` mixed down to mono, ``.channels.wav`` keeping
+        its channels (``--channels separate``)."""
+        if self._sent_as_is(path, audio):
             return f"{sha256}{path.suffix.lower()}"
         return f"{sha256}.channels.wav" if self._channels_separate else f"{sha256}.wav"
 
-    def upload(self, path: Path, sha256: str, progress: UploadHook | None = None) -> str:
-        name = self.upload_name(path, sha256)
-        if not needs_conversion(path):
+    def _sent_as_is(self, path: Path, audio: AudioInfo) -> bool:
+        """A format the service reads, and, without ``--channels separate``, one channel: the
+        job asks for channel 0 only then, and the service would not hear the others (every
+        engine mixes them down: so is such a recording, once)."""
+        return not needs_conversion(path) and (self._channels_separate or audio.channels <= 1)
+
+    def upload(self, path: Path, sha256: str, audio: AudioInfo, progress: UploadHook | None = None) -> str:
+        name = self.upload_name(path, sha256, audio)
+        if self._sent_as_is(path, audio):
             self.uploaded += self._storage.upload(path, name, progress)
         elif not self._storage.exists(name):
             with converted(path, keep_channels=self._channels_separate) as wav:

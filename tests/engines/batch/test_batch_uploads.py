@@ -111,3 +111,30 @@ def test_a_stereo_video_with_separate_channels_keeps_both_channels(
     assert combined == {0: "The agent speaks on the left.", 1: "The customer answers on the right."}
     (blob,) = _blobs(azurite, settings.batch.storage)
     assert blob.endswith(".channels.wav")  # not the mono conversion's name: never mistaken for it
+
+
+def test_a_stereo_call_without_separate_channels_is_heard_whole_not_only_its_left_channel(
+    emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from batchscribe.emulator import Transcripts
+    from tests.audio.test_formats import script_add
+    from tests.conftest import write_wav
+
+    root = tmp_path / "calls"
+    stereo = np.stack([burst_samples(31, 4.0), burst_samples(32, 4.0)], axis=1).reshape(-1)
+    call = write_wav(root / "call.wav", stereo, channels=2)  # a format the service reads as it is
+    scripts, cli = tmp_path / "scripts.yaml", CliRunner()
+    script_add(cli, scripts, call, "Both sides of the call, mixed.")  # as every engine mixes it
+    script_add(cli, scripts, call, "Only the agent on the left.", "--channel", "0")
+    recordings = Recordings(root)
+    recordings.transcripts = Transcripts.load(scripts)
+    emulator = emulator_for(recordings, key=KEY)
+    settings = _settings(recordings, emulator, tmp_path, keep_uploads=True)
+    result = run_batch(settings, job_engine_factory=_factory(azurite))
+    assert (result.exit_code, result.succeeded_count) == (0, 1), result.failed
+    document = json.loads((settings.out / "call.wav.json").read_text())
+    assert [c["display"] for c in document["combinedRecognizedPhrases"]] == ["Both sides of the call, mixed."]
+    (blob,) = _blobs(azurite, settings.batch.storage)
+    assert blob.endswith(".wav") and not blob.endswith(".channels.wav")  # mixed down to mono, once
