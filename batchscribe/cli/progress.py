@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import IO, Any
@@ -151,6 +152,15 @@ class LineLog:
         message = f"{name} ({where}): {state}, {recordings} recording(s), age {job_age(age_s)}"
         self.emit("job", message, job=name, job_id=job_id, state=state, age_s=round(age_s))
 
+    def upload_progress(
+        self, name: str, files_done: int, files_total: int, bytes_done: int, bytes_total: int
+    ) -> None:
+        """One line per job when its uploads are over (none while they go: quiet logs)."""
+        if files_done < files_total:
+            return
+        message = f"{name}: uploads done, {files_total} recording(s), {amount(bytes_done, bytes_total)}"
+        self.emit("uploaded", message, job=name, files=files_total, bytes=bytes_total)
+
     def concurrency_changed(self, limit: int) -> None:
         # Ramp-ups are routine; a decrease means the service pushed back, which is worth a line.
         lowered = limit < self._limit
@@ -169,6 +179,14 @@ def job_age(seconds: float) -> str:
     """A job's age as h:mm:ss."""
     whole = max(0, round(seconds))
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def amount(done: int, total: int) -> str:
+    """Bytes done of a total, in the total's unit: "1.2 of 3.4 GB", "0.5 of 12.0 MB"."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if total >= size:
+            return f"{done / size:,.1f} of {total / size:,.1f} {unit}"
+    return f"{done:,} of {total:,} bytes"
 
 
 def _to_transcribe(files: int, found: int) -> str:
@@ -209,6 +227,7 @@ class LiveView:
         self._lock = threading.Lock()
         self._status = Text()
         self._jobs: dict[str, tuple[str, float]] = {}  # batch jobs at the service: state, age
+        self._uploads: dict[str, tuple[TaskID, float]] = {}  # batch jobs uploading: line, start
         self._summaries = ""  # the summaries stage's status line, once it runs
         self._live = Live(Group(self._progress, self._status), console=console, refresh_per_second=4)
 
@@ -317,6 +336,27 @@ class LiveView:
             else:
                 self._jobs[job] = (state, age_s)
             self._refresh_status()
+
+    def upload_progress(
+        self, name: str, files_done: int, files_total: int, bytes_done: int, bytes_total: int
+    ) -> None:
+        """A line per job while its recordings go up: recordings and bytes, a bar over the bytes."""
+        with self._lock:
+            job = f"job {name.rsplit(' ', 1)[-1]}"
+            entry = self._uploads.get(job)
+            if files_done >= files_total:
+                if entry is not None:
+                    self._progress.remove_task(entry[0])
+                    del self._uploads[job]
+                return
+            recordings = f"{files_done:,} of {files_total:,} recordings"
+            description = f"  uploading {job}: {recordings}, {amount(bytes_done, bytes_total)}"
+            if entry is None:
+                task = self._progress.add_task(description, total=max(bytes_total, 1), speed="")
+                entry = self._uploads[job] = (task, time.monotonic())
+            elapsed = time.monotonic() - entry[1]
+            speed = f"{bytes_done / elapsed / 1e6:.1f} MB/s" if elapsed > 1 else ""
+            self._progress.update(entry[0], description=description, completed=bytes_done, speed=speed)
 
     def concurrency_changed(self, limit: int) -> None:
         pass  # the limiter's allowance is not what runs: the status shows open sessions

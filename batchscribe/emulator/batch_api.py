@@ -161,7 +161,8 @@ class BatchService:
                     FileOutcome(url, error_kind="InvalidData", error_message="invalid audio data")
                 )
             else:
-                outcomes.append(transcribe_url(url, self.transcripts, locale=job.locale))
+                channels = _channels(job.properties)
+                outcomes.append(transcribe_url(url, self.transcripts, locale=job.locale, channels=channels))
         with self._lock:
             job.outcomes = outcomes
 
@@ -296,3 +297,11 @@ def _report(outcomes: list[FileOutcome]) -> dict[str, Any]:
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _channels(properties: dict[str, Any]) -> tuple[int, ...]:
+    """The channels a job asks for (``properties.channels``; the service's default: 0 and 1)."""
+    asked = properties.get("channels", [0, 1])
+    if not isinstance(asked, list) or not all(isinstance(c, int) and not isinstance(c, bool) for c in asked):
+        return (0,)
+    return tuple(asked) or (0,)

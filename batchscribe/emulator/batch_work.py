@@ -4,7 +4,9 @@ A recording is read from the URL it was given (only ``127.0.0.1``, as Azurite se
 the emulator never reaches the network), decoded to 16 kHz mono like every engine's audio,
 identified by its sound among the scripts (``scripts.Transcripts.identify``) and answered in the
 shape Azure's batch transcription writes (``contenturl_N.json``): scripted phrases where the
-script has them, placeholder words (marked ``BatchscribeEmulatorPlaceholder``) otherwise.
+script has them, placeholder words (marked ``BatchscribeEmulatorPlaceholder``) otherwise. A job
+hears each channel it asks for (``channels``: ``[0, 1]``, or ``[0]``) of a multi-channel
+recording on its own, its phrases marked with their channel, and no other, as the service does.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +24,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from batchscribe.audio import BYTES_PER_SECOND, open_pcm
+from batchscribe.audio import BYTES_PER_SECOND, open_pcm, probe
 from batchscribe.emulator import fingerprint as fp
 from batchscribe.emulator.answers import WORDS_PER_SECOND
 from batchscribe.emulator.scripts import ScriptPhrase, Transcripts
@@ -41,8 +44,12 @@ class FileOutcome:
     error_message: str = ""
 
 
-def transcribe_url(url: str, transcripts: Transcripts, *, locale: str) -> FileOutcome:
-    """Fetch, decode and answer one content URL."""
+def transcribe_url(
+    url: str, transcripts: Transcripts, *, locale: str, channels: Sequence[int] = (0,)
+) -> FileOutcome:
+    """Fetch, decode and answer one content URL: each of ``channels`` it has on its own (a
+    stereo recording in a job asking for channel 0 only: its left channel only, as the
+    service hears it), or a mono one whole, as channel 0."""
     host = urlsplit(url).hostname
     if host not in ("127.0.0.1", "localhost"):
         return FileOutcome(url, error_kind="InvalidUri", error_message="the emulator reads 127.0.0.1 only")
@@ -57,23 +64,35 @@ def transcribe_url(url: str, transcripts: Transcripts, *, locale: str) -> FileOu
                 url, error_kind="InvalidUri", error_message=f"cannot read the recording: {exc}"
             )
         try:
-            samples = _samples(path)
+            count = probe(path).channels  # mono: heard whole; else only the channels asked for
+            heard = [c for c in channels if c < count] if count > 1 else []
+            tracks = [(c, _samples(path, c)) for c in heard] or [(0, _samples(path, None))]
         except AudioError as exc:
             return FileOutcome(url, error_kind="InvalidData", error_message=f"invalid audio: {exc.message}")
-    duration = samples.size / (BYTES_PER_SECOND // 2)
+    duration = max(samples.size for _, samples in tracks) / (BYTES_PER_SECOND // 2)
     if duration <= 0:
         return FileOutcome(url, error_kind="InvalidData", error_message="the audio has no samples")
+    phrases: list[dict[str, Any]] = []
+    for channel, samples in tracks:
+        phrases += [{**p, "channel": channel} for p in _heard(samples, transcripts, locale)]
+    phrases.sort(key=lambda p: (p["offsetInTicks"], p["channel"]))
+    return FileOutcome(url, document=_document(url, duration, phrases, [c for c, _ in tracks]))
+
+
+def _heard(
+    samples: np.ndarray[Any, np.dtype[np.float32]], transcripts: Transcripts, locale: str
+) -> list[dict[str, Any]]:
+    """One track's phrases: its script's, or a placeholder."""
+    duration = samples.size / (BYTES_PER_SECOND // 2)
     envelope = fp.envelope_of(samples, BYTES_PER_SECOND // 2)
     entry = transcripts.identify(envelope, ended_at=duration)
     if entry is not None:
-        phrases = [_phrase(p, i, len(entry.phrases), duration, locale) for i, p in enumerate(entry.phrases)]
-    else:
-        phrases = [_placeholder(fp.digest(envelope), duration, locale)]
-    return FileOutcome(url, document=_document(url, duration, phrases))
+        return [_phrase(p, i, len(entry.phrases), duration, locale) for i, p in enumerate(entry.phrases)]
+    return [_placeholder(fp.digest(envelope), duration, locale)]
 
 
-def _samples(path: Path) -> np.ndarray[Any, np.dtype[np.float32]]:
-    with open_pcm(path) as reader:
+def _samples(path: Path, channel: int | None) -> np.ndarray[Any, np.dtype[np.float32]]:
+    with open_pcm(path, channel=channel) as reader:
         pcm = bytearray()
         while block := reader.read(1 << 20):
             pcm += block
@@ -124,18 +143,23 @@ def _placeholder(key: str, duration: float, locale: str) -> dict[str, Any]:
     return entry
 
 
-def _document(source: str, duration: float, phrases: list[dict[str, Any]]) -> dict[str, Any]:
+def _document(
+    source: str, duration: float, phrases: list[dict[str, Any]], channels: Sequence[int]
+) -> dict[str, Any]:
     ticks = round(duration * TICKS_PER_SECOND)
-    display = " ".join(p["nBest"][0]["display"] for p in phrases)
-    lexical = " ".join(p["nBest"][0]["lexical"] for p in phrases)
+    combined = []
+    for channel in channels:
+        own = [p for p in phrases if p["channel"] == channel]
+        display = " ".join(p["nBest"][0]["display"] for p in own)
+        lexical = " ".join(p["nBest"][0]["lexical"] for p in own)
+        combined.append({"channel": channel, "lexical": lexical, "itn": lexical, "maskedITN": lexical,
+                         "display": display})  # fmt: skip
     return {
         "source": source,
         "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "durationInTicks": ticks,
         "durationMilliseconds": round(duration * 1000),
         "duration": f"PT{duration:.2f}S",
-        "combinedRecognizedPhrases": [
-            {"channel": 0, "lexical": lexical, "itn": lexical, "maskedITN": lexical, "display": display}
-        ],
+        "combinedRecognizedPhrases": combined,
         "recognizedPhrases": phrases,
     }

@@ -51,8 +51,9 @@ def encode_samples(
     container_format: str | None = None,
     bit_rate: int | None = None,
 ) -> Path:
-    """Encode mono 16-bit ``samples`` with PyAV (copied to every channel of ``layout``), one
-    second per frame (the encoder re-frames it); for compressed test recordings of any length."""
+    """Encode 16-bit ``samples`` with PyAV: mono ones copied to every channel of ``layout``, or
+    one column per channel (``samples[frame, channel]``), one second per frame (the encoder
+    re-frames it); for compressed test recordings of any length."""
     import av  # only the makers of compressed test recordings need it here
 
     channels = av.AudioLayout(layout).nb_channels
@@ -63,7 +64,8 @@ def encode_samples(
             stream.bit_rate = bit_rate
         for start in range(0, len(samples), rate):
             chunk = samples[start : start + rate]
-            interleaved = np.repeat(chunk[:, None], channels, axis=1).reshape(1, -1)
+            columns = chunk if chunk.ndim == 2 else np.repeat(chunk[:, None], channels, axis=1)
+            interleaved = np.ascontiguousarray(columns).reshape(1, -1)
             frame = av.AudioFrame.from_ndarray(interleaved, format="s16", layout=layout)
             frame.sample_rate = rate
             frame.pts = start

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Phrase, Transcript
-from batchscribe.engines.jobs import JobStatus, RecordingResult
+from batchscribe.engines.jobs import JobStatus, RecordingResult, UploadHook
 from batchscribe.errors import FileError, PermanentEngineError
 
 
@@ -46,23 +46,31 @@ class FakeJobEngine:
     forgotten: list[str] = field(default_factory=list)
     uploaded: int = 0  # uploads actually sent (not already there)
     submits: int = 0
+    sent: list[str] = field(default_factory=list)  # every upload of every job submitted, in order
     status_calls: int = 0
     on_submit: list[object] = field(default_factory=list)  # callables run after each submit (kill tests)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def upload(self, path: Path, sha256: str) -> str:
-        name = f"{sha256}{path.suffix.lower()}"
+    def upload_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
+        return f"{sha256}{path.suffix.lower()}"
+
+    def upload(self, path: Path, sha256: str, audio: AudioInfo, progress: UploadHook | None = None) -> str:
+        name = self.upload_name(path, sha256, audio)
+        data = path.read_bytes()
         with self._lock:
             if name not in self.uploads:
-                self.uploads[name] = path.read_bytes()
+                self.uploads[name] = data
                 self.uploaded += 1
             self.names[name] = path.name
+        if progress is not None:
+            progress(len(data), len(data))
         return name
 
     def submit(self, display_name: str, uploads: list[str]) -> str:
         job_id = str(uuid.uuid4())
         with self._lock:
             self.submits += 1
+            self.sent += uploads
             fail = self.fail_code if self.fail_jobs > 0 else ""
             self.fail_jobs -= bool(fail)
             lost = self.lose_jobs > 0

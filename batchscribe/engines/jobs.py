@@ -1,7 +1,8 @@
 """The job engine shape: recordings go up to storage, a job of many is submitted, and its results
 come back minutes or hours later, maybe to another process (Azure batch transcription).
 
-    engine.upload(path, sha256)         -> the upload's name (content-addressed: same bytes, same name)
+    engine.upload_name(path, sha256, audio)    -> the upload's name (content-addressed: same bytes, same name)
+    engine.upload(path, sha256, audio, hook)   -> that name, once in storage (hook: bytes sent)
     engine.submit(display_name, names)  -> the job's id (at most ``max_batch`` recordings)
     engine.find(display_name)           -> the id of a job submitted under that name, or None
     engine.statuses(job_ids)            -> each job's ``JobStatus`` (one list call for many)
@@ -21,7 +22,7 @@ per recording, ``FatalEngineError`` (authentication, storage refused: the run st
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -30,6 +31,7 @@ from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import Transcript
 from batchscribe.errors import FileError
 
+UploadHook = Callable[[int, int | None], None]
 JobState = Literal["NotStarted", "Running", "Succeeded", "Failed", "Lost"]
 """``Lost``: the service no longer knows the job (404): submitted again, once."""
 
@@ -57,8 +59,14 @@ class JobEngine(Protocol):
     name: str  # for the ``batchscribe`` block: "azure-batch", "emulator-batch", "fake-batch"
     max_batch: int  # recordings per job at most
 
-    def upload(self, path: Path, sha256: str) -> str:
-        """Put the recording in storage unless the same bytes are there already; its name."""
+    def upload_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
+        """The name ``upload`` gives this recording, known before anything is sent (the driver
+        records it first, so an upload a kill leaves unrecorded is removed by the next run)."""
+        ...
+
+    def upload(self, path: Path, sha256: str, audio: AudioInfo, progress: UploadHook | None = None) -> str:
+        """Put the recording in storage unless the same bytes are there already; its name.
+        ``progress(sent, total)`` hears how far the bytes sent are (maybe from several threads)."""
         ...
 
     def submit(self, display_name: str, uploads: list[str]) -> str:

@@ -56,6 +56,17 @@ class JobEvents(Protocol):
 
 
 @runtime_checkable
+class UploadEvents(Protocol):
+    """What a sink hears of a batch job's uploads while they go (``--engine batch``): recordings
+    and bytes done of the job's totals (bytes already in the container count as done), a few
+    times a second at most, and once more when the job's uploads are over."""
+
+    def upload_progress(
+        self, name: str, files_done: int, files_total: int, bytes_done: int, bytes_total: int
+    ) -> None: ...
+
+
+@runtime_checkable
 class SummaryEvents(Protocol):
     """A sink that also hears how the summaries stage goes, after the transcripts (``--summarize``):
     ``phase`` is "start", "progress" (a summary finished) or "end"."""
@@ -109,6 +120,13 @@ class Fanout:
         for sink in self._sinks:
             if isinstance(sink, JobEvents):
                 sink.job_changed(name, job_id, state, age_s, recordings)
+
+    def upload_progress(
+        self, name: str, files_done: int, files_total: int, bytes_done: int, bytes_total: int
+    ) -> None:
+        for sink in self._sinks:
+            if isinstance(sink, UploadEvents):
+                sink.upload_progress(name, files_done, files_total, bytes_done, bytes_total)
 
     def concurrency_changed(self, limit: int) -> None:
         for sink in self._sinks:

@@ -16,16 +16,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from batchscribe.audio import AudioInfo, sha256_of
+from batchscribe.audio import AudioInfo
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
 from batchscribe.engines.jobs import JobEngine, JobStatus, RecordingResult
 from batchscribe.errors import (
-    AudioError,
-    FatalEngineError,
     FileError,
     PermanentEngineError,
     TransientEngineError,
@@ -41,11 +39,11 @@ from batchscribe.running.job_results import (
     job_failure,
     member_result,
 )
+from batchscribe.running.job_uploads import UPLOAD_THREADS, remove_orphans, upload_job
 from batchscribe.state.job_store import JobStore, Member, StoredJob
 from batchscribe.state.ledger import Ledger
 
 log = logging.getLogger(__name__)
-UPLOAD_THREADS = 8
 FIRST_JOB = 100  # recordings in a run's first job at most: it leaves within seconds
 MAX_BACKOFF_S = 600.0  # polls slow down while jobs wait, to at most this apart
 STUCK_AFTER_S = 24 * 3600.0  # the service's best effort: a job past this is reported
@@ -122,50 +120,25 @@ class JobDriver:
         )
 
     def flush(self) -> None:
-        """Upload and submit what is gathered."""
+        """Upload and submit what is gathered (``job_uploads.upload_job``: intents first, then
+        the uploads with progress told to the sink), then the job reserved and sent."""
         items, self._buffer = self._buffer, []
         if not items or self.cancel.is_cancelled():
             return
         self._sequence += 1
         job_name = f"batchscribe {self.run_id} job {self._sequence}"
         self._job_event(job_name, "", "Uploading", len(items))
-        with ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="batchscribe-upload") as pool:
-            uploaded = list(pool.map(self._upload, items))
-        members: list[Member] = []
-        for item, upload in zip(items, uploaded, strict=True):
-            if isinstance(upload, FileError):
-                self._fail_unsent(item, upload, attempts=1)
-                continue
-            sha256, upload_name = upload
-            members.append(
-                Member(
-                    item.source,
-                    item.file.path,
-                    len(members),
-                    upload_name,
-                    sha256,
-                    item.file.size,
-                    item.file.mtime_ns,
-                    self.wanted_hash,
-                    asdict(item.audio),
-                )
-            )
+        members, failures = upload_job(
+            job_name, items, engine=self.engine, store=self.store, run_id=self.run_id, sink=self.sink,
+            settings_hash=self.wanted_hash, clock=self.clock,
+        )  # fmt: skip
+        for item, failure in failures:
+            self._fail_unsent(item, failure, attempts=1)
         if not members:
             self._job_event(job_name, "", "Collected", 0)
             return
-        self.store.reserve(job_name, members)
+        self.store.reserve(job_name, members, run=self.run_id)
         self._submit(job_name, members)
-
-    def _upload(self, item: WorkItem) -> tuple[str, str] | FileError:
-        try:
-            sha256 = sha256_of(item.file.path)
-            return sha256, self.engine.upload(item.file.path, sha256)
-        except FatalEngineError:
-            raise
-        except FileError as exc:
-            return exc
-        except OSError as exc:  # gone or unreadable since it was planned
-            return AudioError(f"cannot read it: {exc.strerror or exc}", code="unreadable")
 
     def _submit(self, name: str, members: Sequence[Member]) -> None:
         """Submit a reserved job; one the service refuses fails its recordings."""
@@ -191,7 +164,9 @@ class JobDriver:
         )
 
     def resume(self) -> None:
-        """Jobs an earlier run left: finish a cleanup, or find (by name) what a kill left unrecorded."""
+        """Jobs an earlier run left: finish a cleanup, or find (by name) what a kill left unrecorded;
+        uploads a kill left before their job was recorded are removed."""
+        remove_orphans(self.store, self.engine, run_id=self.run_id, keep=self.settings.batch.keep_uploads)
         for job in self.store.jobs():
             if job.state == "collected":
                 self._clean_up(job)

@@ -14,6 +14,11 @@ run killed at any moment neither submits a recording twice nor loses one:
    needs that cleanup (never a status check, which would read as lost).
 
 A recording in the store is *pending at the service*: planning does not send it again.
+
+Uploads come before ``reserve``: each is first recorded as an *intent* (``intend``: its name and
+the run), dropped by ``reserve`` (the job names it now) or ``forget_intents`` (the recording
+failed). An intent left by a killed run names an upload nothing else records: the next run
+removes it (``JobDriver.resume``) unless a job still names it.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ _SCHEMA = (
         raw_source BLOB NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS members_job ON members(job)",
     "CREATE INDEX IF NOT EXISTS members_upload ON members(upload)",
+    """CREATE TABLE IF NOT EXISTS intents (
+        upload TEXT NOT NULL, run TEXT NOT NULL, PRIMARY KEY (upload, run))""",
 )
 
 
@@ -111,11 +118,29 @@ class JobStore:
         with self._lock:
             return self._db.execute(sql, tuple(args)).fetchall()
 
-    def reserve(self, name: str, members: Sequence[Member]) -> None:
-        """Before the submit call: the job and its recordings, all or nothing."""
+    def intend(self, run: str, uploads: Sequence[str]) -> None:
+        """Before uploading: the names about to be uploaded by this run."""
+        self._write([("INSERT OR IGNORE INTO intents VALUES (?, ?)", (u, run)) for u in uploads])
+
+    def forget_intents(self, run: str, uploads: Sequence[str]) -> None:
+        """Intents that need no cleanup any more (the recording failed, or the orphan is gone)."""
+        self._write([("DELETE FROM intents WHERE upload=? AND run=?", (u, run)) for u in uploads])
+
+    def intents(self) -> list[tuple[str, str]]:
+        """Every intent left: (upload, run)."""
+        return [(str(r[0]), str(r[1])) for r in self._read("SELECT upload, run FROM intents ORDER BY run")]
+
+    def upload_named(self, upload: str) -> bool:
+        """Whether a job of the store names this upload (its cleanup removes it, not an intent's)."""
+        return bool(self._read("SELECT 1 FROM members WHERE upload=? LIMIT 1", (upload,)))
+
+    def reserve(self, name: str, members: Sequence[Member], *, run: str = "") -> None:
+        """Before the submit call: the job and its recordings, all or nothing; the run's
+        intents for their uploads are dropped in the same transaction."""
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self._write(
             [
+                *(("DELETE FROM intents WHERE upload=? AND run=?", (m.upload, run)) for m in members),
                 ("INSERT INTO jobs (name, state, created_at) VALUES (?, 'submitting', ?)", (name, now)),
                 *(
                     (

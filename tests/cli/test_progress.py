@@ -136,3 +136,31 @@ def test_live_view_counts_every_open_session_of_a_chunked_recording() -> None:
         view.file_progress(long, 100)
     last_status = re.findall(r"done \d+\s+failed \d+\s+retrying \d+\s+sessions \d+", stream.getvalue())[-1]
     assert last_status.split()[-2:] == ["sessions", "8"]
+
+
+def test_live_view_shows_a_moving_upload_line_per_job_and_logs_one_line_when_it_is_over() -> None:
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, width=140, color_system=None)
+    job = "batchscribe 20260101T000000Z-abcd job 3"
+    with LiveView(console, total_files=1000, total_audio_s=3600) as view:
+        view.file_started(item("a.mp3"), 0)  # a task added and removed before: the upload's line
+        view.file_finished(done(item("a.mp3")))  # is not found by its position
+        view.upload_progress(job, 0, 1000, 0, 3_400_000_000)
+        view.upload_progress(job, 412, 1000, 1_200_000_000, 3_400_000_000)
+        upload_line = view._progress.tasks[-1]
+        assert upload_line.description.strip() == "uploading job 3: 412 of 1,000 recordings, 1.2 of 3.4 GB"
+        assert upload_line.completed == 1_200_000_000
+        view._live.refresh()  # drawn now, not at the next of its four refreshes a second
+        view.upload_progress(job, 1000, 1000, 3_400_000_000, 3_400_000_000)
+        assert len(view._progress.tasks) == 1  # the job's uploads are over: its line is gone
+    assert "uploading job 3: 412 of 1,000 recordings, 1.2 of 3.4 GB" in stream.getvalue()
+
+    lines = io.StringIO()
+    log = LineLog(lines, run_id="r1")
+    for done_files, sent in ((0, 0), (1, 400_000), (2, 1_000_000)):
+        log.upload_progress(job, done_files, 2, sent, 1_000_000)
+    [line] = lines.getvalue().splitlines()  # not one per recording: one when the job's uploads are over
+    assert line.endswith(f"uploaded  {job}: uploads done, 2 recording(s), 1.0 of 1.0 MB")
+    quiet = io.StringIO()
+    LineLog(quiet, run_id="r1", quiet=True).upload_progress(job, 2, 2, 10, 10)
+    assert quiet.getvalue() == ""

@@ -116,8 +116,7 @@ def test_a_kill_at_any_step_neither_submits_twice_nor_loses_a_recording(
     done = sorted(p.name for p in settings.out.rglob("*.wav.json"))
     assert done == ["a.wav.json", "b.wav.json", "c.wav.json", "d.wav.json", "e.wav.json"]
     # Every recording was in exactly one submitted job: none twice.
-    names = [n for job in engine.jobs.values() for n in job.uploads]
-    assert engine.submits == 3 and len(set(names)) == len(names)
+    assert engine.submits == 3 and sorted(set(engine.sent)) == sorted(engine.sent) and len(engine.sent) == 5
     if kill_at == "reserve":
         assert submitted_before == 0  # reserved, never submitted: submitted by the next run
     assert JobStore(settings.out).jobs() == [] and engine.uploads == {}
@@ -240,3 +239,29 @@ def test_a_kill_while_a_failed_job_is_recorded_never_submits_it_again(
     result = run_batch(_with(settings, batch_size=10), job_engine_factory=lambda s: engine)
     assert (result.failed_count, engine.submits) == (4, 1)  # the other four, failed, not sent again
     assert JobStore(settings.out).jobs() == [] and engine.jobs == {}
+
+
+@pytest.mark.parametrize("keep_uploads", [False, True])
+def test_uploads_a_kill_left_before_their_job_was_recorded_are_removed_by_the_next_run(
+    settings: RunSettings, keep_uploads: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = FakeJobEngine()
+
+    def killer(self: JobStore, *args: object, **kwargs: object) -> None:
+        raise Killed  # uploaded, and killed before the job was recorded
+
+    monkeypatch.setattr(JobStore, "reserve", killer)
+    with pytest.raises(Killed):
+        run_batch(_with(settings, keep_uploads=keep_uploads), job_engine_factory=lambda s: engine)
+    monkeypatch.undo()
+    assert (len(engine.uploads), engine.submits) == (2, 0)  # the first job's two, recorded nowhere else
+    gone, _ = sorted(engine.uploads, key=lambda u: engine.names[u])
+    (settings.inputs[0] / engine.names[gone]).unlink()  # removed before the next night: never uploaded again
+    result = run_batch(_with(settings, keep_uploads=keep_uploads), job_engine_factory=lambda s: engine)
+    assert (result.exit_code, result.succeeded_count) == (0, 4)
+    assert engine.submits == 2 and len(set(engine.sent)) == len(engine.sent) == 4 and gone not in engine.sent
+    if keep_uploads:  # kept, as every upload is with --keep-uploads
+        assert gone in engine.uploads and len(engine.uploads) == 5
+    else:  # the orphan is removed, and so is everything collected
+        assert engine.uploads == {}
+    assert JobStore(settings.out).intents() == [] and JobStore(settings.out).jobs() == []

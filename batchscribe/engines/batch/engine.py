@@ -21,7 +21,7 @@ from batchscribe.engines.batch.convert import converted, needs_conversion
 from batchscribe.engines.batch.results import BadResult, transcript_from_result
 from batchscribe.engines.batch.settings import MAX_BATCH, TIME_TO_LIVE_HOURS
 from batchscribe.engines.batch.storage import BlobStore
-from batchscribe.engines.jobs import JobState, JobStatus, RecordingResult
+from batchscribe.engines.jobs import JobState, JobStatus, RecordingResult, UploadHook
 from batchscribe.errors import FileError, PermanentEngineError, TransientEngineError, UsageError
 
 LINK_REFRESHES = 3  # result links listed again at most this many times per job
@@ -86,6 +86,7 @@ class BatchJobEngine:
         self._client = client
         self._storage = storage
         self._options = options
+        self._channels_separate = channels_separate
         self._properties = properties(options, channels_separate=channels_separate)
         self._locale = (options.languages or (options.language,))[0]
         self.uploaded = 0  # uploads sent (not already there)
@@ -99,15 +100,27 @@ class BatchJobEngine:
             )
         return None
 
-    def upload(self, path: Path, sha256: str) -> str:
-        if not needs_conversion(path):
-            name = f"{sha256}{path.suffix.lower()}"
-            self.uploaded += self._storage.upload(path, name)
-            return name
-        name = f"{sha256}.wav"  # the source's hash: converted at most once, whatever it is called
-        if not self._storage.exists(name):
-            with converted(path) as wav:
-                self.uploaded += self._storage.upload(wav, name)
+    def upload_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
+        """``<sha256><ext>`` sent as it is; converted, by the source's hash (converted at most
+        once, whatever it is called): ``.wav`` mixed down to mono, ``.channels.wav`` keeping
+        its channels (``--channels separate``)."""
+        if self._sent_as_is(path, audio):
+            return f"{sha256}{path.suffix.lower()}"
+        return f"{sha256}.channels.wav" if self._channels_separate else f"{sha256}.wav"
+
+    def _sent_as_is(self, path: Path, audio: AudioInfo) -> bool:
+        """A format the service reads, and, without ``--channels separate``, one channel: the
+        job asks for channel 0 only then, and the service would not hear the others (every
+        engine mixes them down: so is such a recording, once)."""
+        return not needs_conversion(path) and (self._channels_separate or audio.channels <= 1)
+
+    def upload(self, path: Path, sha256: str, audio: AudioInfo, progress: UploadHook | None = None) -> str:
+        name = self.upload_name(path, sha256, audio)
+        if self._sent_as_is(path, audio):
+            self.uploaded += self._storage.upload(path, name, progress)
+        elif not self._storage.exists(name):
+            with converted(path, keep_channels=self._channels_separate) as wav:
+                self.uploaded += self._storage.upload(wav, name, progress)
         return name
 
     def submit(self, display_name: str, uploads: list[str]) -> str:
@@ -141,8 +154,11 @@ class BatchJobEngine:
         return found
 
     def results(self, job_id: str, uploads: list[str]) -> Iterator[RecordingResult]:
-        index_of = {u: i for i, u in enumerate(uploads) if u}
-        pending = set(index_of.values())
+        index_of: dict[str, list[int]] = {}  # the same bytes under two names: one upload, two indexes
+        for i, u in enumerate(uploads):
+            if u:
+                index_of.setdefault(u, []).append(i)
+        pending = {i for indexes in index_of.values() for i in indexes}
         failures: dict[int, FileError] = {}
         for _ in range(LINK_REFRESHES + 1):
             expired = False
@@ -198,7 +214,7 @@ def _status(job_id: str, job: dict[str, Any]) -> JobStatus:
     return JobStatus(job_id, state, str(error.get("code", "")), str(error.get("message", "")))
 
 
-def _index(file: dict[str, Any], index_of: dict[str, int], count: int) -> int | None:
+def _index(file: dict[str, Any], index_of: dict[str, list[int]], count: int) -> int | None:
     """Which recording a result file is: ``contenturl_N.json``."""
     name = str(file.get("name", ""))
     if file.get("kind") != "Transcription" or not name.startswith("contenturl_"):
@@ -210,7 +226,7 @@ def _index(file: dict[str, Any], index_of: dict[str, int], count: int) -> int | 
     return index if 0 <= index < count else None
 
 
-def _report_failures(data: bytes, index_of: dict[str, int]) -> dict[int, FileError]:
+def _report_failures(data: bytes, index_of: dict[str, list[int]]) -> dict[int, FileError]:
     """The report's failed recordings, by index (matched on the blob name in their source URL)."""
     try:
         details = json.loads(data).get("details") or []
@@ -221,9 +237,9 @@ def _report_failures(data: bytes, index_of: dict[str, int]) -> dict[int, FileErr
         if not isinstance(detail, dict) or detail.get("status") == "Succeeded":
             continue
         blob = unquote(urlsplit(str(detail.get("source", ""))).path.rsplit("/", 1)[-1])
-        if blob in index_of:
+        for index in index_of.get(blob, ()):
             kind, message = str(detail.get("errorKind", "")), str(detail.get("errorMessage", ""))
-            failures[index_of[blob]] = PermanentEngineError(
+            failures[index] = PermanentEngineError(
                 f"the service could not transcribe it: {message or kind}",
                 code="service_refused_file",
                 sdk_code=kind,

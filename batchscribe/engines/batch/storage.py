@@ -32,6 +32,7 @@ from azure.storage.blob import (
 )
 
 from batchscribe.engines.batch.settings import StorageAccess
+from batchscribe.engines.jobs import UploadHook
 from batchscribe.errors import FatalEngineError, TransientEngineError, UsageError
 
 CONNECTION_STRING_VARIABLE = "AZURE_STORAGE_CONNECTION_STRING"
@@ -40,6 +41,11 @@ CONNECTION_STRING_VARIABLE = "AZURE_STORAGE_CONNECTION_STRING"
 SAS_LIFETIME = timedelta(hours=48)
 CLOCK_SKEW = timedelta(minutes=5)
 ASK_FIRST_ABOVE = 4 << 20  # bytes: above this, look for the upload before sending it
+# Above SINGLE_PUT a recording goes up in blocks of BLOCK (the library's default single put is
+# 64 MiB): several blocks in flight, and its progress moves block by block on the live view.
+SINGLE_PUT = 8 << 20
+BLOCK = 4 << 20
+_CLIENT_OPTIONS: dict[str, Any] = {"max_single_put_size": SINGLE_PUT, "max_block_size": BLOCK}
 
 
 class BlobStore:
@@ -65,7 +71,7 @@ class BlobStore:
 
                 credential = DefaultAzureCredential()
             store = cls(
-                BlobServiceClient(account_url, credential=credential),
+                BlobServiceClient(account_url, credential=credential, **_CLIENT_OPTIONS),
                 container,
                 access=access,
                 account_key=None,
@@ -77,7 +83,7 @@ class BlobStore:
                     f"--storage {storage} names a container but {CONNECTION_STRING_VARIABLE} is not set",
                     hint=f"set {CONNECTION_STRING_VARIABLE}, or give the container's URL (Entra ID sign-in)",
                 )
-            service = BlobServiceClient.from_connection_string(connection)
+            service = BlobServiceClient.from_connection_string(connection, **_CLIENT_OPTIONS)
             key = getattr(service.credential, "account_key", None)
             store = cls(service, storage, access=access, account_key=key)
         store.ensure()
@@ -97,8 +103,9 @@ class BlobStore:
         except Exception as exc:
             raise _storage_error(exc, f"look for the upload {name}") from exc
 
-    def upload(self, path: Path, name: str) -> bool:
-        """Upload unless a blob of that name (the same bytes) is there; True when sent."""
+    def upload(self, path: Path, name: str, progress: UploadHook | None = None) -> bool:
+        """Upload unless a blob of that name (the same bytes) is there; True when sent.
+        ``progress(sent, total)``: as blocks go (azure-storage-blob's ``progress_hook``)."""
         blob = self.container.get_blob_client(name)
         try:
             # A small file goes up in one request that the service refuses (409) when the name is
@@ -107,7 +114,7 @@ class BlobStore:
             if path.stat().st_size > ASK_FIRST_ABOVE and blob.exists():
                 return False
             with path.open("rb") as data:
-                blob.upload_blob(data, overwrite=False, max_concurrency=2)
+                blob.upload_blob(data, overwrite=False, max_concurrency=2, progress_hook=progress)
         except ResourceExistsError:
             return False  # another upload of the same bytes won
         except OSError:
