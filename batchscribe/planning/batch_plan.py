@@ -1,9 +1,9 @@
 """``plan --engine batch``: what a batch run would do, counted without credentials.
 
-The uploads needed (recordings not already at the service, their size: an upper bound, since
-bytes already in the container are not sent again), the jobs they make, their audio hours and
-cost, and what is already pending at the service from earlier runs (read from the state, never
-changed).
+The uploads needed (recordings not already at the service; their size, or the size of the WAV a
+recording is converted to: an upper bound, since bytes already in the container are not sent
+again), the jobs they make, their audio hours and cost, and what is already pending at the
+service from earlier runs (read from the state, never changed).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from batchscribe.config.settings import RunSettings
+from batchscribe.engines.batch.convert import upload_size
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.planning.planner import Plan
 
@@ -22,7 +23,10 @@ def batch_plan(settings: RunSettings, planned: Plan) -> dict[str, Any]:
     already pending at the service from earlier runs."""
     pending = _pending_at_service(settings)
     items = [i for i in planned.items if i.source not in pending]
-    upload_bytes = sum(i.file.size for i in items)
+    separate = settings.channels == "separate"
+    upload_bytes = sum(
+        upload_size(i.file.path, i.file.size, i.audio, channels_separate=separate) for i in items
+    )
     seconds = sum(i.audio.duration_s for i in items)
     return {
         "uploads": len(items),

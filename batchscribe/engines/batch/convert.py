@@ -21,17 +21,33 @@ from pathlib import Path
 
 import numpy as np
 
-from batchscribe.audio import SAMPLE_RATE, open_pcm, probe
+from batchscribe.audio import SAMPLE_RATE, AudioInfo, open_pcm, probe
 
 SERVICE_READS = frozenset({
     ".wav", ".mp3", ".ogg", ".opus", ".flac", ".wma", ".aac", ".m4a", ".amr", ".webm", ".spx",
 })  # fmt: skip
 BLOCK = 1 << 20  # bytes of each channel decoded at a time
 KEPT_CHANNELS = 2  # --channels separate asks the service for channels 0 and 1
+WAV_HEADER = 44
 
 
 def needs_conversion(path: Path) -> bool:
     return path.suffix.lower() not in SERVICE_READS
+
+
+def sent_as_is(path: Path, audio: AudioInfo, *, channels_separate: bool) -> bool:
+    """A format the service reads, and, without ``--channels separate``, one channel: the job
+    asks for channel 0 only then, and the service would not hear the others (every engine mixes
+    them down: so is such a recording, once)."""
+    return not needs_conversion(path) and (channels_separate or audio.channels <= 1)
+
+
+def upload_size(path: Path, size: int, audio: AudioInfo, *, channels_separate: bool) -> int:
+    """The bytes a recording's upload holds: the file itself, or the WAV it is converted to."""
+    if sent_as_is(path, audio, channels_separate=channels_separate):
+        return size
+    channels = min(audio.channels, KEPT_CHANNELS) if channels_separate else 1
+    return WAV_HEADER + round(audio.duration_s * SAMPLE_RATE) * 2 * max(1, channels)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from batchscribe.audio import AudioInfo
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.engines.batch.client import BatchClient, LinkExpired
-from batchscribe.engines.batch.convert import converted, needs_conversion
+from batchscribe.engines.batch.convert import converted, sent_as_is
 from batchscribe.engines.batch.results import BadResult, transcript_from_result
 from batchscribe.engines.batch.settings import MAX_BATCH, TIME_TO_LIVE_HOURS
 from batchscribe.engines.batch.storage import BlobStore
@@ -109,10 +109,7 @@ class BatchJobEngine:
         return f"{sha256}.channels.wav" if self._channels_separate else f"{sha256}.wav"
 
     def _sent_as_is(self, path: Path, audio: AudioInfo) -> bool:
-        """A format the service reads, and, without ``--channels separate``, one channel: the
-        job asks for channel 0 only then, and the service would not hear the others (every
-        engine mixes them down: so is such a recording, once)."""
-        return not needs_conversion(path) and (self._channels_separate or audio.channels <= 1)
+        return sent_as_is(path, audio, channels_separate=self._channels_separate)
 
     def upload(self, path: Path, sha256: str, audio: AudioInfo, progress: UploadHook | None = None) -> str:
         name = self.upload_name(path, sha256, audio)
