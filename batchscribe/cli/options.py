@@ -16,6 +16,7 @@ from typing import Annotated, Any, get_type_hints
 import typer
 
 from batchscribe.config.schema import OUTPUT_FORMATS, JobSpec
+from batchscribe.engines.batch.settings import EMULATED_POLL_INTERVAL_S, POLL_INTERVAL_S
 from batchscribe.outputs.layout import KEEP_RUNS
 
 _WHAT = "What to transcribe"
@@ -292,7 +293,13 @@ NoWait = Annotated[
     ),
 ]
 PollInterval = Annotated[
-    str | None, _option("poll_interval", f"How often to ask about jobs: {_DURATION}.", _BATCH)
+    str | None,
+    _option(
+        "poll_interval",
+        f"How often to ask about jobs: {_DURATION} (default {POLL_INTERVAL_S:g}; "
+        f"{EMULATED_POLL_INTERVAL_S:g} with --emulate).",
+        _BATCH,
+    ),
 ]
 KeepUploads = Annotated[
     bool,

@@ -25,7 +25,7 @@ from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
 from batchscribe.config.summaries import resolve_summaries
 from batchscribe.engines.base import RecognitionOptions
-from batchscribe.engines.batch.settings import BatchSettings
+from batchscribe.engines.batch.settings import BatchSettings, poll_interval
 from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 from batchscribe.outputs.quality import DEFAULT_THRESHOLDS
@@ -175,7 +175,7 @@ def resolve_settings(
             storage_access=spec.storage_access,
             batch_size=spec.batch_size,
             no_wait=spec.no_wait,
-            poll_interval_s=spec.poll_interval,
+            poll_interval_s=poll_interval(spec.poll_interval, emulated=spec.emulate),
             keep_uploads=spec.keep_uploads,
         ),
     )
