@@ -163,10 +163,12 @@ def _ended(pid: int, timeout_s: float = 15.0) -> bool:
         os.close(handle)
 
 
-def _stopped_mid_run(batchscribe: Batchscribe, out: Path) -> tuple[subprocess.Popen[str], int]:
-    """A run frozen (SIGSTOP) once it has started uploading, and its Azurite's pid."""
+def _stopped_mid_run(
+    batchscribe: Batchscribe, out: Path, at: str = "Uploading"
+) -> tuple[subprocess.Popen[str], int]:
+    """A run frozen (SIGSTOP) once its job is at ``at``, and its Azurite's pid."""
     run = batchscribe.start("run", str(FORMATS), "--out", str(out), *EMULATED)
-    lines = batchscribe.read_until(run, lambda seen: "Uploading" in seen[-1])
+    lines = batchscribe.read_until(run, lambda seen: at in seen[-1])
     run.send_signal(signal.SIGSTOP)  # it cannot finish before the signal the test is about
     assert run.poll() is None, lines
     (azurite,) = [pid for pid, command in _children(run.pid) if "azurite" in command]
@@ -174,10 +176,11 @@ def _stopped_mid_run(batchscribe: Batchscribe, out: Path) -> tuple[subprocess.Po
 
 
 @pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="Linux only (pidfd, PR_SET_PDEATHSIG)")
-def test_kill_9_leaves_no_azurite_behind(
+def test_kill_9_leaves_no_azurite_behind_and_the_next_run_sends_its_job_again(
     with_azurite: None, tmp_path: Path, batchscribe: Batchscribe
 ) -> None:
-    run, azurite = _stopped_mid_run(batchscribe, tmp_path / "out")
+    out = tmp_path / "out"
+    run, azurite = _stopped_mid_run(batchscribe, out, at="Submitted")
     assert _alive(azurite)
     run.send_signal(signal.SIGKILL)
     run.wait(30)
@@ -186,6 +189,11 @@ def test_kill_9_leaves_no_azurite_behind(
     finally:
         if _alive(azurite):  # left behind: not by this test too
             os.kill(azurite, signal.SIGKILL)
+    # The job waited at an emulator that is gone (its uploads too): the next run sends it again.
+    again = batchscribe.run("run", str(FORMATS), "--out", str(out), *EMULATED)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "left at its emulator (gone with it) are sent again" in again.stderr
+    assert _transcribed(out) == _recordings()
 
 
 @pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="Linux only (pidfd)")
