@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from batchscribe.emulator.azurite import COMMAND
-from tests.azurite import _unavailable
+from tests.azurite import _unavailable, running_azurite
 from tests.conftest import Batchscribe
 from tests.terminal import run_in_terminal
 
@@ -120,6 +121,22 @@ def test_without_azurite_one_line_and_exit_2(tmp_path: Path, batchscribe: Batchs
     assert any(
         x.startswith("FAIL storage") and "npm install -g azurite" in x for x in doctor.stdout.splitlines()
     )
+
+
+def test_storage_names_the_container_and_no_azurite_is_started(
+    with_azurite: None, tmp_path: Path, batchscribe: Batchscribe
+) -> None:
+    out = tmp_path / "out"
+    with running_azurite() as azurite:  # the user's own: batchscribe must not start one (not on PATH)
+        env = {**_without_azurite(tmp_path), "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+        done = batchscribe.run(
+            "run", str(FORMATS), "--out", str(out), *EMULATED, "--storage", "mine", env=env
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        service = BlobServiceClient.from_connection_string(azurite.connection_string)
+        assert service.get_container_client("mine").exists()  # used, and emptied once collected
+        assert list(service.get_container_client("mine").list_blobs()) == []
+    assert _transcribed(out) == _recordings()
 
 
 # --- Azurite never outlives the run ---------------------------------------------------------------
