@@ -170,7 +170,13 @@ Host = Annotated[
 ]
 PLACES = ("region", "endpoint", "host")  # given several times: one resource each
 Emulate = Annotated[
-    bool, _option("emulate", "Use the built-in local stand-in for the Speech service.", _WHERE)
+    bool,
+    _option(
+        "emulate",
+        "Use the built-in local stand-in for the Speech service (any engine; with --engine batch "
+        "and no --storage, Azurite holds the uploads for the run).",
+        _WHERE,
+    ),
 ]
 EmulatorTranscripts = Annotated[
     Path | None, _option("emulator_transcripts", "With --emulate: the emulator's transcripts file.", _WHERE)

@@ -77,7 +77,32 @@ def running_azurite(*, start_timeout_s: float = START_TIMEOUT_S) -> Iterator[Azu
     command = shutil.which(COMMAND)
     if command is None:
         raise missing()
-    process = subprocess.Popen(
+    try:
+        process = _start(command)
+    except OSError as exc:  # not executable, its interpreter (node) missing
+        raise UsageError(
+            f"Azurite (the Blob Storage emulator) cannot be started: {exc.strerror or exc}",
+            hint="check that `azurite-blob --version` works (npm install -g azurite), or give --storage",
+        ) from exc
+    said = _Output(process)
+    try:
+        port = said.port(start_timeout_s)
+        if port is None:
+            how = (
+                "stopped before it listened" if said.ended else f"did not start within {start_timeout_s:g} s"
+            )
+            raise UsageError(
+                f"Azurite (the Blob Storage emulator) {how}: {said.last() or 'it said nothing'}",
+                hint="check that `azurite-blob --version` works, or give --storage",
+            )
+        yield AzuriteBlob(port)
+    finally:
+        _stop(process)
+        said.close()
+
+
+def _start(command: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [command, *ARGUMENTS],
         cwd=tempfile.gettempdir(),
         stdin=subprocess.DEVNULL,
@@ -88,19 +113,6 @@ def running_azurite(*, start_timeout_s: float = START_TIMEOUT_S) -> Iterator[Azu
         start_new_session=True,  # the terminal's Ctrl-C is for batchscribe, which stops it in order
         preexec_fn=_dies_with_parent(),  # prctl only (resolved before the fork)
     )
-    said = _Output(process)
-    try:
-        port = said.port(start_timeout_s)
-        if port is None:
-            last = said.last() or "it said nothing"
-            raise UsageError(
-                f"Azurite (the Blob Storage emulator) did not start within {start_timeout_s:g} s: {last}",
-                hint="check that `azurite-blob --version` works, or give --storage",
-            )
-        yield AzuriteBlob(port)
-    finally:
-        _stop(process)
-        said.close()
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -123,6 +135,7 @@ class _Output:
         self._lines: collections.deque[str] = collections.deque(maxlen=5)
         self._ports: list[int] = []
         self._said = threading.Event()
+        self.ended = False  # its output ended (it stopped)
         self._reader = threading.Thread(target=self._read, name="batchscribe-azurite-output", daemon=True)
         self._reader.start()
 
@@ -133,7 +146,8 @@ class _Output:
             if not self._ports and (match := _LISTENING.search(line)):
                 self._ports.append(int(match.group(1)))
                 self._said.set()
-        self._said.set()  # its output ended: it stopped
+        self.ended = True
+        self._said.set()
 
     def port(self, timeout_s: float) -> int | None:
         self._said.wait(timeout_s)

@@ -139,6 +139,29 @@ def test_storage_names_the_container_and_no_azurite_is_started(
     assert _transcribed(out) == _recordings()
 
 
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        (
+            "#!/bin/sh\necho 'node: cannot open the port' >&2\nexit 1\n",
+            "stopped before it listened: node: cannot",
+        ),
+        ("", "cannot be started: Exec format error"),  # empty: not a program
+    ],
+)
+def test_an_azurite_that_does_not_start_one_line_and_exit_2(
+    script: str, said: str, tmp_path: Path, batchscribe: Batchscribe
+) -> None:
+    env = _without_azurite(tmp_path)
+    broken = Path(env["PATH"]) / COMMAND
+    broken.write_text(script)
+    broken.chmod(0o755)
+    done = batchscribe.run("run", str(FORMATS), "--out", str(tmp_path / "out"), *EMULATED, env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.splitlines()
+    assert said in line and "--storage" in line
+
+
 # --- Azurite never outlives the run ---------------------------------------------------------------
 
 
