@@ -253,3 +253,13 @@ def test_the_poll_interval_defaults_to_the_pace_of_the_service(
     spec = JobSpec(inputs=("a",), engine="batch", **fields)  # type: ignore[arg-type]
     settings = resolve_settings(spec, CommandLine(), env={}, credentials=False)
     assert settings.batch.poll_interval_s == seconds
+
+
+def test_no_wait_is_refused_under_emulate_with_batch() -> None:
+    # The emulator ends with the run: the next run would find nothing to collect, send the
+    # recordings again and leave them again, night after night.
+    spec = JobSpec(inputs=("a",), engine="batch", emulate=True, no_wait=True)
+    with pytest.raises(UsageError) as refused:
+        resolve_settings(spec, CommandLine(), env={}, credentials=False)
+    assert "--no-wait" in refused.value.message and "--emulate" in refused.value.message
+    assert "batchscribe emulator" in refused.value.hint
