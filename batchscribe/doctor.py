@@ -11,6 +11,7 @@ Each check returns a ``Check``; none raises, so one failure never hides the othe
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import tempfile
 import wave
@@ -198,10 +199,18 @@ def batch_checks(
 ) -> Iterator[Check]:
     """``--engine batch``: the container, then the batch endpoint (``resources/batch_setup.py``
     probes them); ``storage_credential``: Entra ID's for a container URL."""
+    from batchscribe.resources.batch_service import emulated_storage
     from batchscribe.resources.batch_setup import probe_container, probe_endpoint
+    from batchscribe.resources.service import endpoint_for
 
-    yield Check("storage", *probe_container(settings, env, storage_credential))
-    yield Check("batch endpoint", *probe_endpoint(settings))
+    with endpoint_for(settings) as endpoint:  # --emulate: the emulator (then Azurite) started
+        settings = replace(settings, endpoint=endpoint)
+        try:
+            with emulated_storage(settings, os.environ if env is None else env) as ready:
+                yield Check("storage", *probe_container(ready.settings, ready.env, storage_credential))
+        except BatchscribeError as exc:  # Azurite missing or not starting
+            yield Check("storage", False, exc.message, exc.hint)
+        yield Check("batch endpoint", *probe_endpoint(settings))
 
 
 def run_checks(

@@ -16,6 +16,7 @@ from typing import Annotated, Any, get_type_hints
 import typer
 
 from batchscribe.config.schema import OUTPUT_FORMATS, JobSpec
+from batchscribe.engines.batch.settings import EMULATED_POLL_INTERVAL_S, POLL_INTERVAL_S
 from batchscribe.outputs.layout import KEEP_RUNS
 
 _WHAT = "What to transcribe"
@@ -169,7 +170,13 @@ Host = Annotated[
 ]
 PLACES = ("region", "endpoint", "host")  # given several times: one resource each
 Emulate = Annotated[
-    bool, _option("emulate", "Use the built-in local stand-in for the Speech service.", _WHERE)
+    bool,
+    _option(
+        "emulate",
+        "Use the built-in local stand-in for the Speech service (any engine; with --engine batch "
+        "and no --storage, Azurite holds the uploads for the run).",
+        _WHERE,
+    ),
 ]
 EmulatorTranscripts = Annotated[
     Path | None, _option("emulator_transcripts", "With --emulate: the emulator's transcripts file.", _WHERE)
@@ -292,7 +299,13 @@ NoWait = Annotated[
     ),
 ]
 PollInterval = Annotated[
-    str | None, _option("poll_interval", f"How often to ask about jobs: {_DURATION}.", _BATCH)
+    str | None,
+    _option(
+        "poll_interval",
+        f"How often to ask about jobs: {_DURATION} (default {POLL_INTERVAL_S:g}; "
+        f"{EMULATED_POLL_INTERVAL_S:g} with --emulate).",
+        _BATCH,
+    ),
 ]
 KeepUploads = Annotated[
     bool,

@@ -25,7 +25,7 @@ from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
 from batchscribe.config.summaries import resolve_summaries
 from batchscribe.engines.base import RecognitionOptions
-from batchscribe.engines.batch.settings import BatchSettings
+from batchscribe.engines.batch.settings import BatchSettings, poll_interval
 from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 from batchscribe.outputs.quality import DEFAULT_THRESHOLDS
@@ -83,6 +83,15 @@ def check_spec(spec: JobSpec, origin: Origin, *, need_inputs: bool = True) -> No
             f"e.g. {origin.example('price_per_hour', '1.0')}, or use {origin.spell('max_hours')} instead",
         )
     _check_regions(spec, origin)
+    if spec.emulate and spec.no_wait and spec.engine == "batch":
+        # The next run would find nothing to collect, send them again, and leave them again.
+        raise origin.error(
+            "no_wait",
+            f"leaves jobs at the service for the next run, but {origin.spell('emulate')}'s emulator "
+            "ends with this run",
+            f"drop {origin.spell('no_wait')}, or run `batchscribe emulator` and give its REST address "
+            f"as {origin.spell('endpoint')}, with {origin.spell('storage')}",
+        )
     if spec.stall_timeout < MIN_STALL_TIMEOUT_S:
         # Connecting alone takes longer: every session would be cancelled as "no connection".
         raise origin.error(
@@ -175,7 +184,7 @@ def resolve_settings(
             storage_access=spec.storage_access,
             batch_size=spec.batch_size,
             no_wait=spec.no_wait,
-            poll_interval_s=spec.poll_interval,
+            poll_interval_s=poll_interval(spec.poll_interval, emulated=spec.emulate),
             keep_uploads=spec.keep_uploads,
         ),
     )

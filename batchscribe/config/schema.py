@@ -310,7 +310,10 @@ class JobSpec(BaseModel):
     storage_access: Literal["sas", "trusted"] = _field("sas", "sas or trusted", "trusted")
     batch_size: Annotated[int, Strict()] = _field(1000, "a whole number from 1 to 1000", "500", ge=1, le=1000)
     no_wait: Flag = _field(False, "true or false", "true")
-    poll_interval: Seconds = _field(60.0, "positive seconds, or a duration like 10m", "10m", gt=0, le=DAY)
+    # unset: engines/batch/settings.py's default (Azure's pace, or the emulator's with emulate)
+    poll_interval: Seconds | None = _field(
+        None, "positive seconds, or a duration like 10m", "10m", gt=0, le=DAY
+    )
     keep_uploads: Flag = _field(False, "true or false", "true")
 
 

@@ -52,8 +52,9 @@ def endpoint_for(settings: RunSettings) -> Iterator[Endpoint]:
     # Without --emulator-transcripts: what `batchscribe emulator script add` wrote, if anything.
     transcripts = Transcripts.load(settings.emulator_transcripts or default_path(), missing_ok=True)
     with Emulator(transcripts=transcripts, speed=settings.emulator_speed) as emulator:
-        # The fast engine speaks HTTP to the emulator's REST side, the SDK websockets to the other.
-        url = emulator.rest_url if settings.engine == "fast" else emulator.url
+        # The fast and batch engines speak HTTP to the emulator's REST side, the SDK websockets
+        # to the other.
+        url = emulator.rest_url if settings.engine in ("fast", "batch") else emulator.url
         yield replace(settings.endpoint, url=url, rest_url=emulator.rest_url)
 
 

@@ -54,6 +54,8 @@ def run_jobs(
         try:
             if note := damaged_state_note(ledger):
                 log.warning("%s", note)
+            if settings.endpoint.kind == "emulator":
+                forget_emulated_jobs(store)
             wanted_hash = settings_hash(transcript_settings(settings))
             with _sink(events) as sink:
                 engine = engine_factory(settings)
@@ -109,6 +111,21 @@ def run_jobs(
     if counts is not None:
         result = replace(result, counts=replace(counts, not_scheduled=driver.over_budget if driver else 0))
     return result, driver
+
+
+def forget_emulated_jobs(store: JobStore) -> None:
+    """``--emulate``: the emulator (and an Azurite started with it) ended with the run that
+    submitted its jobs, so jobs an earlier run left waiting are nowhere to be found, nor, often,
+    their uploads: they are forgotten, and their recordings planned and sent again."""
+    waiting = [j for j in store.jobs() if j.state in ("submitting", "submitted")]
+    recordings = sum(len(store.members(j.name)) for j in waiting)
+    for job in waiting:
+        store.drop(job.name)
+    if recordings:
+        log.warning(
+            "%d recording(s) an earlier --emulate run left at its emulator (gone with it) are sent again",
+            recordings,
+        )
 
 
 @contextlib.contextmanager

@@ -14,11 +14,12 @@ holds the output folder's lock); this package does not import ``report``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -45,6 +46,7 @@ from batchscribe.planning.planner import (
     transcript_settings,
 )
 from batchscribe.planning.streaming import AHEAD, FeedTarget, PlanFeed
+from batchscribe.resources.batch_service import batch_service_for
 from batchscribe.resources.fast_setup import check_settings as check_engine_settings
 from batchscribe.resources.fast_setup import remove_stale_spools
 from batchscribe.resources.limiter import AdaptiveLimiter
@@ -123,9 +125,10 @@ def run_batch(
     cancel = cancel or CancelToken()
     check_inputs(settings.inputs)
     if settings.engine == "batch":  # jobs at the service, not sessions: running/job_run.py
-        factory = job_engine_factory or _batch_engine
-        batch_result, _ = run_jobs(settings, engine_factory=factory, run_id=run_id, events=events,
-                                   cancel=cancel, budget_s=_budget_seconds(settings))  # fmt: skip
+        with batch_service_for(settings) as service:  # --emulate: the emulator, and Azurite
+            factory = job_engine_factory or functools.partial(_batch_engine, env=service.env)
+            batch_result, _ = run_jobs(service.settings, engine_factory=factory, run_id=run_id, events=events,
+                                       cancel=cancel, budget_s=_budget_seconds(settings))  # fmt: skip
         return report(batch_result, settings.out) if report is not None else batch_result
     check_engine_settings(settings)
     with RunLock(settings.out).held():
@@ -192,10 +195,10 @@ def run_batch(
     return result
 
 
-def _batch_engine(settings: RunSettings) -> JobEngine:
+def _batch_engine(settings: RunSettings, env: Mapping[str, str]) -> JobEngine:
     from batchscribe.resources.batch_setup import batch_engine
 
-    return batch_engine(settings)
+    return batch_engine(settings, env=env)
 
 
 def _engine(

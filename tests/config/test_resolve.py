@@ -236,3 +236,30 @@ def test_a_resource_key_with_spaces_is_refused_naming_the_resource() -> None:
     with pytest.raises(UsageError) as caught:
         resource.key({"WEU_KEY": "abc def"})
     assert "resource region:westeurope: the key in WEU_KEY contains spaces" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("fields", "seconds"),
+    [
+        ({}, 60.0),  # Azure takes minutes per job: once a minute
+        ({"emulate": True}, 1.0),  # the emulator finishes a job within seconds
+        ({"emulate": True, "poll_interval": "90s"}, 90.0),  # given: as given
+        ({"poll_interval": 5}, 5.0),
+    ],
+)
+def test_the_poll_interval_defaults_to_the_pace_of_the_service(
+    fields: dict[str, object], seconds: float
+) -> None:
+    spec = JobSpec(inputs=("a",), engine="batch", **fields)  # type: ignore[arg-type]
+    settings = resolve_settings(spec, CommandLine(), env={}, credentials=False)
+    assert settings.batch.poll_interval_s == seconds
+
+
+def test_no_wait_is_refused_under_emulate_with_batch() -> None:
+    # The emulator ends with the run: the next run would find nothing to collect, send the
+    # recordings again and leave them again, night after night.
+    spec = JobSpec(inputs=("a",), engine="batch", emulate=True, no_wait=True)
+    with pytest.raises(UsageError) as refused:
+        resolve_settings(spec, CommandLine(), env={}, credentials=False)
+    assert "--no-wait" in refused.value.message and "--emulate" in refused.value.message
+    assert "batchscribe emulator" in refused.value.hint

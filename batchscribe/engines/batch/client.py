@@ -41,7 +41,7 @@ def base_url(endpoint: SpeechEndpoint) -> str:
     if endpoint.kind == "region":
         return f"https://{endpoint.region}.api.cognitive.microsoft.com/speechtotext"
     url = endpoint.url.rstrip("/")
-    if endpoint.kind == "emulator" or not url.startswith(("https://", "http://")):
+    if not url.startswith(("https://", "http://")):  # the emulator's: its REST side, once started
         raise UsageError(
             "--engine batch needs the Speech resource's REST endpoint",
             hint="use --region, or --endpoint https://NAME.cognitiveservices.azure.com "

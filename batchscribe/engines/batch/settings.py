@@ -13,6 +13,17 @@ TIME_TO_LIVE_HOURS = 48  # the service deletes a job and its results this long a
 
 StorageAccess = Literal["sas", "trusted"]
 
+# How often jobs are asked about when --poll-interval is not given (the one place of this default):
+POLL_INTERVAL_S = 60.0  # Azure takes minutes to hours per job; asking more often only adds calls
+EMULATED_POLL_INTERVAL_S = 1.0  # the emulator (--emulate) finishes a job within seconds
+
+
+def poll_interval(given: float | None, *, emulated: bool) -> float:
+    """``--poll-interval`` when given, else the default for the service the run talks to."""
+    if given is not None:
+        return given
+    return EMULATED_POLL_INTERVAL_S if emulated else POLL_INTERVAL_S
+
 
 @dataclass(frozen=True)
 class BatchSettings:
@@ -24,7 +35,7 @@ class BatchSettings:
     storage_access: StorageAccess = "sas"
     batch_size: int = MAX_BATCH
     no_wait: bool = False
-    poll_interval_s: float = 60.0
+    poll_interval_s: float = POLL_INTERVAL_S
     keep_uploads: bool = False
 
     def public_dict(self) -> dict[str, object]:
