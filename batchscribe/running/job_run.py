@@ -18,7 +18,7 @@ from batchscribe.planning.planner import Plan, damaged_state_note, transcript_se
 from batchscribe.planning.streaming import FeedTarget, PlanFeed
 from batchscribe.results import FileResult, RunResult
 from batchscribe.running.events import Fanout, PlanEvents, RunEvents
-from batchscribe.running.jobs import JobDriver
+from batchscribe.running.jobs import EMULATED_JOB_PREFIX, JobDriver
 from batchscribe.state.job_store import JobStore
 from batchscribe.state.ledger import Ledger, RunLock, settings_hash
 
@@ -117,7 +117,11 @@ def forget_emulated_jobs(store: JobStore) -> None:
     """``--emulate``: the emulator (and an Azurite started with it) ended with the run that
     submitted its jobs, so jobs an earlier run left waiting are nowhere to be found, nor, often,
     their uploads: they are forgotten, and their recordings planned and sent again."""
-    waiting = [j for j in store.jobs() if j.state in ("submitting", "submitted")]
+    waiting = [
+        j
+        for j in store.jobs()
+        if j.state in ("submitting", "submitted") and j.name.startswith(EMULATED_JOB_PREFIX)
+    ]  # a job submitted to Azure from the same folder stays: the next real run collects it
     recordings = sum(len(store.members(j.name)) for j in waiting)
     for job in waiting:
         store.drop(job.name)

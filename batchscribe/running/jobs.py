@@ -49,6 +49,16 @@ MAX_BACKOFF_S = 600.0  # polls slow down while jobs wait, to at most this apart
 STUCK_AFTER_S = 24 * 3600.0  # the service's best effort: a job past this is reported
 
 
+EMULATED_JOB_PREFIX = "batchscribe emulated "
+
+
+def job_prefix(settings: RunSettings) -> str:
+    """How this run's job names begin: ``batchscribe `` (the display name names the run), or
+    ``EMULATED_JOB_PREFIX`` for the in-process emulator of ``--emulate``, whose jobs end with
+    the run (``job_run.forget_emulated_jobs`` forgets those, and only those)."""
+    return EMULATED_JOB_PREFIX if settings.endpoint.kind == "emulator" else "batchscribe "
+
+
 @dataclass
 class JobDriver:
     """Drives one run's jobs; ``tally`` counts what finished, ``polls`` the status calls."""
@@ -126,7 +136,7 @@ class JobDriver:
         if not items or self.cancel.is_cancelled():
             return
         self._sequence += 1
-        job_name = f"batchscribe {self.run_id} job {self._sequence}"
+        job_name = f"{job_prefix(self.settings)}{self.run_id} job {self._sequence}"
         self._job_event(job_name, "", "Uploading", len(items))
         members, failures = upload_job(
             job_name, items, engine=self.engine, store=self.store, run_id=self.run_id, sink=self.sink,

@@ -94,6 +94,16 @@ def test_no_wait_submits_then_the_next_run_collects_without_submitting_again(set
     assert JobStore(settings.out).jobs() == []
 
 
+def test_an_emulated_run_forgets_only_the_jobs_of_an_earlier_emulated_run(settings: RunSettings) -> None:
+    engine = FakeJobEngine(reads_before_done=1)
+    first = run_batch(_with(settings, no_wait=True), job_engine_factory=lambda s: engine)
+    assert (first.succeeded_count, engine.submits) == (0, 3)  # at Azure, say: pending
+    emulated = replace(settings, endpoint=Endpoint(kind="emulator"))
+    second = run_batch(emulated, job_engine_factory=lambda s: engine)
+    # Jobs submitted to a real service from this folder are collected, not dropped and sent again.
+    assert (second.succeeded_count, engine.submits) == (5, 3)
+
+
 @pytest.mark.parametrize("kill_at", ["reserve", "submit", "submitted", "done", "collected"])
 def test_a_kill_at_any_step_neither_submits_twice_nor_loses_a_recording(
     settings: RunSettings, kill_at: str, monkeypatch: pytest.MonkeyPatch
