@@ -17,7 +17,6 @@ import wave
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from batchscribe import audio
 from batchscribe.cancel import CancelToken
@@ -194,14 +193,17 @@ def _endpoint_checks(
 
 
 def batch_checks(
-    settings: RunSettings, *, env: Mapping[str, str] | None = None, storage_credential: Any = None
+    settings: RunSettings, *, env: Mapping[str, str] | None = None, credential: TokenSource | None = None
 ) -> Iterator[Check]:
     """``--engine batch``: the container, then the batch endpoint (``resources/batch_setup.py``
-    probes them); ``storage_credential``: Entra ID's for a container URL."""
-    from batchscribe.resources.batch_setup import probe_container, probe_endpoint
+    probes them); ``credential``: Entra ID's, for a container URL and a resource signing in with
+    it alike (the run's one credential)."""
+    from batchscribe.resources.batch_setup import probe_container, probe_endpoint, run_credential, signed_in
 
-    yield Check("storage", *probe_container(settings, env, storage_credential))
-    yield Check("batch endpoint", *probe_endpoint(settings))
+    credential = run_credential(settings, credential)
+    yield Check("storage", *probe_container(settings, env, credential))
+    with signed_in(settings, credential) as ready:
+        yield Check("batch endpoint", *probe_endpoint(ready))
 
 
 def run_checks(
@@ -218,7 +220,7 @@ def run_checks(
     else:
         yield check_credentials(settings)
         if settings.engine == "batch":  # the container and the batch endpoint, not a session
-            yield from batch_checks(settings)
+            yield from batch_checks(settings, credential=credential)
         else:
             yield from _endpoint_checks(settings, engine_factory, credential)
     checks: list[Callable[[], Check]] = [

@@ -123,10 +123,7 @@ def run_batch(
     cancel = cancel or CancelToken()
     check_inputs(settings.inputs)
     if settings.engine == "batch":  # jobs at the service, not sessions: running/job_run.py
-        factory = job_engine_factory or _batch_engine
-        batch_result, _ = run_jobs(settings, engine_factory=factory, run_id=run_id, events=events,
-                                   cancel=cancel, budget_s=_budget_seconds(settings))  # fmt: skip
-        return report(batch_result, settings.out) if report is not None else batch_result
+        return _run_jobs(settings, events, cancel, run_id, credential, report, job_engine_factory)
     check_engine_settings(settings)
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)
@@ -192,10 +189,28 @@ def run_batch(
     return result
 
 
-def _batch_engine(settings: RunSettings) -> JobEngine:
-    from batchscribe.resources.batch_setup import batch_engine
+def _run_jobs(
+    settings: RunSettings,
+    events: EventsFactory | RunEvents | None,
+    cancel: CancelToken,
+    run_id: str,
+    credential: TokenSource | None,
+    report: ReportWriter | None,
+    job_engine_factory: JobEngineFactory | None,
+) -> RunResult:
+    """A ``--engine batch`` run: one Entra ID credential for the Speech resource and the container
+    (``batch_setup.run_credential``), the resource's token kept fresh while jobs are polled."""
+    from batchscribe.resources.batch_setup import batch_engine, run_credential, signed_in
 
-    return batch_engine(settings)
+    credential = run_credential(settings, credential)
+
+    def engine(ready: RunSettings) -> JobEngine:
+        return batch_engine(ready, credential=credential)
+
+    with signed_in(settings, credential) as ready:
+        result, _ = run_jobs(ready, engine_factory=job_engine_factory or engine, run_id=run_id, events=events,
+                             cancel=cancel, budget_s=_budget_seconds(settings))  # fmt: skip
+    return report(result, settings.out) if report is not None else result
 
 
 def _engine(

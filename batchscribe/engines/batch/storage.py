@@ -31,6 +31,7 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
+from batchscribe.engines.batch.client import mask
 from batchscribe.engines.batch.settings import StorageAccess
 from batchscribe.errors import FatalEngineError, TransientEngineError, UsageError
 
@@ -151,8 +152,23 @@ class BlobStore:
             raise _storage_error(exc, f"remove the upload {name}") from exc
 
 
+SIGN_IN_HINT = (
+    "sign in for DefaultAzureCredential (e.g. 'az login', a managed identity, or AZURE_CLIENT_ID, "
+    "AZURE_TENANT_ID and AZURE_CLIENT_SECRET) and give it the Storage Blob Data Contributor role "
+    "on the container"
+)
+
+
 def _storage_error(exc: Exception, doing: str) -> Exception:
     """What went wrong with storage, as the engine error it means (never with a key or SAS)."""
+    if isinstance(exc, ClientAuthenticationError) and exc.response is None:
+        # Raised by the credential itself (azure-identity): no token, so storage was not asked.
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return FatalEngineError(
+            f"Entra ID sign-in for storage failed: {mask(first_line)[:300]}",
+            code="storage_sign_in_failed",
+            hint=SIGN_IN_HINT,
+        )
     if isinstance(exc, ClientAuthenticationError) or (
         isinstance(exc, HttpResponseError) and exc.status_code in (401, 403)
     ):
