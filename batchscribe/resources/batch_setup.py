@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from batchscribe.config.entra import TokenSource, default_credential
+from batchscribe.config.entra import TokenSource, default_credential, quiet_azure_identity
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.errors import BatchscribeError, FatalEngineError, UsageError
 from batchscribe.resources.service import endpoints_for
@@ -42,6 +42,7 @@ def run_credential(settings: RunSettings, credential: TokenSource | None = None)
     if credential is not None:
         return credential
     if settings.endpoint.entra or settings.batch.storage.startswith(("https://", "http://")):
+        quiet_azure_identity()  # a failed sign-in is said once, in one line (``config/entra``)
         return default_credential()
     return None
 

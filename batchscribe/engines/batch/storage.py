@@ -66,7 +66,7 @@ class BlobStore:
 
                 credential = DefaultAzureCredential()
             store = cls(
-                BlobServiceClient(account_url, credential=credential),
+                BlobServiceClient(account_url, credential=_FailFast(credential)),
                 container,
                 access=access,
                 account_key=None,
@@ -152,6 +152,24 @@ class BlobStore:
             raise _storage_error(exc, f"remove the upload {name}") from exc
 
 
+class _SignInFailed(Exception):
+    """The credential gave no token. Not an ``AzureError``: the storage client's retry policy
+    would ask the credential again and again for over a minute; the run stops at once instead."""
+
+
+class _FailFast:
+    """A ``TokenCredential`` whose failures go past the storage client's retries (``_SignInFailed``)."""
+
+    def __init__(self, credential: Any) -> None:
+        self._credential = credential
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        try:
+            return self._credential.get_token(*scopes, **kwargs)
+        except Exception as exc:  # azure-identity raises ClientAuthenticationError, and others
+            raise _SignInFailed(type(exc).__name__) from exc
+
+
 SIGN_IN_HINT = (
     "sign in for DefaultAzureCredential (e.g. 'az login', a managed identity, or AZURE_CLIENT_ID, "
     "AZURE_TENANT_ID and AZURE_CLIENT_SECRET) and give it the Storage Blob Data Contributor role "
@@ -161,9 +179,9 @@ SIGN_IN_HINT = (
 
 def _storage_error(exc: Exception, doing: str) -> Exception:
     """What went wrong with storage, as the engine error it means (never with a key or SAS)."""
-    if isinstance(exc, ClientAuthenticationError) and exc.response is None:
-        # Raised by the credential itself (azure-identity): no token, so storage was not asked.
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, _SignInFailed):  # no token: storage was not even asked
+        cause = exc.__cause__ or exc
+        first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
         return FatalEngineError(
             f"Entra ID sign-in for storage failed: {mask(first_line)[:300]}",
             code="storage_sign_in_failed",
