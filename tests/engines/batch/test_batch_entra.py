@@ -39,6 +39,8 @@ from tests.conftest import Batchscribe, Recordings
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 SPEECH_KEY = "only-this-key-0123456789"  # the emulator takes this key or a token it issued
+# A container URL nothing answers at: a credential that cannot sign in fails before any request.
+NO_STORAGE = "https://127.0.0.1:9/devstoreaccount1"
 
 
 class Clock:
@@ -185,7 +187,7 @@ def test_a_rejected_token_stops_the_run_in_one_line_without_the_token(
 
 
 def test_a_storage_credential_that_cannot_sign_in_stops_the_run_in_one_line(
-    recordings: Recordings, emulator_for: Callable[..., Emulator], trust_azurite: Azurite, tmp_path: Path
+    recordings: Recordings, emulator_for: Callable[..., Emulator], tmp_path: Path
 ) -> None:
     recordings.add("a.wav", 5, "Never uploaded.")
     emulator = emulator_for(recordings, key=SPEECH_KEY)
@@ -195,7 +197,7 @@ def test_a_storage_credential_that_cannot_sign_in_stops_the_run_in_one_line(
         "Attempted credentials:\n\tEnvironmentCredential: EnvironmentCredential authentication unavailable."
     )
     endpoint = Endpoint(kind="endpoint", url=emulator.rest_url, key=SPEECH_KEY)
-    storage = trust_azurite.container_url(_container("nosignin"))
+    storage = f"{NO_STORAGE}/nosignin"
     result = run_batch(_settings(recordings, endpoint, storage, tmp_path / "out"), credential=credential)
     assert result.exit_code == 3 and "\n" not in result.aborted
     assert result.aborted.startswith("Entra ID sign-in for storage failed: DefaultAzureCredential failed")
@@ -203,9 +205,8 @@ def test_a_storage_credential_that_cannot_sign_in_stops_the_run_in_one_line(
 
 
 def test_the_cli_says_in_one_line_that_storage_sign_in_failed_and_exits_3(
-    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite_oauth: Azurite, tmp_path: Path,
-    batchscribe: Batchscribe,
-) -> None:  # fmt: skip
+    recordings: Recordings, emulator_for: Callable[..., Emulator], tmp_path: Path, batchscribe: Batchscribe
+) -> None:
     recordings.add("a.wav", 6, "Never uploaded either.")
     emulator = emulator_for(recordings, key=SPEECH_KEY)
     # DefaultAzureCredential limited to the Azure CLI credential, with no az to find: it fails at
@@ -216,7 +217,7 @@ def test_the_cli_says_in_one_line_that_storage_sign_in_failed_and_exits_3(
         SPEECH_KEY=SPEECH_KEY, AZURE_TOKEN_CREDENTIALS="AzureCliCredential", PATH=str(no_tools)
     )
     done = batchscribe.run("run", str(recordings.root), "--out", str(tmp_path / "out"), "--engine", "batch",
-                           "--endpoint", emulator.rest_url, "--storage", azurite_oauth.container_url("nightly"),
+                           "--endpoint", emulator.rest_url, "--storage", f"{NO_STORAGE}/nightly",
                            env=env)  # fmt: skip
     assert done.returncode == 3, done.stdout + done.stderr
     said = done.stdout + done.stderr
