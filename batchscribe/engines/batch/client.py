@@ -37,6 +37,27 @@ def mask(text: str, redact: Callable[[str], str] | None = None) -> str:
     return _SAS_SIGNATURE.sub(r"\1***", (redact or Redactor())(text))
 
 
+# The HTTP clients' own loggers (httpx at INFO, urllib3 at DEBUG: ``--verbose``) write each
+# request's URL, with a SAS URL's signature in it: masked there too (``mask_signatures_in_logs``).
+HTTP_LOGGERS = ("httpx", "urllib3.connectionpool")
+
+
+class _MaskSignatures(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "sig=" in message.lower():
+            record.msg, record.args = mask(message), ()
+        return True
+
+
+def mask_signatures_in_logs() -> None:
+    """SAS signatures masked in what the HTTP clients log (once per process)."""
+    for name in HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _MaskSignatures) for f in logger.filters):
+            logger.addFilter(_MaskSignatures())
+
+
 API_VERSION = "2025-10-15"
 RETRIES = 5
 
@@ -83,6 +104,7 @@ class BatchClient:
         timeout_s: float = 60.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        mask_signatures_in_logs()  # result links are SAS URLs: fetched here, logged by httpx
         self._sleep = sleep
         self._retries = retries
         self.throttled = 0  # 429s seen

@@ -31,7 +31,7 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
-from batchscribe.engines.batch.client import mask
+from batchscribe.engines.batch.client import mask, mask_signatures_in_logs
 from batchscribe.engines.batch.settings import StorageAccess
 from batchscribe.errors import FatalEngineError, TransientEngineError, UsageError
 
@@ -59,6 +59,7 @@ class BlobStore:
         cls, storage: str, *, access: StorageAccess, env: dict[str, str], credential: Any = None
     ) -> BlobStore:
         """The container ``--storage`` names, made ready (created when missing)."""
+        mask_signatures_in_logs()  # its SAS URLs may be fetched (doctor) and logged by httpx
         if storage.startswith(("https://", "http://")):
             account_url, _, container = storage.split("?")[0].rstrip("/").rpartition("/")
             if credential is None:

@@ -7,6 +7,7 @@ credential serves both, as azure-identity's ``DefaultAzureCredential`` would: th
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 import time
@@ -227,8 +228,9 @@ def test_the_cli_says_in_one_line_that_storage_sign_in_failed_and_exits_3(
 
 
 def test_doctor_probes_storage_and_the_batch_endpoint_with_entra_id(
-    recordings: Recordings, emulator_for: Callable[..., Emulator], trust_azurite: Azurite, tmp_path: Path
-) -> None:
+    recordings: Recordings, emulator_for: Callable[..., Emulator], trust_azurite: Azurite, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
     from batchscribe.doctor import batch_checks
 
     recordings.add("a.wav", 7, "Not transcribed by doctor.")
@@ -239,8 +241,11 @@ def test_doctor_probes_storage_and_the_batch_endpoint_with_entra_id(
     settings = _settings(
         recordings, _entra_endpoint(emulator), trust_azurite.container_url(container), tmp_path
     )
+    caplog.set_level(logging.DEBUG)  # as with --verbose: every HTTP client's log
     checks = list(batch_checks(settings, credential=credential))
     assert [(c.name, c.ok) for c in checks] == [("storage", True), ("batch endpoint", True)], checks
+    # The probe read through its SAS URL, which httpx logs: never with the signature.
+    assert "sig=***" in caplog.text and not re.search(r"sig=(?!\*\*\*|REDACTED)", caplog.text)
     assert "read through a SAS URL" in checks[0].detail
     assert "Entra ID token was accepted" in checks[1].detail
     assert set(credential.scopes) == {(SPEECH_SCOPE,), (STORAGE_SCOPE,)}
