@@ -58,6 +58,20 @@ def signed_in(settings: RunSettings, credential: TokenSource | None) -> Iterator
         yield replace(settings, endpoint=endpoints[0], resources=endpoints if settings.resources else ())
 
 
+def check_sign_in(settings: RunSettings) -> None:
+    """Exit 2 (``UsageError``) for a resource ``--engine batch`` cannot sign in to, before any
+    credential is read (``plan`` refuses what ``run`` would): Entra ID with a region, whose
+    regional address takes only keys for REST (``client.base_url`` says so)."""
+    from batchscribe.engines.batch.client import base_url
+
+    if settings.engine != "batch":
+        return
+    for endpoint in settings.endpoints:
+        resource = endpoint.resource
+        if resource is not None and resource.entra and resource.kind == "region":
+            base_url(replace(endpoint, kind="region", region=resource.location))
+
+
 def speech_headers(endpoint: Endpoint) -> Callable[[], dict[str, str]]:
     """What each REST call carries, asked for at every call: ``Authorization: Bearer`` with the
     current Entra ID token (its provider refreshes it before it expires), else the key."""

@@ -262,3 +262,19 @@ def test_doctor_probes_storage_and_the_batch_endpoint_with_entra_id(
     assert "custom domain" in list(batch_checks(by_region, credential=credential))[1].detail
     with pytest.raises(UsageError, match="custom domain"):
         run_batch(by_region, credential=credential)
+
+
+def test_plan_refuses_entra_id_with_a_region_as_run_does(
+    recordings: Recordings, tmp_path: Path, batchscribe: Batchscribe
+) -> None:
+    recordings.add("a.wav", 8, "Planned only.")
+    jobs = tmp_path / "jobs.yaml"
+    resource_id = "/subscriptions/S/resourceGroups/G/providers/Microsoft.CognitiveServices/accounts/speech"
+    jobs.write_text(
+        f"jobs:\n  calls:\n    inputs: [{recordings.root}]\n    out: {tmp_path / 'out'}\n"
+        f"    engine: batch\n    storage: recordings\n"
+        f"    resources:\n      - {{region: westeurope, entra: true, resource_id: {resource_id}}}\n"
+    )
+    done = batchscribe.run("plan", "--jobs", str(jobs))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Entra ID sign-in needs the resource's custom domain with --engine batch" in done.stderr
