@@ -97,12 +97,9 @@ def _client(endpoint: Endpoint, *, retries: int | None = None) -> BatchClient:
 
     url = base_url(endpoint)
     headers = speech_headers(endpoint)
-    tokens = endpoint.tokens
+    # masked in every error text: the key, and the tokens in use at the time (they change)
     return BatchClient(
-        url,
-        headers,
-        secrets=tokens.secrets if tokens is not None else None,
-        retries=RETRIES if retries is None else retries,
+        url, headers, secrets=lambda: endpoint.secrets, retries=RETRIES if retries is None else retries
     )
 
 
