@@ -62,6 +62,13 @@ class BlobStore:
         mask_signatures_in_logs()  # its SAS URLs may be fetched (doctor) and logged by httpx
         if storage.startswith(("https://", "http://")):
             account_url, _, container = storage.split("?")[0].rstrip("/").rpartition("/")
+            if not storage.startswith("https://"):
+                raise UsageError(
+                    f"--storage {account_url}/{container}: a container URL signs in with Entra ID, "
+                    "whose tokens go only over https",
+                    hint="give https://ACCOUNT.blob.core.windows.net/CONTAINER, or a container name "
+                    "with AZURE_STORAGE_CONNECTION_STRING",
+                )
             if credential is None:
                 from azure.identity import DefaultAzureCredential
 

@@ -205,6 +205,18 @@ def test_a_storage_credential_that_cannot_sign_in_stops_the_run_in_one_line(
     assert credential.scopes == [(STORAGE_SCOPE,)] and emulator.batch.submitted == 0
 
 
+def test_a_container_url_over_plain_http_is_refused_as_a_usage_error(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    recordings.add("a.wav", 9, "Never uploaded in clear.")
+    emulator = emulator_for(recordings, key=SPEECH_KEY)
+    endpoint = Endpoint(kind="endpoint", url=emulator.rest_url, key=SPEECH_KEY)
+    settings = _settings(recordings, endpoint, "http://127.0.0.1:9/devstoreaccount1/c", tmp_path / "out")
+    with pytest.raises(UsageError, match="tokens go only over https") as refused:
+        run_batch(settings, credential=EntraId(None))
+    assert "https://ACCOUNT.blob.core.windows.net/CONTAINER" in refused.value.hint
+
+
 def test_the_cli_says_in_one_line_that_storage_sign_in_failed_and_exits_3(
     recordings: Recordings, emulator_for: Callable[..., Emulator], tmp_path: Path, batchscribe: Batchscribe
 ) -> None:
