@@ -18,7 +18,6 @@ import wave
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from batchscribe import audio
 from batchscribe.cancel import CancelToken
@@ -195,22 +194,25 @@ def _endpoint_checks(
 
 
 def batch_checks(
-    settings: RunSettings, *, env: Mapping[str, str] | None = None, storage_credential: Any = None
+    settings: RunSettings, *, env: Mapping[str, str] | None = None, credential: TokenSource | None = None
 ) -> Iterator[Check]:
     """``--engine batch``: the container, then the batch endpoint (``resources/batch_setup.py``
-    probes them); ``storage_credential``: Entra ID's for a container URL."""
+    probes them); ``credential``: Entra ID's, for a container URL and a resource signing in with
+    it alike (the run's one credential)."""
     from batchscribe.resources.batch_service import emulated_storage
-    from batchscribe.resources.batch_setup import probe_container, probe_endpoint
+    from batchscribe.resources.batch_setup import probe_container, probe_endpoint, run_credential, signed_in
     from batchscribe.resources.service import endpoint_for
 
+    credential = run_credential(settings, credential)
     with endpoint_for(settings) as endpoint:  # --emulate: the emulator (then Azurite) started
         settings = replace(settings, endpoint=endpoint)
         try:
             with emulated_storage(settings, os.environ if env is None else env) as ready:
-                yield Check("storage", *probe_container(ready.settings, ready.env, storage_credential))
+                yield Check("storage", *probe_container(ready.settings, ready.env, credential))
         except BatchscribeError as exc:  # Azurite missing or not starting
             yield Check("storage", False, exc.message, exc.hint)
-        yield Check("batch endpoint", *probe_endpoint(settings))
+        with signed_in(settings, credential) as signed:
+            yield Check("batch endpoint", *probe_endpoint(signed))
 
 
 def run_checks(
@@ -227,7 +229,7 @@ def run_checks(
     else:
         yield check_credentials(settings)
         if settings.engine == "batch":  # the container and the batch endpoint, not a session
-            yield from batch_checks(settings)
+            yield from batch_checks(settings, credential=credential)
         else:
             yield from _endpoint_checks(settings, engine_factory, credential)
     checks: list[Callable[[], Check]] = [

@@ -81,6 +81,7 @@ def plan(
     from batchscribe.cli.asked import asked, settings_for
     from batchscribe.planning.planner import preview
     from batchscribe.report.plan_table import plan_row, render_plan
+    from batchscribe.resources.batch_setup import check_sign_in as check_batch_sign_in
     from batchscribe.resources.fast_setup import check_settings as check_engine_settings
     from batchscribe.resources.fast_setup import plan_notes
     from batchscribe.running.split_plan import ONE_SESSION_REASON, split_options, split_summary
@@ -89,6 +90,7 @@ def plan(
     rows = []
     for settings in every:
         check_engine_settings(settings)
+        check_batch_sign_in(settings)
         planned = preview(settings)
         for note in planned.notes:
             _stderr.print(f"[yellow]warning:[/yellow] {escape(shown(note))}", markup=True, soft_wrap=True)

@@ -278,7 +278,8 @@ Storage = Annotated[
     _option(
         "storage",
         "Blob Storage container for uploads: a name (with AZURE_STORAGE_CONNECTION_STRING) or "
-        "a container URL (Entra ID sign-in).",
+        "a container URL (Entra ID sign-in, role Storage Blob Data Contributor; the service reads "
+        "through user-delegation SAS URLs).",
         _BATCH,
     ),
 ]

@@ -69,6 +69,7 @@ class BatchService:
         self.faults = BatchFaults()
         self.page_size = page_size
         self.submitted = 0  # jobs accepted, for tests and benchmarks
+        self.content_urls: list[str] = []  # every URL a job was given (tests: how storage signed it)
         self._jobs: dict[str, _Job] = {}
         self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -120,6 +121,7 @@ class BatchService:
         )
         with self._lock:
             self.submitted += 1
+            self.content_urls.extend(urls)
             job.reads_left = self.faults.not_started_reads
             if self.faults.fail_jobs > 0:
                 self.faults.fail_jobs -= 1

@@ -58,8 +58,9 @@ def run_jobs(
                 forget_emulated_jobs(store)
             wanted_hash = settings_hash(transcript_settings(settings))
             with _sink(events) as sink:
-                engine = engine_factory(settings)
+                engine: JobEngine | None = None
                 try:
+                    engine = engine_factory(settings)  # a sign-in that fails here stops the run too
                     driver = JobDriver(
                         settings,
                         engine,
@@ -89,7 +90,8 @@ def run_jobs(
                         raise
                     aborted = exc.one_line()
                 finally:
-                    engine.close()
+                    if engine is not None:
+                        engine.close()
         finally:
             store.close()
             ledger.close()

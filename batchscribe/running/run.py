@@ -14,12 +14,11 @@ holds the output folder's lock); this package does not import ``report``.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -125,11 +124,7 @@ def run_batch(
     cancel = cancel or CancelToken()
     check_inputs(settings.inputs)
     if settings.engine == "batch":  # jobs at the service, not sessions: running/job_run.py
-        with batch_service_for(settings) as service:  # --emulate: the emulator, and Azurite
-            factory = job_engine_factory or functools.partial(_batch_engine, env=service.env)
-            batch_result, _ = run_jobs(service.settings, engine_factory=factory, run_id=run_id, events=events,
-                                       cancel=cancel, budget_s=_budget_seconds(settings))  # fmt: skip
-        return report(batch_result, settings.out) if report is not None else batch_result
+        return _run_jobs(settings, events, cancel, run_id, credential, report, job_engine_factory)
     check_engine_settings(settings)
     with RunLock(settings.out).held():
         ledger = Ledger(settings.out)
@@ -195,10 +190,29 @@ def run_batch(
     return result
 
 
-def _batch_engine(settings: RunSettings, env: Mapping[str, str]) -> JobEngine:
-    from batchscribe.resources.batch_setup import batch_engine
+def _run_jobs(
+    settings: RunSettings,
+    events: EventsFactory | RunEvents | None,
+    cancel: CancelToken,
+    run_id: str,
+    credential: TokenSource | None,
+    report: ReportWriter | None,
+    job_engine_factory: JobEngineFactory | None,
+) -> RunResult:
+    """A ``--engine batch`` run: for ``--emulate`` the emulator and Azurite started
+    (``batch_service_for``); one Entra ID credential for the Speech resource and the container
+    (``batch_setup.run_credential``), the resource's token kept fresh while jobs are polled."""
+    from batchscribe.resources.batch_setup import batch_engine, run_credential, signed_in
 
-    return batch_engine(settings, env=env)
+    credential = run_credential(settings, credential)
+    with batch_service_for(settings) as service, signed_in(service.settings, credential) as ready:
+
+        def engine(started: RunSettings) -> JobEngine:
+            return batch_engine(started, env=service.env, credential=credential)
+
+        result, _ = run_jobs(ready, engine_factory=job_engine_factory or engine, run_id=run_id, events=events,
+                             cancel=cancel, budget_s=_budget_seconds(settings))  # fmt: skip
+    return report(result, settings.out) if report is not None else result
 
 
 def _engine(

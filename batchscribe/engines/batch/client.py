@@ -6,6 +6,11 @@ again, up to ``retries`` times; so do 5xx answers and dropped connections, backi
 are followed through ``@nextLink``. Result links point at storage (a SAS URL): they are fetched
 without the Speech key, which must never leave for another host. ``base_url``: where the API is
 for a Speech resource's endpoint.
+
+Who the caller is goes with every request, asked for each time (``headers`` may be a function):
+with Entra ID an ``Authorization: Bearer`` token that its provider keeps fresh while jobs are
+polled for hours, never one fixed when the client was made. Error texts are masked: header-shaped
+secrets, SAS signatures and the live ``secrets`` (the tokens in use).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -26,9 +31,31 @@ log = logging.getLogger(__name__)
 _SAS_SIGNATURE = re.compile(r"(?i)(sig=)[^&\s\"']+")
 
 
-def mask(text: str) -> str:
-    """Header-shaped secrets and SAS signatures masked (error texts may echo a content URL)."""
-    return _SAS_SIGNATURE.sub(r"\1***", Redactor()(text))
+def mask(text: str, redact: Callable[[str], str] | None = None) -> str:
+    """Header-shaped secrets and SAS signatures masked (error texts may echo a content URL);
+    ``redact``: the known secrets too (a ``Redactor`` of the tokens in use)."""
+    return _SAS_SIGNATURE.sub(r"\1***", (redact or Redactor())(text))
+
+
+# The HTTP clients' own loggers (httpx at INFO, urllib3 at DEBUG: ``--verbose``) write each
+# request's URL, with a SAS URL's signature in it: masked there too (``mask_signatures_in_logs``).
+HTTP_LOGGERS = ("httpx", "urllib3.connectionpool")
+
+
+class _MaskSignatures(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "sig=" in message.lower():
+            record.msg, record.args = mask(message), ()
+        return True
+
+
+def mask_signatures_in_logs() -> None:
+    """SAS signatures masked in what the HTTP clients log (once per process)."""
+    for name in HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _MaskSignatures) for f in logger.filters):
+            logger.addFilter(_MaskSignatures())
 
 
 API_VERSION = "2025-10-15"
@@ -37,8 +64,14 @@ RETRIES = 5
 
 def base_url(endpoint: SpeechEndpoint) -> str:
     """Where the batch API is: ``https://REGION.api.cognitive.microsoft.com/speechtotext``, or
-    ``--endpoint``'s URL (``/speechtotext`` added when it is not there)."""
+    ``--endpoint``'s URL (``/speechtotext`` added when it is not there). Entra ID needs the
+    resource's custom domain: the regional address takes only keys for REST."""
     if endpoint.kind == "region":
+        if endpoint.entra:
+            raise UsageError(
+                "Entra ID sign-in needs the resource's custom domain with --engine batch",
+                hint="give --endpoint https://NAME.cognitiveservices.azure.com instead of --region",
+            )
         return f"https://{endpoint.region}.api.cognitive.microsoft.com/speechtotext"
     url = endpoint.url.rstrip("/")
     if not url.startswith(("https://", "http://")):  # the emulator's: its REST side, once started
@@ -54,22 +87,30 @@ class LinkExpired(Exception):
     """A result link answered 403/404: list the files again for fresh links."""
 
 
+Headers = Mapping[str, str] | Callable[[], Mapping[str, str]]
+"""The caller's credentials: fixed, or a function asked at every request (a fresh token)."""
+
+
 class BatchClient:
     def __init__(
         self,
         base_url: str,
-        headers: Mapping[str, str],
+        headers: Headers,
         *,
+        secrets: Callable[[], Iterable[str]] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         retries: int = RETRIES,
         transport: httpx.BaseTransport | None = None,
         timeout_s: float = 60.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        mask_signatures_in_logs()  # result links are SAS URLs: fetched here, logged by httpx
         self._sleep = sleep
         self._retries = retries
         self.throttled = 0  # 429s seen
-        self._http = httpx.Client(headers=dict(headers), transport=transport, timeout=timeout_s)
+        self._headers = headers if callable(headers) else _fixed(headers)
+        self._redact = Redactor(live=secrets)
+        self._http = httpx.Client(transport=transport, timeout=timeout_s)
         self._plain = httpx.Client(transport=transport, timeout=timeout_s)  # storage links: no key
 
     def close(self) -> None:
@@ -89,26 +130,25 @@ class BatchClient:
             url = f"{url}{'&' if '?' in url else '?'}api-version={API_VERSION}"
         for attempt in range(self._retries + 1):
             try:
-                response = self._http.request(method, url, json=body)
+                response = self._http.request(method, url, json=body, headers=dict(self._headers()))
             except httpx.TransportError as exc:
                 if attempt == self._retries:
+                    said = mask(str(exc), self._redact)
                     raise TransientEngineError(
-                        f"cannot reach the batch transcription endpoint: {exc}",
-                        code="network",
-                        detail=mask(str(exc)),
+                        f"cannot reach the batch transcription endpoint: {said}", code="network", detail=said
                     ) from exc
                 self._sleep(min(2.0**attempt, 30.0))
                 continue
             if response.status_code == 429 or response.status_code >= 500:
                 if attempt == self._retries:
-                    raise _failure(response)
+                    raise _failure(response, self._redact)
                 self.throttled += response.status_code == 429
                 self._sleep(_retry_after(response, default=min(2.0**attempt, 30.0)))
                 continue
             if response.status_code == 404 and allow_404:
                 return None
             if response.status_code >= 400:
-                raise _failure(response)
+                raise _failure(response, self._redact)
             return response.json() if response.content else None
         raise AssertionError("unreachable")
 
@@ -129,7 +169,8 @@ class BatchClient:
                 response = self._plain.get(url)
             except httpx.TransportError as exc:
                 if attempt == self._retries:
-                    raise TransientEngineError(f"cannot download a result: {exc}", code="network") from exc
+                    said = mask(str(exc), self._redact)
+                    raise TransientEngineError(f"cannot download a result: {said}", code="network") from exc
                 self._sleep(min(2.0**attempt, 30.0))
                 continue
             if response.status_code in (403, 404):
@@ -138,9 +179,14 @@ class BatchClient:
                 self._sleep(_retry_after(response, default=min(2.0**attempt, 30.0)))
                 continue
             if response.status_code >= 400:
-                raise _failure(response)
+                raise _failure(response, self._redact)
             return response.content
         raise TransientEngineError("the result could not be downloaded", code="throttled")
+
+
+def _fixed(headers: Mapping[str, str]) -> Callable[[], Mapping[str, str]]:
+    fixed = dict(headers)
+    return lambda: fixed
 
 
 def _retry_after(response: httpx.Response, *, default: float) -> float:
@@ -150,7 +196,7 @@ def _retry_after(response: httpx.Response, *, default: float) -> float:
         return default
 
 
-def _failure(response: httpx.Response) -> Exception:
+def _failure(response: httpx.Response, redact: Callable[[str], str]) -> Exception:
     """The service's answer as the engine error it means."""
     try:
         parsed = response.json()
@@ -159,7 +205,7 @@ def _failure(response: httpx.Response) -> Exception:
     body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
     inner: dict[str, Any] = body["innerError"] if isinstance(body.get("innerError"), dict) else {}
     code = str(inner.get("code") or body.get("code") or response.status_code)
-    message = mask(str(inner.get("message") or body.get("message") or response.reason_phrase))
+    message = mask(str(inner.get("message") or body.get("message") or response.reason_phrase), redact)
     status = response.status_code
     if status in (401, 403):
         return FatalEngineError(

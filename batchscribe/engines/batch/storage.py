@@ -31,6 +31,7 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
+from batchscribe.engines.batch.client import mask, mask_signatures_in_logs
 from batchscribe.engines.batch.settings import StorageAccess
 from batchscribe.engines.jobs import UploadHook
 from batchscribe.errors import FatalEngineError, TransientEngineError, UsageError
@@ -64,14 +65,22 @@ class BlobStore:
         cls, storage: str, *, access: StorageAccess, env: dict[str, str], credential: Any = None
     ) -> BlobStore:
         """The container ``--storage`` names, made ready (created when missing)."""
+        mask_signatures_in_logs()  # its SAS URLs may be fetched (doctor) and logged by httpx
         if storage.startswith(("https://", "http://")):
             account_url, _, container = storage.split("?")[0].rstrip("/").rpartition("/")
+            if not storage.startswith("https://"):
+                raise UsageError(
+                    f"--storage {account_url}/{container}: a container URL signs in with Entra ID, "
+                    "whose tokens go only over https",
+                    hint="give https://ACCOUNT.blob.core.windows.net/CONTAINER, or a container name "
+                    "with AZURE_STORAGE_CONNECTION_STRING",
+                )
             if credential is None:
                 from azure.identity import DefaultAzureCredential
 
                 credential = DefaultAzureCredential()
             store = cls(
-                BlobServiceClient(account_url, credential=credential, **_CLIENT_OPTIONS),
+                BlobServiceClient(account_url, credential=_FailFast(credential), **_CLIENT_OPTIONS),
                 container,
                 access=access,
                 account_key=None,
@@ -158,8 +167,41 @@ class BlobStore:
             raise _storage_error(exc, f"remove the upload {name}") from exc
 
 
+class _SignInFailed(Exception):
+    """The credential gave no token. Not an ``AzureError``: the storage client's retry policy
+    would ask the credential again and again for over a minute; the run stops at once instead."""
+
+
+class _FailFast:
+    """A ``TokenCredential`` whose failures go past the storage client's retries (``_SignInFailed``)."""
+
+    def __init__(self, credential: Any) -> None:
+        self._credential = credential
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        try:
+            return self._credential.get_token(*scopes, **kwargs)
+        except Exception as exc:  # azure-identity raises ClientAuthenticationError, and others
+            raise _SignInFailed(type(exc).__name__) from exc
+
+
+SIGN_IN_HINT = (
+    "sign in for DefaultAzureCredential (e.g. 'az login', a managed identity, or AZURE_CLIENT_ID, "
+    "AZURE_TENANT_ID and AZURE_CLIENT_SECRET) and give it the Storage Blob Data Contributor role "
+    "on the container"
+)
+
+
 def _storage_error(exc: Exception, doing: str) -> Exception:
     """What went wrong with storage, as the engine error it means (never with a key or SAS)."""
+    if isinstance(exc, _SignInFailed):  # no token: storage was not even asked
+        cause = exc.__cause__ or exc
+        first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        return FatalEngineError(
+            f"Entra ID sign-in for storage failed: {mask(first_line)[:300]}",
+            code="storage_sign_in_failed",
+            hint=SIGN_IN_HINT,
+        )
     if isinstance(exc, ClientAuthenticationError) or (
         isinstance(exc, HttpResponseError) and exc.status_code in (401, 403)
     ):
