@@ -1,6 +1,6 @@
 """An in-memory job engine for tests: the job shape (``engines/jobs.py``) without a network.
 
-Uploads are kept by content hash (``uploads``), jobs by id; a job is ``NotStarted`` for
+Uploads are kept by the name the driver gives them (``uploads``), jobs by id; a job is ``NotStarted`` for
 ``reads_before_done`` status reads, then ``Succeeded`` (or ``Failed`` with ``fail_code`` while
 ``fail_jobs`` lasts). Recordings whose path contains one of ``fail_names`` fail alone; each other
 recording gets one phrase naming its upload. ``lose_jobs`` jobs are forgotten (``Lost``) once
@@ -51,11 +51,10 @@ class FakeJobEngine:
     on_submit: list[object] = field(default_factory=list)  # callables run after each submit (kill tests)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def upload_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
+    def content_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
         return f"{sha256}{path.suffix.lower()}"
 
-    def upload(self, path: Path, sha256: str, audio: AudioInfo, progress: UploadHook | None = None) -> str:
-        name = self.upload_name(path, sha256, audio)
+    def upload(self, path: Path, name: str, audio: AudioInfo, progress: UploadHook | None = None) -> None:
         data = path.read_bytes()
         with self._lock:
             if name not in self.uploads:
@@ -64,7 +63,6 @@ class FakeJobEngine:
             self.names[name] = path.name
         if progress is not None:
             progress(len(data), len(data))
-        return name
 
     def submit(self, display_name: str, uploads: list[str]) -> str:
         job_id = str(uuid.uuid4())

@@ -1,8 +1,8 @@
 """The job engine shape: recordings go up to storage, a job of many is submitted, and its results
 come back minutes or hours later, maybe to another process (Azure batch transcription).
 
-    engine.upload_name(path, sha256, audio)    -> the upload's name (content-addressed: same bytes, same name)
-    engine.upload(path, sha256, audio, hook)   -> that name, once in storage (hook: bytes sent)
+    engine.content_name(path, sha256, audio)  -> the upload's name within its folder (same bytes, same name)
+    engine.upload(path, name, audio, hook)    -> the recording in storage as ``name`` (hook: bytes sent)
     engine.submit(display_name, names)  -> the job's id (at most ``max_batch`` recordings)
     engine.find(display_name)           -> the id of a job submitted under that name, or None
     engine.statuses(job_ids)            -> each job's ``JobStatus`` (one list call for many)
@@ -59,13 +59,15 @@ class JobEngine(Protocol):
     name: str  # for the ``batchscribe`` block: "azure-batch", "emulator-batch", "fake-batch"
     max_batch: int  # recordings per job at most
 
-    def upload_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
-        """The name ``upload`` gives this recording, known before anything is sent (the driver
-        records it first, so an upload a kill leaves unrecorded is removed by the next run)."""
+    def content_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
+        """The recording's name by its content (``<sha256><ext>``), known before anything is
+        sent. The driver puts it under the output folder's id (``job_uploads.upload_name``: the
+        one place) and records that name first, so an upload a kill leaves unrecorded is removed
+        by the next run."""
         ...
 
-    def upload(self, path: Path, sha256: str, audio: AudioInfo, progress: UploadHook | None = None) -> str:
-        """Put the recording in storage unless the same bytes are there already; its name.
+    def upload(self, path: Path, name: str, audio: AudioInfo, progress: UploadHook | None = None) -> None:
+        """Put the recording in storage as ``name`` unless it is there already (the same bytes).
         ``progress(sent, total)`` hears how far the bytes sent are (maybe from several threads)."""
         ...
 

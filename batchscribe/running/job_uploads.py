@@ -7,6 +7,11 @@ Without the intents, a run killed after its uploads and before the job was recor
 blobs nothing names: they would stay in the container until the same bytes were uploaded again,
 maybe never (the recording removed). Only names an intent holds are ever removed: batchscribe
 never touches a blob it did not create.
+
+Each name is ``<folder id>/<content name>`` (``upload_name``): the output folder's own place in
+the container. Output folders sharing a container (several machines, the jobs of a jobs file)
+each upload their own copy of the same bytes, so one folder's cleanup never removes a blob
+another folder's job is still waiting to read.
 """
 
 from __future__ import annotations
@@ -46,8 +51,9 @@ def upload_job(
     the members are dropped by ``JobStore.reserve``."""
     progress = UploadProgress(name, [item.file.size for item in items], sink, clock=clock)
     progress.start()
+    folder = store.folder_id()
     with ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="batchscribe-upload") as pool:
-        named = list(pool.map(lambda item: _name(engine, item), items))
+        named = list(pool.map(lambda item: _name(engine, item, folder), items))
         intended = sorted({n[1] for n in named if not isinstance(n, FileError)})
         if intended:
             store.intend(run_id, intended)
@@ -78,10 +84,15 @@ def upload_job(
     return members, failures
 
 
-def _name(engine: JobEngine, item: WorkItem) -> Named:
+def upload_name(folder_id: str, content_name: str) -> str:
+    """An upload's name in the container: under its output folder's id (``JobStore.folder_id``)."""
+    return f"{folder_id}/{content_name}"
+
+
+def _name(engine: JobEngine, item: WorkItem, folder: str) -> Named:
     try:
         sha256 = sha256_of(item.file.path)
-        return sha256, engine.upload_name(item.file.path, sha256, item.audio)
+        return sha256, upload_name(folder, engine.content_name(item.file.path, sha256, item.audio))
     except FileError as exc:
         return exc
     except OSError as exc:  # gone or unreadable since it was planned
@@ -92,10 +103,7 @@ def _upload(engine: JobEngine, item: WorkItem, named: Named, progress: UploadPro
     try:
         if isinstance(named, FileError):
             return named
-        sha256, name = named
-        uploaded = engine.upload(item.file.path, sha256, item.audio, progress.file_hook(index))
-        if uploaded != name:  # the intent must name what is in the container
-            raise FatalEngineError(f"{item.source} went up as {uploaded}, not {name}", code="upload_name")
+        engine.upload(item.file.path, named[1], item.audio, progress.file_hook(index))
         return named
     except FatalEngineError:
         raise

@@ -19,12 +19,18 @@ Uploads come before ``reserve``: each is first recorded as an *intent* (``intend
 the run), dropped by ``reserve`` (the job names it now) or ``forget_intents`` (the recording
 failed). An intent left by a killed run names an upload nothing else records: the next run
 removes it (``JobDriver.resume``) unless a job still names it.
+
+Every upload lives under the output folder's id (``folder_id``: random, made by the first run
+that uploads, kept here so a folder moved to another machine keeps it): output folders sharing a
+container never share an upload, so one folder's cleanup cannot remove what another's job still
+reads. Jobs keep the names they were recorded with (an earlier version's unprefixed ones too).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -49,7 +55,9 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS members_upload ON members(upload)",
     """CREATE TABLE IF NOT EXISTS intents (
         upload TEXT NOT NULL, run TEXT NOT NULL, PRIMARY KEY (upload, run))""",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
+FOLDER_ID_HEX = 16  # the folder id's length: 64 random bits
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,7 @@ class JobStore:
         layout = OutFolder(out_dir)
         path = layout.state_dir / "batch.sqlite"
         self._lock = threading.Lock()
+        self._folder_id = ""
         try:
             layout.state_dir.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -117,6 +126,14 @@ class JobStore:
     def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
         with self._lock:
             return self._db.execute(sql, tuple(args)).fetchall()
+
+    def folder_id(self) -> str:
+        """This output folder's id, the prefix of its uploads' names; made at the first call."""
+        if not self._folder_id:
+            made = secrets.token_hex(FOLDER_ID_HEX // 2)
+            self._write([("INSERT OR IGNORE INTO meta VALUES ('folder_id', ?)", (made,))])
+            self._folder_id = str(self._read("SELECT value FROM meta WHERE key='folder_id'")[0][0])
+        return self._folder_id
 
     def intend(self, run: str, uploads: Sequence[str]) -> None:
         """Before uploading: the names about to be uploaded by this run."""

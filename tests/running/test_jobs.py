@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
+from batchscribe.cli import app
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.engines.batch.settings import BatchSettings
 from batchscribe.engines.fake_jobs import FakeJobEngine
 from batchscribe.report.console import render_console_summary
 from batchscribe.report.summary import headline, summary_document
+from batchscribe.running import job_uploads
 from batchscribe.running.run import run_batch
 from batchscribe.state.job_store import JobStore
 from tests.conftest import burst_samples, write_wav
@@ -275,3 +278,40 @@ def test_uploads_a_kill_left_before_their_job_was_recorded_are_removed_by_the_ne
     else:  # the orphan is removed, and so is everything collected
         assert engine.uploads == {}
     assert JobStore(settings.out).intents() == [] and JobStore(settings.out).jobs() == []
+
+
+def test_uploads_live_under_the_folder_id_the_store_keeps_and_plan_makes_none(
+    settings: RunSettings, cli: CliRunner
+) -> None:
+    planned = cli.invoke(app, ["plan", str(settings.inputs[0]), "--out", str(settings.out), "--engine", "batch"])
+    assert planned.exit_code == 0, planned.output
+    assert not (settings.out / "_state").exists()  # plan writes no state: no folder id either
+    engine = FakeJobEngine(reads_before_done=1)
+    first = run_batch(_with(settings, no_wait=True), job_engine_factory=lambda s: engine)
+    assert "5 recording(s) pending" in first.at_service
+    store = JobStore(settings.out)
+    folder = store.folder_id()
+    store.close()
+    assert len(folder) == 16 and int(folder, 16) >= 0
+    assert len(engine.uploads) == 5 and all(u.startswith(f"{folder}/") for u in engine.uploads)
+    reopened = JobStore(settings.out)
+    assert reopened.folder_id() == folder  # kept: a folder moved to another machine keeps it too
+    reopened.close()
+    other = JobStore(settings.out.parent / "another-out")
+    assert other.folder_id() != folder
+    other.close()
+    assert run_batch(settings, job_engine_factory=lambda s: engine).succeeded_count == 5
+    assert engine.uploads == {} and engine.submits == 3
+
+
+def test_jobs_an_earlier_version_recorded_with_unprefixed_uploads_are_collected_and_cleaned_up(
+    settings: RunSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = FakeJobEngine(reads_before_done=1)
+    monkeypatch.setattr(job_uploads, "upload_name", lambda folder, content: content)  # the old naming
+    run_batch(_with(settings, no_wait=True), job_engine_factory=lambda s: engine)
+    monkeypatch.undo()
+    assert len(engine.uploads) == 5 and not any("/" in u for u in engine.uploads)
+    result = run_batch(settings, job_engine_factory=lambda s: engine)
+    assert (result.exit_code, result.succeeded_count, engine.submits) == (0, 5, 3)
+    assert engine.uploads == {} and JobStore(settings.out).jobs() == []

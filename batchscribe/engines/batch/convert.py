@@ -7,7 +7,7 @@ track of an MP4/MOV/MKV video, AIFF, ...) is decoded once, as every engine reads
 down to mono, or with ``keep_channels`` (``--channels separate``: the job asks for channels 0
 and 1) its first two channels each decoded on its own and interleaved, so a stereo call stays
 stereo. Either way it streams: a block of each channel at a time, memory flat in its length.
-Its upload is named by the source's content hash (``BatchJobEngine.upload_name``), so the same
+Its upload is named by the source's content hash (``BatchJobEngine.content_name``), so the same
 recording is never converted twice.
 """
 

@@ -100,10 +100,10 @@ class BatchJobEngine:
             )
         return None
 
-    def upload_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
+    def content_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
         """``<sha256><ext>`` sent as it is; converted, by the source's hash (converted at most
         once, whatever it is called): ``.wav`` mixed down to mono, ``.channels.wav`` keeping
-        its channels (``--channels separate``)."""
+        its channels (``--channels separate``). The driver puts it under the folder's id."""
         if self._sent_as_is(path, audio):
             return f"{sha256}{path.suffix.lower()}"
         return f"{sha256}.channels.wav" if self._channels_separate else f"{sha256}.wav"
@@ -111,14 +111,12 @@ class BatchJobEngine:
     def _sent_as_is(self, path: Path, audio: AudioInfo) -> bool:
         return sent_as_is(path, audio, channels_separate=self._channels_separate)
 
-    def upload(self, path: Path, sha256: str, audio: AudioInfo, progress: UploadHook | None = None) -> str:
-        name = self.upload_name(path, sha256, audio)
+    def upload(self, path: Path, name: str, audio: AudioInfo, progress: UploadHook | None = None) -> None:
         if self._sent_as_is(path, audio):
             self.uploaded += self._storage.upload(path, name, progress)
         elif not self._storage.exists(name):
             with converted(path, keep_channels=self._channels_separate) as wav:
                 self.uploaded += self._storage.upload(wav, name, progress)
-        return name
 
     def submit(self, display_name: str, uploads: list[str]) -> str:
         body: dict[str, Any] = {
@@ -224,7 +222,7 @@ def _index(file: dict[str, Any], index_of: dict[str, list[int]], count: int) -> 
 
 
 def _report_failures(data: bytes, index_of: dict[str, list[int]]) -> dict[int, FileError]:
-    """The report's failed recordings, by index (matched on the blob name in their source URL)."""
+    """The report's failed recordings, by index (matched on the blob path in their source URL)."""
     try:
         details = json.loads(data).get("details") or []
     except (ValueError, AttributeError):
@@ -233,8 +231,7 @@ def _report_failures(data: bytes, index_of: dict[str, list[int]]) -> dict[int, F
     for detail in details:
         if not isinstance(detail, dict) or detail.get("status") == "Succeeded":
             continue
-        blob = unquote(urlsplit(str(detail.get("source", ""))).path.rsplit("/", 1)[-1])
-        for index in index_of.get(blob, ()):
+        for index in index_of.get(_blob_of(str(detail.get("source", "")), index_of), ()):
             kind, message = str(detail.get("errorKind", "")), str(detail.get("errorMessage", ""))
             failures[index] = PermanentEngineError(
                 f"the service could not transcribe it: {message or kind}",
@@ -244,6 +241,17 @@ def _report_failures(data: bytes, index_of: dict[str, list[int]]) -> dict[int, F
                 hint=_file_hint(kind),
             )
     return failures
+
+
+def _blob_of(source: str, uploads: Collection[str]) -> str:
+    """Which upload a source URL reads: the longest run of its path's last segments that names
+    one (``<folder id>/<sha256><ext>``, or an earlier version's ``<sha256><ext>``), whatever the
+    account and container before it; '' when none does."""
+    segments = unquote(urlsplit(source).path).split("/")
+    for start in range(1, len(segments)):
+        if (blob := "/".join(segments[start:])) in uploads:
+            return blob
+    return ""
 
 
 def _file_hint(kind: str) -> str:

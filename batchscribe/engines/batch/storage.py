@@ -4,8 +4,9 @@
 service SAS URLs); ``--storage https://ACCOUNT.blob.core.windows.net/CONTAINER`` signs in with
 Entra ID (a ``TokenCredential``; tests inject one) and signs user-delegation SAS URLs. With
 ``--storage-access trusted`` the URLs are plain: the Speech resource's managed identity reads the
-container. The container is created when missing. Uploads are named by content
-(``<sha256><ext>``): bytes already there are not sent again, and a renamed file uploads nothing.
+container. The container is created when missing. Uploads are named by content under the
+output folder's id (``<folder id>/<sha256><ext>``, ``job_uploads.upload_name``): bytes already
+there are not sent again, and a renamed file uploads nothing.
 Uploads stream from the file in blocks, several blocks in flight.
 """
 

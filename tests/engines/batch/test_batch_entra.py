@@ -156,7 +156,8 @@ def test_every_rest_call_asks_for_the_current_token_so_hours_of_polling_outlive_
     settings = _settings(recordings, _entra_endpoint(emulator, tokens), _container("poll"), tmp_path / "out")
     engine = batch_engine(settings, env={"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string})
     try:
-        upload = engine.upload(path, sha256_of(path), probe(path))
+        upload = f"entra/{engine.content_name(path, sha256_of(path), probe(path))}"
+        engine.upload(path, upload, probe(path))
         job_id = engine.submit("batchscribe entra test", [upload])
         first = credential.speech_tokens[-1]
         clock.now += 2 * 3600  # polled for two hours: the first token expired at the service
