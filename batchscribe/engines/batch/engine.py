@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from batchscribe.audio import AudioInfo
+from batchscribe.audio import AudioInfo, sha256_of
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.engines.batch.client import BatchClient, LinkExpired
 from batchscribe.engines.batch.convert import converted, needs_conversion
 from batchscribe.engines.batch.results import BadResult, transcript_from_result
 from batchscribe.engines.batch.settings import MAX_BATCH, TIME_TO_LIVE_HOURS
-from batchscribe.engines.batch.storage import BlobStore
+from batchscribe.engines.batch.storage import BlobStore, ChangedError
 from batchscribe.engines.jobs import JobState, JobStatus, RecordingResult
 from batchscribe.errors import FileError, PermanentEngineError, TransientEngineError, UsageError
 
@@ -102,11 +102,13 @@ class BatchJobEngine:
     def upload(self, path: Path, sha256: str) -> str:
         if not needs_conversion(path):
             name = f"{sha256}{path.suffix.lower()}"
-            self.uploaded += self._storage.upload(path, name)
+            self.uploaded += self._storage.upload(path, name, sha256=sha256)
             return name
         name = f"{sha256}.wav"  # the source's hash: converted at most once, whatever it is called
         if not self._storage.exists(name):
             with converted(path) as wav:
+                if sha256_of(path) != sha256:  # converted from other bytes than were hashed
+                    raise ChangedError()
                 self.uploaded += self._storage.upload(wav, name)
         return name
 

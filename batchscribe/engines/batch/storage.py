@@ -6,14 +6,19 @@ Entra ID (a ``TokenCredential``; tests inject one) and signs user-delegation SAS
 ``--storage-access trusted`` the URLs are plain: the Speech resource's managed identity reads the
 container. The container is created when missing. Uploads are named by content
 (``<sha256><ext>``): bytes already there are not sent again, and a renamed file uploads nothing.
-Uploads stream from the file in blocks, several blocks in flight.
+Uploads stream from the file in blocks, several blocks in flight, hashed as they are sent: a
+recording changed since it was hashed never stays under the old hash's name (every later run
+would trust that blob); its upload is removed and the recording fails for the next run to send.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO, cast
 from urllib.parse import quote
 
 from azure.core.exceptions import (
@@ -97,8 +102,9 @@ class BlobStore:
         except Exception as exc:
             raise _storage_error(exc, f"look for the upload {name}") from exc
 
-    def upload(self, path: Path, name: str) -> bool:
-        """Upload unless a blob of that name (the same bytes) is there; True when sent."""
+    def upload(self, path: Path, name: str, *, sha256: str | None = None) -> bool:
+        """Upload unless a blob of that name (the same bytes) is there; True when sent. With
+        ``sha256``, the bytes sent must hash to it (``ChangedError`` when the file changed since)."""
         blob = self.container.get_blob_client(name)
         try:
             # A small file goes up in one request that the service refuses (409) when the name is
@@ -107,13 +113,20 @@ class BlobStore:
             if path.stat().st_size > ASK_FIRST_ABOVE and blob.exists():
                 return False
             with path.open("rb") as data:
-                blob.upload_blob(data, overwrite=False, max_concurrency=2)
+                size = os.fstat(data.fileno()).st_size
+                reader = _HashingReader(data, size)
+                # Not seekable: the client reads it once, in order, so every byte sent is hashed.
+                blob.upload_blob(cast(IO[bytes], reader), length=size, overwrite=False, max_concurrency=2)
+                digest = reader.hexdigest()
         except ResourceExistsError:
             return False  # another upload of the same bytes won
         except OSError:
             raise
         except Exception as exc:
             raise _storage_error(exc, f"upload {path.name}") from exc
+        if sha256 is not None and digest != sha256:
+            self.delete(name)  # never other bytes under the hash's name
+            raise ChangedError()
         return True
 
     def url(self, name: str) -> str:
@@ -149,6 +162,38 @@ class BlobStore:
             pass
         except Exception as exc:
             raise _storage_error(exc, f"remove the upload {name}") from exc
+
+
+class ChangedError(TransientEngineError):
+    """The recording changed between its hashing and its upload."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "it changed while it was being uploaded; its upload was removed",
+            code="changed_during_upload",
+            hint="the next run sends it again once it stays the same",
+        )
+
+
+class _HashingReader:
+    """A file read once, in order, for an upload: hashes what it hands out, and refuses to hand
+    out less than ``size`` bytes (a file truncated meanwhile would leave the request waiting)."""
+
+    def __init__(self, data: BinaryIO, size: int) -> None:
+        self._data, self._left, self._hash = data, size, hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._left if size < 0 else min(size, self._left)
+        chunk = self._data.read(wanted)
+        if len(chunk) < wanted:
+            raise OSError(errno.EIO, "it shrank while it was being uploaded")
+        self._left -= len(chunk)
+        self._hash.update(chunk)
+        return chunk
+
+    def hexdigest(self) -> str:
+        more = self._data.read(1)  # it grew: the blob holds only its first bytes
+        return "" if more else self._hash.hexdigest()
 
 
 def _storage_error(exc: Exception, doing: str) -> Exception:

@@ -1,0 +1,134 @@
+"""``--engine batch`` attacked: recordings changing underneath an upload, storage settings that
+are wrong, and a batch service that misbehaves. Real clients (httpx, azure-storage-blob)
+against Azurite and the emulator; a misbehaving service is a real local HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from batchscribe.audio import sha256_of
+from batchscribe.config.settings import Endpoint, RunSettings
+from batchscribe.emulator import Emulator
+from batchscribe.engines.batch.settings import BatchSettings
+from batchscribe.engines.jobs import JobEngine
+from batchscribe.resources.batch_setup import batch_engine
+from batchscribe.running.run import run_batch
+from tests.azurite import Azurite
+from tests.conftest import Recordings
+
+KEY = "batch-attack-key"
+
+
+def _settings(recordings: Recordings, emulator: Emulator, tmp_path: Path, **batch: object) -> RunSettings:
+    return RunSettings(
+        inputs=(recordings.root,), out=tmp_path / "out",
+        endpoint=Endpoint(kind="endpoint", url=emulator.rest_url, key=KEY),
+        engine="batch", formats=("txt", "json"),
+        batch=BatchSettings(storage=f"c{uuid.uuid4().hex[:12]}", poll_interval_s=0.02, **batch),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _env(azurite: Azurite) -> dict[str, str]:
+    return {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+
+
+def _blobs(azurite: Azurite, container: str) -> dict[str, bytes]:
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    container_client = service.get_container_client(container)
+    return {b.name: container_client.download_blob(b.name).readall() for b in container_client.list_blobs()}
+
+
+class _ChangedBeforeUpload:
+    """The batch engine, with one recording rewritten after it was hashed and before its upload
+    (a recorder still writing it, a user replacing it): the moment a real run cannot control."""
+
+    def __init__(self, engine: Any, path: Path, new_bytes: bytes) -> None:
+        self._engine, self._path, self._new_bytes = engine, path, new_bytes
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def upload(self, path: Path, sha256: str) -> str:
+        if path == self._path and self._new_bytes:
+            path.write_bytes(self._new_bytes)
+            self._new_bytes = b""
+        return str(self._engine.upload(path, sha256))
+
+
+def test_a_recording_changed_between_hashing_and_upload_never_leaves_other_bytes_under_its_hash(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path
+) -> None:
+    original = recordings.add("a.wav", 1, "Alpha speaks first.")
+    other = recordings.add("b.wav", 2, "Bravo speaks second.")
+    original_bytes = original.read_bytes()
+    emulator = emulator_for(recordings, key=KEY)
+    settings = _settings(recordings, emulator, tmp_path, keep_uploads=True)
+
+    def changing(run_settings: RunSettings) -> JobEngine:
+        engine = batch_engine(run_settings, env=_env(azurite))
+        return _ChangedBeforeUpload(engine, original, other.read_bytes())  # type: ignore[return-value]
+
+    first = run_batch(settings, job_engine_factory=changing)
+    failed = {r.source: r.failure for r in first.failed}
+    assert set(failed) == {"a.wav"} and failed["a.wav"] is not None, first.failed
+    assert failed["a.wav"].code == "changed_during_upload"
+    for name, data in _blobs(azurite, settings.batch.storage).items():  # every blob is what its name says
+        assert hashlib.sha256(data).hexdigest() == name.split(".")[0], name
+    # The next night: a.wav (now Bravo's bytes) and a copy of the old a.wav, same hash as before.
+    (recordings.root / "copy.wav").write_bytes(original_bytes)
+    second = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    assert second.failed_count == 0, second.failed
+    assert "Alpha speaks first." in (settings.out / "copy.wav.txt").read_text()
+    assert "Bravo speaks second." in (settings.out / "a.wav.txt").read_text()
+
+
+def test_a_recording_that_grew_or_shrank_under_the_upload_is_removed_not_trusted(
+    tmp_path: Path, azurite: Azurite
+) -> None:
+    from batchscribe.engines.batch.storage import BlobStore, ChangedError
+
+    store = BlobStore.open(f"c{uuid.uuid4().hex[:12]}", access="sas", env=_env(azurite))
+    path = tmp_path / "r.wav"
+    path.write_bytes(b"first bytes " * 1000)
+    expected = sha256_of(path)
+    path.write_bytes(b"first bytes " * 1000 + b"and a tail written later")
+    with pytest.raises(ChangedError):
+        store.upload(path, f"{expected}.wav", sha256=expected)
+    assert not store.exists(f"{expected}.wav")
+    path.write_bytes(b"first bytes " * 1000)
+    assert store.upload(path, f"{expected}.wav", sha256=expected)
+    assert sorted(_blobs(azurite, store.container.container_name)) == [f"{expected}.wav"]
+
+
+def test_a_recording_changed_before_its_conversion_is_not_uploaded_under_the_old_hash(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path
+) -> None:
+    from batchscribe.emulator.synth import encode_samples
+    from tests.conftest import burst_samples
+
+    first, second = burst_samples(21, 3.0), burst_samples(22, 3.0)
+    recordings.add("first.wav", 21, "The first video.", samples=first).unlink()
+    recordings.add("second.wav", 22, "The second video.", samples=second).unlink()
+    video = recordings.root / "video.mp4"
+    encode_samples(video, first, codec="aac", rate=16000)
+    replacement = tmp_path / "second.mp4"
+    encode_samples(replacement, second, codec="aac", rate=16000)
+    emulator = emulator_for(recordings, key=KEY)
+    settings = _settings(recordings, emulator, tmp_path, keep_uploads=True)
+
+    def changing(run_settings: RunSettings) -> JobEngine:
+        engine = batch_engine(run_settings, env=_env(azurite))
+        return _ChangedBeforeUpload(engine, video, replacement.read_bytes())  # type: ignore[return-value]
+
+    result = run_batch(settings, job_engine_factory=changing)
+    assert [(r.source, r.failure.code if r.failure else "") for r in result.files] == [
+        ("video.mp4", "changed_during_upload")
+    ]
+    assert _blobs(azurite, settings.batch.storage) == {}
