@@ -36,7 +36,7 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
-from batchscribe.engines.batch.settings import StorageAccess
+from batchscribe.engines.batch.settings import StorageAccess, check_storage
 from batchscribe.errors import FatalEngineError, TransientEngineError, UsageError
 
 CONNECTION_STRING_VARIABLE = "AZURE_STORAGE_CONNECTION_STRING"
@@ -63,6 +63,7 @@ class BlobStore:
         cls, storage: str, *, access: StorageAccess, env: dict[str, str], credential: Any = None
     ) -> BlobStore:
         """The container ``--storage`` names, made ready (created when missing)."""
+        check_storage(storage)
         if storage.startswith(("https://", "http://")):
             account_url, _, container = storage.split("?")[0].rstrip("/").rpartition("/")
             if credential is None:
@@ -82,7 +83,14 @@ class BlobStore:
                     f"--storage {storage} names a container but {CONNECTION_STRING_VARIABLE} is not set",
                     hint=f"set {CONNECTION_STRING_VARIABLE}, or give the container's URL (Entra ID sign-in)",
                 )
-            service = BlobServiceClient.from_connection_string(connection)
+            try:
+                service = BlobServiceClient.from_connection_string(connection)
+            except ValueError:  # its text is never shown: it holds the account key
+                raise UsageError(
+                    f"{CONNECTION_STRING_VARIABLE} is not a storage connection string",
+                    hint="copy it from the storage account's Access keys, as one line "
+                    "(DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...;EndpointSuffix=...)",
+                ) from None
             key = getattr(service.credential, "account_key", None)
             store = cls(service, storage, access=access, account_key=key)
         store.ensure()
