@@ -11,10 +11,14 @@ for a Speech resource's endpoint.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -33,6 +37,7 @@ def mask(text: str) -> str:
 
 API_VERSION = "2025-10-15"
 RETRIES = 5
+MAX_RETRY_AFTER_S = 300.0  # a longer Retry-After is waited out by the poll loop, not in one call
 
 
 def base_url(endpoint: SpeechEndpoint) -> str:
@@ -85,6 +90,12 @@ class BatchClient:
     def call(self, method: str, path_or_url: str, *, body: object = None, allow_404: bool = False) -> Any:
         """One API call with retries; the JSON answer (None for 204, or a 404 when allowed)."""
         url = path_or_url if path_or_url.startswith("http") else f"{self.base_url}{path_or_url}"
+        if _origin(url) != _origin(self.base_url):  # a link in an answer: the key stays home
+            raise FatalEngineError(
+                f"the batch service answered with a link to another host ({_origin(url)}); not followed",
+                code="bad_answer",
+                hint="the Speech key is only sent to the --endpoint/--region host: check --endpoint",
+            )
         if "api-version=" not in url:  # added to the query (httpx's params= would replace it)
             url = f"{url}{'&' if '?' in url else '?'}api-version={API_VERSION}"
         for attempt in range(self._retries + 1):
@@ -109,7 +120,7 @@ class BatchClient:
                 return None
             if response.status_code >= 400:
                 raise _failure(response)
-            return response.json() if response.content else None
+            return _json(response)
         raise AssertionError("unreachable")
 
     def pages(self, path: str) -> Iterator[dict[str, Any]]:
@@ -119,8 +130,12 @@ class BatchClient:
         while url and url not in seen:  # a link already followed would loop for ever
             seen.add(url)
             page = self.call("GET", url)
-            yield from page.get("values", [])
-            url = page.get("@nextLink")
+            values = page.get("values") if isinstance(page, dict) else None
+            if not isinstance(values, list):
+                raise TransientEngineError("the batch service sent a list without values", code="bad_answer")
+            yield from values
+            link = page.get("@nextLink")
+            url = link if isinstance(link, str) else None
 
     def download(self, url: str) -> bytes:
         """A result file through its link; ``LinkExpired`` when the link no longer works."""
@@ -144,10 +159,41 @@ class BatchClient:
 
 
 def _retry_after(response: httpx.Response, *, default: float) -> float:
+    """Retry-After's seconds (or HTTP date), within 0..``MAX_RETRY_AFTER_S``; ``default`` when it
+    says nothing usable (a huge or endless wait would outlive --max-runtime and Ctrl-C)."""
+    value = response.headers.get("Retry-After", "").strip()
     try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
+        seconds = float(value)
     except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+        except (TypeError, ValueError, IndexError):
+            return default
+    if math.isnan(seconds) or seconds < 0:
         return default
+    return min(seconds, MAX_RETRY_AFTER_S)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower())
+    except ValueError:
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def _json(response: httpx.Response) -> Any:
+    """A 2xx answer's JSON (None when empty); an answer that is not JSON is transient."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise TransientEngineError(
+            f"the batch service answered {response.status_code} with something that is not JSON",
+            code="bad_answer",
+        ) from None
 
 
 def _failure(response: httpx.Response) -> Exception:
