@@ -126,20 +126,20 @@ class BatchJobEngine:
 
     def find(self, display_name: str) -> str | None:
         for job in self._client.pages("/transcriptions"):
-            if job.get("displayName") == display_name:
-                return _job_id(job)
+            if isinstance(job, dict) and job.get("displayName") == display_name and _listed_id(job):
+                return _listed_id(job)
         return None
 
     def statuses(self, job_ids: Collection[str]) -> dict[str, JobStatus]:
         wanted = set(job_ids)
         found: dict[str, JobStatus] = {}
         for job in self._client.pages("/transcriptions"):  # one list for every job
-            job_id = _job_id(job)
+            job_id = _listed_id(job)
             if job_id in wanted:
                 found[job_id] = _status(job_id, job)
         for job_id in wanted - found.keys():  # not listed: ask for it alone before calling it lost
             job = self._client.call("GET", f"/transcriptions/{job_id}", allow_404=True)
-            found[job_id] = JobStatus(job_id, "Lost") if job is None else _status(job_id, job)
+            found[job_id] = _status(job_id, job) if isinstance(job, dict) else JobStatus(job_id, "Lost")
         return found
 
     def results(self, job_id: str, uploads: list[str]) -> Iterator[RecordingResult]:
@@ -149,18 +149,19 @@ class BatchJobEngine:
         for _ in range(LINK_REFRESHES + 1):
             expired = False
             for file in self._client.pages(f"/transcriptions/{job_id}/files"):
+                link = _content_url(file)
+                if link is None:  # not a file, or no link to it: its recording stays pending
+                    continue
                 index = _index(file, index_of, len(uploads))
                 if file.get("kind") == "TranscriptionReport" and not failures:
                     try:
-                        failures = _report_failures(
-                            self._client.download(file["links"]["contentUrl"]), index_of
-                        )
+                        failures = _report_failures(self._client.download(link), index_of)
                     except LinkExpired:
                         expired = True
                 if index is None or index not in pending:
                     continue
                 try:
-                    data = self._client.download(file["links"]["contentUrl"])
+                    data = self._client.download(link)
                 except LinkExpired:
                     expired = True
                     continue
@@ -190,13 +191,30 @@ class BatchJobEngine:
         self._client.close()
 
 
+def _listed_id(job: Any) -> str:
+    """A job's id from its ``self`` link; '' when the answer has none (another service's shape)."""
+    link = job.get("self") if isinstance(job, dict) else None
+    return link.rstrip("/").rsplit("/", 1)[-1].split("?")[0] if isinstance(link, str) else ""
+
+
 def _job_id(job: Any) -> str:
-    return str(job["self"]).rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+    """A submitted job's id; a submit answer without one is transient (found by its name later)."""
+    if not (job_id := _listed_id(job)):
+        raise TransientEngineError("the batch service's submit answer has no job link", code="bad_answer")
+    return job_id
+
+
+def _content_url(file: Any) -> str | None:
+    links = file.get("links") if isinstance(file, dict) else None
+    url = links.get("contentUrl") if isinstance(links, dict) else None
+    return url if isinstance(url, str) and url else None
 
 
 def _status(job_id: str, job: dict[str, Any]) -> JobStatus:
     state = _STATES.get(str(job.get("status")), "Running")
-    error = (job.get("properties") or {}).get("error") or {}
+    properties = job.get("properties")
+    error = properties.get("error") if isinstance(properties, dict) else None
+    error = error if isinstance(error, dict) else {}
     return JobStatus(job_id, state, str(error.get("code", "")), str(error.get("message", "")))
 
 

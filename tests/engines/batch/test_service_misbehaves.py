@@ -114,3 +114,83 @@ def test_retry_after_is_bounded_and_read_as_a_date_too(hostile: tuple[RestServer
     assert waits[:3] == [300.0, 300.0, 4.0]  # at most 5 min; negative: the back-off
     assert 5.0 < waits[3] <= 10.0
 
+
+@pytest.fixture(name="store", scope="module")
+def store_fixture(azurite: Azurite) -> BlobStore:
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    return BlobStore.open("hostile", access="sas", env=env)
+
+
+def _engine(server: RestServer, store: BlobStore) -> BatchJobEngine:
+    return BatchJobEngine(_client(server), store, RecognitionOptions(), channels_separate=False, name="batch")
+
+
+def test_job_lists_and_answers_in_another_shape_neither_crash_nor_invent_a_job(
+    hostile: tuple[RestServer, Hostile], store: BlobStore
+) -> None:
+    server, answers = hostile
+    base = f"{server.url}/speechtotext/transcriptions"
+    answers.answers["/speechtotext/transcriptions"] = _json({"values": [
+        "a string", None, {"displayName": "no self"}, {"self": 42, "status": "Succeeded"},
+        {"self": f"{base}/j1", "status": "Succeeded", "properties": ["not", "a", "dict"]},
+        {"self": f"{base}/j2", "status": "Failed", "properties": {"error": "only text"}},
+        {"self": f"{base}/j3", "status": "Paused"},
+    ]})  # fmt: skip
+    answers.answers["/speechtotext/transcriptions/j4"] = _json(["not", "a", "job"])
+    answers.answers["/speechtotext/transcriptions:submit"] = _json({"status": "NotStarted"}, status=201)
+    engine = _engine(server, store)
+    try:
+        found = engine.statuses(["j1", "j2", "j3", "j4"])
+        assert {k: (s.state, s.error_code) for k, s in found.items()} == {
+            "j1": ("Succeeded", ""), "j2": ("Failed", ""), "j3": ("Running", ""), "j4": ("Lost", ""),
+        }  # fmt: skip
+        assert engine.find("no self") is None
+        with pytest.raises(TransientEngineError):  # left 'submitting': found by its name later
+            engine.submit("batchscribe r job 1", ["x.wav"])
+    finally:
+        engine.close()
+
+
+def test_result_files_in_another_shape_fail_their_recordings_one_by_one(
+    hostile: tuple[RestServer, Hostile], store: BlobStore
+) -> None:
+    server, answers = hostile
+    link = f"{server.url}/content"
+    good = {"recognizedPhrases": [{"offsetInTicks": 0, "durationInTicks": 10, "channel": 0,
+                                   "nBest": [{"display": "Fine."}]}]}  # fmt: skip
+    infinite = b'{"recognizedPhrases": [{"offsetInTicks": Infinity, "durationInTicks": 1, "nBest": [{"display": "x"}]}]}'
+    answers.answers["/speechtotext/transcriptions/j/files"] = _json({"values": [
+        "not a file", {"kind": "Transcription", "name": "contenturl_0.json"},  # no links
+        {"kind": "Transcription", "name": "contenturl_0.json", "links": "nowhere"},
+        {"kind": "Transcription", "name": "contenturl_1.json", "links": {"contentUrl": f"{link}/1"}},
+        {"kind": "Transcription", "name": "contenturl_2.json", "links": {"contentUrl": f"{link}/2"}},
+        {"kind": "Transcription", "name": "contenturl_3.json", "links": {"contentUrl": f"{link}/3"}},
+        {"kind": "Transcription", "name": "contenturl_99.json", "links": {"contentUrl": f"{link}/1"}},
+        {"kind": "Surprise", "name": "contenturl_4.json", "links": {"contentUrl": f"{link}/1"}},
+        {"kind": "TranscriptionReport", "name": "report.json", "links": {"contentUrl": f"{link}/report"}},
+    ]})  # fmt: skip
+    answers.answers["/content/1"] = lambda r: RestResponse(200, infinite)
+    answers.answers["/content/2"] = _json({**good, "recognizedPhrases": [
+        {**good["recognizedPhrases"][0], "channel": 1e400, "offsetInTicks": 10**40}]})  # fmt: skip
+    answers.answers["/content/3"] = _json(good)
+    answers.answers["/content/report"] = _json({"details": [
+        {"source": "https://elsewhere/c/unknown.wav?sig=SECRET", "status": "Failed", "errorKind": "InvalidData"},
+        "not a detail",
+    ]})  # fmt: skip
+    engine = _engine(server, store)
+    try:
+        results = {r.index: r for r in engine.results("j", ["a.wav", "b.wav", "c.wav", "d.wav", "e.wav"])}
+    finally:
+        engine.close()
+    assert sorted(results) == [0, 1, 2, 3, 4]
+    assert results[3].transcript is not None and results[3].transcript.phrases[0].display == "Fine."
+    for index in (1, 2):
+        assert isinstance(results[index].error, BadResult), results[index]
+    for index in (0, 4):  # no usable file: failed, to be sent again by the next run
+        assert isinstance(results[index].error, TransientEngineError), results[index]
+    assert all(key in ("", KEY) for _, key in answers.keys)
+    assert [path for path, key in answers.keys if key] == [
+        "/speechtotext/transcriptions/j/files"
+    ]  # the key only to the API, never with a content link
+
+
