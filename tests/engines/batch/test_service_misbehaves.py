@@ -194,3 +194,21 @@ def test_result_files_in_another_shape_fail_their_recordings_one_by_one(
     ]  # the key only to the API, never with a content link
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'{"recognizedPhrases": [{"offsetInTicks": 1e400, "durationInTicks": 1, "nBest": [{"display": "x"}]}]}',
+        b'{"recognizedPhrases": [{"offsetInTicks": 0, "durationInTicks": 1, "channel": 1e999, "nBest": [{"display": "x"}]}]}',
+        json.dumps(
+            {
+                "recognizedPhrases": [
+                    {"offsetInTicks": 10**30, "durationInTicks": 1, "nBest": [{"display": "x"}]}
+                ]
+            }
+        ).encode(),
+    ],
+    ids=["infinite-offset", "infinite-channel", "huge-offset"],
+)
+def test_a_transcription_with_numbers_beyond_any_recording_is_a_bad_result(document: bytes) -> None:
+    with pytest.raises(BadResult):
+        transcript_from_result(document)
