@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
 from batchscribe.engines.jobs import JobEngine
-from batchscribe.errors import BatchscribeError, FatalEngineError, RunAbortedError
+from batchscribe.errors import BatchscribeError, UsageError
 from batchscribe.planning.planner import Plan, damaged_state_note, transcript_settings
 from batchscribe.planning.streaming import FeedTarget, PlanFeed
 from batchscribe.results import FileResult, RunResult
@@ -81,8 +81,10 @@ def run_jobs(
                     waited = driver.wait(deadline=deadline)
                     stop_reason = "; ".join(r for r in (driver.over_budget_reason(), waited) if r)
                 except BatchscribeError as exc:
-                    if not isinstance(exc, RunAbortedError | FatalEngineError):
+                    if isinstance(exc, UsageError):
                         raise
+                    # Aborted, or the service or storage failing outside a recording (a refused
+                    # list call, storage away at the start): the run stops, its jobs stay known.
                     aborted = exc.one_line()
                 finally:
                     engine.close()

@@ -8,17 +8,24 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 
+from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator.rest import RestAuth, RestRequest, RestResponse, RestServer, Route
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.engines.batch.client import BatchClient
 from batchscribe.engines.batch.engine import BatchJobEngine
 from batchscribe.engines.batch.results import BadResult, transcript_from_result
+from batchscribe.engines.batch.settings import BatchSettings
 from batchscribe.engines.batch.storage import BlobStore
 from batchscribe.errors import FatalEngineError, TransientEngineError
+from batchscribe.resources.batch_setup import batch_engine
+from batchscribe.running.run import run_batch
+from batchscribe.state.job_store import JobStore
 from tests.azurite import Azurite
+from tests.conftest import Recordings
 
 KEY = "hostile-test-key-0815"
 Answer = Callable[[RestRequest], RestResponse]
@@ -212,3 +219,30 @@ def test_result_files_in_another_shape_fail_their_recordings_one_by_one(
 def test_a_transcription_with_numbers_beyond_any_recording_is_a_bad_result(document: bytes) -> None:
     with pytest.raises(BadResult):
         transcript_from_result(document)
+
+
+def test_a_service_refusing_its_list_call_aborts_the_run_honestly_and_keeps_the_job(
+    hostile: tuple[RestServer, Hostile], azurite: Azurite, recordings: Recordings, tmp_path: Path
+) -> None:
+    server, answers = hostile
+    recordings.add("one.wav", 1)
+    base = f"{server.url}/speechtotext/transcriptions"
+    answers.answers["/speechtotext/transcriptions:submit"] = _json(
+        {"self": f"{base}/j1", "status": "NotStarted"}, 201
+    )
+    answers.answers["/speechtotext/transcriptions"] = lambda r: RestResponse.error(
+        400, "InvalidQuery", "no lists here"
+    )
+    settings = RunSettings(
+        inputs=(recordings.root,), out=tmp_path / "out", engine="batch",
+        endpoint=Endpoint(kind="endpoint", url=server.url, key=KEY),
+        batch=BatchSettings(storage="refusedlist", poll_interval_s=0.02),
+    )  # fmt: skip
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=env))
+    assert result.exit_code == 3 and "InvalidQuery" in result.aborted, result
+    store = JobStore(settings.out)
+    try:
+        assert [(j.job_id, j.state) for j in store.jobs()] == [("j1", "submitted")]  # the next run polls it
+    finally:
+        store.close()
