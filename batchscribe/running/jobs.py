@@ -136,13 +136,13 @@ class JobDriver:
             if isinstance(upload, FileError):
                 self._fail_unsent(item, upload, attempts=1)
                 continue
-            sha256, name = upload
+            sha256, upload_name = upload  # never ``name``: that is the job's
             members.append(
                 Member(
                     item.source,
                     item.file.path,
                     len(members),
-                    name,
+                    upload_name,
                     sha256,
                     item.file.size,
                     item.file.mtime_ns,

@@ -20,6 +20,7 @@ from batchscribe.engines.batch.settings import BatchSettings
 from batchscribe.engines.jobs import JobEngine
 from batchscribe.resources.batch_setup import batch_engine
 from batchscribe.running.run import run_batch
+from batchscribe.state.job_store import JobStore
 from tests.azurite import Azurite
 from tests.conftest import Batchscribe, Recordings
 
@@ -182,3 +183,50 @@ def test_the_cli_refuses_a_malformed_connection_string_in_one_line_with_exit_2(
         "storage account's Access keys, as one line (DefaultEndpointsProtocol=https;AccountName=...;"
         "AccountKey=...;EndpointSuffix=...))"
     ]
+
+
+def test_hostile_names_go_through_upload_job_results_and_outputs(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path
+) -> None:
+    import os
+
+    names = [
+        "new\nline.wav",
+        "100%25 sure.wav",
+        "a#b.wav",
+        "why?.wav",
+        "ünïcødé 通话.wav",
+        "l" * 200 + ".wav",
+    ]
+    for seed, name in enumerate(names, start=30):
+        recordings.add(name, seed, f"Recording {seed} is here.")
+    raw = os.fsdecode(b"caf\xe9.wav")  # not UTF-8: Latin-1 bytes from an old share
+    recordings.add(raw, 40, "Recording 40 is here.")
+    emulator = emulator_for(recordings, key=KEY)
+    settings = _settings(recordings, emulator, tmp_path, batch_size=3)
+    result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    assert (result.exit_code, result.succeeded_count) == (0, 7), result.failed
+    for seed, name in [*enumerate(names, start=30), (40, raw)]:
+        assert f"Recording {seed} is here." in (settings.out / f"{name}.txt").read_text(), name
+    assert _blobs(azurite, settings.batch.storage) == {}
+
+
+def test_jobs_are_named_after_the_run_even_when_two_end_with_the_same_recording(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path
+) -> None:
+    recordings.add("1-a.wav", 51, "First of all.")
+    same = recordings.add("2-b.wav", 52, "The same bytes twice.")
+    recordings.add("3-c.wav", 53, "Third in line.")
+    (recordings.root / "4-d.wav").write_bytes(same.read_bytes())  # a copy ends the second job too
+    emulator = emulator_for(recordings, key=KEY)
+    emulator.batch.faults.not_started_reads = 10**6  # the jobs stay at the service: in the job store
+    settings = _settings(recordings, emulator, tmp_path, batch_size=2, no_wait=True)
+    result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    assert (result.exit_code, result.aborted) == (0, ""), result.aborted
+    assert "4 recording(s) pending" in result.stop_reason
+    store = JobStore(settings.out)
+    try:
+        names = sorted(job.name for job in store.jobs())
+    finally:
+        store.close()
+    assert names == [f"batchscribe {result.run_id} job 1", f"batchscribe {result.run_id} job 2"]
