@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from batchscribe.audio import AudioInfo, sha256_of
 from batchscribe.engines.base import RecognitionOptions
-from batchscribe.engines.batch.client import BatchClient, LinkExpired
+from batchscribe.engines.batch.client import BatchClient, LinkExpired, mask
 from batchscribe.engines.batch.convert import converted, needs_conversion
 from batchscribe.engines.batch.results import BadResult, transcript_from_result
 from batchscribe.engines.batch.settings import MAX_BATCH, TIME_TO_LIVE_HOURS
@@ -215,7 +215,7 @@ def _status(job_id: str, job: dict[str, Any]) -> JobStatus:
     properties = job.get("properties")
     error = properties.get("error") if isinstance(properties, dict) else None
     error = error if isinstance(error, dict) else {}
-    return JobStatus(job_id, state, str(error.get("code", "")), str(error.get("message", "")))
+    return JobStatus(job_id, state, str(error.get("code", "")), mask(str(error.get("message", ""))))
 
 
 def _index(file: dict[str, Any], index_of: dict[str, int], count: int) -> int | None:
@@ -242,7 +242,7 @@ def _report_failures(data: bytes, index_of: dict[str, int]) -> dict[int, FileErr
             continue
         blob = unquote(urlsplit(str(detail.get("source", ""))).path.rsplit("/", 1)[-1])
         if blob in index_of:
-            kind, message = str(detail.get("errorKind", "")), str(detail.get("errorMessage", ""))
+            kind, message = str(detail.get("errorKind", "")), mask(str(detail.get("errorMessage", "")))
             failures[index_of[blob]] = PermanentEngineError(
                 f"the service could not transcribe it: {message or kind}",
                 code="service_refused_file",

@@ -20,7 +20,7 @@ from batchscribe.engines.batch.engine import BatchJobEngine
 from batchscribe.engines.batch.results import BadResult, transcript_from_result
 from batchscribe.engines.batch.settings import BatchSettings
 from batchscribe.engines.batch.storage import BlobStore
-from batchscribe.errors import FatalEngineError, TransientEngineError
+from batchscribe.errors import FatalEngineError, PermanentEngineError, TransientEngineError
 from batchscribe.resources.batch_setup import batch_engine
 from batchscribe.running.run import run_batch
 from batchscribe.state.job_store import JobStore
@@ -246,3 +246,30 @@ def test_a_service_refusing_its_list_call_aborts_the_run_honestly_and_keeps_the_
         assert [(j.job_id, j.state) for j in store.jobs()] == [("j1", "submitted")]  # the next run polls it
     finally:
         store.close()
+
+
+def test_a_sas_signature_in_the_services_error_texts_is_never_kept(
+    hostile: tuple[RestServer, Hostile], store: BlobStore
+) -> None:
+    server, answers = hostile
+    base, link = f"{server.url}/speechtotext/transcriptions", f"{server.url}/content"
+    sas_url = "https://acc.blob.core.windows.net/c/x.wav?sv=2022-11-02&se=2030&sp=r&sig=SECRETSIG0815%3D"
+    answers.answers["/speechtotext/transcriptions"] = _json({"values": [{
+        "self": f"{base}/j1", "status": "Failed",
+        "properties": {"error": {"code": "InvalidData", "message": f"cannot read {sas_url}"}},
+    }]})  # fmt: skip
+    answers.answers["/speechtotext/transcriptions/j2/files"] = _json({"values": [
+        {"kind": "TranscriptionReport", "name": "report.json", "links": {"contentUrl": f"{link}/report"}},
+    ]})  # fmt: skip
+    answers.answers["/content/report"] = _json({"details": [
+        {"source": sas_url, "status": "Failed", "errorKind": "InvalidData", "errorMessage": f"cannot read {sas_url}"},
+    ]})  # fmt: skip
+    engine = _engine(server, store)
+    try:
+        status = engine.statuses(["j1"])["j1"]
+        (result,) = engine.results("j2", ["x.wav"])
+    finally:
+        engine.close()
+    assert result.error is not None and isinstance(result.error, PermanentEngineError)
+    texts = [status.error_message, result.error.one_line(), result.error.detail]
+    assert all("sig=***" in text and "SECRETSIG" not in text for text in texts), texts
