@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
@@ -45,6 +46,9 @@ CONNECTION_STRING_VARIABLE = "AZURE_STORAGE_CONNECTION_STRING"
 SAS_LIFETIME = timedelta(hours=48)
 CLOCK_SKEW = timedelta(minutes=5)
 ASK_FIRST_ABOVE = 4 << 20  # bytes: above this, look for the upload before sending it
+# Storage found unreachable (after the client's own retries, a minute or more): uploads fail at
+# once for this long, instead of each recording waiting out the same retries again.
+AWAY_FOR_S = 120.0
 
 
 class BlobStore:
@@ -57,6 +61,7 @@ class BlobStore:
         self._account_key = account_key
         self._delegation: UserDelegationKey | None = None
         self._delegation_until = datetime.min.replace(tzinfo=timezone.utc)
+        self._away_until = 0.0  # time.monotonic() before which storage is taken as unreachable
 
     @classmethod
     def open(
@@ -114,6 +119,11 @@ class BlobStore:
         """Upload unless a blob of that name (the same bytes) is there; True when sent. With
         ``sha256``, the bytes sent must hash to it (``ChangedError`` when the file changed since)."""
         blob = self.container.get_blob_client(name)
+        if time.monotonic() < self._away_until:
+            raise TransientEngineError(
+                f"cannot reach storage to upload {path.name} (unreachable moments ago: not tried again)",
+                code="storage_unreachable",
+            )
         try:
             # A small file goes up in one request that the service refuses (409) when the name is
             # there already; a large one is looked for first, so that its bytes are not sent for
@@ -131,7 +141,10 @@ class BlobStore:
         except OSError:
             raise
         except Exception as exc:
-            raise _storage_error(exc, f"upload {path.name}") from exc
+            error = _storage_error(exc, f"upload {path.name}")
+            if isinstance(exc, ServiceRequestError):
+                self._away_until = time.monotonic() + AWAY_FOR_S
+            raise error from exc
         if sha256 is not None and digest != sha256:
             self.delete(name)  # never other bytes under the hash's name
             raise ChangedError()

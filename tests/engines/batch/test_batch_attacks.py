@@ -230,3 +230,56 @@ def test_jobs_are_named_after_the_run_even_when_two_end_with_the_same_recording(
     finally:
         store.close()
     assert names == [f"batchscribe {result.run_id} job 1", f"batchscribe {result.run_id} job 2"]
+
+
+class _StorageGoesAway:
+    """The batch engine, with storage stopped just before the first upload (Azurite killed)."""
+
+    def __init__(self, engine: Any, stop: Callable[[], None]) -> None:
+        self._engine, self._stop = engine, stop
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def upload(self, path: Path, sha256: str) -> str:
+        self._stop()
+        return str(self._engine.upload(path, sha256))
+
+
+def test_storage_gone_mid_run_fails_the_rest_at_once_instead_of_waiting_out_retries_for_each(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    import contextlib
+
+    from batchscribe.engines.base import RecognitionOptions
+    from batchscribe.engines.batch.client import BatchClient
+    from batchscribe.engines.batch.engine import BatchJobEngine
+    from batchscribe.engines.batch.storage import BlobStore
+    from tests.azurite import running_azurite
+
+    for seed in range(20):
+        recordings.add(f"r{seed:02}.wav", 60 + seed, seconds=1.0)
+    emulator = emulator_for(recordings, key=KEY)
+    settings = _settings(recordings, emulator, tmp_path)
+    attempts: list[str] = []
+    with contextlib.ExitStack() as stack:
+        azurite = stack.enter_context(running_azurite())
+        # The storage client's own retries off (they take 90 s per upload against a dead port):
+        # what is counted is how often each recording still tries a storage that is gone.
+        service = BlobServiceClient.from_connection_string(
+            azurite.connection_string,
+            retry_total=0,
+            raw_request_hook=lambda r: attempts.append(r.http_request.url),
+        )
+        key = azurite.connection_string.split("AccountKey=")[1].split(";")[0]
+        store = BlobStore(service, settings.batch.storage, access="sas", account_key=key)
+        store.ensure()
+        client = BatchClient(f"{emulator.rest_url}/speechtotext", {"Ocp-Apim-Subscription-Key": KEY})
+        engine = BatchJobEngine(
+            client, store, RecognitionOptions(), channels_separate=False, name="azure-batch"
+        )
+        result = run_batch(settings, job_engine_factory=lambda s: _StorageGoesAway(engine, stack.close))  # type: ignore[arg-type,return-value]
+    assert (result.exit_code, result.failed_count) == (1, 20), result
+    assert {r.failure.code for r in result.failed if r.failure} == {"storage_unreachable"}
+    uploads_tried = len(attempts) - 1  # the container's creation first
+    assert uploads_tried <= 8, uploads_tried  # at most the uploads already in flight (8 threads)
