@@ -37,6 +37,7 @@ def mask(text: str) -> str:
 
 API_VERSION = "2025-10-15"
 RETRIES = 5
+MAX_PAGES = 1000  # of a list (100 jobs or files each): 100,000 jobs in a resource
 MAX_RETRY_AFTER_S = 300.0  # a longer Retry-After is waited out by the poll loop, not in one call
 
 
@@ -74,6 +75,7 @@ class BatchClient:
         self._sleep = sleep
         self._retries = retries
         self.throttled = 0  # 429s seen
+        self.max_pages = MAX_PAGES
         self._http = httpx.Client(headers=dict(headers), transport=transport, timeout=timeout_s)
         self._plain = httpx.Client(transport=transport, timeout=timeout_s)  # storage links: no key
 
@@ -128,6 +130,10 @@ class BatchClient:
         url: str | None = path
         seen: set[str] = set()
         while url and url not in seen:  # a link already followed would loop for ever
+            if len(seen) == self.max_pages:  # nor may links that never end (another skip each time)
+                raise TransientEngineError(
+                    f"the batch service's list did not end after {self.max_pages} pages", code="bad_answer"
+                )
             seen.add(url)
             page = self.call("GET", url)
             values = page.get("values") if isinstance(page, dict) else None

@@ -273,3 +273,20 @@ def test_a_sas_signature_in_the_services_error_texts_is_never_kept(
     assert result.error is not None and isinstance(result.error, PermanentEngineError)
     texts = [status.error_message, result.error.one_line(), result.error.detail]
     assert all("sig=***" in text and "SECRETSIG" not in text for text in texts), texts
+
+
+def test_next_links_that_never_end_stop_after_a_bounded_number_of_pages(
+    hostile: tuple[RestServer, Hostile],
+) -> None:
+    server, answers = hostile
+
+    def endless(request: RestRequest) -> RestResponse:
+        skip = int(request.query.get("skip", 0))
+        link = f"{request.base_url}/speechtotext/transcriptions?skip={skip + 1}"
+        return RestResponse.of_json(200, {"values": [], "@nextLink": link})
+
+    answers.answers["/speechtotext/transcriptions"] = endless
+    with pytest.raises(TransientEngineError) as caught, _client(server) as client:
+        client.max_pages = 20  # 1,000 by default
+        list(client.pages("/transcriptions"))
+    assert "did not end after 20 pages" in caught.value.message and len(answers.keys) == 20
