@@ -122,5 +122,8 @@ class FakeJobEngine:
         with self._lock:
             self.uploads.pop(name, None)
 
+    def interrupt(self) -> None:
+        return None
+
     def close(self) -> None:
         return None

@@ -57,6 +57,7 @@ def run_jobs(
             wanted_hash = settings_hash(transcript_settings(settings))
             with _sink(events) as sink:
                 engine = engine_factory(settings)
+                stop_waiting = cancel.on_cancel(engine.interrupt)  # Ctrl-C cuts a Retry-After short
                 try:
                     driver = JobDriver(
                         settings,
@@ -87,6 +88,7 @@ def run_jobs(
                     # list call, storage away at the start): the run stops, its jobs stay known.
                     aborted = exc.one_line()
                 finally:
+                    stop_waiting()
                     engine.close()
         finally:
             store.close()

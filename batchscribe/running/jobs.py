@@ -209,7 +209,7 @@ class JobDriver:
         """Poll until nothing is pending, the deadline, ``--no-wait`` or a cancel; why it stopped
         ('' when everything was collected)."""
         interval = self.settings.batch.poll_interval_s
-        while True:
+        while not self.cancel.is_cancelled():  # interrupted: nothing more is sent
             try:
                 self.resume()  # a job whose submit did not go through: found or sent again
                 changed = self.poll()
@@ -231,8 +231,8 @@ class JobDriver:
                     f"{pending} recording(s) still at the service at --max-runtime: the next run collects"
                     + self._waiting_jobs()
                 )
-            if self.cancel.wait(interval):
-                return ""
+            self.cancel.wait(interval)
+        return ""
 
     def _waiting_jobs(self, shown: int = 5) -> str:
         """The jobs still at the service, for the summary: id, status and age of each (a few)."""

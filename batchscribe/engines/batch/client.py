@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-import time
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -66,18 +66,33 @@ class BatchClient:
         base_url: str,
         headers: Mapping[str, str],
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         retries: int = RETRIES,
         transport: httpx.BaseTransport | None = None,
         timeout_s: float = 60.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._sleep = sleep
+        self._interrupted = threading.Event()
+        self._wait = sleep or self._interrupted.wait  # a wait that Ctrl-C (interrupt) cuts short
         self._retries = retries
         self.throttled = 0  # 429s seen
         self.max_pages = MAX_PAGES
         self._http = httpx.Client(headers=dict(headers), transport=transport, timeout=timeout_s)
         self._plain = httpx.Client(transport=transport, timeout=timeout_s)  # storage links: no key
+
+    def interrupt(self) -> None:
+        """Stop waiting: a wait under way, or any later one, ends the call as transient."""
+        self._interrupted.set()
+
+    def _sleep(self, seconds: float) -> None:
+        if not self._interrupted.is_set():
+            self._wait(seconds)
+        if self._interrupted.is_set():
+            raise TransientEngineError(
+                "stopped waiting for the batch service: interrupted",
+                code="cancelled",
+                hint="the next run goes on from here",
+            )
 
     def close(self) -> None:
         self._http.close()

@@ -187,6 +187,9 @@ class BatchJobEngine:
     def remove_upload(self, name: str) -> None:
         self._storage.delete(name)
 
+    def interrupt(self) -> None:
+        self._client.interrupt()
+
     def close(self) -> None:
         self._client.close()
 

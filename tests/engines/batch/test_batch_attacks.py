@@ -14,6 +14,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from batchscribe.audio import sha256_of
+from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import Emulator
 from batchscribe.engines.batch.settings import BatchSettings
@@ -283,3 +284,34 @@ def test_storage_gone_mid_run_fails_the_rest_at_once_instead_of_waiting_out_retr
     assert {r.failure.code for r in result.failed if r.failure} == {"storage_unreachable"}
     uploads_tried = len(attempts) - 1  # the container's creation first
     assert uploads_tried <= 8, uploads_tried  # at most the uploads already in flight (8 threads)
+
+
+class _InterruptedAtUpload:
+    """The batch engine, with Ctrl-C pressed while a job's recordings are uploaded."""
+
+    def __init__(self, engine: Any, cancel: CancelToken) -> None:
+        self._engine, self._cancel = engine, cancel
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def upload(self, path: Path, sha256: str) -> str:
+        name = str(self._engine.upload(path, sha256))
+        self._cancel.cancel("interrupted")
+        return name
+
+
+def test_ctrl_c_cuts_a_retry_after_wait_short_and_the_next_run_submits_the_job_once(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path
+) -> None:
+    recordings.add("one.wav", 71, "Interrupted tonight, done tomorrow.")
+    emulator = emulator_for(recordings, key=KEY)
+    emulator.batch.faults.throttle, emulator.batch.faults.retry_after_s = 1, 300  # the submit: wait 5 min
+    settings = _settings(recordings, emulator, tmp_path)
+    cancel = CancelToken()
+    first = run_batch(settings, cancel=cancel,
+                      job_engine_factory=lambda s: _InterruptedAtUpload(batch_engine(s, env=_env(azurite)), cancel))  # type: ignore[arg-type,return-value]  # fmt: skip
+    assert (first.exit_code, first.succeeded_count, emulator.batch.submitted) == (130, 0, 0)
+    second = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    assert (second.exit_code, second.succeeded_count, emulator.batch.submitted) == (0, 1, 1)
+    assert "done tomorrow" in (settings.out / "one.wav.txt").read_text()
