@@ -35,6 +35,18 @@ def mask(text: str) -> str:
     return _SAS_SIGNATURE.sub(r"\1***", Redactor()(text))
 
 
+class _MaskedSignatures(logging.Filter):
+    """httpx logs each request's URL (with --verbose): a result link's SAS signature masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "sig=" in text.lower():
+            record.msg, record.args = mask(text), ()
+        return True
+
+
+logging.getLogger("httpx").addFilter(_MaskedSignatures())
+
 API_VERSION = "2025-10-15"
 RETRIES = 5
 MAX_PAGES = 1000  # of a list (100 jobs or files each): 100,000 jobs in a resource

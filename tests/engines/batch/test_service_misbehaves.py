@@ -5,6 +5,7 @@ send the Speech key anywhere but the endpoint, nor wait for ever, nor take garba
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -290,3 +291,22 @@ def test_next_links_that_never_end_stop_after_a_bounded_number_of_pages(
         client.max_pages = 20  # 1,000 by default
         list(client.pages("/transcriptions"))
     assert "did not end after 20 pages" in caught.value.message and len(answers.keys) == 20
+
+
+def test_a_result_links_sas_signature_is_not_logged_with_verbose(
+    hostile: tuple[RestServer, Hostile], store: BlobStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    server, answers = hostile
+    link = f"{server.url}/content/1?sv=2022-11-02&sp=r&sig=SECRETSIG0815%3D"
+    answers.answers["/speechtotext/transcriptions/j/files"] = _json({"values": [
+        {"kind": "Transcription", "name": "contenturl_0.json", "links": {"contentUrl": link}},
+    ]})  # fmt: skip
+    answers.answers["/content/1"] = _json({"recognizedPhrases": []})
+    engine = _engine(server, store)
+    try:
+        with caplog.at_level(logging.DEBUG):  # --verbose
+            (result,) = engine.results("j", ["a.wav"])
+    finally:
+        engine.close()
+    assert result.transcript is not None
+    assert "/content/1?sv=2022-11-02&sp=r&sig=***" in caplog.text and "SECRETSIG" not in caplog.text
