@@ -144,8 +144,9 @@ class BatchJobEngine:
 
     def results(self, job_id: str, uploads: list[str]) -> Iterator[RecordingResult]:
         index_of = {u: i for i, u in enumerate(uploads) if u}
-        pending = set(index_of.values())
+        pending = {i for i, u in enumerate(uploads) if u}
         failures: dict[int, FileError] = {}
+        read: set[str] = set()  # result files downloaded already (by name)
         for _ in range(LINK_REFRESHES + 1):
             expired = False
             for file in self._client.pages(f"/transcriptions/{job_id}/files"):
@@ -158,18 +159,25 @@ class BatchJobEngine:
                         failures = _report_failures(self._client.download(link), index_of)
                     except LinkExpired:
                         expired = True
-                if index is None or index not in pending:
+                if index is None or not pending or file["name"] in read:
                     continue
                 try:
                     data = self._client.download(link)
                 except LinkExpired:
                     expired = True
                     continue
-                pending.discard(index)
+                read.add(file["name"])
+                # The file's own 'source' says whose it is; its name's number only when it does
+                # not say (a result is never taken for another recording's).
+                source = _source_blob(data)
+                owner = index if source in (None, uploads[index]) else index_of.get(source or "")
+                if owner is None or owner not in pending:
+                    continue
+                pending.discard(owner)
                 try:
-                    yield RecordingResult(index, transcript=transcript_from_result(data))
+                    yield RecordingResult(owner, transcript=transcript_from_result(data))
                 except BadResult as exc:
-                    yield RecordingResult(index, error=exc)
+                    yield RecordingResult(owner, error=exc)
             if not expired:
                 break
         for index in sorted(pending):
@@ -233,6 +241,19 @@ def _index(file: dict[str, Any], index_of: dict[str, int], count: int) -> int | 
     return index if 0 <= index < count else None
 
 
+def _source_blob(data: bytes) -> str | None:
+    """The upload a result file says it is for (its ``source`` URL's blob name), if it says."""
+    try:
+        source = json.loads(data).get("source")
+    except (ValueError, AttributeError):
+        return None
+    return _blob_name(source) if isinstance(source, str) and source else None
+
+
+def _blob_name(url: str) -> str:
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
 def _report_failures(data: bytes, index_of: dict[str, int]) -> dict[int, FileError]:
     """The report's failed recordings, by index (matched on the blob name in their source URL)."""
     try:
@@ -243,7 +264,7 @@ def _report_failures(data: bytes, index_of: dict[str, int]) -> dict[int, FileErr
     for detail in details:
         if not isinstance(detail, dict) or detail.get("status") == "Succeeded":
             continue
-        blob = unquote(urlsplit(str(detail.get("source", ""))).path.rsplit("/", 1)[-1])
+        blob = _blob_name(str(detail.get("source", "")))
         if blob in index_of:
             kind, message = str(detail.get("errorKind", "")), mask(str(detail.get("errorMessage", "")))
             failures[index_of[blob]] = PermanentEngineError(

@@ -315,3 +315,18 @@ def test_ctrl_c_cuts_a_retry_after_wait_short_and_the_next_run_submits_the_job_o
     second = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
     assert (second.exit_code, second.succeeded_count, emulator.batch.submitted) == (0, 1, 1)
     assert "done tomorrow" in (settings.out / "one.wav.txt").read_text()
+
+
+def test_two_copies_of_a_recording_in_one_job_both_get_their_transcript(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path
+) -> None:
+    original = recordings.add("calls/monday.wav", 81, "The same call, filed twice.")
+    (recordings.root / "backup").mkdir()
+    (recordings.root / "backup/monday.wav").write_bytes(original.read_bytes())
+    recordings.add("other.wav", 82, "Another call.")
+    emulator = emulator_for(recordings, key=KEY)
+    settings = _settings(recordings, emulator, tmp_path)
+    result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    assert (result.exit_code, result.succeeded_count, emulator.batch.submitted) == (0, 3, 1), result.failed
+    for source in ("calls/monday.wav", "backup/monday.wav"):
+        assert "filed twice" in (settings.out / f"{source}.txt").read_text()

@@ -310,3 +310,33 @@ def test_a_result_links_sas_signature_is_not_logged_with_verbose(
         engine.close()
     assert result.transcript is not None
     assert "/content/1?sv=2022-11-02&sp=r&sig=***" in caplog.text and "SECRETSIG" not in caplog.text
+
+
+def test_a_result_is_given_to_the_recording_its_source_names_never_by_its_number_alone(
+    hostile: tuple[RestServer, Hostile], store: BlobStore
+) -> None:
+    server, answers = hostile
+    link, container = f"{server.url}/content", "https://acc.blob.core.windows.net/c"
+
+    def result(source: str, text: str) -> Answer:
+        phrase = {"offsetInTicks": 0, "durationInTicks": 10, "nBest": [{"display": text}]}
+        return _json({"source": source, "recognizedPhrases": [phrase]})
+
+    answers.answers["/speechtotext/transcriptions/j/files"] = _json({"values": [
+        {"kind": "Transcription", "name": f"contenturl_{n}.json", "links": {"contentUrl": f"{link}/{n}"}}
+        for n in range(3)
+    ]})  # fmt: skip
+    # Numbered from another count: each file says whose it is; the last names no recording here.
+    answers.answers["/content/0"] = result(f"{container}/b.wav?sv=1&sig=x", "Bee.")
+    answers.answers["/content/1"] = result(f"{container}/a.wav", "Ay.")
+    answers.answers["/content/2"] = result(f"{container}/somebody-else.wav", "Not ours.")
+    engine = _engine(server, store)
+    try:
+        results = {r.index: r for r in engine.results("j", ["a.wav", "b.wav", "c.wav"])}
+    finally:
+        engine.close()
+    shown = {
+        i: r.transcript.phrases[0].display if r.transcript else type(r.error).__name__
+        for i, r in results.items()
+    }
+    assert shown == {0: "Ay.", 1: "Bee.", 2: "TransientEngineError"}
