@@ -33,6 +33,7 @@ _STATES: dict[str, JobState] = {
 }
 _PROFANITY = {"masked": "Masked", "removed": "Removed", "raw": "None"}
 DIARIZATION_MAX_SPEAKERS = 35
+MAX_FILE_BYTES = 1 << 30  # the service's limit per recording (1 GB)
 
 
 def properties(options: RecognitionOptions, *, channels_separate: bool) -> dict[str, Any]:
@@ -102,6 +103,7 @@ class BatchJobEngine:
     def upload(self, path: Path, sha256: str) -> str:
         if not needs_conversion(path):
             name = f"{sha256}{path.suffix.lower()}"
+            _check_size(path)
             self.uploaded += self._storage.upload(path, name, sha256=sha256)
             return name
         name = f"{sha256}.wav"  # the source's hash: converted at most once, whatever it is called
@@ -109,6 +111,7 @@ class BatchJobEngine:
             with converted(path) as wav:
                 if sha256_of(path) != sha256:  # converted from other bytes than were hashed
                     raise ChangedError()
+                _check_size(wav)
                 self.uploaded += self._storage.upload(wav, name)
         return name
 
@@ -200,6 +203,17 @@ class BatchJobEngine:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _check_size(path: Path) -> None:
+    """A file over the service's limit is refused before its bytes are sent (and paid for)."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise PermanentEngineError(
+            f"it is {size / 2**30:.1f} GB: batch transcription takes files up to 1 GB",
+            code="too_large",
+            hint="split it, or transcribe it with --engine realtime",
+        )
 
 
 def _listed_id(job: Any) -> str:

@@ -330,3 +330,31 @@ def test_two_copies_of_a_recording_in_one_job_both_get_their_transcript(
     assert (result.exit_code, result.succeeded_count, emulator.batch.submitted) == (0, 3, 1), result.failed
     for source in ("calls/monday.wav", "backup/monday.wav"):
         assert "filed twice" in (settings.out / f"{source}.txt").read_text()
+
+
+def _sparse_wav(path: Path, data_bytes: int) -> Path:
+    """A 16 kHz mono 16-bit WAV of silence, ``data_bytes`` long, that takes no room on disk."""
+    import struct
+
+    header = b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVEfmt " + struct.pack(
+        "<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16
+    ) + b"data" + struct.pack("<I", data_bytes)  # fmt: skip
+    with path.open("wb") as out:
+        out.write(header)
+        out.truncate(len(header) + data_bytes)
+    return path
+
+
+def test_a_recording_over_the_services_1_gb_limit_is_refused_before_its_upload(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path
+) -> None:
+    recordings.add("small.wav", 91, "A small one.")
+    _sparse_wav(recordings.root / "nine-hours.wav", (1 << 30) + 32000 * 60)
+    emulator = emulator_for(recordings, key=KEY)
+    settings = _settings(recordings, emulator, tmp_path, keep_uploads=True)
+    result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    assert (result.exit_code, result.succeeded_count) == (1, 1)
+    (failed,) = result.failed
+    assert failed.source == "nine-hours.wav" and failed.failure is not None
+    assert failed.failure.code == "too_large" and "1 GB" in failed.failure.message
+    assert len(_blobs(azurite, settings.batch.storage)) == 1  # only the small one was sent
