@@ -247,6 +247,14 @@ def _failure(response: httpx.Response) -> Exception:
             sdk_code=code,
             detail=message,
         )
+    if status in (404, 405):  # no such API there: every job would be refused alike
+        return FatalEngineError(
+            f"the batch transcription API is not at this endpoint ({status}: {message})",
+            code="endpoint_not_found",
+            sdk_code=code,
+            detail=message,
+            hint="check --endpoint or --region (the Speech resource's); 'batchscribe doctor' checks it",
+        )
     if status == 429:
         return TransientEngineError(f"throttled by the service: {message}", code="throttled", sdk_code=code)
     if status >= 500:

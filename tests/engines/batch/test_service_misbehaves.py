@@ -340,3 +340,20 @@ def test_a_result_is_given_to_the_recording_its_source_names_never_by_its_number
         for i, r in results.items()
     }
     assert shown == {0: "Ay.", 1: "Bee.", 2: "TransientEngineError"}
+
+
+def test_an_endpoint_without_the_batch_api_aborts_the_run_and_fails_no_recording(
+    hostile: tuple[RestServer, Hostile], azurite: Azurite, recordings: Recordings, tmp_path: Path
+) -> None:
+    server, _ = hostile  # answers 404 to everything, as a host without the batch API does
+    for seed in range(3):
+        recordings.add(f"r{seed}.wav", 100 + seed)
+    settings = RunSettings(
+        inputs=(recordings.root,), out=tmp_path / "out", engine="batch",
+        endpoint=Endpoint(kind="endpoint", url=server.url, key=KEY),
+        batch=BatchSettings(storage="noapi", poll_interval_s=0.02, batch_size=1),
+    )  # fmt: skip
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=env))
+    assert (result.exit_code, result.failed_count) == (3, 0), result.failed
+    assert "not at this endpoint" in result.aborted and "--endpoint" in result.aborted
