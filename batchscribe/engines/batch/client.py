@@ -49,7 +49,7 @@ logging.getLogger("httpx").addFilter(_MaskedSignatures())
 
 API_VERSION = "2025-10-15"
 RETRIES = 5
-MAX_PAGES = 1000  # of a list (100 jobs or files each): 100,000 jobs in a resource
+MAX_PAGES = 10_000  # of a list (100 jobs or files each): a million jobs in a resource
 MAX_RETRY_AFTER_S = 300.0  # a longer Retry-After is waited out by the poll loop, not in one call
 
 

@@ -140,6 +140,8 @@ class BatchJobEngine:
             job_id = _listed_id(job)
             if job_id in wanted:
                 found[job_id] = _status(job_id, job)
+                if len(found) == len(wanted):  # the resource's other jobs need not be read
+                    break
         for job_id in wanted - found.keys():  # not listed: ask for it alone before calling it lost
             job = self._client.call("GET", f"/transcriptions/{job_id}", allow_404=True)
             found[job_id] = _status(job_id, job) if isinstance(job, dict) else JobStatus(job_id, "Lost")

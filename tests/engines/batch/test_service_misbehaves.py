@@ -357,3 +357,25 @@ def test_an_endpoint_without_the_batch_api_aborts_the_run_and_fails_no_recording
     result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=env))
     assert (result.exit_code, result.failed_count) == (3, 0), result.failed
     assert "not at this endpoint" in result.aborted and "--endpoint" in result.aborted
+
+
+def test_a_poll_reads_the_job_list_only_until_its_jobs_are_found(
+    hostile: tuple[RestServer, Hostile], store: BlobStore
+) -> None:
+    server, answers = hostile
+    base = f"{server.url}/speechtotext/transcriptions"
+
+    def page(request: RestRequest) -> RestResponse:  # a resource shared with other tools: 50 pages
+        skip = int(request.query.get("skip", 0))
+        values = [{"self": f"{base}/job{skip + n}", "status": "Running"} for n in range(100)]
+        more = {"@nextLink": f"{base}?skip={skip + 100}"} if skip < 4900 else {}
+        return RestResponse.of_json(200, {"values": values, **more})
+
+    answers.answers["/speechtotext/transcriptions"] = page
+    engine = _engine(server, store)
+    try:
+        found = engine.statuses(["job3", "job150"])
+    finally:
+        engine.close()
+    assert {k: s.state for k, s in found.items()} == {"job3": "Running", "job150": "Running"}
+    assert len(answers.keys) == 2  # two pages read, not fifty
