@@ -161,7 +161,7 @@ class BatchJobEngine:
                 index = _index(file, index_of, len(uploads))
                 if file.get("kind") == "TranscriptionReport" and not failures:
                     try:
-                        failures = _report_failures(self._client.download(link), index_of)
+                        failures = _report_failures(self._client.download(link), uploads)
                     except LinkExpired:
                         expired = True
                 if index is None or not pending or file["name"] in read:
@@ -270,20 +270,21 @@ def _blob_name(url: str) -> str:
     return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
 
 
-def _report_failures(data: bytes, index_of: dict[str, int]) -> dict[int, FileError]:
-    """The report's failed recordings, by index (matched on the blob name in their source URL)."""
+def _report_failures(data: bytes, uploads: list[str]) -> dict[int, FileError]:
+    """The report's failed recordings, by index (matched on the blob name in their source URL:
+    every copy of the same bytes in the job)."""
     try:
-        details = json.loads(data).get("details") or []
+        details = json.loads(data).get("details")
     except (ValueError, AttributeError):
         return {}
     failures: dict[int, FileError] = {}
-    for detail in details:
+    for detail in details if isinstance(details, list) else ():
         if not isinstance(detail, dict) or detail.get("status") == "Succeeded":
             continue
         blob = _blob_name(str(detail.get("source", "")))
-        if blob in index_of:
-            kind, message = str(detail.get("errorKind", "")), mask(str(detail.get("errorMessage", "")))
-            failures[index_of[blob]] = PermanentEngineError(
+        kind, message = str(detail.get("errorKind", "")), mask(str(detail.get("errorMessage", "")))
+        for index in (i for i, upload in enumerate(uploads) if upload and upload == blob):
+            failures[index] = PermanentEngineError(
                 f"the service could not transcribe it: {message or kind}",
                 code="service_refused_file",
                 sdk_code=kind,

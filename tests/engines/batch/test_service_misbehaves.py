@@ -379,3 +379,42 @@ def test_a_poll_reads_the_job_list_only_until_its_jobs_are_found(
         engine.close()
     assert {k: s.state for k, s in found.items()} == {"job3": "Running", "job150": "Running"}
     assert len(answers.keys) == 2  # two pages read, not fifty
+
+
+@pytest.mark.parametrize("details", [5, {"a": 1}, None])
+def test_a_report_in_another_shape_is_no_failure_of_its_own(
+    hostile: tuple[RestServer, Hostile], store: BlobStore, details: object
+) -> None:
+    server, answers = hostile
+    link = f"{server.url}/content/report"
+    answers.answers["/speechtotext/transcriptions/j/files"] = _json({"values": [
+        {"kind": "TranscriptionReport", "name": "report.json", "links": {"contentUrl": link}},
+    ]})  # fmt: skip
+    answers.answers["/content/report"] = _json({"details": details})
+    engine = _engine(server, store)
+    try:
+        (result,) = engine.results("j", ["a.wav"])
+    finally:
+        engine.close()
+    assert isinstance(result.error, TransientEngineError)
+
+
+def test_the_reports_failure_reaches_every_copy_of_the_same_recording(
+    hostile: tuple[RestServer, Hostile], store: BlobStore
+) -> None:
+    server, answers = hostile
+    link = f"{server.url}/content/report"
+    answers.answers["/speechtotext/transcriptions/j/files"] = _json({"values": [
+        {"kind": "TranscriptionReport", "name": "report.json", "links": {"contentUrl": link}},
+    ]})  # fmt: skip
+    answers.answers["/content/report"] = _json({"details": [
+        {"source": "https://acc.blob.core.windows.net/c/a.wav", "status": "Failed", "errorKind": "InvalidData"},
+    ]})  # fmt: skip
+    engine = _engine(server, store)
+    try:
+        results = {r.index: r.error for r in engine.results("j", ["a.wav", "b.wav", "a.wav"])}
+    finally:
+        engine.close()
+    assert {i: e.code if e else "" for i, e in results.items()} == {
+        0: "service_refused_file", 1: "no_result", 2: "service_refused_file",
+    }  # fmt: skip
