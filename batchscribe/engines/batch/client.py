@@ -24,6 +24,7 @@ import httpx
 
 from batchscribe.engines.base import SpeechEndpoint
 from batchscribe.errors import FatalEngineError, PermanentEngineError, TransientEngineError, UsageError
+from batchscribe.names import shown
 from batchscribe.secrets import Redactor
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,8 @@ def _failure(response: httpx.Response) -> Exception:
     body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
     inner: dict[str, Any] = body["innerError"] if isinstance(body.get("innerError"), dict) else {}
     code = str(inner.get("code") or body.get("code") or response.status_code)
-    message = mask(str(inner.get("message") or body.get("message") or response.reason_phrase))
+    message = shown(mask(str(inner.get("message") or body.get("message") or response.reason_phrase)))
+    code = shown(code)
     status = response.status_code
     if status in (401, 403):
         return FatalEngineError(

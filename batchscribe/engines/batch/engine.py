@@ -9,6 +9,7 @@ refused before upload. ``resources/batch_setup.py`` builds the engine from the r
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,14 @@ from batchscribe.engines.batch.results import BadResult, transcript_from_result
 from batchscribe.engines.batch.settings import MAX_BATCH, TIME_TO_LIVE_HOURS
 from batchscribe.engines.batch.storage import BlobStore, ChangedError
 from batchscribe.engines.jobs import JobState, JobStatus, RecordingResult
-from batchscribe.errors import FileError, PermanentEngineError, TransientEngineError, UsageError
+from batchscribe.errors import (
+    FatalEngineError,
+    FileError,
+    PermanentEngineError,
+    TransientEngineError,
+    UsageError,
+)
+from batchscribe.names import shown
 
 LINK_REFRESHES = 3  # result links listed again at most this many times per job
 _STATES: dict[str, JobState] = {
@@ -33,6 +41,7 @@ _STATES: dict[str, JobState] = {
 }
 _PROFANITY = {"masked": "Masked", "removed": "Removed", "raw": "None"}
 DIARIZATION_MAX_SPEAKERS = 35
+_JOB_ID = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")  # URL-safe, one line
 MAX_FILE_BYTES = 1 << 30  # the service's limit per recording (1 GB)
 
 
@@ -219,15 +228,22 @@ def _check_size(path: Path) -> None:
 
 
 def _listed_id(job: Any) -> str:
-    """A job's id from its ``self`` link; '' when the answer has none (another service's shape)."""
+    """A job's id from its ``self`` link; '' when the answer has none, or one that is not a plain
+    id (it goes into URLs and onto the terminal: a GUID at Azure)."""
     link = job.get("self") if isinstance(job, dict) else None
-    return link.rstrip("/").rsplit("/", 1)[-1].split("?")[0] if isinstance(link, str) else ""
+    job_id = link.rstrip("/").rsplit("/", 1)[-1].split("?")[0] if isinstance(link, str) else ""
+    return job_id if _JOB_ID.match(job_id) else ""
 
 
 def _job_id(job: Any) -> str:
-    """A submitted job's id; a submit answer without one is transient (found by its name later)."""
+    """A submitted job's id. A submit answer without one stops the run: sent again each poll, it
+    could make a job per poll; left 'submitting', the next run looks for it by its name."""
     if not (job_id := _listed_id(job)):
-        raise TransientEngineError("the batch service's submit answer has no job link", code="bad_answer")
+        raise FatalEngineError(
+            "the batch service's answer to a submit has no job id",
+            code="bad_answer",
+            hint="check --endpoint: it must be Azure's batch transcription API (v2025-10-15)",
+        )
     return job_id
 
 
@@ -242,7 +258,8 @@ def _status(job_id: str, job: dict[str, Any]) -> JobStatus:
     properties = job.get("properties")
     error = properties.get("error") if isinstance(properties, dict) else None
     error = error if isinstance(error, dict) else {}
-    return JobStatus(job_id, state, str(error.get("code", "")), mask(str(error.get("message", ""))))
+    code, message = shown(str(error.get("code", ""))), shown(mask(str(error.get("message", ""))))
+    return JobStatus(job_id, state, code, message)
 
 
 def _index(file: dict[str, Any], index_of: dict[str, int], count: int) -> int | None:
@@ -282,7 +299,8 @@ def _report_failures(data: bytes, uploads: list[str]) -> dict[int, FileError]:
         if not isinstance(detail, dict) or detail.get("status") == "Succeeded":
             continue
         blob = _blob_name(str(detail.get("source", "")))
-        kind, message = str(detail.get("errorKind", "")), mask(str(detail.get("errorMessage", "")))
+        kind = shown(str(detail.get("errorKind", "")))
+        message = shown(mask(str(detail.get("errorMessage", ""))))
         for index in (i for i, upload in enumerate(uploads) if upload and upload == blob):
             failures[index] = PermanentEngineError(
                 f"the service could not transcribe it: {message or kind}",

@@ -153,7 +153,7 @@ def test_job_lists_and_answers_in_another_shape_neither_crash_nor_invent_a_job(
             "j1": ("Succeeded", ""), "j2": ("Failed", ""), "j3": ("Running", ""), "j4": ("Lost", ""),
         }  # fmt: skip
         assert engine.find("no self") is None
-        with pytest.raises(TransientEngineError):  # left 'submitting': found by its name later
+        with pytest.raises(FatalEngineError):  # left 'submitting': looked for by name next run
             engine.submit("batchscribe r job 1", ["x.wav"])
     finally:
         engine.close()
@@ -418,3 +418,45 @@ def test_the_reports_failure_reaches_every_copy_of_the_same_recording(
     assert {i: e.code if e else "" for i, e in results.items()} == {
         0: "service_refused_file", 1: "no_result", 2: "service_refused_file",
     }  # fmt: skip
+
+
+def test_a_submit_answer_without_a_job_id_stops_the_run_after_one_submit(
+    hostile: tuple[RestServer, Hostile], azurite: Azurite, recordings: Recordings, tmp_path: Path
+) -> None:
+    server, answers = hostile
+    recordings.add("one.wav", 110)
+    answers.answers["/speechtotext/transcriptions:submit"] = _json({"status": "NotStarted"}, 201)
+    answers.answers["/speechtotext/transcriptions"] = _json({"values": []})
+    settings = RunSettings(
+        inputs=(recordings.root,), out=tmp_path / "out", engine="batch",
+        endpoint=Endpoint(kind="endpoint", url=server.url, key=KEY),
+        batch=BatchSettings(storage="noid", poll_interval_s=0.02),
+        max_runtime_s=5.0,
+    )  # fmt: skip
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=env))
+    assert result.exit_code == 3 and "no job id" in result.aborted
+    assert [path for path, _ in answers.keys].count("/speechtotext/transcriptions:submit") == 1
+
+
+def test_terminal_control_from_the_service_never_reaches_a_message(
+    hostile: tuple[RestServer, Hostile], store: BlobStore
+) -> None:
+    server, answers = hostile
+    base = f"{server.url}/speechtotext/transcriptions"
+    evil = "Bad\x1b[2J\nINFO: all 1000 recordings done"
+    answers.answers["/speechtotext/transcriptions"] = _json({"values": [
+        {"self": f"{base}/\x1b[31mj1", "status": "Running"},
+        {"self": f"{base}/j2", "status": "Failed", "properties": {"error": {"code": evil, "message": evil}}},
+    ]})  # fmt: skip
+    answers.answers["/speechtotext/refuse"] = lambda r: RestResponse.error(400, evil, evil)
+    engine = _engine(server, store)
+    try:
+        status = engine.statuses(["j2"])["j2"]
+        with pytest.raises(PermanentEngineError) as caught:
+            engine._client.call("GET", "/refuse")
+    finally:
+        engine.close()
+    texts = [status.error_code, status.error_message, caught.value.one_line(), caught.value.sdk_code]
+    assert not any("\x1b" in text or "\n" in text for text in texts), texts
+    assert all("all 1000 recordings done" in text for text in texts)
