@@ -29,14 +29,14 @@ def check_storage(storage: str) -> str:
         container = storage
     else:
         parts = urlsplit(storage)
-        if parts.query or parts.fragment:
+        if parts.query or parts.fragment or "@" in parts.netloc:
             raise UsageError(
-                "--storage takes the container's URL without a query (a SAS is not used, nor shown)",
+                "--storage takes the container's URL without a query or a user (not used, nor shown)",
                 hint="https://ACCOUNT.blob.core.windows.net/CONTAINER: batchscribe signs in with Entra ID",
             )
         if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
             raise UsageError(
-                f"--storage {storage}: a container URL must be https (no sign-in token in clear)",
+                f"--storage: a container URL on {parts.hostname} must be https (no sign-in token in clear)",
                 hint="use https://ACCOUNT.blob.core.windows.net/CONTAINER",
             )
         container = parts.path.rstrip("/").rpartition("/")[2]
