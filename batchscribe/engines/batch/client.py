@@ -51,6 +51,7 @@ logging.getLogger("httpx").addFilter(_MaskedSignatures())
 API_VERSION = "2025-10-15"
 RETRIES = 5
 MAX_PAGES = 10_000  # of a list (100 jobs or files each): a million jobs in a resource
+MAX_RESULT_BYTES = 512 << 20  # a result file: a 1 GB recording's, word timings and all, is far less
 MAX_RETRY_AFTER_S = 300.0  # a longer Retry-After is waited out by the poll loop, not in one call
 
 
@@ -90,6 +91,7 @@ class BatchClient:
         self._retries = retries
         self.throttled = 0  # 429s seen
         self.max_pages = MAX_PAGES
+        self.max_result_bytes = MAX_RESULT_BYTES
         self._http = httpx.Client(headers=dict(headers), transport=transport, timeout=timeout_s)
         self._plain = httpx.Client(transport=transport, timeout=timeout_s)  # storage links: no key
 
@@ -171,25 +173,45 @@ class BatchClient:
             link = page.get("@nextLink")
             url = link if isinstance(link, str) else None
 
+    def _bounded(self, response: httpx.Response) -> bytes:
+        """The answer's bytes, read up to ``max_result_bytes`` (memory stays bounded)."""
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_result_bytes:
+                raise ResultTooLarge(
+                    f"the service's result file is over {self.max_result_bytes >> 20} MB: not read",
+                    code="result_too_large",
+                    hint="run again to retry the recording; report it if it keeps happening",
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
     def download(self, url: str) -> bytes:
         """A result file through its link; ``LinkExpired`` when the link no longer works."""
         for attempt in range(self._retries + 1):
             try:
-                response = self._plain.get(url)
+                with self._plain.stream("GET", url) as response:
+                    if response.status_code in (403, 404):
+                        raise LinkExpired(str(response.status_code))
+                    if response.status_code == 429 or response.status_code >= 500:
+                        self._sleep(_retry_after(response, default=min(2.0**attempt, 30.0)))
+                        continue
+                    if response.status_code >= 400:
+                        response.read()
+                        raise _failure(response)
+                    return self._bounded(response)
             except httpx.TransportError as exc:
                 if attempt == self._retries:
-                    raise TransientEngineError(f"cannot download a result: {exc}", code="network") from exc
+                    raise TransientEngineError(
+                        f"cannot download a result: {mask(str(exc))}", code="network"
+                    ) from exc
                 self._sleep(min(2.0**attempt, 30.0))
-                continue
-            if response.status_code in (403, 404):
-                raise LinkExpired(str(response.status_code))
-            if response.status_code == 429 or response.status_code >= 500:
-                self._sleep(_retry_after(response, default=min(2.0**attempt, 30.0)))
-                continue
-            if response.status_code >= 400:
-                raise _failure(response)
-            return response.content
         raise TransientEngineError("the result could not be downloaded", code="throttled")
+
+
+class ResultTooLarge(PermanentEngineError):
+    """A result file beyond any recording's (``BatchClient.max_result_bytes``): not read whole."""
 
 
 def _retry_after(response: httpx.Response, *, default: float) -> float:

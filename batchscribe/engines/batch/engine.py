@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from batchscribe.audio import AudioInfo, sha256_of
 from batchscribe.engines.base import RecognitionOptions
-from batchscribe.engines.batch.client import BatchClient, LinkExpired, mask
+from batchscribe.engines.batch.client import BatchClient, LinkExpired, ResultTooLarge, mask
 from batchscribe.engines.batch.convert import converted, needs_conversion
 from batchscribe.engines.batch.results import BadResult, transcript_from_result
 from batchscribe.engines.batch.settings import MAX_BATCH, TIME_TO_LIVE_HOURS
@@ -173,12 +173,20 @@ class BatchJobEngine:
                         failures = _report_failures(self._client.download(link), uploads)
                     except LinkExpired:
                         expired = True
+                    except ResultTooLarge:
+                        pass  # the recordings it would have explained fail as unread
                 if index is None or not pending or file["name"] in read:
                     continue
                 try:
                     data = self._client.download(link)
                 except LinkExpired:
                     expired = True
+                    continue
+                except ResultTooLarge as exc:
+                    read.add(file["name"])
+                    if index in pending:
+                        pending.discard(index)
+                        yield RecordingResult(index, error=exc)
                     continue
                 read.add(file["name"])
                 # The file's own 'source' says whose it is; its name's number only when it does

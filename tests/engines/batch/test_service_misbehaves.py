@@ -460,3 +460,27 @@ def test_terminal_control_from_the_service_never_reaches_a_message(
     texts = [status.error_code, status.error_message, caught.value.one_line(), caught.value.sdk_code]
     assert not any("\x1b" in text or "\n" in text for text in texts), texts
     assert all("all 1000 recordings done" in text for text in texts)
+
+
+def test_a_result_file_beyond_any_recordings_is_not_read_whole(
+    hostile: tuple[RestServer, Hostile], store: BlobStore
+) -> None:
+    server, answers = hostile
+    link = f"{server.url}/content"
+    answers.answers["/speechtotext/transcriptions/j/files"] = _json({"values": [
+        {"kind": "Transcription", "name": f"contenturl_{n}.json", "links": {"contentUrl": f"{link}/{n}"}}
+        for n in range(2)
+    ]})  # fmt: skip
+    phrase = {"offsetInTicks": 0, "durationInTicks": 10, "nBest": [{"display": "word " * 400_000}]}
+    answers.answers["/content/0"] = _json({"recognizedPhrases": [phrase]})  # 2 MB
+    answers.answers["/content/1"] = _json(
+        {"recognizedPhrases": [{**phrase, "nBest": [{"display": "Fine."}]}]}
+    )
+    engine = _engine(server, store)
+    engine._client.max_result_bytes = 1 << 20  # 512 MB by default
+    try:
+        results = {r.index: r for r in engine.results("j", ["a.wav", "b.wav"])}
+    finally:
+        engine.close()
+    assert results[0].error is not None and results[0].error.code == "result_too_large"
+    assert results[1].transcript is not None and results[1].transcript.phrases[0].display == "Fine."
