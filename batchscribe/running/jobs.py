@@ -332,7 +332,9 @@ class JobDriver:
     def _write(self, member: Member, result: RecordingResult, *, attempts: int) -> None:
         written = member_result(self.settings, member, result, engine=self.engine.name, run_id=self.run_id,
                                 attempts=attempts)  # fmt: skip
-        self.record(written, size=member.size, mtime_ns=member.mtime_ns)
+        # Done under the settings it was submitted with: collected by a run with other settings,
+        # it is transcribed again under those by the next run, never taken as theirs.
+        self.record(written, size=member.size, mtime_ns=member.mtime_ns, settings=member.settings)
 
     def _job_event(self, name: str, job_id: str, state: str, recordings: int, age_s: float = 0.0) -> None:
         if isinstance(self.sink, JobEvents):
@@ -343,13 +345,13 @@ class JobDriver:
         self.record(failed_result(source, path, audio, failure, sha256=sha256, attempts=attempts), size=size,
                     mtime_ns=mtime_ns)  # fmt: skip
 
-    def record(self, result: FileResult, *, size: int, mtime_ns: int) -> None:
+    def record(self, result: FileResult, *, size: int, mtime_ns: int, settings: str = "") -> None:
         self.ledger.record(
             result,
             size=size,
             mtime_ns=mtime_ns,
             sha256=result.sha256,
-            settings=self.wanted_hash,
+            settings=settings or self.wanted_hash,
             run_id=self.run_id,
         )
         self.store.done(result.source)

@@ -359,3 +359,25 @@ def test_a_recording_over_the_services_1_gb_limit_is_refused_before_its_upload(
     assert failed.source == "nine-hours.wav" and failed.failure is not None
     assert failed.failure.code == "too_large" and "1 GB" in failed.failure.message
     assert len(_blobs(azurite, settings.batch.storage)) == 1  # only the small one was sent
+
+
+def test_results_collected_by_a_run_with_other_settings_are_done_under_those_they_were_made_with(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from batchscribe.engines.base import RecognitionOptions
+
+    recordings.add("call.wav", 121, "Spoken in English.")
+    emulator = emulator_for(recordings, key=KEY)
+    emulator.batch.faults.not_started_reads = 1  # tonight's job is still waiting when the run ends
+    factory = lambda s: batch_engine(s, env=_env(azurite))  # noqa: E731
+    english = replace(_settings(recordings, emulator, tmp_path, no_wait=True),
+                      options=RecognitionOptions(language="en-US"))  # fmt: skip
+    assert run_batch(english, job_engine_factory=factory).exit_code == 0
+    german = replace(english, options=RecognitionOptions(language="de-DE"))  # the next night: fixed
+    collected = run_batch(german, job_engine_factory=factory)  # collects the English job
+    assert (collected.succeeded_count, emulator.batch.submitted) == (1, 1)
+    again = run_batch(german, job_engine_factory=factory)
+    assert emulator.batch.submitted == 2, "transcribed again in German"
+    assert again.exit_code == 0
