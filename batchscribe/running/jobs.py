@@ -232,7 +232,8 @@ class JobDriver:
                     + self._waiting_jobs()
                 )
             self.cancel.wait(interval)
-        return ""
+        pending = self.store.pending_count()  # interrupted: what is left at the service, said
+        return f"{pending} recording(s) pending at the service: the next run collects them" if pending else ""
 
     def _waiting_jobs(self, shown: int = 5) -> str:
         """The jobs still at the service, for the summary: id, status and age of each (a few)."""

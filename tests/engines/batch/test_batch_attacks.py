@@ -381,3 +381,33 @@ def test_results_collected_by_a_run_with_other_settings_are_done_under_those_the
     again = run_batch(german, job_engine_factory=factory)
     assert emulator.batch.submitted == 2, "transcribed again in German"
     assert again.exit_code == 0
+
+
+class _InterruptedWhilePolling:
+    """The batch engine, with Ctrl-C pressed right after a poll found the job waiting."""
+
+    def __init__(self, engine: Any, cancel: CancelToken) -> None:
+        self._engine, self._cancel = engine, cancel
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def statuses(self, job_ids: Any) -> Any:
+        found = self._engine.statuses(job_ids)
+        self._cancel.cancel("interrupted")
+        return found
+
+
+def test_an_interrupted_run_says_how_many_recordings_wait_at_the_service(
+    recordings: Recordings, emulator_for: Callable[..., Emulator], azurite: Azurite, tmp_path: Path
+) -> None:
+    for seed in range(3):
+        recordings.add(f"r{seed}.wav", 130 + seed)
+    emulator = emulator_for(recordings, key=KEY)
+    emulator.batch.faults.not_started_reads = 10**6
+    settings = _settings(recordings, emulator, tmp_path)
+    cancel = CancelToken()
+    result = run_batch(settings, cancel=cancel,
+                       job_engine_factory=lambda s: _InterruptedWhilePolling(batch_engine(s, env=_env(azurite)), cancel))  # type: ignore[arg-type,return-value]  # fmt: skip
+    assert result.exit_code == 130
+    assert "3 recording(s) pending at the service" in result.stop_reason
