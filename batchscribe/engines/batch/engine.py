@@ -309,8 +309,9 @@ def _report_failures(data: bytes, uploads: list[str]) -> dict[int, FileError]:
         blob = _blob_name(str(detail.get("source", "")))
         kind = shown(str(detail.get("errorKind", "")))
         message = shown(mask(str(detail.get("errorMessage", ""))))
+        error = TransientEngineError if kind in _PASSING_KINDS else PermanentEngineError
         for index in (i for i, upload in enumerate(uploads) if upload and upload == blob):
-            failures[index] = PermanentEngineError(
+            failures[index] = error(
                 f"the service could not transcribe it: {message or kind}",
                 code="service_refused_file",
                 sdk_code=kind,
@@ -320,7 +321,17 @@ def _report_failures(data: bytes, uploads: list[str]) -> dict[int, FileError]:
     return failures
 
 
+# A recording's failure that says nothing against the recording (its SAS expired while the job
+# waited, the service hiccuped): failed transient, so the next run sends it again.
+_PASSING_KINDS = frozenset({
+    "InaccessibleCustomerStorage", "InvalidUri", "Internal", "InternalServerError", "Timeout", "Transient",
+    "ServiceUnavailable",
+})  # fmt: skip
+
+
 def _file_hint(kind: str) -> str:
+    if kind in _PASSING_KINDS:
+        return "the service could not read it then (a link expired, a passing fault): the next run sends it"
     if kind in ("InvalidData", "InvalidAudioFormat", "EmptyAudioFile"):
         return "check that the recording plays and holds speech; stereo audio with diarization is refused"
     if kind == "AudioLengthLimitExceeded":

@@ -484,3 +484,24 @@ def test_a_result_file_beyond_any_recordings_is_not_read_whole(
         engine.close()
     assert results[0].error is not None and results[0].error.code == "result_too_large"
     assert results[1].transcript is not None and results[1].transcript.phrases[0].display == "Fine."
+
+
+def test_a_recording_the_service_could_not_read_then_is_failed_for_the_next_run_to_send_again(
+    hostile: tuple[RestServer, Hostile], store: BlobStore
+) -> None:
+    server, answers = hostile
+    link, container = f"{server.url}/content/report", "https://acc.blob.core.windows.net/c"
+    answers.answers["/speechtotext/transcriptions/j/files"] = _json({"values": [
+        {"kind": "TranscriptionReport", "name": "report.json", "links": {"contentUrl": link}},
+    ]})  # fmt: skip
+    answers.answers["/content/report"] = _json({"details": [  # the job waited past its SAS' 48 h
+        {"source": f"{container}/a.wav", "status": "Failed", "errorKind": "InaccessibleCustomerStorage"},
+        {"source": f"{container}/b.wav", "status": "Failed", "errorKind": "InvalidData"},
+    ]})  # fmt: skip
+    engine = _engine(server, store)
+    try:
+        results = {r.index: r.error for r in engine.results("j", ["a.wav", "b.wav"])}
+    finally:
+        engine.close()
+    assert [type(results[i]).__name__ for i in (0, 1)] == ["TransientEngineError", "PermanentEngineError"]
+    assert all(e is not None and e.sdk_code and e.hint for e in results.values())
