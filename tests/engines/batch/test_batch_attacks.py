@@ -5,6 +5,7 @@ against Azurite and the emulator; a misbehaving service is a real local HTTP ser
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -238,13 +239,14 @@ class _StorageGoesAway:
     """The batch engine, with storage stopped just before the first upload (Azurite killed)."""
 
     def __init__(self, engine: Any, stop: Callable[[], None]) -> None:
-        self._engine, self._stop = engine, stop
+        self._engine, self._stop, self._stopping = engine, stop, threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._engine, name)
 
     def upload(self, path: Path, sha256: str) -> str:
-        self._stop()
+        with self._stopping:  # every upload starts once storage is gone (stopping it again: nothing)
+            self._stop()
         return str(self._engine.upload(path, sha256))
 
 
