@@ -377,8 +377,9 @@ def test_results_collected_by_a_run_with_other_settings_are_done_under_those_the
     english = replace(_settings(recordings, emulator, tmp_path, no_wait=True),
                       options=RecognitionOptions(language="en-US"))  # fmt: skip
     assert run_batch(english, job_engine_factory=factory).exit_code == 0
-    german = replace(english, options=RecognitionOptions(language="de-DE"))  # the next night: fixed
-    collected = run_batch(german, job_engine_factory=factory)  # collects the English job
+    german = replace(english, options=RecognitionOptions(language="de-DE"),  # the next night: fixed
+                     batch=replace(english.batch, no_wait=False))  # fmt: skip
+    collected = run_batch(german, job_engine_factory=factory)  # waits for the English job, collects it
     assert (collected.succeeded_count, emulator.batch.submitted) == (1, 1)
     again = run_batch(german, job_engine_factory=factory)
     assert emulator.batch.submitted == 2, "transcribed again in German"
