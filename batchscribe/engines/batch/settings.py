@@ -39,7 +39,13 @@ def check_storage(storage: str) -> str:
                 f"--storage: a container URL on {parts.hostname} must be https (no sign-in token in clear)",
                 hint="use https://ACCOUNT.blob.core.windows.net/CONTAINER",
             )
-        container = parts.path.rstrip("/").rpartition("/")[2]
+        segments = [segment for segment in parts.path.split("/") if segment]
+        if len(segments) != (2 if parts.hostname in LOCAL_HOSTS else 1):  # Azurite: /ACCOUNT/CONTAINER
+            raise UsageError(
+                f"--storage: the URL's path {parts.path!r} is not one container (no folder in it is taken)",
+                hint="https://ACCOUNT.blob.core.windows.net/CONTAINER; recordings are uploaded at its root",
+            )
+        container = segments[-1]
     if not CONTAINER_NAME.match(container):
         raise UsageError(
             f"--storage: {container!r} is not a Blob Storage container name",

@@ -156,6 +156,7 @@ class _NoToken:
         ("https://acc.blob.core.windows.net/recs?sv=2022-11-02&sig=SECRETSIG0815", "", "without a query"),
         ("http://127.0.0.1:9/acc/recs?sv=2022-11-02&sig=SECRETSIG0815", "", "without a query"),
         ("http://storage.example.com/recs", "", "must be https"),
+        ("https://acc.blob.core.windows.net/recs/2024/march", "", "is not one container"),
         ("https://me:PASSWORD0815@acc.blob.core.windows.net/recs", "", "without a query or a user"),
     ],
 )
