@@ -54,7 +54,9 @@ class FakeJobEngine:
     def content_name(self, path: Path, sha256: str, audio: AudioInfo) -> str:
         return f"{sha256}{path.suffix.lower()}"
 
-    def upload(self, path: Path, name: str, audio: AudioInfo, progress: UploadHook | None = None) -> None:
+    def upload(
+        self, path: Path, name: str, audio: AudioInfo, progress: UploadHook | None = None, *, sha256: str
+    ) -> None:
         data = path.read_bytes()
         with self._lock:
             if name not in self.uploads:
@@ -127,6 +129,9 @@ class FakeJobEngine:
     def remove_upload(self, name: str) -> None:
         with self._lock:
             self.uploads.pop(name, None)
+
+    def interrupt(self) -> None:
+        return None
 
     def close(self) -> None:
         return None

@@ -66,9 +66,13 @@ class JobEngine(Protocol):
         by the next run."""
         ...
 
-    def upload(self, path: Path, name: str, audio: AudioInfo, progress: UploadHook | None = None) -> None:
+    def upload(
+        self, path: Path, name: str, audio: AudioInfo, progress: UploadHook | None = None, *, sha256: str
+    ) -> None:
         """Put the recording in storage as ``name`` unless it is there already (the same bytes).
-        ``progress(sent, total)`` hears how far the bytes sent are (maybe from several threads)."""
+        ``progress(sent, total)`` hears how far the bytes sent are (maybe from several threads).
+        ``sha256``: the recording's hash when it was named; bytes that are not those any more
+        fail it (``changed_during_upload``), never stored under that name."""
         ...
 
     def submit(self, display_name: str, uploads: list[str]) -> str:
@@ -99,6 +103,10 @@ class JobEngine(Protocol):
 
     def remove_upload(self, name: str) -> None:
         """Delete an upload; one already gone is fine."""
+        ...
+
+    def interrupt(self) -> None:
+        """The run was interrupted: stop waiting (Retry-After, back-off) in calls under way."""
         ...
 
     def close(self) -> None: ...

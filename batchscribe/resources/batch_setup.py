@@ -189,9 +189,13 @@ def probe_endpoint(settings: RunSettings) -> tuple[bool, str, str]:
             client.close()
     except FatalEngineError as exc:
         if exc.code == "auth_failed" and endpoint.entra:
-            return False, "the Entra ID token was rejected by the batch endpoint (credentials refused)", (
-                "give the signed-in identity the Cognitive Services Speech User (or Contributor) role "
-                "on the Speech resource"
+            return (
+                False,
+                "the Entra ID token was rejected by the batch endpoint (credentials refused)",
+                (
+                    "give the signed-in identity the Cognitive Services Speech User (or Contributor) role "
+                    "on the Speech resource"
+                ),
             )
         return False, exc.message, exc.hint
     except BatchscribeError as exc:

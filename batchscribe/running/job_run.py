@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
 from batchscribe.engines.jobs import JobEngine
-from batchscribe.errors import BatchscribeError, FatalEngineError, RunAbortedError
+from batchscribe.errors import BatchscribeError, UsageError
 from batchscribe.planning.planner import Plan, damaged_state_note, transcript_settings
 from batchscribe.planning.streaming import FeedTarget, PlanFeed
 from batchscribe.results import FileResult, RunResult
@@ -59,8 +59,10 @@ def run_jobs(
             wanted_hash = settings_hash(transcript_settings(settings))
             with _sink(events) as sink:
                 engine: JobEngine | None = None
+                stop_waiting: Callable[[], None] = _nothing
                 try:
                     engine = engine_factory(settings)  # a sign-in that fails here stops the run too
+                    stop_waiting = cancel.on_cancel(engine.interrupt)  # Ctrl-C cuts a Retry-After short
                     driver = JobDriver(
                         settings,
                         engine,
@@ -86,10 +88,13 @@ def run_jobs(
                         at_service, waited = waited, ""
                     stop_reason = "; ".join(r for r in (driver.over_budget_reason(), waited) if r)
                 except BatchscribeError as exc:
-                    if not isinstance(exc, RunAbortedError | FatalEngineError):
+                    if isinstance(exc, UsageError):
                         raise
+                    # Aborted, or the service or storage failing outside a recording (a refused
+                    # list call, storage away at the start): the run stops, its jobs stay known.
                     aborted = exc.one_line()
                 finally:
+                    stop_waiting()
                     if engine is not None:
                         engine.close()
         finally:
@@ -132,6 +137,10 @@ def forget_emulated_jobs(store: JobStore) -> None:
             "%d recording(s) an earlier --emulate run left at its emulator (gone with it) are sent again",
             recordings,
         )
+
+
+def _nothing() -> None:
+    return None
 
 
 @contextlib.contextmanager

@@ -103,7 +103,7 @@ def _upload(engine: JobEngine, item: WorkItem, named: Named, progress: UploadPro
     try:
         if isinstance(named, FileError):
             return named
-        engine.upload(item.file.path, named[1], item.audio, progress.file_hook(index))
+        engine.upload(item.file.path, named[1], item.audio, progress.file_hook(index), sha256=named[0])
         return named
     except FatalEngineError:
         raise

@@ -194,7 +194,7 @@ class JobDriver:
         """Poll until nothing is pending, the deadline, ``--no-wait`` or a cancel; why it stopped
         ('' when everything was collected)."""
         interval = self.settings.batch.poll_interval_s
-        while True:
+        while not self.cancel.is_cancelled():  # interrupted: nothing more is sent
             try:
                 self.resume()  # a job whose submit did not go through: found or sent again
                 changed = self.poll()
@@ -216,8 +216,9 @@ class JobDriver:
                     f"{pending} recording(s) still at the service at --max-runtime: the next run collects"
                     + self._waiting_jobs()
                 )
-            if self.cancel.wait(interval):
-                return ""
+            self.cancel.wait(interval)
+        pending = self.store.pending_count()  # interrupted: what is left at the service, said
+        return f"{pending} recording(s) pending at the service: the next run collects them" if pending else ""
 
     def _waiting_jobs(self, shown: int = 5) -> str:
         """The jobs still at the service, for the summary: id, status and age of each (a few)."""
@@ -317,7 +318,9 @@ class JobDriver:
     def _write(self, member: Member, result: RecordingResult, *, attempts: int) -> None:
         written = member_result(self.settings, member, result, engine=self.engine.name, run_id=self.run_id,
                                 attempts=attempts)  # fmt: skip
-        self.record(written, size=member.size, mtime_ns=member.mtime_ns)
+        # Done under the settings it was submitted with: collected by a run with other settings,
+        # it is transcribed again under those by the next run, never taken as theirs.
+        self.record(written, size=member.size, mtime_ns=member.mtime_ns, settings=member.settings)
 
     def _job_event(self, name: str, job_id: str, state: str, recordings: int, age_s: float = 0.0) -> None:
         if isinstance(self.sink, JobEvents):
@@ -328,13 +331,13 @@ class JobDriver:
         self.record(failed_result(source, path, audio, failure, sha256=sha256, attempts=attempts), size=size,
                     mtime_ns=mtime_ns)  # fmt: skip
 
-    def record(self, result: FileResult, *, size: int, mtime_ns: int) -> None:
+    def record(self, result: FileResult, *, size: int, mtime_ns: int, settings: str = "") -> None:
         self.ledger.record(
             result,
             size=size,
             mtime_ns=mtime_ns,
             sha256=result.sha256,
-            settings=self.wanted_hash,
+            settings=settings or self.wanted_hash,
             run_id=self.run_id,
         )
         self.store.done(result.source)

@@ -283,7 +283,9 @@ def test_uploads_a_kill_left_before_their_job_was_recorded_are_removed_by_the_ne
 def test_uploads_live_under_the_folder_id_the_store_keeps_and_plan_makes_none(
     settings: RunSettings, cli: CliRunner
 ) -> None:
-    planned = cli.invoke(app, ["plan", str(settings.inputs[0]), "--out", str(settings.out), "--engine", "batch"])
+    planned = cli.invoke(
+        app, ["plan", str(settings.inputs[0]), "--out", str(settings.out), "--engine", "batch"]
+    )
     assert planned.exit_code == 0, planned.output
     assert not (settings.out / "_state").exists()  # plan writes no state: no folder id either
     engine = FakeJobEngine(reads_before_done=1)

@@ -16,15 +16,20 @@ secrets, SAS signatures and the live ``secrets`` (the tokens in use).
 from __future__ import annotations
 
 import logging
+import math
 import re
-import time
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from batchscribe.engines.base import SpeechEndpoint
 from batchscribe.errors import FatalEngineError, PermanentEngineError, TransientEngineError, UsageError
+from batchscribe.names import shown
 from batchscribe.secrets import Redactor
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,9 @@ def mask_signatures_in_logs() -> None:
 
 API_VERSION = "2025-10-15"
 RETRIES = 5
+MAX_PAGES = 10_000  # of a list (100 jobs or files each): a million jobs in a resource
+MAX_RESULT_BYTES = 512 << 20  # a result file: a 1 GB recording's, word timings and all, is far less
+MAX_RETRY_AFTER_S = 300.0  # a longer Retry-After is waited out by the poll loop, not in one call
 
 
 def base_url(endpoint: SpeechEndpoint) -> str:
@@ -98,20 +106,37 @@ class BatchClient:
         headers: Headers,
         *,
         secrets: Callable[[], Iterable[str]] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         retries: int = RETRIES,
         transport: httpx.BaseTransport | None = None,
         timeout_s: float = 60.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         mask_signatures_in_logs()  # result links are SAS URLs: fetched here, logged by httpx
-        self._sleep = sleep
+        self._interrupted = threading.Event()
+        self._wait = sleep or self._interrupted.wait  # a wait that Ctrl-C (interrupt) cuts short
         self._retries = retries
         self.throttled = 0  # 429s seen
+        self.max_pages = MAX_PAGES
+        self.max_result_bytes = MAX_RESULT_BYTES
         self._headers = headers if callable(headers) else _fixed(headers)
         self._redact = Redactor(live=secrets)
         self._http = httpx.Client(transport=transport, timeout=timeout_s)
         self._plain = httpx.Client(transport=transport, timeout=timeout_s)  # storage links: no key
+
+    def interrupt(self) -> None:
+        """Stop waiting: a wait under way, or any later one, ends the call as transient."""
+        self._interrupted.set()
+
+    def _sleep(self, seconds: float) -> None:
+        if not self._interrupted.is_set():
+            self._wait(seconds)
+        if self._interrupted.is_set():
+            raise TransientEngineError(
+                "stopped waiting for the batch service: interrupted",
+                code="cancelled",
+                hint="the next run goes on from here",
+            )
 
     def close(self) -> None:
         self._http.close()
@@ -126,6 +151,12 @@ class BatchClient:
     def call(self, method: str, path_or_url: str, *, body: object = None, allow_404: bool = False) -> Any:
         """One API call with retries; the JSON answer (None for 204, or a 404 when allowed)."""
         url = path_or_url if path_or_url.startswith("http") else f"{self.base_url}{path_or_url}"
+        if _origin(url) != _origin(self.base_url):  # a link in an answer: the key stays home
+            raise FatalEngineError(
+                f"the batch service answered with a link to another host ({_origin(url)}); not followed",
+                code="bad_answer",
+                hint="the Speech key is only sent to the --endpoint/--region host: check --endpoint",
+            )
         if "api-version=" not in url:  # added to the query (httpx's params= would replace it)
             url = f"{url}{'&' if '?' in url else '?'}api-version={API_VERSION}"
         for attempt in range(self._retries + 1):
@@ -149,7 +180,7 @@ class BatchClient:
                 return None
             if response.status_code >= 400:
                 raise _failure(response, self._redact)
-            return response.json() if response.content else None
+            return _json(response)
         raise AssertionError("unreachable")
 
     def pages(self, path: str) -> Iterator[dict[str, Any]]:
@@ -157,31 +188,58 @@ class BatchClient:
         url: str | None = path
         seen: set[str] = set()
         while url and url not in seen:  # a link already followed would loop for ever
+            if len(seen) == self.max_pages:  # nor may links that never end (another skip each time)
+                raise TransientEngineError(
+                    f"the batch service's list did not end after {self.max_pages} pages", code="bad_answer"
+                )
             seen.add(url)
             page = self.call("GET", url)
-            yield from page.get("values", [])
-            url = page.get("@nextLink")
+            values = page.get("values") if isinstance(page, dict) else None
+            if not isinstance(values, list):
+                raise TransientEngineError("the batch service sent a list without values", code="bad_answer")
+            yield from values
+            link = page.get("@nextLink")
+            url = link if isinstance(link, str) else None
+
+    def _bounded(self, response: httpx.Response) -> bytes:
+        """The answer's bytes, read up to ``max_result_bytes`` (memory stays bounded)."""
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_result_bytes:
+                raise ResultTooLarge(
+                    f"the service's result file is over {self.max_result_bytes >> 20} MB: not read",
+                    code="result_too_large",
+                    hint="run again to retry the recording; report it if it keeps happening",
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def download(self, url: str) -> bytes:
         """A result file through its link; ``LinkExpired`` when the link no longer works."""
         for attempt in range(self._retries + 1):
             try:
-                response = self._plain.get(url)
+                with self._plain.stream("GET", url) as response:
+                    if response.status_code in (403, 404):
+                        raise LinkExpired(str(response.status_code))
+                    if response.status_code == 429 or response.status_code >= 500:
+                        self._sleep(_retry_after(response, default=min(2.0**attempt, 30.0)))
+                        continue
+                    if response.status_code >= 400:
+                        response.read()
+                        raise _failure(response, self._redact)
+                    return self._bounded(response)
             except httpx.TransportError as exc:
                 if attempt == self._retries:
-                    said = mask(str(exc), self._redact)
-                    raise TransientEngineError(f"cannot download a result: {said}", code="network") from exc
+                    raise TransientEngineError(
+                        f"cannot download a result: {mask(str(exc), self._redact)}", code="network"
+                    ) from exc
                 self._sleep(min(2.0**attempt, 30.0))
-                continue
-            if response.status_code in (403, 404):
-                raise LinkExpired(str(response.status_code))
-            if response.status_code == 429 or response.status_code >= 500:
-                self._sleep(_retry_after(response, default=min(2.0**attempt, 30.0)))
-                continue
-            if response.status_code >= 400:
-                raise _failure(response, self._redact)
-            return response.content
         raise TransientEngineError("the result could not be downloaded", code="throttled")
+
+
+class ResultTooLarge(PermanentEngineError):
+    """A result file beyond any recording's (``BatchClient.max_result_bytes``): not read whole."""
 
 
 def _fixed(headers: Mapping[str, str]) -> Callable[[], Mapping[str, str]]:
@@ -190,10 +248,41 @@ def _fixed(headers: Mapping[str, str]) -> Callable[[], Mapping[str, str]]:
 
 
 def _retry_after(response: httpx.Response, *, default: float) -> float:
+    """Retry-After's seconds (or HTTP date), within 0..``MAX_RETRY_AFTER_S``; ``default`` when it
+    says nothing usable (a huge or endless wait would outlive --max-runtime and Ctrl-C)."""
+    value = response.headers.get("Retry-After", "").strip()
     try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
+        seconds = float(value)
     except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+        except (TypeError, ValueError, IndexError):
+            return default
+    if math.isnan(seconds) or seconds < 0:
         return default
+    return min(seconds, MAX_RETRY_AFTER_S)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower())
+    except ValueError:
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def _json(response: httpx.Response) -> Any:
+    """A 2xx answer's JSON (None when empty); an answer that is not JSON is transient."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise TransientEngineError(
+            f"the batch service answered {response.status_code} with something that is not JSON",
+            code="bad_answer",
+        ) from None
 
 
 def _failure(response: httpx.Response, redact: Callable[[str], str]) -> Exception:
@@ -205,7 +294,8 @@ def _failure(response: httpx.Response, redact: Callable[[str], str]) -> Exceptio
     body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
     inner: dict[str, Any] = body["innerError"] if isinstance(body.get("innerError"), dict) else {}
     code = str(inner.get("code") or body.get("code") or response.status_code)
-    message = mask(str(inner.get("message") or body.get("message") or response.reason_phrase), redact)
+    message = shown(mask(str(inner.get("message") or body.get("message") or response.reason_phrase), redact))
+    code = shown(code)
     status = response.status_code
     if status in (401, 403):
         return FatalEngineError(
@@ -213,6 +303,14 @@ def _failure(response: httpx.Response, redact: Callable[[str], str]) -> Exceptio
             code="auth_failed",
             sdk_code=code,
             detail=message,
+        )
+    if status in (404, 405):  # no such API there: every job would be refused alike
+        return FatalEngineError(
+            f"the batch transcription API is not at this endpoint ({status}: {message})",
+            code="endpoint_not_found",
+            sdk_code=code,
+            detail=message,
+            hint="check --endpoint or --region (the Speech resource's); 'batchscribe doctor' checks it",
         )
     if status == 429:
         return TransientEngineError(f"throttled by the service: {message}", code="throttled", sdk_code=code)

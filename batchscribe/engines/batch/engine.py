@@ -9,20 +9,28 @@ refused before upload. ``resources/batch_setup.py`` builds the engine from the r
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from batchscribe.audio import AudioInfo
+from batchscribe.audio import AudioInfo, sha256_of
 from batchscribe.engines.base import RecognitionOptions
-from batchscribe.engines.batch.client import BatchClient, LinkExpired
+from batchscribe.engines.batch.client import BatchClient, LinkExpired, ResultTooLarge, mask
 from batchscribe.engines.batch.convert import converted, sent_as_is
 from batchscribe.engines.batch.results import BadResult, transcript_from_result
 from batchscribe.engines.batch.settings import MAX_BATCH, TIME_TO_LIVE_HOURS
-from batchscribe.engines.batch.storage import BlobStore
+from batchscribe.engines.batch.storage import BlobStore, ChangedError
 from batchscribe.engines.jobs import JobState, JobStatus, RecordingResult, UploadHook
-from batchscribe.errors import FileError, PermanentEngineError, TransientEngineError, UsageError
+from batchscribe.errors import (
+    FatalEngineError,
+    FileError,
+    PermanentEngineError,
+    TransientEngineError,
+    UsageError,
+)
+from batchscribe.names import shown
 
 LINK_REFRESHES = 3  # result links listed again at most this many times per job
 _STATES: dict[str, JobState] = {
@@ -33,6 +41,8 @@ _STATES: dict[str, JobState] = {
 }
 _PROFANITY = {"masked": "Masked", "removed": "Removed", "raw": "None"}
 DIARIZATION_MAX_SPEAKERS = 35
+_JOB_ID = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")  # URL-safe, one line
+MAX_FILE_BYTES = 1 << 30  # the service's limit per recording (1 GB)
 
 
 def properties(options: RecognitionOptions, *, channels_separate: bool) -> dict[str, Any]:
@@ -111,11 +121,19 @@ class BatchJobEngine:
     def _sent_as_is(self, path: Path, audio: AudioInfo) -> bool:
         return sent_as_is(path, audio, channels_separate=self._channels_separate)
 
-    def upload(self, path: Path, name: str, audio: AudioInfo, progress: UploadHook | None = None) -> None:
+    def upload(
+        self, path: Path, name: str, audio: AudioInfo, progress: UploadHook | None = None, *, sha256: str
+    ) -> None:
+        """Sent as it is, its bytes hashed as they go (``ChangedError`` when they are not the
+        bytes hashed as ``sha256``), or converted once (unless already there)."""
         if self._sent_as_is(path, audio):
-            self.uploaded += self._storage.upload(path, name, progress)
+            _check_size(path)
+            self.uploaded += self._storage.upload(path, name, progress, sha256=sha256)
         elif not self._storage.exists(name):
             with converted(path, keep_channels=self._channels_separate) as wav:
+                if sha256_of(path) != sha256:  # converted from other bytes than were hashed
+                    raise ChangedError()
+                _check_size(wav)
                 self.uploaded += self._storage.upload(wav, name, progress)
 
     def submit(self, display_name: str, uploads: list[str]) -> str:
@@ -132,52 +150,69 @@ class BatchJobEngine:
 
     def find(self, display_name: str) -> str | None:
         for job in self._client.pages("/transcriptions"):
-            if job.get("displayName") == display_name:
-                return _job_id(job)
+            if isinstance(job, dict) and job.get("displayName") == display_name and _listed_id(job):
+                return _listed_id(job)
         return None
 
     def statuses(self, job_ids: Collection[str]) -> dict[str, JobStatus]:
         wanted = set(job_ids)
         found: dict[str, JobStatus] = {}
         for job in self._client.pages("/transcriptions"):  # one list for every job
-            job_id = _job_id(job)
+            job_id = _listed_id(job)
             if job_id in wanted:
                 found[job_id] = _status(job_id, job)
+                if len(found) == len(wanted):  # the resource's other jobs need not be read
+                    break
         for job_id in wanted - found.keys():  # not listed: ask for it alone before calling it lost
             job = self._client.call("GET", f"/transcriptions/{job_id}", allow_404=True)
-            found[job_id] = JobStatus(job_id, "Lost") if job is None else _status(job_id, job)
+            found[job_id] = _status(job_id, job) if isinstance(job, dict) else JobStatus(job_id, "Lost")
         return found
 
     def results(self, job_id: str, uploads: list[str]) -> Iterator[RecordingResult]:
-        index_of: dict[str, list[int]] = {}  # the same bytes under two names: one upload, two indexes
-        for i, u in enumerate(uploads):
-            if u:
-                index_of.setdefault(u, []).append(i)
-        pending = {i for indexes in index_of.values() for i in indexes}
+        index_of = {u: i for i, u in enumerate(uploads) if u}
+        pending = {i for i, u in enumerate(uploads) if u}
         failures: dict[int, FileError] = {}
+        read: set[str] = set()  # result files downloaded already (by name)
         for _ in range(LINK_REFRESHES + 1):
             expired = False
             for file in self._client.pages(f"/transcriptions/{job_id}/files"):
+                link = _content_url(file)
+                if link is None:  # not a file, or no link to it: its recording stays pending
+                    continue
                 index = _index(file, index_of, len(uploads))
                 if file.get("kind") == "TranscriptionReport" and not failures:
                     try:
-                        failures = _report_failures(
-                            self._client.download(file["links"]["contentUrl"]), index_of
-                        )
+                        failures = _report_failures(self._client.download(link), uploads)
                     except LinkExpired:
                         expired = True
-                if index is None or index not in pending:
+                    except ResultTooLarge:
+                        pass  # the recordings it would have explained fail as unread
+                if index is None or not pending or file["name"] in read:
                     continue
                 try:
-                    data = self._client.download(file["links"]["contentUrl"])
+                    data = self._client.download(link)
                 except LinkExpired:
                     expired = True
                     continue
-                pending.discard(index)
+                except ResultTooLarge as exc:
+                    read.add(file["name"])
+                    if index in pending:
+                        pending.discard(index)
+                        yield RecordingResult(index, error=exc)
+                    continue
+                read.add(file["name"])
+                # The file's own 'source' says whose it is; its name's number only when it does
+                # not say (a result is never taken for another recording's).
+                source = _source_url(data)
+                blob = _blob_of(source, index_of) if source is not None else None
+                owner = index if blob in (None, uploads[index]) else index_of.get(blob or "")
+                if owner is None or owner not in pending:
+                    continue
+                pending.discard(owner)
                 try:
-                    yield RecordingResult(index, transcript=transcript_from_result(data))
+                    yield RecordingResult(owner, transcript=transcript_from_result(data))
                 except BadResult as exc:
-                    yield RecordingResult(index, error=exc)
+                    yield RecordingResult(owner, error=exc)
             if not expired:
                 break
         for index in sorted(pending):
@@ -195,21 +230,60 @@ class BatchJobEngine:
     def remove_upload(self, name: str) -> None:
         self._storage.delete(name)
 
+    def interrupt(self) -> None:
+        self._client.interrupt()
+
     def close(self) -> None:
         self._client.close()
 
 
+def _check_size(path: Path) -> None:
+    """A file over the service's limit is refused before its bytes are sent (and paid for)."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise PermanentEngineError(
+            f"it is {size / 2**30:.1f} GB: batch transcription takes files up to 1 GB",
+            code="too_large",
+            hint="split it, or transcribe it with --engine realtime",
+        )
+
+
+def _listed_id(job: Any) -> str:
+    """A job's id from its ``self`` link; '' when the answer has none, or one that is not a plain
+    id (it goes into URLs and onto the terminal: a GUID at Azure)."""
+    link = job.get("self") if isinstance(job, dict) else None
+    job_id = link.rstrip("/").rsplit("/", 1)[-1].split("?")[0] if isinstance(link, str) else ""
+    return job_id if _JOB_ID.match(job_id) else ""
+
+
 def _job_id(job: Any) -> str:
-    return str(job["self"]).rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+    """A submitted job's id. A submit answer without one stops the run: sent again each poll, it
+    could make a job per poll; left 'submitting', the next run looks for it by its name."""
+    if not (job_id := _listed_id(job)):
+        raise FatalEngineError(
+            "the batch service's answer to a submit has no job id",
+            code="bad_answer",
+            hint="check --endpoint: it must be Azure's batch transcription API (v2025-10-15)",
+        )
+    return job_id
+
+
+def _content_url(file: Any) -> str | None:
+    links = file.get("links") if isinstance(file, dict) else None
+    url = links.get("contentUrl") if isinstance(links, dict) else None
+    return url if isinstance(url, str) and url else None
 
 
 def _status(job_id: str, job: dict[str, Any]) -> JobStatus:
     state = _STATES.get(str(job.get("status")), "Running")
-    error = (job.get("properties") or {}).get("error") or {}
-    return JobStatus(job_id, state, str(error.get("code", "")), str(error.get("message", "")))
+    properties = job.get("properties")
+    error = properties.get("error") if isinstance(properties, dict) else None
+    error = error if isinstance(error, dict) else {}
+    code, message = shown(str(error.get("code", ""))), shown(mask(str(error.get("message", ""))))
+    return JobStatus(job_id, state, code, message)
 
 
-def _index(file: dict[str, Any], index_of: dict[str, list[int]], count: int) -> int | None:
+def _index(file: dict[str, Any], index_of: dict[str, int], count: int) -> int | None:
     """Which recording a result file is: ``contenturl_N.json``."""
     name = str(file.get("name", ""))
     if file.get("kind") != "Transcription" or not name.startswith("contenturl_"):
@@ -221,26 +295,13 @@ def _index(file: dict[str, Any], index_of: dict[str, list[int]], count: int) -> 
     return index if 0 <= index < count else None
 
 
-def _report_failures(data: bytes, index_of: dict[str, list[int]]) -> dict[int, FileError]:
-    """The report's failed recordings, by index (matched on the blob path in their source URL)."""
+def _source_url(data: bytes) -> str | None:
+    """The URL a result file says it was read from (its ``source``), if it says."""
     try:
-        details = json.loads(data).get("details") or []
+        source = json.loads(data).get("source")
     except (ValueError, AttributeError):
-        return {}
-    failures: dict[int, FileError] = {}
-    for detail in details:
-        if not isinstance(detail, dict) or detail.get("status") == "Succeeded":
-            continue
-        for index in index_of.get(_blob_of(str(detail.get("source", "")), index_of), ()):
-            kind, message = str(detail.get("errorKind", "")), str(detail.get("errorMessage", ""))
-            failures[index] = PermanentEngineError(
-                f"the service could not transcribe it: {message or kind}",
-                code="service_refused_file",
-                sdk_code=kind,
-                detail=message,
-                hint=_file_hint(kind),
-            )
-    return failures
+        return None
+    return source if isinstance(source, str) and source else None
 
 
 def _blob_of(source: str, uploads: Collection[str]) -> str:
@@ -254,7 +315,43 @@ def _blob_of(source: str, uploads: Collection[str]) -> str:
     return ""
 
 
+def _report_failures(data: bytes, uploads: list[str]) -> dict[int, FileError]:
+    """The report's failed recordings, by index (matched on the blob path in their source URL:
+    every copy of the same bytes in the job)."""
+    try:
+        details = json.loads(data).get("details")
+    except (ValueError, AttributeError):
+        return {}
+    failures: dict[int, FileError] = {}
+    for detail in details if isinstance(details, list) else ():
+        if not isinstance(detail, dict) or detail.get("status") == "Succeeded":
+            continue
+        blob = _blob_of(str(detail.get("source", "")), set(uploads))
+        kind = shown(str(detail.get("errorKind", "")))
+        message = shown(mask(str(detail.get("errorMessage", ""))))
+        error = TransientEngineError if kind in _PASSING_KINDS else PermanentEngineError
+        for index in (i for i, upload in enumerate(uploads) if upload and upload == blob):
+            failures[index] = error(
+                f"the service could not transcribe it: {message or kind}",
+                code="service_refused_file",
+                sdk_code=kind,
+                detail=message,
+                hint=_file_hint(kind),
+            )
+    return failures
+
+
+# A recording's failure that says nothing against the recording (its SAS expired while the job
+# waited, the service hiccuped): failed transient, so the next run sends it again.
+_PASSING_KINDS = frozenset({
+    "InaccessibleCustomerStorage", "InvalidUri", "Internal", "InternalServerError", "Timeout", "Transient",
+    "ServiceUnavailable",
+})  # fmt: skip
+
+
 def _file_hint(kind: str) -> str:
+    if kind in _PASSING_KINDS:
+        return "the service could not read it then (a link expired, a passing fault): the next run sends it"
     if kind in ("InvalidData", "InvalidAudioFormat", "EmptyAudioFile"):
         return "check that the recording plays and holds speech; stereo audio with diarization is refused"
     if kind == "AudioLengthLimitExceeded":

@@ -10,6 +10,9 @@ from typing import Any
 from batchscribe.engines.base import EMULATOR_PLACEHOLDER_FIELD, Phrase, Transcript, Word
 from batchscribe.errors import PermanentEngineError
 
+MAX_TICKS = 10**7 * 3600 * 24 * 7  # a week of audio in 100 ns ticks: far beyond any recording
+MAX_CHANNEL = 32
+
 
 class BadResult(PermanentEngineError):
     default_hint = (
@@ -31,7 +34,7 @@ def transcript_from_result(data: bytes) -> Transcript:
                 )
             )
         )
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, OverflowError) as exc:
         raise BadResult(f"the result file is not a transcription result ({exc})", code="bad_result") from exc
 
 
@@ -40,9 +43,15 @@ def _recognized(phrase: Any) -> bool:
 
 
 def _ticks(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_TICKS:
         raise TypeError(f"not a tick count: {value!r}")
     return round(value)
+
+
+def _channel(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CHANNEL:
+        raise TypeError(f"not a channel: {value!r}")
+    return value
 
 
 def _optional_float(value: Any) -> float | None:
@@ -73,7 +82,7 @@ def _phrase(data: dict[str, Any]) -> Phrase:
         masked_itn=str(best.get("maskedITN", "")),
         confidence=_optional_float(best.get("confidence")),
         words=words,
-        channel=int(data.get("channel", 0)),
+        channel=_channel(data.get("channel", 0)),
         speaker=int(speaker) if isinstance(speaker, int) else None,
         locale=str(data["locale"]) if data.get("locale") else None,
         placeholder=data.get(EMULATOR_PLACEHOLDER_FIELD) is True,

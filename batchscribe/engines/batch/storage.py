@@ -7,14 +7,20 @@ Entra ID (a ``TokenCredential``; tests inject one) and signs user-delegation SAS
 container. The container is created when missing. Uploads are named by content under the
 output folder's id (``<folder id>/<sha256><ext>``, ``job_uploads.upload_name``): bytes already
 there are not sent again, and a renamed file uploads nothing.
-Uploads stream from the file in blocks, several blocks in flight.
+Uploads stream from the file in blocks, several blocks in flight, hashed as they are sent: a
+recording changed since it was hashed never stays under the old hash's name (every later run
+would trust that blob); its upload is removed and the recording fails for the next run to send.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import os
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO, cast
 from urllib.parse import quote
 
 from azure.core.exceptions import (
@@ -33,7 +39,7 @@ from azure.storage.blob import (
 )
 
 from batchscribe.engines.batch.client import mask, mask_signatures_in_logs
-from batchscribe.engines.batch.settings import StorageAccess
+from batchscribe.engines.batch.settings import StorageAccess, check_storage
 from batchscribe.engines.jobs import UploadHook
 from batchscribe.errors import FatalEngineError, TransientEngineError, UsageError
 
@@ -48,6 +54,9 @@ ASK_FIRST_ABOVE = 4 << 20  # bytes: above this, look for the upload before sendi
 SINGLE_PUT = 8 << 20
 BLOCK = 4 << 20
 _CLIENT_OPTIONS: dict[str, Any] = {"max_single_put_size": SINGLE_PUT, "max_block_size": BLOCK}
+# Storage found unreachable (after the client's own retries, a minute or more): uploads fail at
+# once for this long, instead of each recording waiting out the same retries again.
+AWAY_FOR_S = 120.0
 
 
 class BlobStore:
@@ -60,12 +69,14 @@ class BlobStore:
         self._account_key = account_key
         self._delegation: UserDelegationKey | None = None
         self._delegation_until = datetime.min.replace(tzinfo=timezone.utc)
+        self._away_until = 0.0  # time.monotonic() before which storage is taken as unreachable
 
     @classmethod
     def open(
         cls, storage: str, *, access: StorageAccess, env: dict[str, str], credential: Any = None
     ) -> BlobStore:
         """The container ``--storage`` names, made ready (created when missing)."""
+        check_storage(storage)
         mask_signatures_in_logs()  # its SAS URLs may be fetched (doctor) and logged by httpx
         if storage.startswith(("https://", "http://")):
             account_url, _, container = storage.split("?")[0].rstrip("/").rpartition("/")
@@ -93,7 +104,14 @@ class BlobStore:
                     f"--storage {storage} names a container but {CONNECTION_STRING_VARIABLE} is not set",
                     hint=f"set {CONNECTION_STRING_VARIABLE}, or give the container's URL (Entra ID sign-in)",
                 )
-            service = BlobServiceClient.from_connection_string(connection, **_CLIENT_OPTIONS)
+            try:
+                service = BlobServiceClient.from_connection_string(connection, **_CLIENT_OPTIONS)
+            except ValueError:  # its text is never shown: it holds the account key
+                raise UsageError(
+                    f"{CONNECTION_STRING_VARIABLE} is not a storage connection string",
+                    hint="copy it from the storage account's Access keys, as one line "
+                    "(DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...;EndpointSuffix=...)",
+                ) from None
             key = getattr(service.credential, "account_key", None)
             store = cls(service, storage, access=access, account_key=key)
         store.ensure()
@@ -113,10 +131,18 @@ class BlobStore:
         except Exception as exc:
             raise _storage_error(exc, f"look for the upload {name}") from exc
 
-    def upload(self, path: Path, name: str, progress: UploadHook | None = None) -> bool:
+    def upload(
+        self, path: Path, name: str, progress: UploadHook | None = None, *, sha256: str | None = None
+    ) -> bool:
         """Upload unless a blob of that name (the same bytes) is there; True when sent.
-        ``progress(sent, total)``: as blocks go (azure-storage-blob's ``progress_hook``)."""
+        ``progress(sent, total)``: as blocks go (azure-storage-blob's ``progress_hook``). With
+        ``sha256``, the bytes sent must hash to it (``ChangedError`` when the file changed since)."""
         blob = self.container.get_blob_client(name)
+        if time.monotonic() < self._away_until:
+            raise TransientEngineError(
+                f"cannot reach storage to upload {path.name} (unreachable moments ago: not tried again)",
+                code="storage_unreachable",
+            )
         try:
             # A small file goes up in one request that the service refuses (409) when the name is
             # there already; a large one is looked for first, so that its bytes are not sent for
@@ -124,13 +150,26 @@ class BlobStore:
             if path.stat().st_size > ASK_FIRST_ABOVE and blob.exists():
                 return False
             with path.open("rb") as data:
-                blob.upload_blob(data, overwrite=False, max_concurrency=2, progress_hook=progress)
+                size = os.fstat(data.fileno()).st_size
+                reader = _HashingReader(data, size)
+                # Not seekable: the client reads it once, in order, so every byte sent is hashed.
+                blob.upload_blob(
+                    cast(IO[bytes], reader), length=size, overwrite=False, max_concurrency=2,
+                    progress_hook=progress,
+                )  # fmt: skip
+                digest = reader.hexdigest()
         except ResourceExistsError:
             return False  # another upload of the same bytes won
         except OSError:
             raise
         except Exception as exc:
-            raise _storage_error(exc, f"upload {path.name}") from exc
+            error = _storage_error(exc, f"upload {path.name}")
+            if isinstance(exc, ServiceRequestError):
+                self._away_until = time.monotonic() + AWAY_FOR_S
+            raise error from exc
+        if sha256 is not None and digest != sha256:
+            self.delete(name)  # never other bytes under the hash's name
+            raise ChangedError()
         return True
 
     def url(self, name: str) -> str:
@@ -166,6 +205,38 @@ class BlobStore:
             pass
         except Exception as exc:
             raise _storage_error(exc, f"remove the upload {name}") from exc
+
+
+class ChangedError(TransientEngineError):
+    """The recording changed between its hashing and its upload."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "it changed while it was being uploaded; its upload was removed",
+            code="changed_during_upload",
+            hint="the next run sends it again once it stays the same",
+        )
+
+
+class _HashingReader:
+    """A file read once, in order, for an upload: hashes what it hands out, and refuses to hand
+    out less than ``size`` bytes (a file truncated meanwhile would leave the request waiting)."""
+
+    def __init__(self, data: BinaryIO, size: int) -> None:
+        self._data, self._left, self._hash = data, size, hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._left if size < 0 else min(size, self._left)
+        chunk = self._data.read(wanted)
+        if len(chunk) < wanted:
+            raise OSError(errno.EIO, "it shrank while it was being uploaded")
+        self._left -= len(chunk)
+        self._hash.update(chunk)
+        return chunk
+
+    def hexdigest(self) -> str:
+        more = self._data.read(1)  # it grew: the blob holds only its first bytes
+        return "" if more else self._hash.hexdigest()
 
 
 class _SignInFailed(Exception):

@@ -156,8 +156,9 @@ def test_every_rest_call_asks_for_the_current_token_so_hours_of_polling_outlive_
     settings = _settings(recordings, _entra_endpoint(emulator, tokens), _container("poll"), tmp_path / "out")
     engine = batch_engine(settings, env={"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string})
     try:
-        upload = f"entra/{engine.content_name(path, sha256_of(path), probe(path))}"
-        engine.upload(path, upload, probe(path))
+        sha256 = sha256_of(path)
+        upload = f"entra/{engine.content_name(path, sha256, probe(path))}"
+        engine.upload(path, upload, probe(path), sha256=sha256)
         job_id = engine.submit("batchscribe entra test", [upload])
         first = credential.speech_tokens[-1]
         clock.now += 2 * 3600  # polled for two hours: the first token expired at the service
@@ -212,7 +213,7 @@ def test_a_container_url_over_plain_http_is_refused_as_a_usage_error(
     recordings.add("a.wav", 9, "Never uploaded in clear.")
     emulator = emulator_for(recordings, key=SPEECH_KEY)
     endpoint = Endpoint(kind="endpoint", url=emulator.rest_url, key=SPEECH_KEY)
-    settings = _settings(recordings, endpoint, "http://127.0.0.1:9/devstoreaccount1/c", tmp_path / "out")
+    settings = _settings(recordings, endpoint, "http://127.0.0.1:9/devstoreaccount1/calls", tmp_path / "out")
     with pytest.raises(UsageError, match="tokens go only over https") as refused:
         run_batch(settings, credential=EntraId(None))
     assert "https://ACCOUNT.blob.core.windows.net/CONTAINER" in refused.value.hint
