@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 from batchscribe.emulator.auth import BearerTokens, refusal
 
 MAX_BODY_BYTES = 1 << 31  # the fast API takes up to 300 MB; refuse absurd lengths before reading
+SHUTDOWN_POLL_S = 0.05  # how often the server thread looks for stop(): what a stop waits at most
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,12 @@ class RestServer:
         self._httpd.daemon_threads = True
         self.host = host
         self.port = int(self._httpd.server_address[1])
+        # serve_forever looks for shutdown() between polls: at 0.5 s (its default) every stop
+        # (each --emulate run's end, each test's emulator) waited up to half a second for it.
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="batchscribe-emulator-rest", daemon=True
-        )
+            target=self._httpd.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S},
+            name="batchscribe-emulator-rest", daemon=True,
+        )  # fmt: skip
 
     @property
     def url(self) -> str:

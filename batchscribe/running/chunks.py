@@ -144,6 +144,9 @@ class SplitRecording:
         self._timeline: list[Attempt] = []
         self._started = 0.0
         self._settled = False  # a result was given (or it was left for the next run)
+        # The read is over and its manifest written: only then may the last chunk to finish
+        # assemble the recording (and discard its folder, which the manifest is written into).
+        self._read_over = False
 
     @property
     def source(self) -> str:
@@ -180,6 +183,8 @@ class SplitRecording:
                     runner.changed(item, why)
                 return None
             store.write_manifest(manifest)
+            with self._lock:
+                self._read_over = True
         except OSError as exc:
             return self._fail(runner, store.spool_error(self.source, exc))
         except (FileError, RunAbortedError) as exc:
@@ -316,7 +321,7 @@ class SplitRecording:
     def _assemble_if_complete(self, runner: TaskHost) -> FileResult | None:
         with self._lock:
             expected = [(track, index) for track, count in self._chunks.items() for index in range(count)]
-            complete = len(self._chunks) == len(self._tracks) and all(k in self._done for k in expected)
+            complete = self._read_over and all(k in self._done for k in expected)
             if not complete or self._settled:
                 return None
             self._settled = True

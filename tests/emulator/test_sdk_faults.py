@@ -19,6 +19,10 @@ pytestmark = pytest.mark.integration
 # One long first segment: nothing is acknowledged before a fault at the first audio, so every
 # SDK retry makes no progress and the failure reaches the application.
 PATTERN = [("sil", 0.3), ("tone", 6), ("sil", 1), ("tone", 2), ("sil", 0.6)]
+RESET_DETAILS = (
+    "WS_ERROR_UNDERLYING_IO_ERROR",
+    "Failure while sending a frame over the WebSocket connection",
+)
 
 
 @pytest.fixture(name="wav")
@@ -41,18 +45,23 @@ def fixture_wav(make_wav: Callable[..., Path]) -> Path:
         ("close:1007", "BadRequest", "Error code: 1007. Error details: Quota exceeded", 1),
         ("close:4429", "TooManyRequests", "Error code: 4429", 1),
         ("reset", "ConnectionFailure", "WS_ERROR_UNDERLYING_IO_ERROR", 5),
-        ("reset:after=1s", "ConnectionFailure", "WS_ERROR_UNDERLYING_IO_ERROR", 5),
+        # Mid-stream, the SDK hears the reset on its read side or on its send side, whichever of
+        # its threads meets the dead socket first (the send side seen when this machine was busy).
+        ("reset:after=1s", "ConnectionFailure", RESET_DETAILS, 5),
     ],
 )
 def test_upgrade_and_connection_faults_cancel_with_the_services_error(
-    wav: Path, spec: str, code: str, details: str, connections: int
+    wav: Path, spec: str, code: str, details: str | tuple[str, ...], connections: int
 ) -> None:
     with Emulator(faults=[spec]) as emu:
         run = run_sdk(emu.url, wav, fast=False)
         stats = emu.stats()
     assert not run.errors and run.events[-2:] == ["canceled", "session_stopped"]
     assert (run.cancel_reason, run.cancel_code) == ("Error", code)
-    assert details in run.cancel_details and "SessionId:" in run.cancel_details
+    either = (details,) if isinstance(details, str) else details
+    assert any(d in run.cancel_details for d in either) and "SessionId:" in run.cancel_details, (
+        run.cancel_details
+    )
     assert not run.texts
     (session,) = stats.sessions.values()
     assert session.connections + session.rejected == connections  # the SDK's own retries

@@ -162,10 +162,11 @@ def test_entra_tokens_are_refreshed_into_sessions_longer_than_a_token_lives(
     credential = FakeCredential(tokens, lifetime=3.0)
     # Each session's first connection drops after 5 s of audio (sent at real time): the SDK
     # reconnects after its first token has expired, with whatever token the recognizer holds.
+    # Both sessions at once: each recognizer in flight must be handed every refreshed token.
     emulator = emulator_for(recordings, tokens=tokens, faults=["close:1011:after=5s:first=1"])
     out = tmp_path / "out"
     settings = settings_for(
-        recordings, out, resource(emulator, "entra", entra=True), sdk_send_rate=1.0, workers=1
+        recordings, out, resource(emulator, "entra", entra=True), sdk_send_rate=1.0, workers=2
     )
 
     result = run_batch(settings, credential=credential, report=report_run)  # the report is checked too

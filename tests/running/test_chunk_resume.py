@@ -20,7 +20,7 @@ from batchscribe.running.chunks import split_items
 from batchscribe.running.outcome import Budget, Written
 from batchscribe.running.runner import Runner
 from batchscribe.running.split_plan import SplitOptions
-from batchscribe.state.chunk_store import ChunkStore
+from batchscribe.state.chunk_store import ChunkStore, Manifest, SavedChunk
 from tests.running.test_runner import Events, written
 
 SECONDS = 40.0
@@ -149,3 +149,41 @@ def test_separate_channels_are_split_each_and_merged_by_time(tmp_path: Path) -> 
     assert [c.channel for c in transcript.chunks] == [0] * 4 + [1] * 4
     offsets = [(p.offset_ticks, p.channel) for p in transcript.phrases]
     assert offsets == sorted(offsets) and {p.channel for p in transcript.phrases} == {0, 1}
+
+
+class ManifestAfterTheChunk(ChunkStore):
+    """Writes the manifest only once a chunk was saved: the order a busy machine can give when the
+    one chunk left is sent by another worker while the recording's read ends."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__(out)
+        self.chunk_saved = threading.Event()
+
+    def save(self, source: str, chunk: SavedChunk) -> None:
+        super().save(source, chunk)
+        self.chunk_saved.set()
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        assert self.chunk_saved.wait(30), "the chunk was never sent"
+        super().write_manifest(manifest)
+
+
+def test_a_resumed_recording_whose_last_chunk_ends_before_its_read_is_assembled_once_the_read_is_over(
+    tmp_path: Path,
+) -> None:
+    item, out = recording(tmp_path), tmp_path / "out"
+    first = ChunkEngine()
+    run(first, item, out, workers=1)
+    _, statuses = run(ChunkEngine(fail_starts={first.starts[-1]}), item, out, workers=1)
+    assert statuses == ["failed"]
+    store = ManifestAfterTheChunk(out)
+    options = SplitOptions(store, "s1", chunk_seconds=10)
+    again = ChunkEngine()
+    runner = Runner(again, written, Events(), workers=2, retries=0, retry_wait=0.001,
+                    splitter=lambda items, workers: split_items(items, workers, options))  # fmt: skip
+
+    outcome = runner.run([item])
+
+    assert [r.status for r in outcome.results] == ["succeeded"], outcome.results
+    assert again.starts == [first.starts[-1]]
+    assert not store.folder("long.wav").exists()  # discarded after the manifest, not before

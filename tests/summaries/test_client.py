@@ -48,10 +48,27 @@ def emulator_fixture() -> Iterator[Callable[..., Emulator]]:
         emulator.stop()
 
 
+_OPEN: list[ChatClient] = []  # this test's clients: closed at its end (see closes_clients)
+
+
+@pytest.fixture(name="closes_clients", autouse=True)
+def closes_clients_fixture() -> Iterator[None]:
+    """Each client's connections closed at the end of the test that opened them: a client left
+    to the garbage collector warns of its unclosed socket in whatever test runs then."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+def opened(client: ChatClient) -> ChatClient:
+    _OPEN.append(client)
+    return client
+
+
 def client_for(emulator: Emulator, waits: Waits | None = None, **options: Any) -> ChatClient:
     settings = SummaryOptions(endpoint=emulator.rest_url, deployment="gpt-test", prompt=shipped_prompt(),
                               **{"key": KEY, **options})  # fmt: skip
-    return ChatClient(settings, sleep=waits or Waits())
+    return opened(ChatClient(settings, sleep=waits or Waits()))
 
 
 def test_a_transcript_gets_its_summary_action_items_topics_and_usage(
@@ -121,7 +138,7 @@ def test_rejected_credentials_stop_the_summaries_without_showing_the_key(
 def test_a_missing_deployment_stops_the_summaries(emulator: Callable[..., Emulator]) -> None:
     emu = emulator()
     options = SummaryOptions(endpoint=emu.rest_url, deployment="gpt-test", prompt=shipped_prompt(), key=KEY)
-    client = ChatClient(options, endpoint=f"{emu.rest_url}/wrong-path", sleep=Waits())  # answers 404
+    client = opened(ChatClient(options, endpoint=f"{emu.rest_url}/wrong-path", sleep=Waits()))  # answers 404
     with pytest.raises(SummariesStopped, match="HTTP 404") as caught:
         summarize_text(client, TEXT)
     assert caught.value.code == "deployment_not_found"
@@ -143,10 +160,10 @@ def test_entra_id_signs_in_with_a_bearer_token(emulator: Callable[..., Emulator]
     emu = emulator(tokens=["entra-token-1"])
     options = SummaryOptions(endpoint=emu.rest_url, deployment="gpt-test", prompt=shipped_prompt())
     credential = FakeCredential("entra-token-1")
-    client = ChatClient(options, credential=credential, sleep=Waits())
+    client = opened(ChatClient(options, credential=credential, sleep=Waits()))
     assert summarize_text(client, TEXT).answer.summary
     assert credential.scopes == [("https://cognitiveservices.azure.com/.default",)]
-    wrong = ChatClient(options, credential=FakeCredential("stale-token"), sleep=Waits())
+    wrong = opened(ChatClient(options, credential=FakeCredential("stale-token"), sleep=Waits()))
     with pytest.raises(SummariesStopped, match="rejected the Entra ID token") as caught:
         summarize_text(wrong, TEXT)
     assert "stale-token" not in caught.value.one_line()
@@ -163,7 +180,7 @@ def test_a_failed_entra_sign_in_stops_the_summaries_with_the_fix(emulator: Calla
     with pytest.raises(
         SummariesStopped, match="Azure OpenAI: Entra ID sign-in failed: DefaultAzureCredential"
     ) as caught:
-        summarize_text(ChatClient(options, credential=NoSignIn(), sleep=Waits()), TEXT)
+        summarize_text(opened(ChatClient(options, credential=NoSignIn(), sleep=Waits())), TEXT)
     assert "Cognitive Services OpenAI User" in caught.value.hint
     assert emu.openai.requests == {}  # nothing was sent without a token
 
@@ -192,11 +209,11 @@ def test_a_context_set_too_large_is_found_out_and_the_parts_made_smaller(
 
 def test_the_classic_deployments_route_answers_the_azure_client(emulator: Callable[..., Emulator]) -> None:
     emu = emulator()
-    client = openai.AzureOpenAI(azure_endpoint=emu.rest_url, api_key=KEY, api_version="2024-10-21",
-                                max_retries=0)  # fmt: skip
-    response = client.chat.completions.create(
-        model="calls-gpt", messages=[{"role": "user", "content": "The transcript:\n\nPlease call back."}]
-    )
+    with openai.AzureOpenAI(azure_endpoint=emu.rest_url, api_key=KEY, api_version="2024-10-21",
+                            max_retries=0) as client:  # fmt: skip
+        response = client.chat.completions.create(
+            model="calls-gpt", messages=[{"role": "user", "content": "The transcript:\n\nPlease call back."}]
+        )
     assert '"action_items": ["Please call back."]' in (response.choices[0].message.content or "")
     assert emu.openai.deployments == {"calls-gpt": 1}
 
@@ -205,7 +222,7 @@ def test_an_interrupt_does_not_wait_for_a_request_in_flight(emulator: Callable[.
     emu = emulator(openai_faults=["stall:seconds=60"])
     cancel = CancelToken()
     options = SummaryOptions(endpoint=emu.rest_url, deployment="gpt-test", prompt=shipped_prompt(), key=KEY)
-    client = ChatClient(options, cancel=cancel, sleep=Waits())
+    client = opened(ChatClient(options, cancel=cancel, sleep=Waits()))
 
     def interrupt_once_sent() -> None:
         assert emu.openai.wait_for_requests(1)

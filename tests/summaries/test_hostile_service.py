@@ -36,7 +36,7 @@ class _Rejects(BaseHTTPRequestHandler):
 @pytest.fixture(name="rejecting_endpoint")
 def rejecting_endpoint_fixture() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Rejects)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
