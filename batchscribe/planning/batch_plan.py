@@ -8,7 +8,6 @@ service from earlier runs (read from the state, never changed).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +30,7 @@ def batch_plan(settings: RunSettings, planned: Plan) -> dict[str, Any]:
     return {
         "uploads": len(items),
         "upload_gb": round(upload_bytes / 1e9, 3),
-        "jobs": math.ceil(len(items) / settings.batch.batch_size) if items else 0,
+        "jobs": settings.batch.job_count(len(items)),
         "batch_audio_hours": round(seconds / 3600, 3),
         "batch_cost": round(seconds / 3600 * settings.price_per_hour, 2),
         "pending_at_service": len(pending),

@@ -44,7 +44,6 @@ from batchscribe.state.job_store import JobStore, Member, StoredJob
 from batchscribe.state.ledger import Ledger
 
 log = logging.getLogger(__name__)
-FIRST_JOB = 100  # recordings in a run's first job at most: it leaves within seconds
 MAX_BACKOFF_S = 600.0  # polls slow down while jobs wait, to at most this apart
 STUCK_AFTER_S = 24 * 3600.0  # the service's best effort: a job past this is reported
 
@@ -111,10 +110,7 @@ class JobDriver:
         return self._sequence
 
     def _job_size(self) -> int:
-        """Recordings per job: ``--batch-size``, but the run's first job at most ``FIRST_JOB``, so
-        the service has work within seconds of the start however large the folder."""
-        size = min(self.settings.batch.batch_size, self.engine.max_batch)
-        return min(size, FIRST_JOB) if self._sequence == 0 else size
+        return min(self.settings.batch.job_size(first=self._sequence == 0), self.engine.max_batch)
 
     def _fail_unsent(self, item: WorkItem, failure: FileError, *, attempts: int) -> None:
         """A recording that failed before it reached a job (refused, or its upload failed)."""

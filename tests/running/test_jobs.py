@@ -317,3 +317,18 @@ def test_jobs_an_earlier_version_recorded_with_unprefixed_uploads_are_collected_
     result = run_batch(settings, job_engine_factory=lambda s: engine)
     assert (result.exit_code, result.succeeded_count, engine.submits) == (0, 5, 3)
     assert engine.uploads == {} and JobStore(settings.out).jobs() == []
+
+
+@pytest.mark.parametrize(("first_job", "batch_size"), [(1, 10), (2, 2), (3, 2), (100, 1000)])
+def test_plan_counts_the_jobs_the_run_makes_its_first_one_smaller(
+    settings: RunSettings, cli: CliRunner, monkeypatch: pytest.MonkeyPatch, first_job: int, batch_size: int
+) -> None:
+    monkeypatch.setattr("batchscribe.engines.batch.settings.FIRST_JOB", first_job)
+    planned = cli.invoke(app, ["plan", str(settings.inputs[0]), "--out", str(settings.out), "--engine",
+                               "batch", "--batch-size", str(batch_size), "--json"])  # fmt: skip
+    assert planned.exit_code == 0, planned.output
+    engine = FakeJobEngine()
+    result = run_batch(_with(settings, batch_size=batch_size), job_engine_factory=lambda s: engine)
+    assert result.succeeded_count == 5
+    (row,) = json.loads(planned.output)
+    assert row["batch"]["jobs"] == engine.submits

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from batchscribe.errors import UsageError
 
 MAX_BATCH = 1000  # recordings per job: the service's limit
+FIRST_JOB = 100  # recordings in a run's first job at most: it leaves within seconds
 TIME_TO_LIVE_HOURS = 48  # the service deletes a job and its results this long after it finished
 
 StorageAccess = Literal["sas", "trusted"]
@@ -78,6 +79,18 @@ class BatchSettings:
     no_wait: bool = False
     poll_interval_s: float = POLL_INTERVAL_S
     keep_uploads: bool = False
+
+    def job_size(self, *, first: bool) -> int:
+        """Recordings per job: ``batch_size``, but a run's first job at most ``FIRST_JOB``, so the
+        service has work within seconds of the start however large the folder."""
+        return min(self.batch_size, FIRST_JOB) if first else self.batch_size
+
+    def job_count(self, recordings: int) -> int:
+        """The jobs a run makes of ``recordings`` (its first one smaller)."""
+        first = self.job_size(first=True)
+        if recordings <= first:
+            return 1 if recordings > 0 else 0
+        return 1 + -(-(recordings - first) // self.batch_size)
 
     def public_dict(self) -> dict[str, object]:
         return {
