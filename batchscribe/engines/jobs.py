@@ -44,6 +44,7 @@ class JobStatus:
     state: JobState
     error_code: str = ""  # for Failed: the service's code and message
     error_message: str = ""
+    unknown: str = ""  # a status the service named that batchscribe does not know (taken as Running)
 
 
 @dataclass(frozen=True)

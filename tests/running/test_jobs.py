@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
@@ -196,6 +197,26 @@ def test_a_job_waiting_far_beyond_the_usual_is_reported_with_its_id(
     (job_id,) = engine.forgotten
     stuck = [r.getMessage() for r in caplog.records if "beyond the service's usual" in r.getMessage()]
     assert len(stuck) == 1 and job_id in stuck[0]  # once, not at every poll
+
+
+def test_a_status_the_service_names_that_batchscribe_does_not_know_is_said_once_with_the_job_id(
+    settings: RunSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    from batchscribe.engines.jobs import JobStatus
+
+    engine = FakeJobEngine(reads_before_done=3)
+    statuses = engine.statuses
+
+    def paused(job_ids: Collection[str]) -> dict[str, JobStatus]:
+        return {i: replace(s, state="Running", unknown="Paused") if s.state == "NotStarted" else s
+                for i, s in statuses(job_ids).items()}  # fmt: skip
+
+    engine.statuses = paused  # type: ignore[method-assign]
+    result = run_batch(_with(settings, batch_size=10), job_engine_factory=lambda s: engine)
+    assert result.exit_code == 0
+    (job_id,) = engine.forgotten
+    said = [r.getMessage() for r in caplog.records if "does not know" in r.getMessage()]
+    assert len(said) == 1 and job_id in said[0] and "'Paused'" in said[0]
 
 
 def test_ctrl_c_while_waiting_leaves_the_jobs_for_the_next_run(settings: RunSettings) -> None:

@@ -275,12 +275,14 @@ def _content_url(file: Any) -> str | None:
 
 
 def _status(job_id: str, job: dict[str, Any]) -> JobStatus:
-    state = _STATES.get(str(job.get("status")), "Running")
+    reported = str(job.get("status"))
+    state = _STATES.get(reported, "Running")
     properties = job.get("properties")
     error = properties.get("error") if isinstance(properties, dict) else None
     error = error if isinstance(error, dict) else {}
     code, message = shown(str(error.get("code", ""))), shown(mask(str(error.get("message", ""))))
-    return JobStatus(job_id, state, code, message)
+    unknown = "" if reported in _STATES else shown(reported)[:40]
+    return JobStatus(job_id, state, code, message, unknown)
 
 
 def _index(file: dict[str, Any], index_of: dict[str, int], count: int) -> int | None:

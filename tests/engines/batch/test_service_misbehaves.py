@@ -99,8 +99,9 @@ def test_job_lists_and_answers_in_another_shape_neither_crash_nor_invent_a_job(
     engine = _engine(server, store)
     try:
         found = engine.statuses(["j1", "j2", "j3", "j4"])
-        assert {k: (s.state, s.error_code) for k, s in found.items()} == {
-            "j1": ("Succeeded", ""), "j2": ("Failed", ""), "j3": ("Running", ""), "j4": ("Lost", ""),
+        assert {k: (s.state, s.error_code, s.unknown) for k, s in found.items()} == {
+            "j1": ("Succeeded", "", ""), "j2": ("Failed", "", ""), "j3": ("Running", "", "Paused"),
+            "j4": ("Lost", "", ""),
         }  # fmt: skip
         assert engine.find("no self") is None
         with pytest.raises(FatalEngineError):  # left 'submitting': looked for by name next run
