@@ -32,9 +32,18 @@ def failed_result(
 
 
 def member_result(
-    settings: RunSettings, member: Member, result: RecordingResult, *, engine: str, run_id: str, attempts: int
+    settings: RunSettings,
+    member: Member,
+    result: RecordingResult,
+    *,
+    engine: str,
+    run_id: str,
+    attempts: int,
+    submitted_with: dict[str, object] | None = None,
 ) -> FileResult:
-    """Write a recording's outputs from its result (the JSON last); or its failure."""
+    """Write a recording's outputs from its result (the JSON last); or its failure. The JSON's
+    ``batchscribe`` block names the settings the job was submitted with (``submitted_with``, when
+    known), which a run collecting it with other settings does not have."""
     audio = AudioInfo(**member.audio)  # type: ignore[arg-type]
     if result.transcript is None:
         error = result.error or PermanentEngineError("the service returned no result", code="no_result")
@@ -43,7 +52,8 @@ def member_result(
         )
     transcript = result.transcript
     meta = TranscriptMeta(
-        engine=engine, endpoint=settings.endpoint.describe(), settings=transcript_settings(settings),
+        engine=engine, endpoint=settings.endpoint.describe(),
+        settings=submitted_with if submitted_with is not None else transcript_settings(settings),
         sha256=member.sha256, attempts=attempts, started_at=datetime.now(timezone.utc), elapsed_s=0.0,
         run_id=run_id, version=__version__,
     )  # fmt: skip

@@ -57,6 +57,7 @@ def run_jobs(
             if settings.endpoint.kind == "emulator":
                 forget_emulated_jobs(store)
             wanted_hash = settings_hash(transcript_settings(settings))
+            store.remember_settings(wanted_hash, transcript_settings(settings))
             with _sink(events) as sink:
                 engine: JobEngine | None = None
                 stop_waiting: Callable[[], None] = _nothing

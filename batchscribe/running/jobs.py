@@ -321,8 +321,10 @@ class JobDriver:
         self._clean_up(job)
 
     def _write(self, member: Member, result: RecordingResult, *, attempts: int) -> None:
-        written = member_result(self.settings, member, result, engine=self.engine.name, run_id=self.run_id,
-                                attempts=attempts)  # fmt: skip
+        written = member_result(
+            self.settings, member, result, engine=self.engine.name, run_id=self.run_id, attempts=attempts,
+            submitted_with=self.store.settings_of(member.settings),
+        )  # fmt: skip
         # Done under the settings it was submitted with: collected by a run with other settings,
         # it is transcribed again under those by the next run, never taken as theirs.
         self.record(written, size=member.size, mtime_ns=member.mtime_ns, settings=member.settings)

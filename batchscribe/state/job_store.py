@@ -33,7 +33,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -93,6 +93,7 @@ class JobStore:
         path = layout.state_dir / "batch.sqlite"
         self._lock = threading.Lock()
         self._folder_id = ""
+        self._settings: dict[str, dict[str, object] | None] = {}
         try:
             layout.state_dir.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -134,6 +135,23 @@ class JobStore:
             self._write([("INSERT OR IGNORE INTO meta VALUES ('folder_id', ?)", (made,))])
             self._folder_id = str(self._read("SELECT value FROM meta WHERE key='folder_id'")[0][0])
         return self._folder_id
+
+    def remember_settings(self, settings_hash: str, settings: Mapping[str, object]) -> None:
+        """The transcript settings a hash stands for: a job collected by a run with other settings
+        still says in its outputs the settings it was transcribed with (``settings_of``)."""
+        value = json.dumps(settings, sort_keys=True)
+        self._write([("INSERT OR IGNORE INTO meta VALUES (?, ?)", (f"settings:{settings_hash}", value))])
+
+    def settings_of(self, settings_hash: str) -> dict[str, object] | None:
+        """What ``remember_settings`` kept for the hash (None: not kept, or unreadable)."""
+        if settings_hash not in self._settings:
+            rows = self._read("SELECT value FROM meta WHERE key=?", (f"settings:{settings_hash}",))
+            try:
+                found = json.loads(str(rows[0][0])) if rows else None
+            except ValueError:
+                found = None
+            self._settings[settings_hash] = found if isinstance(found, dict) else None
+        return self._settings[settings_hash]
 
     def intend(self, run: str, uploads: Sequence[str]) -> None:
         """Before uploading: the names about to be uploaded by this run."""

@@ -98,6 +98,23 @@ def test_no_wait_submits_then_the_next_run_collects_without_submitting_again(set
     assert JobStore(settings.out).jobs() == []
 
 
+def test_a_job_collected_with_other_settings_names_the_settings_it_was_transcribed_with(
+    settings: RunSettings,
+) -> None:
+    engine = FakeJobEngine(reads_before_done=1)
+    first = run_batch(_with(settings, no_wait=True, batch_size=10), job_engine_factory=lambda s: engine)
+    assert "5 recording(s) pending" in first.at_service
+    swearing = replace(settings, options=replace(settings.options, profanity="raw"))
+    second = run_batch(_with(swearing, batch_size=10), job_engine_factory=lambda s: engine)
+    assert second.succeeded_count == 5 and engine.submits == 1
+    block = json.loads((settings.out / "a.wav.json").read_text())["batchscribe"]
+    assert block["settings"]["profanity"] == "masked"  # as submitted, not the collecting run's "raw"
+    third = run_batch(_with(swearing, batch_size=10), job_engine_factory=lambda s: engine)
+    assert third.succeeded_count == 5  # done under other settings: transcribed again under these
+    block = json.loads((settings.out / "a.wav.json").read_text())["batchscribe"]
+    assert block["settings"]["profanity"] == "raw"
+
+
 def test_an_emulated_run_forgets_only_the_jobs_of_an_earlier_emulated_run(settings: RunSettings) -> None:
     engine = FakeJobEngine(reads_before_done=1)
     first = run_batch(_with(settings, no_wait=True), job_engine_factory=lambda s: engine)
