@@ -25,12 +25,17 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from batchscribe.config.settings import RunSettings
+    from batchscribe.engines.jobs import JobEngine
 
 # Azurite's published development account (its README): not a secret.
 ACCOUNT = "devstoreaccount1"
@@ -60,6 +65,24 @@ class Azurite:
     def connection_string(self) -> str:
         return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
                 f"BlobEndpoint={self.blob_endpoint};")  # fmt: skip
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Where a run with ``--storage NAME`` finds its credentials."""
+        return {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
+
+    def batch_engines(self) -> Callable[[RunSettings], JobEngine]:
+        """The real batch engine for a run's settings, its storage in this Azurite."""
+        from batchscribe.resources.batch_setup import batch_engine
+
+        return lambda settings: batch_engine(settings, env=self.env)
+
+    def blob_names(self, container: str) -> list[str]:
+        """The names of the container's blobs, sorted."""
+        from azure.storage.blob import BlobServiceClient
+
+        service = BlobServiceClient.from_connection_string(self.connection_string)
+        return sorted(b.name for b in service.get_container_client(container).list_blobs())
 
 
 def _unavailable(reason: str) -> None:

@@ -38,10 +38,6 @@ def _settings(recordings: Recordings, emulator: Emulator, tmp_path: Path, **batc
     )  # fmt: skip
 
 
-def _env(azurite: Azurite) -> dict[str, str]:
-    return {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
-
-
 def _blobs(azurite: Azurite, container: str) -> dict[str, bytes]:
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     container_client = service.get_container_client(container)
@@ -75,7 +71,7 @@ def test_a_recording_changed_between_hashing_and_upload_never_leaves_other_bytes
     settings = _settings(recordings, emulator, tmp_path, keep_uploads=True)
 
     def changing(run_settings: RunSettings) -> JobEngine:
-        engine = batch_engine(run_settings, env=_env(azurite))
+        engine = batch_engine(run_settings, env=azurite.env)
         return _ChangedBeforeUpload(engine, original, other.read_bytes())  # type: ignore[return-value]
 
     first = run_batch(settings, job_engine_factory=changing)
@@ -86,7 +82,7 @@ def test_a_recording_changed_between_hashing_and_upload_never_leaves_other_bytes
         assert hashlib.sha256(data).hexdigest() == name.rsplit("/", 1)[-1].split(".")[0], name
     # The next night: a.wav (now Bravo's bytes) and a copy of the old a.wav, same hash as before.
     (recordings.root / "copy.wav").write_bytes(original_bytes)
-    second = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    second = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert second.failed_count == 0, second.failed
     assert "Alpha speaks first." in (settings.out / "copy.wav.txt").read_text()
     assert "Bravo speaks second." in (settings.out / "a.wav.txt").read_text()
@@ -97,7 +93,7 @@ def test_a_recording_that_grew_or_shrank_under_the_upload_is_removed_not_trusted
 ) -> None:
     from batchscribe.engines.batch.storage import BlobStore, ChangedError
 
-    store = BlobStore.open(f"c{uuid.uuid4().hex[:12]}", access="sas", env=_env(azurite))
+    store = BlobStore.open(f"c{uuid.uuid4().hex[:12]}", access="sas", env=azurite.env)
     path = tmp_path / "r.wav"
     path.write_bytes(b"first bytes " * 1000)
     expected = sha256_of(path)
@@ -127,7 +123,7 @@ def test_a_recording_changed_before_its_conversion_is_not_uploaded_under_the_old
     settings = _settings(recordings, emulator, tmp_path, keep_uploads=True)
 
     def changing(run_settings: RunSettings) -> JobEngine:
-        engine = batch_engine(run_settings, env=_env(azurite))
+        engine = batch_engine(run_settings, env=azurite.env)
         return _ChangedBeforeUpload(engine, video, replacement.read_bytes())  # type: ignore[return-value]
 
     result = run_batch(settings, job_engine_factory=changing)
@@ -156,7 +152,7 @@ def test_hostile_names_go_through_upload_job_results_and_outputs(
     recordings.add(raw, 40, "Recording 40 is here.")
     emulator = emulator_for(recordings, key=KEY)
     settings = _settings(recordings, emulator, tmp_path, batch_size=3)
-    result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (result.exit_code, result.succeeded_count) == (0, 7), result.failed
     for seed, name in [*enumerate(names, start=30), (40, raw)]:
         assert f"Recording {seed} is here." in (settings.out / f"{name}.txt").read_text(), name
@@ -173,7 +169,7 @@ def test_jobs_are_named_after_the_run_even_when_two_end_with_the_same_recording(
     emulator = emulator_for(recordings, key=KEY)
     emulator.batch.faults.not_started_reads = 10**6  # the jobs stay at the service: in the job store
     settings = _settings(recordings, emulator, tmp_path, batch_size=2, no_wait=True)
-    result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (result.exit_code, result.aborted) == (0, ""), result.aborted
     assert "4 recording(s) pending" in result.at_service
     store = JobStore(settings.out)
@@ -261,9 +257,9 @@ def test_ctrl_c_cuts_a_retry_after_wait_short_and_the_next_run_submits_the_job_o
     settings = _settings(recordings, emulator, tmp_path)
     cancel = CancelToken()
     first = run_batch(settings, cancel=cancel,
-                      job_engine_factory=lambda s: _InterruptedAtUpload(batch_engine(s, env=_env(azurite)), cancel))  # type: ignore[arg-type,return-value]  # fmt: skip
+                      job_engine_factory=lambda s: _InterruptedAtUpload(batch_engine(s, env=azurite.env), cancel))  # type: ignore[arg-type,return-value]  # fmt: skip
     assert (first.exit_code, first.succeeded_count, emulator.batch.submitted) == (130, 0, 0)
-    second = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    second = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (second.exit_code, second.succeeded_count, emulator.batch.submitted) == (0, 1, 1)
     assert "done tomorrow" in (settings.out / "one.wav.txt").read_text()
 
@@ -277,7 +273,7 @@ def test_two_copies_of_a_recording_in_one_job_both_get_their_transcript(
     recordings.add("other.wav", 82, "Another call.")
     emulator = emulator_for(recordings, key=KEY)
     settings = _settings(recordings, emulator, tmp_path)
-    result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (result.exit_code, result.succeeded_count, emulator.batch.submitted) == (0, 3, 1), result.failed
     for source in ("calls/monday.wav", "backup/monday.wav"):
         assert "filed twice" in (settings.out / f"{source}.txt").read_text()
@@ -303,7 +299,7 @@ def test_a_recording_over_the_services_1_gb_limit_is_refused_before_its_upload(
     _sparse_wav(recordings.root / "nine-hours.wav", (1 << 30) + 32000 * 60)
     emulator = emulator_for(recordings, key=KEY)
     settings = _settings(recordings, emulator, tmp_path, keep_uploads=True)
-    result = run_batch(settings, job_engine_factory=lambda s: batch_engine(s, env=_env(azurite)))
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (result.exit_code, result.succeeded_count) == (1, 1)
     (failed,) = result.failed
     assert failed.source == "nine-hours.wav" and failed.failure is not None
@@ -321,7 +317,7 @@ def test_results_collected_by_a_run_with_other_settings_are_done_under_those_the
     recordings.add("call.wav", 121, "Spoken in English.")
     emulator = emulator_for(recordings, key=KEY)
     emulator.batch.faults.not_started_reads = 1  # tonight's job is still waiting when the run ends
-    factory = lambda s: batch_engine(s, env=_env(azurite))  # noqa: E731
+    factory = azurite.batch_engines()
     english = replace(_settings(recordings, emulator, tmp_path, no_wait=True),
                       options=RecognitionOptions(language="en-US"))  # fmt: skip
     assert run_batch(english, job_engine_factory=factory).exit_code == 0
@@ -359,6 +355,6 @@ def test_an_interrupted_run_says_how_many_recordings_wait_at_the_service(
     settings = _settings(recordings, emulator, tmp_path)
     cancel = CancelToken()
     result = run_batch(settings, cancel=cancel,
-                       job_engine_factory=lambda s: _InterruptedWhilePolling(batch_engine(s, env=_env(azurite)), cancel))  # type: ignore[arg-type,return-value]  # fmt: skip
+                       job_engine_factory=lambda s: _InterruptedWhilePolling(batch_engine(s, env=azurite.env), cancel))  # type: ignore[arg-type,return-value]  # fmt: skip
     assert result.exit_code == 130
     assert "3 recording(s) pending at the service" in result.stop_reason

@@ -11,14 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import Emulator
 from batchscribe.engines.base import RecognitionOptions
 from batchscribe.engines.batch.settings import BatchSettings
-from batchscribe.engines.jobs import JobEngine
-from batchscribe.resources.batch_setup import batch_engine
 from batchscribe.running.run import run_batch
 from tests.azurite import Azurite
 from tests.conftest import KEY as CLI_KEY
@@ -44,22 +41,11 @@ def _settings(recordings: Recordings, emulator: Emulator, tmp_path: Path, **batc
     )  # fmt: skip
 
 
-def _factory(azurite: Azurite) -> Callable[[RunSettings], JobEngine]:
-    return lambda settings: batch_engine(
-        settings, env={"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
-    )
-
-
-def _blobs(azurite: Azurite, container: str) -> list[str]:
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
-    return [b.name for b in service.get_container_client(container).list_blobs()]
-
-
 def test_a_batch_run_uploads_submits_collects_and_cleans_up(
     recordings: Recordings, emulator: Emulator, azurite: Azurite, tmp_path: Path
 ) -> None:
     settings = _settings(recordings, emulator, tmp_path, batch_size=2)
-    result = run_batch(settings, job_engine_factory=_factory(azurite))
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (result.exit_code, result.succeeded_count) == (0, 3)
     document = json.loads((settings.out / "calls/b.wav.json").read_text())
     assert document["combinedRecognizedPhrases"][0]["display"] == "A second call about an invoice."
@@ -69,7 +55,7 @@ def test_a_batch_run_uploads_submits_collects_and_cleans_up(
     # Jobs deleted at the service, uploads removed from the container.
     stats = emulator.rest_stats().snapshot()
     assert sum(n for (pattern, status), n in stats.items() if status == 204) == 2
-    assert _blobs(azurite, settings.batch.storage) == []
+    assert azurite.blob_names(settings.batch.storage) == []
 
 
 def test_no_wait_then_the_next_run_collects_and_keep_uploads_keeps_them(
@@ -77,13 +63,13 @@ def test_no_wait_then_the_next_run_collects_and_keep_uploads_keeps_them(
 ) -> None:
     emulator.batch.faults.not_started_reads = 1  # the first poll finds the job not started
     settings = _settings(recordings, emulator, tmp_path, no_wait=True, keep_uploads=True)
-    first = run_batch(settings, job_engine_factory=_factory(azurite))
+    first = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (first.exit_code, first.succeeded_count) == (0, 0)
     assert "3 recording(s) pending" in first.at_service and not first.stop_reason
     assert emulator.batch.wait_idle()  # the night passes: the service works the job off
-    second = run_batch(settings, job_engine_factory=_factory(azurite))
+    second = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (second.exit_code, second.succeeded_count, emulator.batch.submitted) == (0, 3, 1)
-    assert len(_blobs(azurite, settings.batch.storage)) == 3
+    assert len(azurite.blob_names(settings.batch.storage)) == 3
 
 
 def test_throttling_expired_links_and_a_failed_recording(
@@ -98,7 +84,7 @@ def test_throttling_expired_links_and_a_failed_recording(
 
     blob_of_c = sha256_of(recordings.root / "c.wav")
     faults.fail_sources = (blob_of_c,)
-    result = run_batch(settings, job_engine_factory=_factory(azurite))
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (result.exit_code, result.succeeded_count, result.failed_count) == (1, 2, 1)
     failure = result.failed[0].failure
     assert failure is not None and failure.sdk_code == "InvalidData" and failure.hint
@@ -115,12 +101,12 @@ def test_a_lost_job_is_submitted_again_and_stereo_with_diarization_is_refused_be
     write_wav(recordings.root / "stereo.wav", burst_samples(7, 2.0).repeat(2), channels=2)
     emulator.batch.faults.lose_jobs = 1
     settings = replace(_settings(recordings, emulator, tmp_path), options=RecognitionOptions(diarize=True))
-    result = run_batch(settings, job_engine_factory=_factory(azurite))
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (result.succeeded_count, result.failed_count, emulator.batch.submitted) == (3, 1, 2)
     failure = result.failed[0].failure
     assert result.failed[0].source == "stereo.wav" and failure is not None
     assert "stereo" in failure.message
-    assert len(_blobs(azurite, settings.batch.storage)) == 0
+    assert len(azurite.blob_names(settings.batch.storage)) == 0
 
 
 def test_the_cli_runs_a_nightly_no_wait_batch_and_says_what_is_pending(
@@ -154,7 +140,7 @@ def test_doctor_checks_the_container_and_the_batch_endpoint(
     settings = _settings(recordings, emulator, tmp_path)
     checks = list(batch_checks(settings, env=env))
     assert [(c.name, c.ok) for c in checks] == [("storage", True), ("batch endpoint", True)], checks
-    assert "SAS" in checks[0].detail and _blobs(azurite, settings.batch.storage) == []
+    assert "SAS" in checks[0].detail and azurite.blob_names(settings.batch.storage) == []
     wrong = replace(settings, endpoint=replace(settings.endpoint, key="not-the-key-4711"))
     refused = list(batch_checks(wrong, env={}))
     assert [(c.name, c.ok) for c in refused] == [("storage", False), ("batch endpoint", False)]
@@ -181,7 +167,7 @@ def test_plan_shows_uploads_jobs_and_what_is_pending_at_the_service(
     assert "0 recording(s) already pending" in before.stdout
     emulator.batch.faults.not_started_reads = 10**6  # stays at the service
     settings = _settings(recordings, emulator, tmp_path, no_wait=True)
-    run_batch(settings, job_engine_factory=_factory(azurite))
+    run_batch(settings, job_engine_factory=azurite.batch_engines())
     after = batchscribe.run(*args)
     assert "batch: 0 upload(s) needed" in after.stdout and "3 recording(s) already pending" in after.stdout
 
@@ -198,9 +184,9 @@ def test_a_format_the_service_cannot_read_is_converted_once_and_uploaded_as_wav(
     wav.unlink()
     emulator = emulator_for(recordings, key=KEY)
     settings = _settings(recordings, emulator, tmp_path, keep_uploads=True)
-    result = run_batch(settings, job_engine_factory=_factory(azurite))
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (result.exit_code, result.succeeded_count) == (0, 1), result.failed
     document = json.loads((settings.out / "video.mp4.json").read_text())
     assert document["combinedRecognizedPhrases"][0]["display"] == "Spoken in a video."
-    (blob,) = _blobs(azurite, settings.batch.storage)
+    (blob,) = azurite.blob_names(settings.batch.storage)
     assert blob.endswith(".wav")

@@ -20,7 +20,7 @@ from batchscribe.running import upload_progress
 from batchscribe.running.run import run_batch
 from tests.azurite import Azurite
 from tests.conftest import Recordings, burst_samples
-from tests.engines.batch.test_batch_run import KEY, _blobs, _factory, _settings
+from tests.engines.batch.test_batch_run import KEY, _settings
 
 
 class Watcher:
@@ -54,7 +54,7 @@ def test_upload_progress_counts_recordings_and_bytes_up_to_the_totals(
     emulator = emulator_for(recordings, key=KEY)
     settings = _settings(recordings, emulator, tmp_path)
     watcher = Watcher()
-    result = run_batch(settings, job_engine_factory=_factory(azurite), events=watcher)  # type: ignore[arg-type]
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines(), events=watcher)  # type: ignore[arg-type]
     assert (result.exit_code, result.succeeded_count) == (0, 3), [f.failure for f in result.failed]
     sizes = sum(p.stat().st_size for p in recordings.root.glob("*.wav"))
     (job,) = {name for name, *_ in watcher.uploads}
@@ -104,12 +104,12 @@ def test_a_stereo_video_with_separate_channels_keeps_both_channels(
                    layout="stereo")  # fmt: skip
     emulator = emulator_for(recordings, key=KEY)
     settings = replace(_settings(recordings, emulator, tmp_path, keep_uploads=True), channels="separate")
-    result = run_batch(settings, job_engine_factory=_factory(azurite))
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (result.exit_code, result.succeeded_count) == (0, 1), result.failed
     document = json.loads((settings.out / "call.mp4.json").read_text())
     combined = {c["channel"]: c["display"] for c in document["combinedRecognizedPhrases"]}
     assert combined == {0: "The agent speaks on the left.", 1: "The customer answers on the right."}
-    (blob,) = _blobs(azurite, settings.batch.storage)
+    (blob,) = azurite.blob_names(settings.batch.storage)
     assert blob.endswith(".channels.wav")  # not the mono conversion's name: never mistaken for it
 
 
@@ -132,9 +132,9 @@ def test_a_stereo_call_without_separate_channels_is_heard_whole_not_only_its_lef
     recordings.transcripts = Transcripts.load(scripts)
     emulator = emulator_for(recordings, key=KEY)
     settings = _settings(recordings, emulator, tmp_path, keep_uploads=True)
-    result = run_batch(settings, job_engine_factory=_factory(azurite))
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines())
     assert (result.exit_code, result.succeeded_count) == (0, 1), result.failed
     document = json.loads((settings.out / "call.wav.json").read_text())
     assert [c["display"] for c in document["combinedRecognizedPhrases"]] == ["Both sides of the call, mixed."]
-    (blob,) = _blobs(azurite, settings.batch.storage)
+    (blob,) = azurite.blob_names(settings.batch.storage)
     assert blob.endswith(".wav") and not blob.endswith(".channels.wav")  # mixed down to mono, once

@@ -11,13 +11,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from azure.storage.blob import BlobServiceClient
-
 from batchscribe.config.settings import Endpoint, RunSettings
 from batchscribe.emulator import Emulator
 from batchscribe.engines.batch.settings import BatchSettings
-from batchscribe.engines.jobs import JobEngine
-from batchscribe.resources.batch_setup import batch_engine
 from batchscribe.running.run import run_batch
 from batchscribe.state.job_store import JobStore
 from tests.azurite import Azurite
@@ -32,17 +28,6 @@ def _settings(inputs: Path, out: Path, emulator: Emulator, container: str, **bat
         engine="batch", formats=("json",),
         batch=BatchSettings(storage=container, poll_interval_s=0.02, **batch),  # type: ignore[arg-type]
     )  # fmt: skip
-
-
-def _factory(azurite: Azurite) -> Callable[[RunSettings], JobEngine]:
-    return lambda settings: batch_engine(
-        settings, env={"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
-    )
-
-
-def _blobs(azurite: Azurite, container: str) -> list[str]:
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
-    return sorted(b.name for b in service.get_container_client(container).list_blobs())
 
 
 def _folder_id(out: Path) -> str:
@@ -68,23 +53,23 @@ def test_a_folder_cleaning_up_leaves_the_same_bytes_another_folder_still_waits_f
     folder_a = _settings(recordings.root, tmp_path / "out-a", service_a, container)
     folder_b = _settings(copied, tmp_path / "out-b", service_b, container, no_wait=True)
 
-    first_b = run_batch(folder_b, job_engine_factory=_factory(azurite))
+    first_b = run_batch(folder_b, job_engine_factory=azurite.batch_engines())
     assert (first_b.exit_code, first_b.succeeded_count) == (0, 0)
     assert "1 recording(s) pending" in first_b.at_service
-    done_a = run_batch(folder_a, job_engine_factory=_factory(azurite))
+    done_a = run_batch(folder_a, job_engine_factory=azurite.batch_engines())
     assert (done_a.exit_code, done_a.succeeded_count) == (0, 2), done_a.failed
     # A removed its own uploads only: B's copy of the shared bytes is still in the container.
     id_a, id_b = _folder_id(folder_a.out), _folder_id(folder_b.out)
     assert id_a != id_b and len(id_a) == len(id_b) == 16
-    (left,) = _blobs(azurite, container)
+    (left,) = azurite.blob_names(container)
     assert left.startswith(f"{id_b}/") and left.endswith(".wav")
 
     waiting_b = replace(folder_b, batch=replace(folder_b.batch, no_wait=False))
-    done_b = run_batch(waiting_b, job_engine_factory=_factory(azurite))
+    done_b = run_batch(waiting_b, job_engine_factory=azurite.batch_engines())
     assert (done_b.exit_code, done_b.succeeded_count, done_b.failed_count) == (0, 1, 0), done_b.failed
     document = json.loads((folder_b.out / "hold-music.wav.json").read_text())
     assert document["combinedRecognizedPhrases"][0]["display"] == "Please hold, your call is important to us."
-    assert service_b.batch.submitted == 1 and _blobs(azurite, container) == []
+    assert service_b.batch.submitted == 1 and azurite.blob_names(container) == []
 
 
 def test_the_report_maps_a_failure_back_by_the_whole_blob_path_old_names_too() -> None:
