@@ -41,6 +41,7 @@ from pathlib import Path
 from batchscribe.errors import RunAbortedError
 from batchscribe.names import stored
 from batchscribe.outputs.layout import OutFolder
+from batchscribe.state.ledger_db import bounded_cache
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS jobs (
@@ -97,6 +98,7 @@ class JobStore:
         try:
             layout.state_dir.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            bounded_cache(self._db)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # a submit recorded must survive a power cut
             for statement in _SCHEMA:

@@ -44,10 +44,21 @@ CREATE TABLE IF NOT EXISTS sightings (
 """
 
 
+# SQLite keeps up to 2 MB of pages per connection by default, filled as the state grows (the
+# integrity check on open reads it all): memory that grew with the number of recordings up to
+# that bound. Rows are read by key and the OS caches the file, so a small cache costs nothing.
+CACHE_KIB = 256
+
+
+def bounded_cache(db: sqlite3.Connection) -> None:
+    db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+
+
 def open_for_writing(path: Path) -> sqlite3.Connection:
     """Open for writing, creating or upgrading the table; a damaged file raises DatabaseError."""
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:
+        bounded_cache(db)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         check_integrity(db)
@@ -75,6 +86,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     for mode in ("mode=ro", "mode=ro&immutable=1"):
         db = sqlite3.connect(f"file:{path}?{mode}", uri=True, check_same_thread=False)
         try:
+            bounded_cache(db)
             check_integrity(db)
             columns = {r[1] for r in db.execute("PRAGMA table_info(files)")}
             if missing := [name for name in (*_ADDED_COLUMNS, "ctime_ns") if name not in columns]:
