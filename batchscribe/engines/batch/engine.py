@@ -182,7 +182,9 @@ class BatchJobEngine:
                 index = _index(file, index_of, len(uploads))
                 if file.get("kind") == "TranscriptionReport" and not failures:
                     try:
-                        failures = _report_failures(self._client.download(link), uploads)
+                        failures = _report_failures(
+                            self._client.download(link), uploads, trusted=self._storage.access == "trusted"
+                        )
                     except LinkExpired:
                         expired = True
                     except ResultTooLarge:
@@ -317,9 +319,10 @@ def _blob_of(source: str, uploads: Collection[str]) -> str:
     return ""
 
 
-def _report_failures(data: bytes, uploads: list[str]) -> dict[int, FileError]:
+def _report_failures(data: bytes, uploads: list[str], *, trusted: bool) -> dict[int, FileError]:
     """The report's failed recordings, by index (matched on the blob path in their source URL:
-    every copy of the same bytes in the job)."""
+    every copy of the same bytes in the job); ``trusted``: the service read plain URLs with its
+    managed identity (``--storage-access trusted``)."""
     try:
         details = json.loads(data).get("details")
     except (ValueError, AttributeError):
@@ -338,7 +341,7 @@ def _report_failures(data: bytes, uploads: list[str]) -> dict[int, FileError]:
                 code="service_refused_file",
                 sdk_code=kind,
                 detail=message,
-                hint=_file_hint(kind),
+                hint=_file_hint(kind, trusted=trusted),
             )
     return failures
 
@@ -351,7 +354,15 @@ _PASSING_KINDS = frozenset({
 })  # fmt: skip
 
 
-def _file_hint(kind: str) -> str:
+_UNREADABLE_KINDS = frozenset({"InaccessibleCustomerStorage", "InvalidUri"})  # the audio was not read
+
+
+def _file_hint(kind: str, *, trusted: bool) -> str:
+    if trusted and kind in _UNREADABLE_KINDS:
+        return (
+            "with --storage-access trusted the Speech resource's managed identity reads the container: "
+            "give it Storage Blob Data Reader on it, or use --storage-access sas"
+        )
     if kind in _PASSING_KINDS:
         return "the service could not read it then (a link expired, a passing fault): the next run sends it"
     if kind in ("InvalidData", "InvalidAudioFormat", "EmptyAudioFile"):

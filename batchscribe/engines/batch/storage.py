@@ -65,7 +65,7 @@ class BlobStore:
     ) -> None:
         self._service = service
         self.container: ContainerClient = service.get_container_client(container)
-        self._access = access
+        self.access = access
         self._account_key = account_key
         self._delegation: UserDelegationKey | None = None
         self._delegation_until = datetime.min.replace(tzinfo=timezone.utc)
@@ -175,7 +175,7 @@ class BlobStore:
     def url(self, name: str) -> str:
         """The URL the service reads ``name`` through."""
         plain = f"{self.container.url}/{quote(name)}"
-        if self._access == "trusted":
+        if self.access == "trusted":
             return plain
         now = datetime.now(timezone.utc)
         expiry = now + SAS_LIFETIME

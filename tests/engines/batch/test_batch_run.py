@@ -190,3 +190,18 @@ def test_a_format_the_service_cannot_read_is_converted_once_and_uploaded_as_wav(
     assert document["combinedRecognizedPhrases"][0]["display"] == "Spoken in a video."
     (blob,) = azurite.blob_names(settings.batch.storage)
     assert blob.endswith(".wav")
+
+
+def test_trusted_access_sends_plain_urls_and_a_container_the_service_cannot_read_says_why(
+    recordings: Recordings, emulator: Emulator, azurite: Azurite, tmp_path: Path
+) -> None:
+    # The service reads plain URLs with its managed identity; the emulator has none, so the
+    # private container refuses it, as Azure does when the identity has no role on the container.
+    settings = _settings(recordings, emulator, tmp_path, storage_access="trusted")
+    result = run_batch(settings, job_engine_factory=azurite.batch_engines())
+    assert (result.succeeded_count, result.failed_count) == (0, 3)
+    failure = result.files[0].failure
+    assert failure is not None and failure.sdk_code == "InvalidUri"
+    assert "managed identity" in failure.hint and "--storage-access sas" in failure.hint
+    assert "sig=" not in failure.detail  # a plain URL was read, not a SAS
+    assert azurite.blob_names(settings.batch.storage) == []  # cleaned up all the same

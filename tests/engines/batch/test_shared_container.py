@@ -84,6 +84,6 @@ def test_the_report_maps_a_failure_back_by_the_whole_blob_path_old_names_too() -
          "errorKind": "EmptyAudioFile", "errorMessage": "empty"},
         {"source": f"https://acct.blob.core.windows.net/c/0123456789abcdef/{sha}.wav", "status": "Succeeded"},
     ]  # fmt: skip
-    failures = _report_failures(json.dumps({"details": details}).encode(), uploads)
+    failures = _report_failures(json.dumps({"details": details}).encode(), uploads, trusted=False)
     assert sorted(failures) == [1, 2]
     assert (failures[1].sdk_code, failures[2].sdk_code) == ("InvalidData", "EmptyAudioFile")
