@@ -137,7 +137,8 @@ def resolve_settings(
     else:
         # unresolved: no key read, but where it would go is kept, so ``plan`` refuses what ``run`` would
         unresolved = replace(UNRESOLVED, url=spec.endpoint or "")
-        endpoint = resolve_endpoint(spec, origin, env) if credentials else unresolved
+        # The emulator needs no credentials: ``plan --emulate`` knows where its run would go.
+        endpoint = resolve_endpoint(spec, origin, env) if credentials or spec.emulate else unresolved
     return RunSettings(
         inputs=tuple(origin.path("inputs", p) for p in spec.inputs),
         out=origin.path("out", spec.out),

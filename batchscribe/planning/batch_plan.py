@@ -13,6 +13,7 @@ from typing import Any
 
 from batchscribe.config.settings import RunSettings
 from batchscribe.engines.batch.convert import upload_size
+from batchscribe.engines.batch.settings import EMULATED_JOB_PREFIX
 from batchscribe.outputs.layout import OutFolder
 from batchscribe.planning.planner import Plan
 
@@ -48,7 +49,8 @@ def batch_plan_line(row: Mapping[str, Any]) -> str:
 
 
 def _pending_at_service(settings: RunSettings) -> set[str]:
-    """Sources waiting at the service, read without creating or changing anything."""
+    """Sources waiting at the service, read without creating or changing anything; with
+    ``--emulate``, not those of earlier emulated runs (gone with their emulator: sent again)."""
     import sqlite3
 
     path = OutFolder(settings.out).state_dir / "batch.sqlite"
@@ -57,8 +59,12 @@ def _pending_at_service(settings: RunSettings) -> set[str]:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            return {str(r[0]) for r in db.execute("SELECT source FROM members WHERE done=0")}
+            rows = db.execute("SELECT source, job FROM members WHERE done=0").fetchall()
         finally:
             db.close()
     except sqlite3.Error:
         return set()
+    emulated = settings.endpoint.kind == "emulator"
+    return {
+        str(source) for source, job in rows if not (emulated and str(job).startswith(EMULATED_JOB_PREFIX))
+    }

@@ -12,13 +12,14 @@ from datetime import datetime, timezone
 
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
+from batchscribe.engines.batch.settings import EMULATED_JOB_PREFIX
 from batchscribe.engines.jobs import JobEngine
 from batchscribe.errors import BatchscribeError, UsageError
 from batchscribe.planning.planner import Plan, damaged_state_note, transcript_settings
 from batchscribe.planning.streaming import FeedTarget, PlanFeed
 from batchscribe.results import FileResult, RunResult
 from batchscribe.running.events import Fanout, PlanEvents, RunEvents
-from batchscribe.running.jobs import EMULATED_JOB_PREFIX, JobDriver
+from batchscribe.running.jobs import JobDriver
 from batchscribe.state.job_store import JobStore
 from batchscribe.state.ledger import Ledger, RunLock, settings_hash
 

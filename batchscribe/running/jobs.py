@@ -22,6 +22,7 @@ from pathlib import Path
 from batchscribe.audio import AudioInfo
 from batchscribe.cancel import CancelToken
 from batchscribe.config.settings import RunSettings
+from batchscribe.engines.batch.settings import EMULATED_JOB_PREFIX
 from batchscribe.engines.jobs import JobEngine, JobStatus, RecordingResult
 from batchscribe.errors import (
     FileError,
@@ -46,9 +47,6 @@ from batchscribe.state.ledger import Ledger
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 600.0  # polls slow down while jobs wait, to at most this apart
 STUCK_AFTER_S = 24 * 3600.0  # the service's best effort: a job past this is reported
-
-
-EMULATED_JOB_PREFIX = "batchscribe emulated "
 
 
 def job_prefix(settings: RunSettings) -> str:

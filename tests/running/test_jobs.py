@@ -125,6 +125,21 @@ def test_an_emulated_run_forgets_only_the_jobs_of_an_earlier_emulated_run(settin
     assert (second.succeeded_count, engine.submits) == (5, 3)
 
 
+def test_plan_with_emulate_counts_an_earlier_emulated_runs_jobs_as_sent_again_not_pending(
+    settings: RunSettings, cli: CliRunner
+) -> None:
+    emulated = replace(settings, endpoint=Endpoint(kind="emulator"))
+    left = run_batch(
+        _with(emulated, no_wait=True), job_engine_factory=lambda s: FakeJobEngine(reads_before_done=1)
+    )
+    assert "5 recording(s) pending" in left.at_service  # then the run ended, and its emulator with it
+    plan = ["plan", str(settings.inputs[0]), "--out", str(settings.out), "--engine", "batch", "--json"]
+    (with_emulator,) = json.loads(cli.invoke(app, [*plan, "--emulate"]).output)
+    assert (with_emulator["batch"]["pending_at_service"], with_emulator["batch"]["uploads"]) == (0, 5)
+    (at_azure,) = json.loads(cli.invoke(app, plan).output)  # a real service's jobs would be pending
+    assert (at_azure["batch"]["pending_at_service"], at_azure["batch"]["uploads"]) == (5, 0)
+
+
 @pytest.mark.parametrize("kill_at", ["reserve", "submit", "submitted", "done", "collected"])
 def test_a_kill_at_any_step_neither_submits_twice_nor_loses_a_recording(
     settings: RunSettings, kill_at: str, monkeypatch: pytest.MonkeyPatch

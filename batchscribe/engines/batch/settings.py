@@ -16,6 +16,11 @@ MAX_BATCH = 1000  # recordings per job: the service's limit
 FIRST_JOB = 100  # recordings in a run's first job at most: it leaves within seconds
 TIME_TO_LIVE_HOURS = 48  # the service deletes a job and its results this long after it finished
 
+# How the jobs of ``--emulate`` runs are named: the emulator (and its Azurite) end with the run,
+# so the next emulated run forgets such jobs and sends their recordings again, and ``plan
+# --emulate`` does not count them as pending.
+EMULATED_JOB_PREFIX = "batchscribe emulated "
+
 StorageAccess = Literal["sas", "trusted"]
 # Blob Storage's rule: 3 to 63 lowercase letters, digits and single hyphens, a letter or digit first.
 CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
