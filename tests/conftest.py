@@ -99,6 +99,17 @@ def recordings_fixture(tmp_path: Path) -> Recordings:
     return Recordings(tmp_path / "recordings")
 
 
+@pytest.fixture(name="refused_port")
+def refused_port_fixture() -> Iterator[int]:
+    """A 127.0.0.1 port that refuses connections for the whole test: bound and never listening,
+    so no emulator started meanwhile (by this test run or any other process) can take it."""
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
+
+
 @pytest.fixture(name="cli")
 def cli_fixture() -> CliRunner:
     return CliRunner()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,12 +22,6 @@ FAST = ["--sdk-send-rate", "50"]
 REJECTED = "close:1007:reason=Unsupported audio format"  # the service refuses it: permanent
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def cron(*args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", ""), "SPEECH_KEY": "k" * 32, "PYTHONPATH": str(Path.cwd())}
     return subprocess.run(
@@ -42,11 +35,11 @@ def sessions(emulator) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_unreachable_address_stops_the_run_at_once_with_exit_3_naming_it(
-    recordings: Recordings, tmp_path: Path
+    recordings: Recordings, tmp_path: Path, refused_port: int
 ) -> None:
     for seed in range(12):
         recordings.add(f"r{seed:02d}.wav", seed=seed, seconds=2.0)
-    address = f"ws://127.0.0.1:{closed_port()}"
+    address = f"ws://127.0.0.1:{refused_port}"
     started = time.monotonic()
     done = cron("run", str(recordings.root), "--out", str(tmp_path / "out"), "--host", address)
     took = time.monotonic() - started

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -43,12 +42,6 @@ def settings_for(recordings: Recordings, out: Path, *resources: Endpoint, **more
         inputs=(recordings.root,), out=out, endpoint=resources[0], resources=resources,
         sdk_send_rate=more.pop("sdk_send_rate", 50.0), **more,
     )  # fmt: skip
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def summary_of(out: Path) -> dict[str, Any]:
@@ -119,12 +112,12 @@ def test_a_resource_rejecting_its_key_is_left_out_and_named_while_the_other_work
 
 
 def test_every_resource_down_exits_3_within_seconds(
-    recordings: Recordings, tmp_path: Path, emulator_for: Any
+    recordings: Recordings, tmp_path: Path, emulator_for: Any, refused_port: int
 ) -> None:
     for seed in range(12):
         recordings.add(f"r{seed:02d}.wav", seed=seed, seconds=2.0)
     busted = emulator_for(recordings, faults=["http:503"])
-    endpoints = (resource(f"ws://127.0.0.1:{closed_port()}", "nowhere"), resource(busted, "busted"))
+    endpoints = (resource(f"ws://127.0.0.1:{refused_port}", "nowhere"), resource(busted, "busted"))
     started = time.monotonic()
 
     result = run_batch(settings_for(recordings, tmp_path / "out", *endpoints))
