@@ -25,7 +25,7 @@ from batchscribe.config.schema import JobSpec
 from batchscribe.config.settings import Endpoint, RunSettings, read_phrase_list
 from batchscribe.config.summaries import resolve_summaries
 from batchscribe.engines.base import RecognitionOptions
-from batchscribe.engines.batch.settings import BatchSettings, poll_interval
+from batchscribe.engines.batch.settings import BatchSettings, check_storage, poll_interval
 from batchscribe.engines.fast_mapping import FastLimits
 from batchscribe.errors import UsageError
 from batchscribe.outputs.quality import DEFAULT_THRESHOLDS
@@ -83,6 +83,8 @@ def check_spec(spec: JobSpec, origin: Origin, *, need_inputs: bool = True) -> No
             f"e.g. {origin.example('price_per_hour', '1.0')}, or use {origin.spell('max_hours')} instead",
         )
     _check_regions(spec, origin)
+    if spec.storage:  # a container Blob Storage would refuse: named as the user gave it
+        check_storage(spec.storage, error=lambda message, hint: origin.error("storage", message, hint))
     if spec.emulate and spec.no_wait and spec.engine == "batch":
         # The next run would find nothing to collect, send them again, and leave them again.
         raise origin.error(

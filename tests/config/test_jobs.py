@@ -683,3 +683,13 @@ def test_a_fifo_as_the_jobs_file_is_refused_without_waiting(tmp_path: Path) -> N
     thread.join(timeout=20)
     assert errors, "reading the jobs file blocked"
     assert "not a regular file" in errors[0].message
+
+
+def test_a_storage_the_service_would_refuse_names_its_line_in_the_file_terms(tmp_path: Path) -> None:
+    error = load_error(
+        write(tmp_path, "jobs:\n  backlog:\n    inputs: [a]\n    engine: batch\n    storage: Calls_2024\n")
+    )
+    assert error.message == (
+        f"{tmp_path / 'jobs.yaml'}:5: jobs.backlog.storage: 'Calls_2024' is not a Blob Storage container name"
+    )
+    assert "--" not in error.one_line().replace(str(tmp_path), "")  # never a command-line flag

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -27,35 +28,40 @@ CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # Azurite: plain http is fine there
 
 
-def check_storage(storage: str) -> str:
+def _flag_error(message: str, hint: str) -> UsageError:
+    return UsageError(f"--storage: {message}", hint=hint)
+
+
+def check_storage(storage: str, *, error: Callable[[str, str], UsageError] = _flag_error) -> str:
     """``--storage`` checked before anything is sent; the container's name. A URL must be https
     (its sign-in token never goes over plain http, but to Azurite on this machine) and carry no
-    SAS (the query is never shown)."""
+    SAS (the query is never shown). ``error``: the error for a message and hint, named as the
+    user gave the setting (the flag, or a jobs file's field)."""
     if not storage.startswith(("https://", "http://")):
         container = storage
     else:
         parts = urlsplit(storage)
         if parts.query or parts.fragment or "@" in parts.netloc:
-            raise UsageError(
-                "--storage takes the container's URL without a query or a user (not used, nor shown)",
-                hint="https://ACCOUNT.blob.core.windows.net/CONTAINER: batchscribe signs in with Entra ID",
+            raise error(
+                "the container's URL is taken without a query or a user (not used, nor shown)",
+                "https://ACCOUNT.blob.core.windows.net/CONTAINER: batchscribe signs in with Entra ID",
             )
         if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
-            raise UsageError(
-                f"--storage: a container URL on {parts.hostname} must be https (no sign-in token in clear)",
-                hint="use https://ACCOUNT.blob.core.windows.net/CONTAINER",
+            raise error(
+                f"a container URL on {parts.hostname} must be https (no sign-in token in clear)",
+                "use https://ACCOUNT.blob.core.windows.net/CONTAINER",
             )
         segments = [segment for segment in parts.path.split("/") if segment]
         if len(segments) != (2 if parts.hostname in LOCAL_HOSTS else 1):  # Azurite: /ACCOUNT/CONTAINER
-            raise UsageError(
-                f"--storage: the URL's path {parts.path!r} is not one container (no folder in it is taken)",
-                hint="https://ACCOUNT.blob.core.windows.net/CONTAINER; recordings are uploaded at its root",
+            raise error(
+                f"the URL's path {parts.path!r} is not one container (no folder in it is taken)",
+                "https://ACCOUNT.blob.core.windows.net/CONTAINER; recordings are uploaded at its root",
             )
         container = segments[-1]
     if not CONTAINER_NAME.match(container):
-        raise UsageError(
-            f"--storage: {container!r} is not a Blob Storage container name",
-            hint="3 to 63 lowercase letters, digits and single hyphens, starting with a letter or digit",
+        raise error(
+            f"{container!r} is not a Blob Storage container name",
+            "3 to 63 lowercase letters, digits and single hyphens, starting with a letter or digit",
         )
     return container
 
