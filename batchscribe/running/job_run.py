@@ -57,8 +57,9 @@ def run_jobs(
                 log.warning("%s", note)
             if settings.endpoint.kind == "emulator":
                 forget_emulated_jobs(store)
-            wanted_hash = settings_hash(transcript_settings(settings))
-            store.remember_settings(wanted_hash, transcript_settings(settings))
+            wanted = transcript_settings(settings)
+            wanted_hash = settings_hash(wanted)
+            store.remember_settings(wanted_hash, wanted)
             with _sink(events) as sink:
                 engine: JobEngine | None = None
                 stop_waiting: Callable[[], None] = _nothing

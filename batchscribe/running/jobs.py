@@ -80,7 +80,7 @@ class JobDriver:
     _sequence: int = 0
     _seen: dict[str, float] = field(default_factory=dict)  # job name -> when this run first saw it
     _states: dict[str, str] = field(default_factory=dict)  # job name -> last status seen
-    _warned: set[str | tuple[str, str]] = field(default_factory=set)  # what was said once
+    _warned: set[tuple[str, str]] = field(default_factory=set)  # (job name, what was said once)
     _waiting: dict[str, str] = field(default_factory=dict)  # job name -> "id: state for h:mm:ss"
 
     # --- submitting -------------------------------------------------------------------------
@@ -272,8 +272,8 @@ class JobDriver:
         age = age_s(job.created_at, fallback=self.clock() - seen)
         self._job_event(job.name, job.job_id, status.state, len(self.store.members(job.name)), age)
         self._waiting[job.name] = f"{job.job_id} {status.state} for {duration(age)}"
-        if status.unknown and (job.name, status.unknown) not in self._warned:
-            self._warned.add((job.name, status.unknown))
+        if status.unknown and (job.name, f"status {status.unknown}") not in self._warned:
+            self._warned.add((job.name, f"status {status.unknown}"))
             log.warning(
                 "job %s (%s) is in a status batchscribe does not know (%r): taken as running and asked "
                 "again at every poll (--max-runtime ends the wait)",
@@ -282,8 +282,8 @@ class JobDriver:
                 status.unknown,
             )
         stuck_after = STUCK_AFTER_S if self.stuck_after_s is None else self.stuck_after_s
-        if age > stuck_after and job.name not in self._warned:
-            self._warned.add(job.name)
+        if age > stuck_after and (job.name, "stuck") not in self._warned:
+            self._warned.add((job.name, "stuck"))
             log.warning(
                 "job %s (%s) has been %s for %s, beyond the service's usual; it is left to finish",
                 job.job_id,

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ class BatchSettings:
         first = self.job_size(first=True)
         if recordings <= first:
             return 1 if recordings > 0 else 0
-        return 1 + -(-(recordings - first) // self.batch_size)
+        return 1 + math.ceil((recordings - first) / self.batch_size)
 
     def public_dict(self) -> dict[str, object]:
         return {
